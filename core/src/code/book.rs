@@ -1,0 +1,185 @@
+//! `CodeBook`: many codes of one length in one contiguous buffer, the layout the search kernels stream.
+
+use super::{
+    CodeError, HashCode, check_bits, clear_padding, pack_signs, unpack_bytes, words_for, write_bytes,
+};
+
+/// `len()` codes of `bits()` bits, stored back to back as `words_per_code()` words each.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CodeBook {
+    bits: usize,
+    words: Vec<u64>,
+}
+
+impl CodeBook {
+    /// An empty book for codes of `bits` bits.
+    pub fn new(bits: usize) -> Result<Self, CodeError> {
+        check_bits(bits)?;
+        Ok(Self {
+            bits,
+            words: Vec::new(),
+        })
+    }
+
+    /// A book taking ownership of packed words (`len × words_per_code`); padding bits are cleared.
+    pub fn from_words(bits: usize, mut words: Vec<u64>) -> Result<Self, CodeError> {
+        check_bits(bits)?;
+        let w = words_for(bits);
+        if words.len() % w != 0 {
+            return Err(CodeError::WrongCount {
+                expected: w * words.len().div_ceil(w),
+                got: words.len(),
+            });
+        }
+        if bits % 64 != 0 {
+            for code in words.chunks_exact_mut(w) {
+                clear_padding(bits, code);
+            }
+        }
+        Ok(Self { bits, words })
+    }
+
+    /// Binarises a row-major matrix of continuous codes (`rows × bits` values) by sign.
+    pub fn from_signs(bits: usize, values: &[f32]) -> Result<Self, CodeError> {
+        check_bits(bits)?;
+        if values.len() % bits != 0 {
+            return Err(CodeError::WrongCount {
+                expected: bits * values.len().div_ceil(bits),
+                got: values.len(),
+            });
+        }
+        let w = words_for(bits);
+        let mut words = vec![0u64; values.len() / bits * w];
+        for (row, code) in values.chunks_exact(bits).zip(words.chunks_exact_mut(w)) {
+            pack_signs(row, code);
+        }
+        Ok(Self { bits, words })
+    }
+
+    /// Reads `bytes.len() / (bits / 8)` codes in the FAISS-compatible byte layout.
+    pub fn from_bytes(bits: usize, bytes: &[u8]) -> Result<Self, CodeError> {
+        check_bits(bits)?;
+        let per = bits / 8;
+        if bytes.len() % per != 0 {
+            return Err(CodeError::WrongBytes {
+                bits,
+                expected: per * bytes.len().div_ceil(per),
+                got: bytes.len(),
+            });
+        }
+        let w = words_for(bits);
+        let mut words = vec![0u64; bytes.len() / per * w];
+        for (src, code) in bytes.chunks_exact(per).zip(words.chunks_exact_mut(w)) {
+            unpack_bytes(bits, src, code)?;
+        }
+        Ok(Self { bits, words })
+    }
+
+    /// All codes in the FAISS-compatible byte layout, back to back.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.len() * self.bits / 8);
+        for code in self.words.chunks_exact(self.words_per_code()) {
+            write_bytes(self.bits, code, &mut out);
+        }
+        out
+    }
+
+    /// Appends a code; its length must match the book's.
+    pub fn push(&mut self, code: &HashCode) -> Result<(), CodeError> {
+        if code.bits() != self.bits {
+            return Err(CodeError::Mismatch(self.bits, code.bits()));
+        }
+        self.words.extend_from_slice(code.words());
+        Ok(())
+    }
+
+    pub fn bits(&self) -> usize {
+        self.bits
+    }
+
+    pub fn words_per_code(&self) -> usize {
+        words_for(self.bits)
+    }
+
+    pub fn len(&self) -> usize {
+        self.words.len() / self.words_per_code()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.words.is_empty()
+    }
+
+    /// The packed words of all codes.
+    pub fn words(&self) -> &[u64] {
+        &self.words
+    }
+
+    /// The packed words of code `i`.
+    pub fn code_words(&self, i: usize) -> &[u64] {
+        let w = self.words_per_code();
+        &self.words[i * w..(i + 1) * w]
+    }
+
+    /// Code `i` as an owned `HashCode`.
+    pub fn get(&self, i: usize) -> HashCode {
+        HashCode {
+            bits: self.bits,
+            words: self.code_words(i).to_vec(),
+        }
+    }
+
+    /// A new book holding the codes at `indices`, in that order.
+    pub fn select(&self, indices: &[usize]) -> CodeBook {
+        let mut words = Vec::with_capacity(indices.len() * self.words_per_code());
+        for &i in indices {
+            words.extend_from_slice(self.code_words(i));
+        }
+        CodeBook {
+            bits: self.bits,
+            words,
+        }
+    }
+
+    /// Iterates over the codes' packed words.
+    pub fn iter_words(&self) -> std::slice::ChunksExact<'_, u64> {
+        self.words.chunks_exact(self.words_per_code())
+    }
+}
+
+impl std::fmt::Debug for CodeBook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CodeBook({} × {} bits)", self.len(), self.bits)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signs_bytes_and_words_agree() {
+        let values = [
+            1.0, -1.0, 1.0, 1.0, -1.0, -1.0, -1.0, 1.0, //
+            -0.2, 0.3, 0.0, -5.0, 2.0, 2.0, -1.0, -1.0,
+        ];
+        let book = CodeBook::from_signs(8, &values).unwrap();
+        assert_eq!(book.len(), 2);
+        assert_eq!(book.get(0).to_string(), "10110001");
+        assert_eq!(book.get(1).to_string(), "01101100");
+        assert_eq!(book.to_bytes(), vec![0b1000_1101, 0b0011_0110]);
+        assert_eq!(CodeBook::from_bytes(8, &book.to_bytes()).unwrap(), book);
+        assert_eq!(book.select(&[1, 1, 0]).get(2), book.get(0));
+    }
+
+    #[test]
+    fn rejects_ragged_input() {
+        assert!(CodeBook::from_signs(8, &[1.0; 9]).is_err());
+        assert!(CodeBook::from_bytes(16, &[0; 3]).is_err());
+        assert!(CodeBook::from_words(128, vec![0; 3]).is_err());
+        let mut book = CodeBook::new(16).unwrap();
+        assert_eq!(
+            book.push(&HashCode::zeros(8).unwrap()),
+            Err(CodeError::Mismatch(16, 8))
+        );
+    }
+}

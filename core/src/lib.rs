@@ -1,0 +1,17 @@
+//! hashlens-core: everything hashlens does that is not drawing pixels.
+//!
+//! - [`code`]: packed binary hash codes ([`HashCode`], [`CodeBook`]) and code files.
+//! - [`search`]: exact Hamming search (k-NN, radius, full rankings) with SIMD kernels.
+//! - [`eval`]: retrieval metrics with the DeepHash-pytorch definitions (mAP@k, P@k, R@k, PR curves).
+//! - [`dataset`]: scanning photo folders, labels, list files and seeded protocol splits.
+//!
+//! The GUI and the CLI (crate `hashlens`) are thin layers over this crate; nothing here blocks on a UI.
+
+pub mod code;
+pub mod dataset;
+pub mod eval;
+pub mod io;
+pub mod search;
+
+pub use code::{CodeBook, HashCode};
+pub use search::{Neighbor, Search};
