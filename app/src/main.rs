@@ -1,1 +1,23 @@
-fn main(){}
+//! hashlens: the desktop app when started without arguments, a command-line tool otherwise.
+//!
+//! Both faces are thin: every computation lives in `hashlens-core`, so the GUI and the CLI cannot disagree.
+
+mod cli;
+mod gui;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let args = cli::Cli::parse();
+    let result = match args.command {
+        None => gui::run(),
+        Some(command) => cli::run(command),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("hashlens: error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -75,6 +75,14 @@ impl CodeBook {
         Ok(Self { bits, words })
     }
 
+    /// `n` uniformly random codes from a seeded ChaCha8 stream (benchmarks and tests).
+    pub fn random(bits: usize, n: usize, seed: u64) -> Result<Self, CodeError> {
+        use rand::{RngCore, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let words = (0..n * words_for(bits)).map(|_| rng.next_u64()).collect();
+        Self::from_words(bits, words)
+    }
+
     /// All codes in the FAISS-compatible byte layout, back to back.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.len() * self.bits / 8);

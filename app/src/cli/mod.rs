@@ -1,0 +1,43 @@
+//! Command-line interface: argument definitions and dispatch to one module per command.
+
+mod bench;
+mod dataset;
+mod eval;
+
+use clap::{Parser, Subcommand};
+
+/// Find similar photos by learned binary hash codes. Without a command, opens the desktop app.
+#[derive(Parser, Debug)]
+#[command(name = "hashlens", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Measure hashlens's building blocks and print a table (or JSON).
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+    /// Retrieval metrics (mAP@k, P@k, R@k, PR curves) for query and database codes with labels.
+    EvalCodes(eval::EvalCodesArgs),
+    /// List the images in a folder and the entries that had to be skipped.
+    Scan(dataset::ScanArgs),
+    /// Split a folder labelled by class sub-folders into query / train / database list files.
+    Split(dataset::SplitArgs),
+}
+
+pub fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Bench(b) => bench::run(b),
+        Command::EvalCodes(a) => eval::run(a),
+        Command::Scan(a) => dataset::scan(a),
+        Command::Split(a) => dataset::split(a),
+    }
+}
+
+/// Prints a value as one line of JSON.
+pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string(value)?);
+    Ok(())
+}
