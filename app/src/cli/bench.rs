@@ -99,9 +99,9 @@ fn search(b: SearchBench) -> anyhow::Result<()> {
     if queries.is_empty() || book.is_empty() {
         bail!("need at least one query and one database code");
     }
-    let threads = b.threads.unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    });
+    let threads = b
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
@@ -147,11 +147,20 @@ fn search(b: SearchBench) -> anyhow::Result<()> {
     if b.json {
         return super::print_json(&report);
     }
-    println!("exact Hamming top-k search ({} kernel)", report.kernel.name());
-    println!("  database        {} codes × {} bits", report.n, report.bits);
+    println!(
+        "exact Hamming top-k search ({} kernel)",
+        report.kernel.name()
+    );
+    println!(
+        "  database        {} codes × {} bits",
+        report.n, report.bits
+    );
     println!("  queries, k      {}, {}", report.queries, report.k);
     println!("  threads         {}", report.threads);
-    println!("  single query    median {:.3} ms, p95 {:.3} ms, {:.0} queries/s", report.median_ms, report.p95_ms, report.qps);
+    println!(
+        "  single query    median {:.3} ms, p95 {:.3} ms, {:.0} queries/s",
+        report.median_ms, report.p95_ms, report.qps
+    );
     println!("  batched         {:.0} queries/s", report.batch_qps);
     Ok(())
 }

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use hashlens_core::dataset::{SplitSpec, classes_from_folders, format_list, scan_images, split as draw_split};
+use hashlens_core::dataset::{
+    SplitSpec, classes_from_folders, format_list, scan_images, split as draw_split,
+};
 use hashlens_core::io::write_atomic;
 use serde::Serialize;
 
@@ -41,7 +43,9 @@ pub fn scan(a: ScanArgs) -> anyhow::Result<()> {
     let report = scan_images(&a.folder)?;
     let mut formats = BTreeMap::new();
     for img in &report.images {
-        *formats.entry(format!("{:?}", img.format).to_lowercase()).or_insert(0) += 1;
+        *formats
+            .entry(format!("{:?}", img.format).to_lowercase())
+            .or_insert(0) += 1;
     }
     let summary = ScanSummary {
         root: a.folder.to_string_lossy().into_owned(),
@@ -69,8 +73,17 @@ pub fn scan(a: ScanArgs) -> anyhow::Result<()> {
     if let Some(list) = &summary.list {
         list.iter().for_each(|p| println!("{p}"));
     }
-    let formats: Vec<String> = summary.formats.iter().map(|(f, n)| format!("{n} {f}")).collect();
-    println!("{} images in {} ({})", summary.images, summary.root, formats.join(", "));
+    let formats: Vec<String> = summary
+        .formats
+        .iter()
+        .map(|(f, n)| format!("{n} {f}"))
+        .collect();
+    println!(
+        "{} images in {} ({})",
+        summary.images,
+        summary.root,
+        formats.join(", ")
+    );
     if !summary.skipped.is_empty() {
         println!("{} entries skipped:", summary.skipped.len());
         for p in &summary.skipped {
@@ -119,7 +132,10 @@ struct SplitSummary {
 
 pub fn split(a: SplitArgs) -> anyhow::Result<()> {
     let Some(mut spec) = SplitSpec::named(&a.protocol) else {
-        bail!("unknown protocol {:?}: use cifar10 or cifar10-1", a.protocol);
+        bail!(
+            "unknown protocol {:?}: use cifar10 or cifar10-1",
+            a.protocol
+        );
     };
     spec.query_per_class = a.query_per_class.unwrap_or(spec.query_per_class);
     spec.train_per_class = a.train_per_class.unwrap_or(spec.train_per_class);
@@ -133,19 +149,31 @@ pub fn split(a: SplitArgs) -> anyhow::Result<()> {
         );
     }
     let classes = classes_from_folders(&report.images).map_err(anyhow::Error::msg)?;
-    let s = draw_split(&classes.classes, classes.names.len(), &spec, a.seed).map_err(anyhow::Error::msg)?;
-    std::fs::create_dir_all(&a.out).with_context(|| format!("cannot create {}", a.out.display()))?;
-    for (name, part) in [("query", &s.query), ("train", &s.train), ("database", &s.database)] {
+    let s = draw_split(&classes.classes, classes.names.len(), &spec, a.seed)
+        .map_err(anyhow::Error::msg)?;
+    std::fs::create_dir_all(&a.out)
+        .with_context(|| format!("cannot create {}", a.out.display()))?;
+    for (name, part) in [
+        ("query", &s.query),
+        ("train", &s.train),
+        ("database", &s.database),
+    ] {
         let entries: Vec<_> = part
             .iter()
-            .map(|&i| (report.images[i].relative.as_path(), vec![classes.classes[i]]))
+            .map(|&i| {
+                (
+                    report.images[i].relative.as_path(),
+                    vec![classes.classes[i]],
+                )
+            })
             .collect();
         let path = a.out.join(format!("{name}.txt"));
         write_atomic(&path, format_list(&entries, classes.names.len()).as_bytes())
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     let names = classes.names.join("\n") + "\n";
-    write_atomic(&a.out.join("classes.txt"), names.as_bytes()).context("cannot write classes.txt")?;
+    write_atomic(&a.out.join("classes.txt"), names.as_bytes())
+        .context("cannot write classes.txt")?;
     let summary = SplitSummary {
         protocol: a.protocol,
         seed: a.seed,

@@ -44,7 +44,8 @@ pub struct EvalCodesArgs {
 }
 
 fn parse_depth(s: &str) -> Result<Depth, String> {
-    Depth::parse(s).ok_or_else(|| format!("{s:?} is not a depth (a positive number, `all` or `deephash-all`)"))
+    Depth::parse(s)
+        .ok_or_else(|| format!("{s:?} is not a depth (a positive number, `all` or `deephash-all`)"))
 }
 
 pub fn run(a: EvalCodesArgs) -> anyhow::Result<()> {
@@ -56,16 +57,25 @@ pub fn run(a: EvalCodesArgs) -> anyhow::Result<()> {
         (LabelRows::Indices(_), LabelRows::Indices(_)) => {
             let needed = db_rows.classes_needed().max(q_rows.classes_needed());
             match a.classes {
-                Some(c) if c < needed => bail!("--classes {c} is too small: labels go up to class {}", needed - 1),
+                Some(c) if c < needed => bail!(
+                    "--classes {c} is too small: labels go up to class {}",
+                    needed - 1
+                ),
                 Some(c) => c,
                 None => needed,
             }
         }
         (LabelRows::MultiHot(_), LabelRows::MultiHot(_)) => db_rows.classes_needed(),
-        _ => bail!("one label file holds class indices and the other 0/1 rows: use one form for both"),
+        _ => bail!(
+            "one label file holds class indices and the other 0/1 rows: use one form for both"
+        ),
     };
-    let db_labels = db_rows.to_labels(classes).with_context(|| a.labels.display().to_string())?;
-    let q_labels = q_rows.to_labels(classes).with_context(|| a.query_labels.display().to_string())?;
+    let db_labels = db_rows
+        .to_labels(classes)
+        .with_context(|| a.labels.display().to_string())?;
+    let q_labels = q_rows
+        .to_labels(classes)
+        .with_context(|| a.query_labels.display().to_string())?;
     let cfg = EvalConfig {
         map_depths: a.map_at,
         at_k: a.at_k,
@@ -85,12 +95,18 @@ fn read_labels(path: &Path) -> anyhow::Result<LabelRows> {
 }
 
 fn print_summary(r: &EvalReport) {
-    println!("{} queries against {} database codes of {} bits", r.queries, r.database, r.bits);
+    println!(
+        "{} queries against {} database codes of {} bits",
+        r.queries, r.database, r.bits
+    );
     for m in &r.map {
         println!("  mAP@{:<12} {:.4}", m.depth, m.map);
     }
     for p in &r.at_k {
-        println!("  P@{:<6} {:.4}   R@{:<6} {:.4}", p.k, p.precision, p.k, p.recall);
+        println!(
+            "  P@{:<6} {:.4}   R@{:<6} {:.4}",
+            p.k, p.precision, p.k, p.recall
+        );
     }
     let w = &r.precision_within_radius;
     println!(
@@ -98,10 +114,16 @@ fn print_summary(r: &EvalReport) {
         w.radius, w.precision, w.recall, w.mean_retrieved
     );
     if r.queries_without_relevant > 0 {
-        println!("  note: {} queries have no relevant item in the database (they score 0)", r.queries_without_relevant);
+        println!(
+            "  note: {} queries have no relevant item in the database (they score 0)",
+            r.queries_without_relevant
+        );
     }
     if r.unlabelled_queries > 0 {
-        println!("  note: {} queries have no label at all", r.unlabelled_queries);
+        println!(
+            "  note: {} queries have no label at all",
+            r.unlabelled_queries
+        );
     }
     println!("  (--json prints every metric, the PR curves by rank and by radius included)");
 }

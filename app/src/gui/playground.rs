@@ -3,7 +3,7 @@
 //! The teaching view behind the app's main idea: the distance between two codes is the number of bits in
 //! which they differ, and those bits are highlighted.
 
-use eframe::egui::{self, Color32, Sense, Vec2, Role, WidgetInfo};
+use eframe::egui::{self, Color32, Role, Sense, Vec2, WidgetInfo};
 use hashlens_core::HashCode;
 
 const BITS: usize = 32;
@@ -46,7 +46,11 @@ impl Playground {
         }
         ui.add_space(8.0);
         ui.label(
-            egui::RichText::new(format!("Hamming distance: {} of {BITS} bits", self.distance())).strong(),
+            egui::RichText::new(format!(
+                "Hamming distance: {} of {BITS} bits",
+                self.distance()
+            ))
+            .strong(),
         );
         if ui.button("Make B equal to A").clicked() {
             self.b = self.a.clone();
@@ -70,7 +74,11 @@ fn bit_row(ui: &mut egui::Ui, name: &str, code: &HashCode, other: &HashCode) -> 
             response.widget_info(|| {
                 WidgetInfo::selected(Role::CheckBox, true, on, format!("{name} bit {i}"))
             });
-            let fill = if on { Color32::from_rgb(40, 90, 160) } else { Color32::from_gray(225) };
+            let fill = if on {
+                Color32::from_rgb(40, 90, 160)
+            } else {
+                Color32::from_gray(225)
+            };
             let painter = ui.painter();
             painter.rect_filled(rect, 3.0, fill);
             if differs {
@@ -97,7 +105,8 @@ mod tests {
 
     #[test]
     fn clicking_bits_changes_the_distance() {
-        let mut harness = Harness::new_ui_state(|ui, p: &mut Playground| p.show(ui), Playground::default());
+        let mut harness =
+            Harness::new_ui_state(|ui, p: &mut Playground| p.show(ui), Playground::default());
         harness.run();
         harness.get_by_label("Hamming distance: 2 of 32 bits");
         // Flipping bit 3 of A makes it agree with B there: one difference left.

@@ -1,7 +1,8 @@
 //! `CodeBook`: many codes of one length in one contiguous buffer, the layout the search kernels stream.
 
 use super::{
-    CodeError, HashCode, check_bits, clear_padding, pack_signs, unpack_bytes, words_for, write_bytes,
+    CodeError, HashCode, check_bits, clear_padding, pack_signs, unpack_bytes, words_for,
+    write_bytes,
 };
 
 /// `len()` codes of `bits()` bits, stored back to back as `words_per_code()` words each.

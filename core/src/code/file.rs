@@ -96,7 +96,9 @@ fn parse_text(text: &str) -> Result<CodeBook, String> {
         }
         let at = |e: String| format!("line {}: {e}", n + 1);
         let tokens: Vec<&str> = line.split_whitespace().collect();
-        let code = if tokens.len() == 1 && line.len() > 1 && line.bytes().all(|b| b == b'0' || b == b'1')
+        let code = if tokens.len() == 1
+            && line.len() > 1
+            && line.bytes().all(|b| b == b'0' || b == b'1')
         {
             HashCode::parse_bits(line).map_err(|e| at(e.to_string()))?
         } else if tokens.iter().all(|t| *t == "0" || *t == "1") {
@@ -105,7 +107,10 @@ fn parse_text(text: &str) -> Result<CodeBook, String> {
         } else {
             let values = tokens
                 .iter()
-                .map(|t| t.parse::<f32>().map_err(|_| at(format!("{t:?} is not a number"))))
+                .map(|t| {
+                    t.parse::<f32>()
+                        .map_err(|_| at(format!("{t:?} is not a number")))
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             HashCode::from_signs(&values).map_err(|e| at(e.to_string()))?
         };
@@ -126,8 +131,11 @@ mod tests {
     fn binary_round_trip_and_corruption() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("c.hlcodes");
-        let book = CodeBook::from_signs(16, &(0..64).map(|i| (i % 3) as f32 - 1.0).collect::<Vec<_>>())
-            .unwrap();
+        let book = CodeBook::from_signs(
+            16,
+            &(0..64).map(|i| (i % 3) as f32 - 1.0).collect::<Vec<_>>(),
+        )
+        .unwrap();
         write_codes_atomic(&p, &book).unwrap();
         assert_eq!(read_codes(&p).unwrap(), book);
 
@@ -152,8 +160,16 @@ mod tests {
         let spaced = parse_text("1 0 1 1 0 0 0 0\n").unwrap();
         assert_eq!(spaced.get(0).to_string(), "10110000");
         assert!(parse_text("1011\n").unwrap_err().contains("line 1"));
-        assert!(parse_text("10110000\n1011000011110000\n").unwrap_err().contains("line 2"));
-        assert!(parse_text("1 x 1 1 1 1 1 1\n").unwrap_err().contains("not a number"));
+        assert!(
+            parse_text("10110000\n1011000011110000\n")
+                .unwrap_err()
+                .contains("line 2")
+        );
+        assert!(
+            parse_text("1 x 1 1 1 1 1 1\n")
+                .unwrap_err()
+                .contains("not a number")
+        );
         assert!(parse_text("\n").is_err());
     }
 }

@@ -31,7 +31,11 @@ pub enum CodeError {
     #[error("expected {expected} values for a {expected}-bit code, got {got}")]
     WrongCount { expected: usize, got: usize },
     #[error("expected {expected} bytes for a {bits}-bit code, got {got}")]
-    WrongBytes { bits: usize, expected: usize, got: usize },
+    WrongBytes {
+        bits: usize,
+        expected: usize,
+        got: usize,
+    },
     #[error("invalid character {0:?} in a bit string (only '0' and '1' are allowed)")]
     BadBitChar(char),
     #[error("codes of different lengths: {0} and {1} bits")]
@@ -120,7 +124,11 @@ impl HashCode {
 
     /// Bit `i` (panics when `i ≥ bits`).
     pub fn bit(&self, i: usize) -> bool {
-        assert!(i < self.bits, "bit {i} out of range for a {}-bit code", self.bits);
+        assert!(
+            i < self.bits,
+            "bit {i} out of range for a {}-bit code",
+            self.bits
+        );
         self.words[i / 64] >> (i % 64) & 1 == 1
     }
 
@@ -224,7 +232,10 @@ mod tests {
         assert_eq!(HashCode::zeros(12), Err(CodeError::BadLength(12)));
         assert_eq!(HashCode::zeros(1032), Err(CodeError::BadLength(1032)));
         for bits in [8, 16, 32, 48, 64, 72, 128, 256, 1024] {
-            assert_eq!(HashCode::zeros(bits).unwrap().words().len(), bits.div_ceil(64));
+            assert_eq!(
+                HashCode::zeros(bits).unwrap().words().len(),
+                bits.div_ceil(64)
+            );
         }
     }
 
@@ -242,7 +253,9 @@ mod tests {
 
     #[test]
     fn round_trips_across_word_boundaries() {
-        let s: String = (0..200).map(|i| if (i * 7 + i / 3) % 5 < 2 { '1' } else { '0' }).collect();
+        let s: String = (0..200)
+            .map(|i| if (i * 7 + i / 3) % 5 < 2 { '1' } else { '0' })
+            .collect();
         let c = HashCode::parse_bits(&s).unwrap();
         assert_eq!(c.to_string(), s);
         assert_eq!(HashCode::from_bytes(200, &c.to_bytes()).unwrap(), c);
@@ -266,6 +279,9 @@ mod tests {
             a.hamming(&HashCode::zeros(16).unwrap()),
             Err(CodeError::Mismatch(8, 16))
         );
-        assert_eq!(HashCode::parse_bits("10x00000"), Err(CodeError::BadBitChar('x')));
+        assert_eq!(
+            HashCode::parse_bits("10x00000"),
+            Err(CodeError::BadBitChar('x'))
+        );
     }
 }

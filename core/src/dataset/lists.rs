@@ -133,7 +133,10 @@ pub fn parse_list(text: &str) -> Result<ListFile, (usize, String)> {
                 if let Some(first) = multi.first().map(Vec::len)
                     && first != row.len()
                 {
-                    return Err((n, format!("{} label values, earlier lines have {first}", row.len())));
+                    return Err((
+                        n,
+                        format!("{} label values, earlier lines have {first}", row.len()),
+                    ));
                 }
                 multi.push(row);
             }
@@ -226,8 +229,8 @@ fn path_from_bytes(bytes: Vec<u8>) -> PathBuf {
     PathBuf::from(OsString::from(String::from_utf8_lossy(&bytes).into_owned()))
 }
 
-/// Images labelled by the name of the folder that holds them (`root/<class>/…/image.jpg` → `<class>`
-/// is the first folder below the root).
+/// Images labelled by the name of the folder that holds them: `root/<class>/image.jpg` and
+/// `root/train/<class>/image.jpg` both give `<class>` (the CIFAR-10 JPEG layout is the second).
 #[derive(Clone, Debug)]
 pub struct FolderClasses {
     /// Class names, sorted byte-wise; a class's index is its position.
@@ -236,20 +239,17 @@ pub struct FolderClasses {
     pub classes: Vec<usize>,
 }
 
-/// Assigns each image the class of its first folder below the root. Images directly in the root have no
-/// class: they are an error, named.
+/// Assigns each image the class named by its parent folder. Images directly in the root have no class:
+/// they are an error, named.
 pub fn classes_from_folders(images: &[ImageEntry]) -> Result<FolderClasses, String> {
-    let first = |e: &ImageEntry| -> Result<OsString, String> {
-        let mut comps = e.relative.components();
-        match (comps.next(), comps.next()) {
-            (Some(c), Some(_)) => Ok(c.as_os_str().to_os_string()),
-            _ => Err(format!(
-                "{} is not inside a class folder",
-                e.relative.display()
-            )),
-        }
+    let class_of = |e: &ImageEntry| -> Result<OsString, String> {
+        e.relative
+            .parent()
+            .and_then(|p| p.file_name())
+            .map(|n| n.to_os_string())
+            .ok_or_else(|| format!("{} is not inside a class folder", e.relative.display()))
     };
-    let keys = images.iter().map(first).collect::<Result<Vec<_>, _>>()?;
+    let keys = images.iter().map(class_of).collect::<Result<Vec<_>, _>>()?;
     let mut names: Vec<OsString> = keys.clone();
     names.sort();
     names.dedup();
@@ -258,7 +258,10 @@ pub fn classes_from_folders(images: &[ImageEntry]) -> Result<FolderClasses, Stri
         .map(|k| names.binary_search(k).expect("every key is a name"))
         .collect();
     Ok(FolderClasses {
-        names: names.iter().map(|n| n.to_string_lossy().into_owned()).collect(),
+        names: names
+            .iter()
+            .map(|n| n.to_string_lossy().into_owned())
+            .collect(),
         classes,
     })
 }
@@ -270,8 +273,14 @@ mod tests {
     #[test]
     fn list_with_paths_one_hot_and_multi_hot() {
         let f = parse_list("image/a.jpg 0 1 0\nimage/b.jpg 1 1 0\n").unwrap();
-        assert_eq!(f.paths, vec![PathBuf::from("image/a.jpg"), PathBuf::from("image/b.jpg")]);
-        assert_eq!(f.rows, LabelRows::MultiHot(vec![vec![0, 1, 0], vec![1, 1, 0]]));
+        assert_eq!(
+            f.paths,
+            vec![PathBuf::from("image/a.jpg"), PathBuf::from("image/b.jpg")]
+        );
+        assert_eq!(
+            f.rows,
+            LabelRows::MultiHot(vec![vec![0, 1, 0], vec![1, 1, 0]])
+        );
         let l = f.rows.to_labels(3).unwrap();
         assert_eq!(l.classes_of(1), vec![0, 1]);
     }
@@ -301,7 +310,12 @@ mod tests {
     #[test]
     fn paths_round_trip_through_escapes() {
         use std::os::unix::ffi::OsStrExt;
-        for raw in [&b"plain/a.jpg"[..], b"with space/50% off.jpg", b"bad\xff\xfe.jpg", b"tab\there"] {
+        for raw in [
+            &b"plain/a.jpg"[..],
+            b"with space/50% off.jpg",
+            b"bad\xff\xfe.jpg",
+            b"tab\there",
+        ] {
             let p = Path::new(std::ffi::OsStr::from_bytes(raw));
             let escaped = escape_path(p);
             assert!(!escaped.contains(char::is_whitespace), "{escaped}");

@@ -120,7 +120,10 @@ mod tests {
             database: DatabaseRule::Rest,
         };
         let s = split(&labels, 3, &spec, 7).unwrap();
-        assert_eq!((s.query.len(), s.train.len(), s.database.len()), (6, 15, 39));
+        assert_eq!(
+            (s.query.len(), s.train.len(), s.database.len()),
+            (6, 15, 39)
+        );
         let mut all: Vec<usize> = [&s.query[..], &s.train[..], &s.database[..]].concat();
         all.sort();
         assert_eq!(all, (0..60).collect::<Vec<_>>());

@@ -367,7 +367,13 @@ fn score_query(
             s.ties[j] += 1;
         }
     }
-    let recall = |h: usize| if total_rel == 0 { 0.0 } else { h as f64 / total_rel as f64 };
+    let recall = |h: usize| {
+        if total_rel == 0 {
+            0.0
+        } else {
+            h as f64 / total_rel as f64
+        }
+    };
     for (j, &k) in at_k.iter().enumerate() {
         s.p_at[j] += hits[k] as f64 / k as f64;
         s.r_at[j] += recall(hits[k]);
@@ -426,19 +432,31 @@ mod tests {
         };
         let r = evaluate(&db, &dbl, &q, &ql, &cfg).unwrap();
         let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
-        assert!(close(r.map_at(Depth::All).unwrap(), (1.0 + 2.0 / 3.0 + 0.75) / 3.0));
+        assert!(close(
+            r.map_at(Depth::All).unwrap(),
+            (1.0 + 2.0 / 3.0 + 0.75) / 3.0
+        ));
         assert!(close(r.map_at(Depth::Top(2)).unwrap(), 1.0));
-        assert!(close(r.map_at(Depth::DeepHashAll).unwrap(), (1.0 + 2.0 / 3.0 + 0.75) / 3.0));
+        assert!(close(
+            r.map_at(Depth::DeepHashAll).unwrap(),
+            (1.0 + 2.0 / 3.0 + 0.75) / 3.0
+        ));
         assert!(close(r.at_k[0].precision, 1.0));
         assert!(close(r.at_k[1].precision, 0.5));
         assert!(close(r.at_k[1].recall, 1.0 / 3.0));
         assert!(close(r.at_k[2].precision, 0.6));
-        assert!(close(r.at_k[3].precision, 0.6), "k beyond the database is clamped");
+        assert!(
+            close(r.at_k[3].precision, 0.6),
+            "k beyond the database is clamped"
+        );
         assert!(close(r.precision_within_radius.precision, 2.0 / 3.0));
         assert!(close(r.precision_within_radius.recall, 2.0 / 3.0));
         assert!(close(r.pr_by_radius[0].precision, 1.0));
         assert!(close(r.pr_by_radius[0].recall, 1.0 / 3.0));
-        assert_eq!(r.pr_by_rank.iter().map(|p| p.rank).collect::<Vec<_>>(), vec![2, 4, 5]);
+        assert_eq!(
+            r.pr_by_rank.iter().map(|p| p.rank).collect::<Vec<_>>(),
+            vec![2, 4, 5]
+        );
         assert!(close(r.pr_by_rank[1].precision, 0.75));
         // Depth 2 cuts between items 0 and 3, both at distance 1: a tie; depth 4 cuts between 3 and 8 bits.
         assert_eq!(r.ties_at_cutoff, vec![0, 1, 0]);
@@ -482,7 +500,10 @@ mod tests {
         let cfg = EvalConfig::default();
         assert!(matches!(
             evaluate(&db, &l2, &db, &l1, &cfg),
-            Err(EvalError::CountMismatch { what: "database", .. })
+            Err(EvalError::CountMismatch {
+                what: "database",
+                ..
+            })
         ));
         let q16 = book(&["0000000000000000"]);
         assert_eq!(

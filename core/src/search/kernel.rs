@@ -79,14 +79,24 @@ impl Kernel {
     ///
     /// Panics if this CPU does not support the kernel (construct kernels through [`Kernel::detect`] or
     /// [`Kernel::available`]).
-    pub(crate) fn scan<C: Collector>(self, codes: &[u64], w: usize, query: &[u64], base: usize, c: &mut C) {
+    pub(crate) fn scan<C: Collector>(
+        self,
+        codes: &[u64],
+        w: usize,
+        query: &[u64],
+        base: usize,
+        c: &mut C,
+    ) {
         debug_assert_eq!(query.len(), w);
         debug_assert_eq!(codes.len() % w, 0);
         match self {
             Kernel::Portable => scan_scalar(codes, w, query, base, c),
             #[cfg(target_arch = "x86_64")]
             Kernel::Popcnt => {
-                assert!(self.is_supported(), "the popcnt kernel needs the POPCNT instruction");
+                assert!(
+                    self.is_supported(),
+                    "the popcnt kernel needs the POPCNT instruction"
+                );
                 // SAFETY: the CPU supports POPCNT (checked above).
                 unsafe { x86::scan_popcnt(codes, w, query, base, c) }
             }

@@ -24,7 +24,9 @@ use crate::code::{CodeBook, CodeError, HashCode};
 use select::{AllDistances, TopK, WithinRadius};
 
 /// One search result.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct Neighbor {
     /// Hamming distance to the query (compared first).
     pub distance: u32,
@@ -60,7 +62,12 @@ impl Search {
     }
 
     /// The `k` codes nearest to `query`, ordered by (distance, index).
-    pub fn knn(&self, book: &CodeBook, query: &HashCode, k: usize) -> Result<Vec<Neighbor>, CodeError> {
+    pub fn knn(
+        &self,
+        book: &CodeBook,
+        query: &HashCode,
+        k: usize,
+    ) -> Result<Vec<Neighbor>, CodeError> {
         check(book, query)?;
         Ok(self.knn_words(book, query.words(), k, true))
     }
@@ -119,7 +126,13 @@ impl Search {
             .scan(book.words(), book.words_per_code(), query, 0, &mut all);
     }
 
-    pub(crate) fn knn_words(&self, book: &CodeBook, q: &[u64], k: usize, split: bool) -> Vec<Neighbor> {
+    pub(crate) fn knn_words(
+        &self,
+        book: &CodeBook,
+        q: &[u64],
+        k: usize,
+        split: bool,
+    ) -> Vec<Neighbor> {
         let bits = book.bits() as u32;
         let parts = self.scan_parts(book, q, split, || TopK::new(k, bits));
         select::merge_sorted(parts, k)
@@ -139,7 +152,13 @@ impl Search {
 
     /// Scans the book with one collector per chunk (one chunk unless `split` and the book is large) and
     /// returns each chunk's sorted results.
-    fn scan_parts<C, F>(&self, book: &CodeBook, q: &[u64], split: bool, make: F) -> Vec<Vec<Neighbor>>
+    fn scan_parts<C, F>(
+        &self,
+        book: &CodeBook,
+        q: &[u64],
+        split: bool,
+        make: F,
+    ) -> Vec<Vec<Neighbor>>
     where
         C: select::Finish,
         F: Fn() -> C + Sync,
@@ -190,7 +209,19 @@ pub fn radius(book: &CodeBook, query: &HashCode, radius: u32) -> Result<Vec<Neig
 
 /// The whole book ranked by (distance, index) for one query: a stable counting sort over the K+1
 /// distances, O(N + K). `dist` is scratch space reused between calls.
-pub fn rank_all(search: &Search, book: &CodeBook, query: &[u64], dist: &mut Vec<u32>) -> Vec<Neighbor> {
+pub fn rank_all(
+    search: &Search,
+    book: &CodeBook,
+    query: &[u64],
+    dist: &mut Vec<u32>,
+) -> Vec<Neighbor> {
     search.distances_into(book, query, dist);
-    select::counting_sort(dist.iter().enumerate().map(|(i, &d)| Neighbor { distance: d, index: i }), dist.len(), book.bits() as u32)
+    select::counting_sort(
+        dist.iter().enumerate().map(|(i, &d)| Neighbor {
+            distance: d,
+            index: i,
+        }),
+        dist.len(),
+        book.bits() as u32,
+    )
 }

@@ -135,7 +135,11 @@ impl Collector for AllDistances<'_> {
 }
 
 /// Stable counting sort by distance of `n` items already in index order.
-pub(crate) fn counting_sort(items: impl Iterator<Item = Neighbor> + Clone, n: usize, bits: u32) -> Vec<Neighbor> {
+pub(crate) fn counting_sort(
+    items: impl Iterator<Item = Neighbor> + Clone,
+    n: usize,
+    bits: u32,
+) -> Vec<Neighbor> {
     let mut start = vec![0usize; bits as usize + 2];
     for it in items.clone() {
         start[it.distance as usize + 1] += 1;
@@ -143,7 +147,13 @@ pub(crate) fn counting_sort(items: impl Iterator<Item = Neighbor> + Clone, n: us
     for d in 1..start.len() {
         start[d] += start[d - 1];
     }
-    let mut out = vec![Neighbor { distance: 0, index: 0 }; n];
+    let mut out = vec![
+        Neighbor {
+            distance: 0,
+            index: 0
+        };
+        n
+    ];
     for it in items {
         let slot = &mut start[it.distance as usize];
         out[*slot] = it;
@@ -176,7 +186,10 @@ mod tests {
                 c.offer(i, d);
             }
         }
-        c.finish().into_iter().map(|n| (n.distance, n.index)).collect()
+        c.finish()
+            .into_iter()
+            .map(|n| (n.distance, n.index))
+            .collect()
     }
 
     #[test]
@@ -205,7 +218,9 @@ mod tests {
     #[test]
     fn compaction_keeps_earliest_ties() {
         // Many equal distances force several compactions.
-        let d: Vec<u32> = (0..10_000).map(|i| if i % 97 == 0 { 1 } else { 2 }).collect();
+        let d: Vec<u32> = (0..10_000)
+            .map(|i| if i % 97 == 0 { 1 } else { 2 })
+            .collect();
         let got = run(TopK::new(150, 4), &d);
         let mut want: Vec<(u32, usize)> = d.iter().copied().zip(0..).collect();
         want.sort();

@@ -1,0 +1,224 @@
+//! The command line as users and scripts call it: exit codes, JSON shapes and error messages.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn hashlens(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hashlens"))
+        .args(args)
+        .output()
+        .expect("the hashlens binary runs")
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "hashlens failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout.clone()).unwrap();
+    serde_json::from_str(stdout.lines().last().unwrap()).expect("the last line is JSON")
+}
+
+#[test]
+fn bench_search_prints_the_documented_fields() {
+    let out = hashlens(&[
+        "bench",
+        "search",
+        "--n",
+        "3000",
+        "--bits",
+        "64",
+        "--k",
+        "10",
+        "--queries",
+        "5",
+        "--threads",
+        "1",
+        "--json",
+    ]);
+    let v = json(&out);
+    for key in [
+        "n",
+        "bits",
+        "k",
+        "threads",
+        "median_ms",
+        "p95_ms",
+        "qps",
+        "batch_qps",
+        "kernel",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key} in {v}");
+    }
+    assert_eq!(v["n"], 3000);
+    assert_eq!(v["threads"], 1);
+    assert!(v["qps"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn bench_search_reads_raw_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two 16-bit codes in the database, one query equal to the second: the nearest is at distance 0,
+    // the other at popcount(0x00FF ^ 0x0F0F) = 8.
+    std::fs::write(dir.path().join("db.u8"), [0xFF, 0x00, 0x0F, 0x0F]).unwrap();
+    std::fs::write(dir.path().join("q.u8"), [0x0F, 0x0F]).unwrap();
+    let db = dir.path().join("db.u8");
+    let q = dir.path().join("q.u8");
+    let out = hashlens(&[
+        "bench",
+        "search",
+        "--bits",
+        "16",
+        "--k",
+        "2",
+        "--codes",
+        db.to_str().unwrap(),
+        "--query-codes",
+        q.to_str().unwrap(),
+        "--json",
+    ]);
+    let v = json(&out);
+    assert_eq!(v["n"], 2);
+    assert_eq!(v["distance_sum"], 8);
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.to_string_lossy().into_owned()
+}
+
+#[test]
+fn eval_codes_reports_named_metrics() {
+    // The hand-computed case of hashlens_core::eval's unit tests, through files.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let codes = write(
+        d,
+        "db.txt",
+        "10000000\n00000000\n11100000\n00000001\n11111111\n",
+    );
+    let labels = write(
+        d,
+        "db_labels.txt",
+        "a.jpg 0 1\nb.jpg 1 0\nc.jpg 1 0\nd.jpg 1 0\ne.jpg 0 1\n",
+    );
+    let qcodes = write(d, "q.txt", "-1 -1 -1 -1 -1 -1 -1 -1\n");
+    let qlabels = write(d, "q_labels.txt", "q.jpg 1 0\n");
+    let out = hashlens(&[
+        "eval-codes",
+        "--codes",
+        &codes,
+        "--labels",
+        &labels,
+        "--query-codes",
+        &qcodes,
+        "--query-labels",
+        &qlabels,
+        "--map-at",
+        "all,2",
+        "--radius",
+        "1",
+        "--json",
+    ]);
+    let v = json(&out);
+    let map_all = v["map"][0]["map"].as_f64().unwrap();
+    assert_eq!(v["map"][0]["depth"], "all");
+    assert!((map_all - (1.0 + 2.0 / 3.0 + 0.75) / 3.0).abs() < 1e-12);
+    assert_eq!(v["map"][1]["map"], 1.0);
+    assert!(
+        (v["precision_within_radius"]["precision"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-12
+    );
+    assert!(v["pr_by_rank"].as_array().unwrap().len() >= 1);
+    assert_eq!(v["pr_by_radius"].as_array().unwrap().len(), 9);
+
+    // Human output mentions mAP.
+    let out = hashlens(&[
+        "eval-codes",
+        "--codes",
+        &codes,
+        "--labels",
+        &labels,
+        "--query-codes",
+        &qcodes,
+        "--query-labels",
+        &qlabels,
+    ]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("mAP@all"));
+}
+
+#[test]
+fn bad_inputs_fail_with_a_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let codes = write(d, "db.txt", "10000000\n0000\n");
+    let labels = write(d, "l.txt", "0\n1\n");
+    let out = hashlens(&[
+        "eval-codes",
+        "--codes",
+        &codes,
+        "--labels",
+        &labels,
+        "--query-codes",
+        &codes,
+        "--query-labels",
+        &labels,
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("db.txt") && err.contains("line 2"), "{err}");
+
+    let out = hashlens(&["scan", d.join("missing").to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing"));
+}
+
+#[test]
+fn scan_and_split_a_labelled_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("photos");
+    for class in ["cat", "dog"] {
+        std::fs::create_dir_all(root.join(class)).unwrap();
+        for i in 0..6 {
+            let img = image::RgbImage::from_pixel(4, 4, image::Rgb([i * 40, 10, 10]));
+            img.save(root.join(class).join(format!("{i} x.png")))
+                .unwrap();
+        }
+    }
+    std::fs::write(root.join("cat/broken.jpg"), b"nope").unwrap();
+    let v = json(&hashlens(&["scan", root.to_str().unwrap(), "--json"]));
+    assert_eq!(v["images"], 12);
+    assert_eq!(v["formats"]["png"], 12);
+    assert_eq!(v["skipped"].as_array().unwrap().len(), 1);
+
+    let out_dir = dir.path().join("lists");
+    let v = json(&hashlens(&[
+        "split",
+        root.to_str().unwrap(),
+        "--query-per-class",
+        "1",
+        "--train-per-class",
+        "2",
+        "--seed",
+        "3",
+        "--out",
+        out_dir.to_str().unwrap(),
+        "--json",
+    ]));
+    assert_eq!(
+        (
+            v["query"].as_u64(),
+            v["train"].as_u64(),
+            v["database"].as_u64()
+        ),
+        (Some(2), Some(4), Some(6))
+    );
+    let query = std::fs::read_to_string(out_dir.join("query.txt")).unwrap();
+    assert_eq!(query.lines().count(), 2);
+    assert!(query.lines().all(|l| l.contains("%20x.png ")), "{query}");
+    assert_eq!(
+        std::fs::read_to_string(out_dir.join("classes.txt")).unwrap(),
+        "cat\ndog\n"
+    );
+}
