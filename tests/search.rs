@@ -111,8 +111,8 @@ fn batches_and_thread_splits_agree_with_single_queries() {
     let single: Vec<Vec<Neighbor>> = (0..queries.len())
         .map(|i| s.knn(&book, &queries.get(i), 100).unwrap())
         .collect();
-    for i in 0..queries.len() {
-        assert_eq!(single[i], reference_knn(&book, &queries.get(i), 100));
+    for (i, got) in single.iter().enumerate() {
+        assert_eq!(*got, reference_knn(&book, &queries.get(i), 100));
     }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(3)

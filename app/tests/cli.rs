@@ -130,7 +130,7 @@ fn eval_codes_reports_named_metrics() {
     assert!(
         (v["precision_within_radius"]["precision"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-12
     );
-    assert!(v["pr_by_rank"].as_array().unwrap().len() >= 1);
+    assert!(!v["pr_by_rank"].as_array().unwrap().is_empty());
     assert_eq!(v["pr_by_radius"].as_array().unwrap().len(), 9);
 
     // Human output mentions mAP.

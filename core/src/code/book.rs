@@ -26,13 +26,13 @@ impl CodeBook {
     pub fn from_words(bits: usize, mut words: Vec<u64>) -> Result<Self, CodeError> {
         check_bits(bits)?;
         let w = words_for(bits);
-        if words.len() % w != 0 {
+        if !words.len().is_multiple_of(w) {
             return Err(CodeError::WrongCount {
                 expected: w * words.len().div_ceil(w),
                 got: words.len(),
             });
         }
-        if bits % 64 != 0 {
+        if !bits.is_multiple_of(64) {
             for code in words.chunks_exact_mut(w) {
                 clear_padding(bits, code);
             }
@@ -43,7 +43,7 @@ impl CodeBook {
     /// Binarises a row-major matrix of continuous codes (`rows × bits` values) by sign.
     pub fn from_signs(bits: usize, values: &[f32]) -> Result<Self, CodeError> {
         check_bits(bits)?;
-        if values.len() % bits != 0 {
+        if !values.len().is_multiple_of(bits) {
             return Err(CodeError::WrongCount {
                 expected: bits * values.len().div_ceil(bits),
                 got: values.len(),
@@ -61,7 +61,7 @@ impl CodeBook {
     pub fn from_bytes(bits: usize, bytes: &[u8]) -> Result<Self, CodeError> {
         check_bits(bits)?;
         let per = bits / 8;
-        if bytes.len() % per != 0 {
+        if !bytes.len().is_multiple_of(per) {
             return Err(CodeError::WrongBytes {
                 bits,
                 expected: per * bytes.len().div_ceil(per),

@@ -44,7 +44,7 @@ pub enum CodeError {
 
 /// Checks that `bits` is a supported code length.
 pub fn check_bits(bits: usize) -> Result<(), CodeError> {
-    if bits == 0 || bits % 8 != 0 || bits > MAX_BITS {
+    if bits == 0 || !bits.is_multiple_of(8) || bits > MAX_BITS {
         return Err(CodeError::BadLength(bits));
     }
     Ok(())
@@ -186,7 +186,7 @@ pub(crate) fn pack_signs(values: &[f32], words: &mut [u64]) {
 }
 
 pub(crate) fn clear_padding(bits: usize, words: &mut [u64]) {
-    if bits % 64 != 0
+    if !bits.is_multiple_of(64)
         && let Some(last) = words.last_mut()
     {
         *last &= (1u64 << (bits % 64)) - 1;
