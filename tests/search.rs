@@ -103,31 +103,33 @@ fn the_farthest_codes_are_found_at_full_length() {
 
 #[test]
 fn batches_and_thread_splits_agree_with_single_queries() {
-    // Larger than the size at which one query is split across threads.
+    // Larger than the size at which one query is split across threads, and than one cache block.
     let bits = 64;
     let book = tied_book(bits, 300_000, 5);
-    let queries = CodeBook::random(bits, 4, 6).unwrap();
+    let queries = CodeBook::random(bits, 19, 6).unwrap();
     let s = Search::default();
     let single: Vec<Vec<Neighbor>> = (0..queries.len())
         .map(|i| s.knn(&book, &queries.get(i), 100).unwrap())
         .collect();
-    for (i, got) in single.iter().enumerate() {
+    for (i, got) in single.iter().enumerate().take(3) {
         assert_eq!(*got, reference_knn(&book, &queries.get(i), 100));
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(3)
-        .build()
-        .unwrap();
-    pool.install(|| {
-        // Fewer queries than threads: each query is split into chunks.
-        assert_eq!(
-            s.knn_batch(&book, &queries.select(&[0, 1]), 100).unwrap(),
-            single[..2]
-        );
-        assert_eq!(s.knn_batch(&book, &queries, 100).unwrap(), single);
-        let r = s.radius_batch(&book, &queries.select(&[2]), 20).unwrap();
-        assert_eq!(r[0], reference_radius(&book, &queries.get(2), 20));
-    });
+    let radius: Vec<Vec<Neighbor>> = (0..queries.len())
+        .map(|i| s.radius(&book, &queries.get(i), 22).unwrap())
+        .collect();
+    assert_eq!(radius[0], reference_radius(&book, &queries.get(0), 22));
+    for threads in [1, 3] {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| {
+            // Fewer queries than threads: each query is split into chunks.
+            assert_eq!(s.knn_batch(&book, &queries.select(&[0, 1]), 100).unwrap(), single[..2]);
+            // Many queries: groups of queries share passes over the book (the last group is partial).
+            assert_eq!(s.knn_batch(&book, &queries, 100).unwrap(), single);
+            assert_eq!(s.radius_batch(&book, &queries, 22).unwrap(), radius);
+            // The same through a single thread per query.
+            assert_eq!(s.knn(&book, &queries.get(7), 100).unwrap(), single[7]);
+        });
+    }
 }
 
 #[test]

@@ -11,7 +11,8 @@
 //! compaction, and the final ≤ k survivors are put in order by a counting sort over distances.
 //!
 //! Parallelism uses rayon's current pool: run inside `ThreadPool::install` to choose the thread count.
-//! Large books are split into chunks per query; batches of queries are spread over threads instead.
+//! Large books are split into chunks per query; batches of queries are answered in groups that share each
+//! pass over the book (see `Search::batch`).
 
 mod kernel;
 mod select;
@@ -36,6 +37,12 @@ pub struct Neighbor {
 
 /// Books smaller than this are scanned by one thread per query: splitting costs more than it saves.
 const PARALLEL_MIN_CODES: usize = 1 << 18;
+
+/// Queries answered together in one pass over the book (see `Search::batch`).
+const QUERY_GROUP: usize = 8;
+
+/// Bytes of codes scanned by every query of a group before moving on: well inside a core's L2 cache.
+const BLOCK_BYTES: usize = 128 << 10;
 
 /// A Hamming searcher bound to one scan kernel; `Search::default()` picks the fastest for this CPU.
 #[derive(Clone, Copy, Debug)]
@@ -69,7 +76,8 @@ impl Search {
         k: usize,
     ) -> Result<Vec<Neighbor>, CodeError> {
         check(book, query)?;
-        Ok(self.knn_words(book, query.words(), k, true))
+        let bits = book.bits() as u32;
+        Ok(self.single(book, query.words(), &|| TopK::new(k, bits), k))
     }
 
     /// All codes within Hamming distance `radius` (inclusive) of `query`, ordered by (distance, index).
@@ -80,7 +88,8 @@ impl Search {
         radius: u32,
     ) -> Result<Vec<Neighbor>, CodeError> {
         check(book, query)?;
-        Ok(self.radius_words(book, query.words(), radius, true))
+        let bits = book.bits() as u32;
+        Ok(self.single(book, query.words(), &|| WithinRadius::new(radius, bits), usize::MAX))
     }
 
     /// `knn` for every code of `queries`, in parallel.
@@ -91,13 +100,8 @@ impl Search {
         k: usize,
     ) -> Result<Vec<Vec<Neighbor>>, CodeError> {
         check_books(book, queries)?;
-        let split = queries.len() < rayon::current_num_threads();
-        Ok(queries
-            .iter_words()
-            .collect::<Vec<_>>()
-            .into_par_iter()
-            .map(|q| self.knn_words(book, q, k, split))
-            .collect())
+        let bits = book.bits() as u32;
+        Ok(self.batch(book, queries, || TopK::new(k, bits), k))
     }
 
     /// `radius` for every code of `queries`, in parallel.
@@ -108,13 +112,41 @@ impl Search {
         radius: u32,
     ) -> Result<Vec<Vec<Neighbor>>, CodeError> {
         check_books(book, queries)?;
-        let split = queries.len() < rayon::current_num_threads();
-        Ok(queries
-            .iter_words()
-            .collect::<Vec<_>>()
-            .into_par_iter()
-            .map(|q| self.radius_words(book, q, radius, split))
-            .collect())
+        let bits = book.bits() as u32;
+        Ok(self.batch(book, queries, || WithinRadius::new(radius, bits), usize::MAX))
+    }
+
+    /// Answers many queries. With fewer queries than threads, each query is split across threads.
+    /// Otherwise queries are answered in groups, one group per task: the book is streamed once per group
+    /// in cache-sized blocks and every query of the group scans a block while it is in cache, so memory
+    /// traffic falls by the group size (single queries over a large book are memory-bound).
+    fn batch<C, F>(&self, book: &CodeBook, queries: &CodeBook, make: F, k: usize) -> Vec<Vec<Neighbor>>
+    where
+        C: select::Finish,
+        F: Fn() -> C + Sync,
+    {
+        let query_words: Vec<&[u64]> = queries.iter_words().collect();
+        if queries.len() < rayon::current_num_threads() {
+            return query_words
+                .into_iter()
+                .map(|q| self.single(book, q, &make, k))
+                .collect();
+        }
+        let w = book.words_per_code();
+        let block_codes = (BLOCK_BYTES / (8 * w)).max(1);
+        let groups: Vec<Vec<Vec<Neighbor>>> = query_words
+            .par_chunks(QUERY_GROUP)
+            .map(|group| {
+                let mut collectors: Vec<C> = group.iter().map(|_| make()).collect();
+                for (b, block) in book.words().chunks(block_codes * w).enumerate() {
+                    for (q, c) in group.iter().zip(&mut collectors) {
+                        self.kernel.scan(block, w, q, b * block_codes, c);
+                    }
+                }
+                collectors.into_iter().map(|c| c.finish()).collect()
+            })
+            .collect();
+        groups.into_iter().flatten().collect()
     }
 
     /// The distance from `query` to every code of the book, in book order (single-threaded).
@@ -126,52 +158,24 @@ impl Search {
             .scan(book.words(), book.words_per_code(), query, 0, &mut all);
     }
 
-    pub(crate) fn knn_words(
-        &self,
-        book: &CodeBook,
-        q: &[u64],
-        k: usize,
-        split: bool,
-    ) -> Vec<Neighbor> {
-        let bits = book.bits() as u32;
-        let parts = self.scan_parts(book, q, split, || TopK::new(k, bits));
-        select::merge_sorted(parts, k)
-    }
-
-    pub(crate) fn radius_words(
-        &self,
-        book: &CodeBook,
-        q: &[u64],
-        radius: u32,
-        split: bool,
-    ) -> Vec<Neighbor> {
-        let bits = book.bits() as u32;
-        let parts = self.scan_parts(book, q, split, || WithinRadius::new(radius, bits));
-        select::merge_sorted(parts, usize::MAX)
-    }
-
-    /// Scans the book with one collector per chunk (one chunk unless `split` and the book is large) and
-    /// returns each chunk's sorted results.
-    fn scan_parts<C, F>(
-        &self,
-        book: &CodeBook,
-        q: &[u64],
-        split: bool,
-        make: F,
-    ) -> Vec<Vec<Neighbor>>
+    /// One query, split across threads when the book is large.
+    fn single<C, F>(&self, book: &CodeBook, q: &[u64], make: &F, k: usize) -> Vec<Neighbor>
     where
         C: select::Finish,
         F: Fn() -> C + Sync,
     {
         let w = book.words_per_code();
         let threads = rayon::current_num_threads();
-        if !split || threads == 1 || book.len() < PARALLEL_MIN_CODES {
+        if threads == 1 || book.len() < PARALLEL_MIN_CODES {
             let mut c = make();
             self.kernel.scan(book.words(), w, q, 0, &mut c);
-            return vec![c.finish()];
+            let mut found = c.finish();
+            found.truncate(k);
+            return found;
         }
         let chunk_codes = book.len().div_ceil(threads * 4).max(PARALLEL_MIN_CODES / 4);
-        book.words()
+        let parts = book
+            .words()
             .par_chunks(chunk_codes * w)
             .enumerate()
             .map(|(n, words)| {
@@ -179,7 +183,8 @@ impl Search {
                 self.kernel.scan(words, w, q, n * chunk_codes, &mut c);
                 c.finish()
             })
-            .collect()
+            .collect();
+        select::merge_sorted(parts, k)
     }
 }
 

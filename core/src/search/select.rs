@@ -163,12 +163,7 @@ pub(crate) fn counting_sort(
 }
 
 /// Merges per-chunk sorted results (chunks in index order) and keeps the first `k`.
-pub(crate) fn merge_sorted(mut parts: Vec<Vec<Neighbor>>, k: usize) -> Vec<Neighbor> {
-    if parts.len() == 1 {
-        let mut only = parts.pop().unwrap();
-        only.truncate(k);
-        return only;
-    }
+pub(crate) fn merge_sorted(parts: Vec<Vec<Neighbor>>, k: usize) -> Vec<Neighbor> {
     let mut all: Vec<Neighbor> = parts.into_iter().flatten().collect();
     // Neighbor orders by (distance, index): exactly the result order.
     all.sort_unstable();
