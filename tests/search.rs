@@ -119,10 +119,16 @@ fn batches_and_thread_splits_agree_with_single_queries() {
         .collect();
     assert_eq!(radius[0], reference_radius(&book, &queries.get(0), 22));
     for threads in [1, 3] {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
         pool.install(|| {
             // Fewer queries than threads: each query is split into chunks.
-            assert_eq!(s.knn_batch(&book, &queries.select(&[0, 1]), 100).unwrap(), single[..2]);
+            assert_eq!(
+                s.knn_batch(&book, &queries.select(&[0, 1]), 100).unwrap(),
+                single[..2]
+            );
             // Many queries: groups of queries share passes over the book (the last group is partial).
             assert_eq!(s.knn_batch(&book, &queries, 100).unwrap(), single);
             assert_eq!(s.radius_batch(&book, &queries, 22).unwrap(), radius);

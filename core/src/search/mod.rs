@@ -89,7 +89,12 @@ impl Search {
     ) -> Result<Vec<Neighbor>, CodeError> {
         check(book, query)?;
         let bits = book.bits() as u32;
-        Ok(self.single(book, query.words(), &|| WithinRadius::new(radius, bits), usize::MAX))
+        Ok(self.single(
+            book,
+            query.words(),
+            &|| WithinRadius::new(radius, bits),
+            usize::MAX,
+        ))
     }
 
     /// `knn` for every code of `queries`, in parallel.
@@ -113,14 +118,25 @@ impl Search {
     ) -> Result<Vec<Vec<Neighbor>>, CodeError> {
         check_books(book, queries)?;
         let bits = book.bits() as u32;
-        Ok(self.batch(book, queries, || WithinRadius::new(radius, bits), usize::MAX))
+        Ok(self.batch(
+            book,
+            queries,
+            || WithinRadius::new(radius, bits),
+            usize::MAX,
+        ))
     }
 
     /// Answers many queries. With fewer queries than threads, each query is split across threads.
     /// Otherwise queries are answered in groups, one group per task: the book is streamed once per group
     /// in cache-sized blocks and every query of the group scans a block while it is in cache, so memory
     /// traffic falls by the group size (single queries over a large book are memory-bound).
-    fn batch<C, F>(&self, book: &CodeBook, queries: &CodeBook, make: F, k: usize) -> Vec<Vec<Neighbor>>
+    fn batch<C, F>(
+        &self,
+        book: &CodeBook,
+        queries: &CodeBook,
+        make: F,
+        k: usize,
+    ) -> Vec<Vec<Neighbor>>
     where
         C: select::Finish,
         F: Fn() -> C + Sync,
