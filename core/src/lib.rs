@@ -12,6 +12,7 @@ pub mod code;
 pub mod dataset;
 pub mod eval;
 pub mod io;
+pub mod model;
 pub mod photo;
 pub mod search;
 

@@ -10,6 +10,8 @@ use hashlens_core::search::{Kernel, Search};
 use hashlens_core::{CodeBook, HashCode};
 use serde::Serialize;
 
+use super::out;
+
 #[derive(Subcommand, Debug)]
 pub enum BenchCommand {
     /// Exact top-k Hamming search: single-query latency and batched throughput.
@@ -147,21 +149,24 @@ fn search(b: SearchBench) -> anyhow::Result<()> {
     if b.json {
         return super::print_json(&report);
     }
-    println!(
+    out!(
         "exact Hamming top-k search ({} kernel)",
         report.kernel.name()
     );
-    println!(
+    out!(
         "  database        {} codes × {} bits",
-        report.n, report.bits
+        report.n,
+        report.bits
     );
-    println!("  queries, k      {}, {}", report.queries, report.k);
-    println!("  threads         {}", report.threads);
-    println!(
+    out!("  queries, k      {}, {}", report.queries, report.k);
+    out!("  threads         {}", report.threads);
+    out!(
         "  single query    median {:.3} ms, p95 {:.3} ms, {:.0} queries/s",
-        report.median_ms, report.p95_ms, report.qps
+        report.median_ms,
+        report.p95_ms,
+        report.qps
     );
-    println!("  batched         {:.0} queries/s", report.batch_qps);
+    out!("  batched         {:.0} queries/s", report.batch_qps);
     Ok(())
 }
 

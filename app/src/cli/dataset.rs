@@ -11,6 +11,8 @@ use hashlens_core::dataset::{
 use hashlens_core::io::write_atomic;
 use serde::Serialize;
 
+use super::out;
+
 #[derive(Args, Debug)]
 pub struct ScanArgs {
     /// The folder to scan (recursively).
@@ -71,23 +73,25 @@ pub fn scan(a: ScanArgs) -> anyhow::Result<()> {
         return super::print_json(&summary);
     }
     if let Some(list) = &summary.list {
-        list.iter().for_each(|p| println!("{p}"));
+        for p in list {
+            out!("{p}");
+        }
     }
     let formats: Vec<String> = summary
         .formats
         .iter()
         .map(|(f, n)| format!("{n} {f}"))
         .collect();
-    println!(
+    out!(
         "{} images in {} ({})",
         summary.images,
         summary.root,
         formats.join(", ")
     );
     if !summary.skipped.is_empty() {
-        println!("{} entries skipped:", summary.skipped.len());
+        out!("{} entries skipped:", summary.skipped.len());
         for p in &summary.skipped {
-            println!("  {}: {}", p.path, p.reason);
+            out!("  {}: {}", p.path, p.reason);
         }
     }
     Ok(())
@@ -187,9 +191,14 @@ pub fn split(a: SplitArgs) -> anyhow::Result<()> {
     if a.json {
         return super::print_json(&summary);
     }
-    println!(
+    out!(
         "{} classes: {} query, {} train, {} database (seed {}) → {}",
-        summary.classes, summary.query, summary.train, summary.database, summary.seed, summary.out
+        summary.classes,
+        summary.query,
+        summary.train,
+        summary.database,
+        summary.seed,
+        summary.out
     );
     Ok(())
 }

@@ -8,6 +8,8 @@ use hashlens_core::code::read_codes;
 use hashlens_core::dataset::{LabelRows, read_list_file};
 use hashlens_core::eval::{Depth, EvalConfig, EvalReport, evaluate};
 
+use super::out;
+
 #[derive(Args, Debug)]
 pub struct EvalCodesArgs {
     /// Database codes: a hashlens code file, or text (0/1 strings or ±1/real values per line).
@@ -86,44 +88,52 @@ pub fn run(a: EvalCodesArgs) -> anyhow::Result<()> {
     if a.json {
         return super::print_json(&report);
     }
-    print_summary(&report);
-    Ok(())
+    print_summary(&report)
 }
 
 fn read_labels(path: &Path) -> anyhow::Result<LabelRows> {
     Ok(read_list_file(path)?.rows)
 }
 
-fn print_summary(r: &EvalReport) {
-    println!(
+fn print_summary(r: &EvalReport) -> anyhow::Result<()> {
+    out!(
         "{} queries against {} database codes of {} bits",
-        r.queries, r.database, r.bits
+        r.queries,
+        r.database,
+        r.bits
     );
     for m in &r.map {
-        println!("  mAP@{:<12} {:.4}", m.depth, m.map);
+        out!("  mAP@{:<12} {:.4}", m.depth, m.map);
     }
     for p in &r.at_k {
-        println!(
+        out!(
             "  P@{:<6} {:.4}   R@{:<6} {:.4}",
-            p.k, p.precision, p.k, p.recall
+            p.k,
+            p.precision,
+            p.k,
+            p.recall
         );
     }
     let w = &r.precision_within_radius;
-    println!(
+    out!(
         "  precision within radius {}: {:.4} (recall {:.4}, {:.1} items retrieved on average)",
-        w.radius, w.precision, w.recall, w.mean_retrieved
+        w.radius,
+        w.precision,
+        w.recall,
+        w.mean_retrieved
     );
     if r.queries_without_relevant > 0 {
-        println!(
+        out!(
             "  note: {} queries have no relevant item in the database (they score 0)",
             r.queries_without_relevant
         );
     }
     if r.unlabelled_queries > 0 {
-        println!(
+        out!(
             "  note: {} queries have no label at all",
             r.unlabelled_queries
         );
     }
-    println!("  (--json prints every metric, the PR curves by rank and by radius included)");
+    out!("  (--json prints every metric, the PR curves by rank and by radius included)");
+    Ok(())
 }

@@ -3,6 +3,7 @@
 mod bench;
 mod dataset;
 mod eval;
+mod model;
 
 use clap::{Parser, Subcommand};
 
@@ -25,6 +26,10 @@ pub enum Command {
     Scan(dataset::ScanArgs),
     /// Split a folder labelled by class sub-folders into query / train / database list files.
     Split(dataset::SplitArgs),
+    /// Convert a PyTorch state dict into the safetensors weights hashlens loads.
+    ConvertWeights(model::ConvertArgs),
+    /// Print the top-5 ImageNet classes the pretrained backbone sees in each photo.
+    Inspect(model::InspectArgs),
 }
 
 pub fn run(command: Command) -> anyhow::Result<()> {
@@ -33,11 +38,23 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::EvalCodes(a) => eval::run(a),
         Command::Scan(a) => dataset::scan(a),
         Command::Split(a) => dataset::split(a),
+        Command::ConvertWeights(a) => model::convert(a),
+        Command::Inspect(a) => model::inspect(a),
     }
 }
 
+/// `println!` that returns the write error instead of panicking, so that `hashlens … | head` ends
+/// quietly (see `main`) rather than with a broken-pipe panic.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)?
+    }};
+}
+pub(crate) use out;
+
 /// Prints a value as one line of JSON.
 pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string(value)?);
+    out!("{}", serde_json::to_string(value)?);
     Ok(())
 }

@@ -12,12 +12,30 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     };
     let mut tmp = tempfile::Builder::new()
         .prefix(".hashlens-")
+        .permissions(crate::io::shareable())
         .suffix(".tmp")
         .tempfile_in(dir)?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
+}
+
+/// Permissions for files hashlens writes: readable by everyone, like any file the user saves (temporary
+/// files start private).
+pub fn shareable() -> std::fs::Permissions {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::Permissions::from_mode(0o644)
+    }
+    #[cfg(not(unix))]
+    {
+        tempfile::tempfile()
+            .and_then(|f| f.metadata())
+            .map(|m| m.permissions())
+            .expect("a temporary file")
+    }
 }
 
 /// Appends the CRC-32 of `body` to it.

@@ -1,0 +1,20 @@
+//! Networks: pretrained backbones and their weights.
+//!
+//! Modules are plain Burn structs (`#[derive(Module)]`) with no backend type: the [`burn::tensor::Device`]
+//! they are created on decides whether they run on the GPU (wgpu) or the CPU (flex).
+
+pub mod imagenet;
+pub mod mobilenet_v2;
+pub mod weights;
+
+pub use mobilenet_v2::MobileNetV2;
+
+use burn::tensor::{Device, Tensor, TensorData};
+
+/// Stacks preprocessed images (each `3 × side × side` values, channel-major, back to back) into a
+/// `[n, 3, side, side]` tensor on `device`.
+pub fn image_batch(values: Vec<f32>, side: usize, device: &Device) -> Tensor<4> {
+    let n = values.len() / (3 * side * side);
+    assert_eq!(values.len(), n * 3 * side * side, "whole images only");
+    Tensor::from_data(TensorData::new(values, [n, 3, side, side]), device)
+}
