@@ -4,6 +4,7 @@
 //! - [`search`]: exact Hamming search (k-NN, radius, full rankings) with SIMD kernels.
 //! - [`eval`]: retrieval metrics with the DeepHash-pytorch definitions (mAP@k, P@k, R@k, PR curves).
 //! - [`dataset`]: scanning photo folders, labels, list files and seeded protocol splits.
+//! - [`index`]: the persisted code index of a folder, incremental and crash-safe.
 //! - [`photo`]: decoding photos under limits, upright and in RGB, and the network's input transform.
 //!
 //! The GUI and the CLI (crate `hashlens`) are thin layers over this crate; nothing here blocks on a UI.
@@ -11,6 +12,7 @@
 pub mod code;
 pub mod dataset;
 pub mod eval;
+pub mod index;
 pub mod io;
 pub mod model;
 pub mod photo;

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use super::scan::ImageEntry;
 use crate::eval::Labels;
+use crate::io::path_from_bytes;
 
 /// Errors reading list and label files.
 #[derive(Debug, thiserror::Error)]
@@ -216,17 +217,6 @@ pub fn unescape_path(s: &str) -> Result<PathBuf, String> {
         }
     }
     Ok(path_from_bytes(bytes))
-}
-
-#[cfg(unix)]
-fn path_from_bytes(bytes: Vec<u8>) -> PathBuf {
-    use std::os::unix::ffi::OsStringExt;
-    PathBuf::from(OsString::from_vec(bytes))
-}
-
-#[cfg(not(unix))]
-fn path_from_bytes(bytes: Vec<u8>) -> PathBuf {
-    PathBuf::from(OsString::from(String::from_utf8_lossy(&bytes).into_owned()))
 }
 
 /// Images labelled by the name of the folder that holds them: `root/<class>/image.jpg` and

@@ -1,7 +1,8 @@
 //! Small file helpers shared by every on-disk format: atomic replacement and checksummed framing.
 
+use std::ffi::OsString;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same folder is written, flushed to disk and
 /// renamed over `path`, so a crash leaves either the old file or the new one, never a torn one.
@@ -50,6 +51,57 @@ pub fn unseal(bytes: &[u8]) -> Option<&[u8]> {
     let split = bytes.len().checked_sub(4)?;
     let (body, crc) = bytes.split_at(split);
     (crc32fast::hash(body).to_le_bytes() == crc).then_some(body)
+}
+
+/// A path's bytes as the OS stores them (byte-exact on Unix, where names need not be UTF-8).
+pub fn path_bytes(path: &Path) -> &[u8] {
+    path.as_os_str().as_encoded_bytes()
+}
+
+/// The inverse of [`path_bytes`] for bytes read back from a file.
+#[cfg(unix)]
+pub fn path_from_bytes(bytes: Vec<u8>) -> PathBuf {
+    use std::os::unix::ffi::OsStringExt;
+    PathBuf::from(OsString::from_vec(bytes))
+}
+
+/// The inverse of [`path_bytes`] for bytes read back from a file (lossy where they are not UTF-8).
+#[cfg(not(unix))]
+pub fn path_from_bytes(bytes: Vec<u8>) -> PathBuf {
+    PathBuf::from(OsString::from(String::from_utf8_lossy(&bytes).into_owned()))
+}
+
+/// Reads little-endian fields from a byte slice; every read is bounds-checked (`None` past the end), so a
+/// truncated or hostile file cannot make a parser panic.
+pub struct ByteReader<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> ByteReader<'a> {
+    pub fn new(bytes: &'a [u8]) -> Self {
+        Self { bytes }
+    }
+
+    pub fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if n > self.bytes.len() {
+            return None;
+        }
+        let (head, tail) = self.bytes.split_at(n);
+        self.bytes = tail;
+        Some(head)
+    }
+
+    pub fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    }
+
+    pub fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
+
+    pub fn remaining(&self) -> usize {
+        self.bytes.len()
+    }
 }
 
 #[cfg(test)]

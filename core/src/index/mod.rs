@@ -1,0 +1,174 @@
+//! The code index of a photo folder: one packed code per photo, and what tells whether a photo changed.
+//!
+//! An index belongs to one model: its fingerprint is recorded, and codes from another model are never
+//! mixed in. Updating is incremental: a photo whose path, size and modification time are unchanged keeps
+//! its code; new or changed photos are encoded; vanished ones are dropped ([`CodeIndex::plan`]).
+//!
+//! Durability: the index file is written atomically (temporary file + rename) and checksummed. While a
+//! long run encodes, every finished photo is appended to a [`Journal`] beside the index; if the process is
+//! killed, the next run replays the journal and encodes only what is still missing.
+
+mod format;
+mod journal;
+
+pub use journal::Journal;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::code::{CodeBook, CodeError, HashCode};
+use crate::dataset::ImageEntry;
+
+/// Errors reading or writing an index or its journal.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {reason}")]
+    Invalid { path: String, reason: String },
+    #[error(transparent)]
+    Code(#[from] CodeError),
+}
+
+/// What the index knows about one photo besides its code.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct IndexedPhoto {
+    /// The photo's full path, byte-exact.
+    pub path: PathBuf,
+    pub size: u64,
+    /// Modification time in nanoseconds since the Unix epoch.
+    pub mtime_ns: u64,
+}
+
+impl IndexedPhoto {
+    /// The identity of a scanned image.
+    pub fn from_entry(e: &ImageEntry) -> Self {
+        Self {
+            path: e.path.clone(),
+            size: e.size,
+            mtime_ns: u64::try_from(e.mtime_ns).unwrap_or(u64::MAX),
+        }
+    }
+}
+
+/// Photos and their codes, made by one model.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CodeIndex {
+    model: String,
+    photos: Vec<IndexedPhoto>,
+    codes: CodeBook,
+}
+
+/// What an update has to do: which photos keep their codes and which must be encoded.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct UpdatePlan {
+    /// `(position in the scan, position in the old index)` for photos whose code is still valid.
+    pub keep: Vec<(usize, usize)>,
+    /// Positions in the scan of photos to encode (new, changed, or made by another model).
+    pub encode: Vec<usize>,
+    /// Photos in the old index that are gone from the folder.
+    pub removed: usize,
+}
+
+impl CodeIndex {
+    /// An empty index for codes of `bits` bits made by the model with fingerprint `model`.
+    pub fn new(bits: usize, model: &str) -> Result<Self, CodeError> {
+        Ok(Self {
+            model: model.to_string(),
+            photos: Vec::new(),
+            codes: CodeBook::new(bits)?,
+        })
+    }
+
+    pub fn model(&self) -> &str {
+        &self.model
+    }
+
+    pub fn bits(&self) -> usize {
+        self.codes.bits()
+    }
+
+    pub fn len(&self) -> usize {
+        self.photos.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.photos.is_empty()
+    }
+
+    pub fn photos(&self) -> &[IndexedPhoto] {
+        &self.photos
+    }
+
+    pub fn codes(&self) -> &CodeBook {
+        &self.codes
+    }
+
+    /// Adds a photo; its code must have the index's length.
+    pub fn push(&mut self, photo: IndexedPhoto, code: &HashCode) -> Result<(), CodeError> {
+        self.codes.push(code)?;
+        self.photos.push(photo);
+        Ok(())
+    }
+
+    /// Position of the photo at `path`.
+    pub fn position(&self, path: &Path) -> Option<usize> {
+        self.photos.iter().position(|p| p.path == path)
+    }
+
+    /// Compares a fresh scan with this index, as seen by the model `model` (a different model invalidates
+    /// every code).
+    pub fn plan(&self, scan: &[ImageEntry], model: &str) -> UpdatePlan {
+        let same_model = model == self.model;
+        let known: HashMap<&Path, usize> = self
+            .photos
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.path.as_path(), i))
+            .collect();
+        let mut plan = UpdatePlan::default();
+        let mut seen = 0;
+        for (s, entry) in scan.iter().enumerate() {
+            let photo = IndexedPhoto::from_entry(entry);
+            match known.get(photo.path.as_path()) {
+                Some(&i) => {
+                    seen += 1;
+                    if same_model && self.photos[i] == photo {
+                        plan.keep.push((s, i));
+                    } else {
+                        plan.encode.push(s);
+                    }
+                }
+                None => plan.encode.push(s),
+            }
+        }
+        plan.removed = self.photos.len() - seen;
+        plan
+    }
+
+    /// Writes the index atomically.
+    pub fn save(&self, path: &Path) -> Result<(), IndexError> {
+        crate::io::write_atomic(path, &format::encode(self)).map_err(|source| IndexError::Io {
+            path: path.display().to_string(),
+            source,
+        })
+    }
+
+    /// Reads an index written by [`CodeIndex::save`], checking version and checksum.
+    pub fn load(path: &Path) -> Result<Self, IndexError> {
+        let bytes = std::fs::read(path).map_err(|source| IndexError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        format::decode(&bytes).map_err(|reason| IndexError::Invalid {
+            path: path.display().to_string(),
+            reason,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;
