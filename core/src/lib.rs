@@ -4,6 +4,8 @@
 //! - [`search`]: exact Hamming search (k-NN, radius, full rankings) with SIMD kernels.
 //! - [`eval`]: retrieval metrics with the DeepHash-pytorch definitions (mAP@k, P@k, R@k, PR curves).
 //! - [`dataset`]: scanning photo folders, labels, list files and seeded protocol splits.
+//! - [`model`]: pretrained backbones in Burn (MobileNetV2), their weights, batched feature extraction.
+//! - [`hashing`]: training-free hash functions on features (PCA + ITQ, LSH).
 //! - [`index`]: the persisted code index of a folder, incremental and crash-safe.
 //! - [`photo`]: decoding photos under limits, upright and in RGB, and the network's input transform.
 //!
@@ -12,6 +14,7 @@
 pub mod code;
 pub mod dataset;
 pub mod eval;
+pub mod hashing;
 pub mod index;
 pub mod io;
 pub mod model;

@@ -16,6 +16,9 @@ use super::out;
 pub enum BenchCommand {
     /// Exact top-k Hamming search: single-query latency and batched throughput.
     Search(SearchBench),
+    /// Training-free hashing (PCA + ITQ vs LSH) on pretrained features under the cifar10 protocol, and
+    /// the CPU feature-extraction throughput.
+    Hashing(super::bench_hashing::HashingBench),
 }
 
 #[derive(Args, Debug)]
@@ -81,6 +84,7 @@ struct SearchReport {
 pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Search(b) => search(b),
+        BenchCommand::Hashing(b) => super::bench_hashing::run(b),
     }
 }
 

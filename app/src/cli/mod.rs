@@ -1,6 +1,7 @@
 //! Command-line interface: argument definitions and dispatch to one module per command.
 
 mod bench;
+mod bench_hashing;
 mod dataset;
 mod eval;
 mod model;

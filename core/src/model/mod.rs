@@ -3,6 +3,7 @@
 //! Modules are plain Burn structs (`#[derive(Module)]`) with no backend type: the [`burn::tensor::Device`]
 //! they are created on decides whether they run on the GPU (wgpu) or the CPU (flex).
 
+pub mod features;
 pub mod imagenet;
 pub mod mobilenet_v2;
 pub mod weights;

@@ -1,0 +1,166 @@
+//! `hashlens bench hashing`: the training-free hash functions (PCA + ITQ, LSH) on ImageNet MobileNetV2
+//! features, under the deep-hashing protocol of a class-folder data set (CIFAR-10: `cifar10`, seed 0).
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::Args;
+use hashlens_core::dataset::{SplitSpec, classes_from_folders, scan_images, split};
+use hashlens_core::eval::{Depth, EvalConfig, Labels, evaluate};
+use hashlens_core::hashing::LinearHash;
+use hashlens_core::model::{MobileNetV2, features::extract_features};
+use serde::Serialize;
+
+use super::out;
+
+#[derive(Args, Debug)]
+pub struct HashingBench {
+    /// A folder with one sub-folder per class (e.g. the CIFAR-10 JPEGs).
+    #[arg(long)]
+    data: PathBuf,
+    /// Code length.
+    #[arg(long, default_value_t = 64)]
+    bits: usize,
+    /// Seed of the protocol split (and of LSH and ITQ's initial rotation).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Use only this many queries of the split (default: all).
+    #[arg(long)]
+    queries: Option<usize>,
+    /// Use only this many database images of the split (default: all); the subset is the start of the
+    /// split's seeded permutation, so it is a uniform sample.
+    #[arg(long)]
+    database: Option<usize>,
+    /// Use only this many training images to fit ITQ (default: all).
+    #[arg(long)]
+    train: Option<usize>,
+    /// Images per network batch.
+    #[arg(long, default_value_t = 32)]
+    batch: usize,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct Row {
+    method: &'static str,
+    map_all: f64,
+    map_1000: f64,
+    precision_radius_2: f64,
+}
+
+#[derive(Serialize)]
+struct HashingReport {
+    bits: usize,
+    seed: u64,
+    queries: usize,
+    database: usize,
+    train: usize,
+    feature_images_per_s: f64,
+    threads: usize,
+    results: Vec<Row>,
+}
+
+pub fn run(b: HashingBench) -> anyhow::Result<()> {
+    let scan = scan_images(&b.data)?;
+    let classes = classes_from_folders(&scan.images).map_err(anyhow::Error::msg)?;
+    let spec = SplitSpec::named("cifar10").expect("a known protocol");
+    let s =
+        split(&classes.classes, classes.names.len(), &spec, b.seed).map_err(anyhow::Error::msg)?;
+    let take = |v: &[usize], n: Option<usize>| v[..n.unwrap_or(v.len()).min(v.len())].to_vec();
+    let (query, database, train) = (
+        take(&s.query, b.queries),
+        take(&s.database, b.database),
+        take(&s.train, b.train),
+    );
+
+    let all: Vec<usize> = [&train[..], &query[..], &database[..]].concat();
+    let paths: Vec<PathBuf> = all.iter().map(|&i| scan.images[i].path.clone()).collect();
+    let device = burn::tensor::Device::flex();
+    let model = MobileNetV2::pretrained(&device)?;
+    let bar = indicatif::ProgressBar::new(paths.len() as u64).with_style(
+        indicatif::ProgressStyle::with_template(
+            "features {bar:40} {pos}/{len} {per_sec} ETA {eta}",
+        )
+        .expect("a valid template"),
+    );
+    let started = Instant::now();
+    let cancel = AtomicBool::new(false);
+    let feats = extract_features(&model, &device, &paths, b.batch, &cancel, |done, _| {
+        bar.set_position(done as u64)
+    });
+    bar.finish_and_clear();
+    let per_s = paths.len() as f64 / started.elapsed().as_secs_f64();
+    let mut rows: Vec<Vec<f32>> = Vec::with_capacity(feats.len());
+    for (f, p) in feats.into_iter().zip(&paths) {
+        rows.push(
+            f.context("feature extraction stopped early")?
+                .with_context(|| p.display().to_string())?,
+        );
+    }
+    let dim = rows[0].len();
+    let flat = |r: &[Vec<f32>]| r.concat();
+    let (tr, q, db) = (
+        flat(&rows[..train.len()]),
+        flat(&rows[train.len()..train.len() + query.len()]),
+        flat(&rows[train.len() + query.len()..]),
+    );
+    let labels = |idx: &[usize]| {
+        Labels::from_classes(
+            classes.names.len(),
+            &idx.iter().map(|&i| classes.classes[i]).collect::<Vec<_>>(),
+        )
+    };
+    let (ql, dbl) = (labels(&query)?, labels(&database)?);
+    let cfg = EvalConfig {
+        map_depths: vec![Depth::All, Depth::Top(1000)],
+        ..EvalConfig::default()
+    };
+    let mut results = Vec::new();
+    for (method, hash) in [
+        ("pca-itq", LinearHash::itq(&tr, dim, b.bits, 50, b.seed)?),
+        ("lsh", LinearHash::lsh(&tr, dim, b.bits, b.seed)?),
+    ] {
+        let r = evaluate(&hash.encode(&db)?, &dbl, &hash.encode(&q)?, &ql, &cfg)?;
+        results.push(Row {
+            method,
+            map_all: r.map_at(Depth::All).unwrap_or_default(),
+            map_1000: r.map_at(Depth::Top(1000)).unwrap_or_default(),
+            precision_radius_2: r.precision_within_radius.precision,
+        });
+    }
+    let report = HashingReport {
+        bits: b.bits,
+        seed: b.seed,
+        queries: query.len(),
+        database: database.len(),
+        train: train.len(),
+        feature_images_per_s: per_s,
+        threads: rayon::current_num_threads(),
+        results,
+    };
+    if b.json {
+        return super::print_json(&report);
+    }
+    out!(
+        "{} queries, {} database, {} train images; {} bits; features at {:.1} images/s on {} threads (CPU)",
+        report.queries,
+        report.database,
+        report.train,
+        report.bits,
+        report.feature_images_per_s,
+        report.threads
+    );
+    for r in &report.results {
+        out!(
+            "  {:<8} mAP@all {:.4}  mAP@1000 {:.4}  P(r≤2) {:.4}",
+            r.method,
+            r.map_all,
+            r.map_1000,
+            r.precision_radius_2
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,103 @@
+use super::*;
+use crate::eval::{Depth, EvalConfig, Labels, evaluate};
+use rand::Rng;
+
+#[test]
+fn encoding_by_hand() {
+    // d = 2, K = 8: bit k is the sign of (x − μ)·p_k.
+    let projection: Vec<f32> = vec![
+        1.0, -1.0, 0.0, 0.0, 1.0, 1.0, -1.0, 2.0, //
+        0.0, 0.0, 1.0, -1.0, 1.0, -1.0, -1.0, -1.0,
+    ];
+    let h = LinearHash {
+        dim: 2,
+        bits: 8,
+        mean: vec![1.0, 1.0],
+        projection,
+    };
+    // x − μ = (2, −1): values 2, −2, −1, 1, 1, 3, −1, 5.
+    let codes = h.encode(&[3.0, 0.0]).unwrap();
+    assert_eq!(codes.get(0).to_string(), "10011101");
+    assert!(h.encode(&[1.0, 2.0, 3.0]).is_err());
+}
+
+/// Four well-separated clusters in 32 dimensions, 50 points each.
+fn clusters() -> (Vec<f32>, Vec<usize>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let centres: Vec<Vec<f32>> = (0..4)
+        .map(|_| (0..32).map(|_| rng.random_range(-4.0..4.0)).collect())
+        .collect();
+    let mut x = Vec::new();
+    let mut y = Vec::new();
+    for i in 0..200 {
+        let c = i % 4;
+        for &centre in &centres[c] {
+            x.push(centre + rng.random_range(-0.5..0.5));
+        }
+        y.push(c);
+    }
+    (x, y)
+}
+
+#[test]
+fn itq_projection_is_orthonormal_and_lowers_quantization_loss() {
+    let (x, _) = clusters();
+    let start = LinearHash::itq(&x, 32, 16, 0, 7).unwrap();
+    let fitted = LinearHash::itq(&x, 32, 16, 50, 7).unwrap();
+    for a in 0..16 {
+        for b in 0..16 {
+            let dot: f32 = (0..32)
+                .map(|j| fitted.projection[j * 16 + a] * fitted.projection[j * 16 + b])
+                .sum();
+            assert!(
+                (dot - if a == b { 1.0 } else { 0.0 }).abs() < 1e-4,
+                "columns {a}, {b}: {dot}"
+            );
+        }
+    }
+    let (l0, l1) = (
+        quantization_loss(&start, &x),
+        quantization_loss(&fitted, &x),
+    );
+    assert!(
+        l1 < l0,
+        "ITQ should lower the quantisation loss: {l0} → {l1}"
+    );
+}
+
+#[test]
+fn itq_codes_retrieve_clusters() {
+    let (x, y) = clusters();
+    let labels = Labels::from_classes(4, &y).unwrap();
+    let cfg = EvalConfig {
+        map_depths: vec![Depth::All],
+        ..EvalConfig::default()
+    };
+    let itq = LinearHash::itq(&x, 32, 16, 50, 1)
+        .unwrap()
+        .encode(&x)
+        .unwrap();
+    let r = evaluate(&itq, &labels, &itq, &labels, &cfg).unwrap();
+    assert!(r.map_at(Depth::All).unwrap() > 0.95, "{:?}", r.map);
+    let lsh = LinearHash::lsh(&x, 32, 16, 1).unwrap().encode(&x).unwrap();
+    assert_eq!(lsh.len(), 200);
+}
+
+#[test]
+fn bad_shapes_are_errors() {
+    let x = vec![0.0f32; 32 * 10];
+    assert_eq!(
+        LinearHash::itq(&x, 32, 16, 10, 0).unwrap_err(),
+        FitError::TooFewSamples {
+            bits: 16,
+            need: 17,
+            got: 10
+        }
+    );
+    assert_eq!(
+        LinearHash::itq(&x, 32, 64, 10, 0).unwrap_err(),
+        FitError::TooFewDims { bits: 64, dim: 32 }
+    );
+    assert!(LinearHash::lsh(&x, 32, 12, 0).is_err());
+    assert!(LinearHash::lsh(&x[..31], 32, 16, 0).is_err());
+}

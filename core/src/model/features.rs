@@ -1,0 +1,159 @@
+//! Backbone features for many photos: decoding on CPU threads overlaps with the network's batches.
+//!
+//! A producer thread decodes and preprocesses the next batch in parallel (rayon) while the caller's thread
+//! runs the current batch through the network, connected by a channel that holds one batch: neither side
+//! waits on the other longer than the slower of the two. The last batch is padded to the full size so
+//! that the network always sees one shape (GPU backends compile kernels per shape).
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::sync_channel;
+
+use burn::tensor::Device;
+use rayon::prelude::*;
+
+use super::{MobileNetV2, image_batch};
+use crate::photo::{DecodeLimits, PhotoError, Preprocess, decode_file};
+
+/// One batch ready for the network: preprocessed pixels, and per photo either its row or the error.
+struct Prepared {
+    pixels: Vec<f32>,
+    rows: Vec<Result<usize, PhotoError>>,
+}
+
+/// Features (`MobileNetV2::features`, 1280 values) of each photo, or why it could not be read.
+/// `progress(done, total)` is called after each batch; setting `cancel` stops after the current batch
+/// (the photos not reached are reported as `None`).
+pub fn extract_features(
+    model: &MobileNetV2,
+    device: &Device,
+    paths: &[PathBuf],
+    batch: usize,
+    cancel: &AtomicBool,
+    mut progress: impl FnMut(usize, usize),
+) -> Vec<Option<Result<Vec<f32>, PhotoError>>> {
+    let pre = Preprocess::imagenet();
+    let per_image = pre.len();
+    let batch = batch.max(1);
+    let mut out: Vec<Option<Result<Vec<f32>, PhotoError>>> =
+        (0..paths.len()).map(|_| None).collect();
+    let (tx, rx) = sync_channel::<(usize, Prepared)>(1);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            // Owned here, so the channel closes when this thread ends (normally or by panic).
+            let tx = tx;
+            for (b, chunk) in paths.chunks(batch).enumerate() {
+                if cancel.load(Ordering::Relaxed) {
+                    break;
+                }
+                let decoded: Vec<Result<Vec<f32>, PhotoError>> = chunk
+                    .par_iter()
+                    .map(|p| {
+                        let img = decode_file(p, &DecodeLimits::default())?;
+                        let mut v = Vec::with_capacity(per_image);
+                        pre.apply(&img, &mut v);
+                        Ok(v)
+                    })
+                    .collect();
+                let mut pixels = Vec::with_capacity(batch * per_image);
+                let mut rows = Vec::with_capacity(chunk.len());
+                let mut n = 0;
+                for d in decoded {
+                    rows.push(d.map(|v| {
+                        pixels.extend_from_slice(&v);
+                        n += 1;
+                        n - 1
+                    }));
+                }
+                if tx.send((b * batch, Prepared { pixels, rows })).is_err() {
+                    break;
+                }
+            }
+        });
+        let width = super::mobilenet_v2::FEATURES;
+        let mut done = 0;
+        for (start, prepared) in rx {
+            let good = prepared.pixels.len() / per_image;
+            let features = if good == 0 {
+                Vec::new()
+            } else {
+                let mut pixels = prepared.pixels;
+                pixels.resize(batch * per_image, 0.0);
+                let f = model.features(image_batch(pixels, pre.crop as usize, device));
+                f.into_data()
+                    .try_to_vec::<f32>()
+                    .expect("the backbone's features are f32")
+            };
+            done += prepared.rows.len();
+            for (i, row) in prepared.rows.into_iter().enumerate() {
+                out[start + i] = Some(row.map(|r| features[r * width..(r + 1) * width].to_vec()));
+            }
+            progress(done, paths.len());
+            if cancel.load(Ordering::Relaxed) {
+                break;
+            }
+        }
+    });
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::{Rgb, RgbImage};
+
+    #[test]
+    fn batches_keep_order_and_report_bad_photos() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut paths = Vec::new();
+        for (i, colour) in [[200u8, 30, 30], [30, 200, 30], [30, 30, 200]]
+            .into_iter()
+            .enumerate()
+        {
+            let p = dir.path().join(format!("{i}.png"));
+            RgbImage::from_pixel(40, 30, Rgb(colour)).save(&p).unwrap();
+            paths.push(p);
+        }
+        let broken = dir.path().join("broken.jpg");
+        std::fs::write(&broken, b"not a photo").unwrap();
+        paths.insert(1, broken);
+
+        let device = Device::flex();
+        let model = MobileNetV2::pretrained(&device).unwrap();
+        let cancel = AtomicBool::new(false);
+        let mut calls = Vec::new();
+        let got = extract_features(&model, &device, &paths, 3, &cancel, |d, t| {
+            calls.push((d, t))
+        });
+        assert_eq!(calls, vec![(3, 4), (4, 4)]);
+        assert!(matches!(got[1], Some(Err(_))));
+        // Each photo's features equal those of the photo run on its own (batching and padding change nothing).
+        for i in [0, 2, 3] {
+            let alone = extract_features(&model, &device, &paths[i..i + 1], 1, &cancel, |_, _| {});
+            let (a, b) = (
+                got[i].as_ref().unwrap().as_ref().unwrap(),
+                alone[0].as_ref().unwrap().as_ref().unwrap(),
+            );
+            assert_eq!(a.len(), 1280);
+            let diff = a
+                .iter()
+                .zip(b)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0f32, f32::max);
+            assert!(diff < 1e-4, "photo {i}: {diff}");
+        }
+        // Different photos give different features.
+        let (a, c) = (
+            got[0].as_ref().unwrap().as_ref().unwrap(),
+            got[3].as_ref().unwrap().as_ref().unwrap(),
+        );
+        assert!(a.iter().zip(c).any(|(x, y)| (x - y).abs() > 1e-3));
+
+        cancel.store(true, Ordering::Relaxed);
+        let stopped = extract_features(&model, &device, &paths, 2, &cancel, |_, _| {});
+        assert!(
+            stopped.iter().all(Option::is_none),
+            "cancelled before the first batch"
+        );
+    }
+}
