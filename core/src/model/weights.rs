@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use burn::module::Module;
-use burn::store::{ApplyResult, ModuleSnapshot, PytorchStore, SafetensorsStore};
+use burn::store::{ApplyResult, ModuleSnapshot, ModuleStore, PytorchStore, SafetensorsStore};
 
 /// Why weights could not be loaded or saved.
 #[derive(Debug, thiserror::Error)]
@@ -55,25 +55,13 @@ pub fn load_pytorch<M: Module>(
     for (from, to) in key_map {
         store = store.with_key_remapping(from, to.clone());
     }
-    let result = model
-        .load_from(&mut store)
-        .map_err(|e| WeightsError::Read {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        })?;
-    check(result, path)
+    apply(model, store, &path.display().to_string())
 }
 
 /// Loads a safetensors file written by [`save_safetensors`].
 pub fn load_safetensors<M: Module>(model: &mut M, path: &Path) -> Result<(), WeightsError> {
-    let mut store = SafetensorsStore::from_file(path).allow_partial(true);
-    let result = model
-        .load_from(&mut store)
-        .map_err(|e| WeightsError::Read {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        })?;
-    check(result, path)
+    let store = SafetensorsStore::from_file(path).allow_partial(true);
+    apply(model, store, &path.display().to_string())
 }
 
 /// Saves `model` as safetensors, atomically (a temporary file renamed over `path`).
@@ -100,8 +88,23 @@ pub fn save_safetensors<M: Module>(model: &M, path: &Path) -> Result<(), Weights
     Ok(())
 }
 
-fn check(result: ApplyResult, path: &Path) -> Result<(), WeightsError> {
-    let path = path.display().to_string();
+/// Applies a store to `model` and checks that every tensor matched; `name` says where the weights came from.
+fn apply<M: Module, S: ModuleStore>(
+    model: &mut M,
+    mut store: S,
+    name: &str,
+) -> Result<(), WeightsError> {
+    let result = model
+        .load_from(&mut store)
+        .map_err(|e| WeightsError::Read {
+            path: name.to_string(),
+            message: e.to_string(),
+        })?;
+    check(result, name)
+}
+
+fn check(result: ApplyResult, path: &str) -> Result<(), WeightsError> {
+    let path = path.to_string();
     if let Some(e) = result.errors.first() {
         return Err(WeightsError::Mismatch {
             path,
@@ -135,14 +138,8 @@ pub fn load_safetensors_bytes<M: Module>(
     bytes: &[u8],
     name: &str,
 ) -> Result<(), WeightsError> {
-    let mut store = SafetensorsStore::from_bytes(Some(bytes.to_vec())).allow_partial(true);
-    let result = model
-        .load_from(&mut store)
-        .map_err(|e| WeightsError::Read {
-            path: name.to_string(),
-            message: e.to_string(),
-        })?;
-    check(result, Path::new(name))
+    let store = SafetensorsStore::from_bytes(Some(bytes.to_vec())).allow_partial(true);
+    apply(model, store, name)
 }
 
 #[cfg(test)]

@@ -197,6 +197,18 @@ mod x86 {
         _mm256_sad_epu8(bytes, _mm256_setzero_si256())
     }
 
+    /// The sixteen 64-bit lanes of four vectors, in order (the slow path, taken when some code passed).
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn spill(v: [__m256i; 4]) -> [u64; 16] {
+        let mut d = [0u64; 16];
+        for (i, x) in v.into_iter().enumerate() {
+            // SAFETY: `d` holds 16 words; store `i` writes words 4i..4i+4.
+            unsafe { _mm256_storeu_si256(d.as_mut_ptr().add(4 * i) as *mut __m256i, x) };
+        }
+        d
+    }
+
     /// Loads four words starting at `codes[i]`; the caller guarantees `i + 4 <= codes.len()`.
     #[target_feature(enable = "avx2")]
     #[inline]
@@ -229,15 +241,7 @@ mod x86 {
                 _mm256_or_si256(_mm256_cmpgt_epi64(lim, d2), _mm256_cmpgt_epi64(lim, d3)),
             );
             if _mm256_testz_si256(hit, hit) == 0 {
-                let mut d = [0u64; 16];
-                // SAFETY: `d` holds 16 words, four stores of four.
-                unsafe {
-                    let p = d.as_mut_ptr() as *mut __m256i;
-                    _mm256_storeu_si256(p, d0);
-                    _mm256_storeu_si256(p.add(1), d1);
-                    _mm256_storeu_si256(p.add(2), d2);
-                    _mm256_storeu_si256(p.add(3), d3);
-                }
+                let d = spill([d0, d1, d2, d3]);
                 for (j, &dj) in d.iter().enumerate() {
                     if (dj as u32) < limit {
                         c.offer(base + i + j, dj as u32);
@@ -279,15 +283,7 @@ mod x86 {
                 _mm256_or_si256(_mm256_cmpgt_epi64(lim, d2), _mm256_cmpgt_epi64(lim, d3)),
             );
             if _mm256_testz_si256(hit, hit) == 0 {
-                let mut d = [0u64; 16];
-                // SAFETY: `d` holds 16 words, four stores of four.
-                unsafe {
-                    let p = d.as_mut_ptr() as *mut __m256i;
-                    _mm256_storeu_si256(p, d0);
-                    _mm256_storeu_si256(p.add(1), d1);
-                    _mm256_storeu_si256(p.add(2), d2);
-                    _mm256_storeu_si256(p.add(3), d3);
-                }
+                let d = spill([d0, d1, d2, d3]);
                 for j in 0..8 {
                     let dj = d[2 * j] as u32;
                     if dj < limit {
