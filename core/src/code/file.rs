@@ -11,49 +11,27 @@
 use std::path::Path;
 
 use super::{CodeBook, HashCode};
-use crate::io::{seal, unseal, write_atomic};
+use crate::io::{FileError, seal, unseal, write_atomic};
 
 const MAGIC: &[u8; 8] = b"HLCODES\n";
 const VERSION: u32 = 1;
 const HEADER: usize = 8 + 4 + 4 + 8;
 
-/// Errors reading or writing a code file; each names the file.
-#[derive(Debug, thiserror::Error)]
-pub enum CodeFileError {
-    #[error("{path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("{path}: {reason}")]
-    Invalid { path: String, reason: String },
-}
-
 /// Writes `book` to `path` in the binary form, atomically.
-pub fn write_codes_atomic(path: &Path, book: &CodeBook) -> Result<(), CodeFileError> {
+pub fn write_codes_atomic(path: &Path, book: &CodeBook) -> Result<(), FileError> {
     let mut out = Vec::with_capacity(HEADER + book.len() * book.bits() / 8 + 4);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&VERSION.to_le_bytes());
     out.extend_from_slice(&(book.bits() as u32).to_le_bytes());
     out.extend_from_slice(&(book.len() as u64).to_le_bytes());
     out.extend_from_slice(&book.to_bytes());
-    write_atomic(path, &seal(out)).map_err(|source| CodeFileError::Io {
-        path: path.display().to_string(),
-        source,
-    })
+    write_atomic(path, &seal(out)).map_err(FileError::io(path))
 }
 
 /// Reads a code file in either form.
-pub fn read_codes(path: &Path) -> Result<CodeBook, CodeFileError> {
-    let name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| CodeFileError::Io {
-        path: name.clone(),
-        source,
-    })?;
-    let invalid = |reason: String| CodeFileError::Invalid {
-        path: name.clone(),
-        reason,
-    };
+pub fn read_codes(path: &Path) -> Result<CodeBook, FileError> {
+    let bytes = std::fs::read(path).map_err(FileError::io(path))?;
+    let invalid = |reason: String| FileError::invalid(path, reason);
     if bytes.starts_with(MAGIC) {
         parse_binary(&bytes).map_err(invalid)
     } else {

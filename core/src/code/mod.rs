@@ -15,6 +15,7 @@
 mod book;
 mod file;
 
+pub use crate::io::FileError;
 pub use book::CodeBook;
 pub use file::{read_codes, write_codes_atomic};
 

@@ -10,10 +10,10 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use super::IndexedPhoto;
 use super::format::{read_record, write_record, write_str};
-use super::{IndexError, IndexedPhoto};
 use crate::code::HashCode;
-use crate::io::ByteReader;
+use crate::io::{ByteReader, FileError};
 
 const MAGIC: &[u8; 8] = b"HLJOURN\n";
 const VERSION: u32 = 1;
@@ -39,12 +39,9 @@ impl Journal {
         index_path: &Path,
         bits: usize,
         model: &str,
-    ) -> Result<(Journal, Vec<(IndexedPhoto, HashCode)>), IndexError> {
+    ) -> Result<(Journal, Vec<(IndexedPhoto, HashCode)>), FileError> {
         let path = Self::path_for(index_path);
-        let io = |source| IndexError::Io {
-            path: path.display().to_string(),
-            source,
-        };
+        let io = |source| FileError::io(&path)(source);
         let header = header(bits, model);
         let (done, valid_len) = match std::fs::read(&path) {
             Ok(bytes) if bytes.starts_with(&header) => replay(&bytes[header.len()..], bits),
@@ -75,7 +72,7 @@ impl Journal {
 
     /// Appends one encoded photo. The write reaches the OS at once (a killed process loses nothing);
     /// call [`Journal::sync`] to also survive a power cut.
-    pub fn append(&mut self, photo: &IndexedPhoto, code: &HashCode) -> Result<(), IndexError> {
+    pub fn append(&mut self, photo: &IndexedPhoto, code: &HashCode) -> Result<(), FileError> {
         assert_eq!(code.bits(), self.bits, "journal code length");
         let mut body = Vec::new();
         write_record(&mut body, photo, code);
@@ -83,27 +80,18 @@ impl Journal {
         rec.extend_from_slice(&(body.len() as u32).to_le_bytes());
         rec.extend_from_slice(&body);
         rec.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
-        self.file.write_all(&rec).map_err(|source| IndexError::Io {
-            path: self.path.display().to_string(),
-            source,
-        })
+        self.file.write_all(&rec).map_err(FileError::io(&self.path))
     }
 
     /// Flushes appended records to the disk.
-    pub fn sync(&mut self) -> Result<(), IndexError> {
-        self.file.sync_data().map_err(|source| IndexError::Io {
-            path: self.path.display().to_string(),
-            source,
-        })
+    pub fn sync(&mut self) -> Result<(), FileError> {
+        self.file.sync_data().map_err(FileError::io(&self.path))
     }
 
     /// Deletes the journal (after its photos were saved in the index).
-    pub fn remove(self) -> Result<(), IndexError> {
+    pub fn remove(self) -> Result<(), FileError> {
         drop(self.file);
-        std::fs::remove_file(&self.path).map_err(|source| IndexError::Io {
-            path: self.path.display().to_string(),
-            source,
-        })
+        std::fs::remove_file(&self.path).map_err(FileError::io(&self.path))
     }
 }
 

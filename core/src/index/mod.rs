@@ -18,20 +18,7 @@ use std::path::{Path, PathBuf};
 
 use crate::code::{CodeBook, CodeError, HashCode};
 use crate::dataset::ImageEntry;
-
-/// Errors reading or writing an index or its journal.
-#[derive(Debug, thiserror::Error)]
-pub enum IndexError {
-    #[error("{path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("{path}: {reason}")]
-    Invalid { path: String, reason: String },
-    #[error(transparent)]
-    Code(#[from] CodeError),
-}
+use crate::io::FileError;
 
 /// What the index knows about one photo besides its code.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -150,23 +137,14 @@ impl CodeIndex {
     }
 
     /// Writes the index atomically.
-    pub fn save(&self, path: &Path) -> Result<(), IndexError> {
-        crate::io::write_atomic(path, &format::encode(self)).map_err(|source| IndexError::Io {
-            path: path.display().to_string(),
-            source,
-        })
+    pub fn save(&self, path: &Path) -> Result<(), FileError> {
+        crate::io::write_atomic(path, &format::encode(self)).map_err(FileError::io(path))
     }
 
     /// Reads an index written by [`CodeIndex::save`], checking version and checksum.
-    pub fn load(path: &Path) -> Result<Self, IndexError> {
-        let bytes = std::fs::read(path).map_err(|source| IndexError::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
-        format::decode(&bytes).map_err(|reason| IndexError::Invalid {
-            path: path.display().to_string(),
-            reason,
-        })
+    pub fn load(path: &Path) -> Result<Self, FileError> {
+        let bytes = std::fs::read(path).map_err(FileError::io(path))?;
+        format::decode(&bytes).map_err(|reason| FileError::invalid(path, reason))
     }
 }
 

@@ -39,6 +39,36 @@ pub fn shareable() -> std::fs::Permissions {
     }
 }
 
+/// Errors reading or writing one of hashlens's files; each names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {reason}")]
+    Invalid { path: String, reason: String },
+}
+
+impl FileError {
+    /// Wraps an I/O error on `path` (for `map_err`).
+    pub fn io(path: &Path) -> impl FnOnce(std::io::Error) -> FileError + '_ {
+        move |source| FileError::Io {
+            path: path.display().to_string(),
+            source,
+        }
+    }
+
+    /// A file whose content is not what it should be.
+    pub fn invalid(path: &Path, reason: impl Into<String>) -> FileError {
+        FileError::Invalid {
+            path: path.display().to_string(),
+            reason: reason.into(),
+        }
+    }
+}
+
 /// Appends the CRC-32 of `body` to it.
 pub fn seal(mut body: Vec<u8>) -> Vec<u8> {
     let crc = crc32fast::hash(&body);
