@@ -106,7 +106,7 @@ fn eval_codes_reports_named_metrics() {
     );
     let qcodes = write(d, "q.txt", "-1 -1 -1 -1 -1 -1 -1 -1\n");
     let qlabels = write(d, "q_labels.txt", "q.jpg 1 0\n");
-    let out = hashlens(&[
+    let inputs = [
         "eval-codes",
         "--codes",
         &codes,
@@ -116,12 +116,14 @@ fn eval_codes_reports_named_metrics() {
         &qcodes,
         "--query-labels",
         &qlabels,
-        "--map-at",
-        "all,2",
-        "--radius",
-        "1",
-        "--json",
-    ]);
+    ];
+    let out = hashlens(
+        &[
+            &inputs[..],
+            &["--map-at", "all,2", "--radius", "1", "--json"],
+        ]
+        .concat(),
+    );
     let v = json(&out);
     let map_all = v["map"][0]["map"].as_f64().unwrap();
     assert_eq!(v["map"][0]["depth"], "all");
@@ -134,17 +136,7 @@ fn eval_codes_reports_named_metrics() {
     assert_eq!(v["pr_by_radius"].as_array().unwrap().len(), 9);
 
     // Human output mentions mAP.
-    let out = hashlens(&[
-        "eval-codes",
-        "--codes",
-        &codes,
-        "--labels",
-        &labels,
-        "--query-codes",
-        &qcodes,
-        "--query-labels",
-        &qlabels,
-    ]);
+    let out = hashlens(&inputs);
     assert!(String::from_utf8_lossy(&out.stdout).contains("mAP@all"));
 }
 
