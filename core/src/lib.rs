@@ -4,15 +4,17 @@
 //! - [`search`]: exact Hamming search (k-NN, radius, full rankings) with SIMD kernels.
 //! - [`eval`]: retrieval metrics with the DeepHash-pytorch definitions (mAP@k, P@k, R@k, PR curves).
 //! - [`dataset`]: scanning photo folders, labels, list files and seeded protocol splits.
-//! - [`model`]: pretrained backbones in Burn (MobileNetV2), their weights, batched feature extraction.
+//! - [`device`]: where networks run: a GPU through wgpu when one is usable, the `flex` CPU backend otherwise.
+//! - [`model`]: pretrained backbones in Burn (MobileNetV2), hash heads and model files, batched encoding.
 //! - [`hashing`]: training-free hash functions on features (PCA + ITQ, LSH).
-//! - [`index`]: the persisted code index of a folder, incremental and crash-safe.
+//! - [`index`]: the persisted code index of a folder, incremental and crash-safe, and the indexer.
 //! - [`photo`]: decoding photos under limits, upright and in RGB, and the network's input transform.
 //!
 //! The GUI and the CLI (crate `hashlens`) are thin layers over this crate; nothing here blocks on a UI.
 
 pub mod code;
 pub mod dataset;
+pub mod device;
 pub mod eval;
 pub mod hashing;
 pub mod index;

@@ -19,6 +19,8 @@ pub enum BenchCommand {
     /// Training-free hashing (PCA + ITQ vs LSH) on pretrained features under the cifar10 protocol, and
     /// the CPU feature-extraction throughput.
     Hashing(super::bench_hashing::HashingBench),
+    /// Photos to codes: first-batch time and steady-state images/s on the chosen device.
+    Encode(super::bench_encode::EncodeBench),
 }
 
 #[derive(Args, Debug)]
@@ -85,6 +87,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Search(b) => search(b),
         BenchCommand::Hashing(b) => super::bench_hashing::run(b),
+        BenchCommand::Encode(b) => super::bench_encode::run(b),
     }
 }
 

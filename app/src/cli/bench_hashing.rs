@@ -10,7 +10,7 @@ use clap::Args;
 use hashlens_core::dataset::{SplitSpec, classes_from_folders, scan_images, split};
 use hashlens_core::eval::{Depth, EvalConfig, Labels, evaluate};
 use hashlens_core::hashing::LinearHash;
-use hashlens_core::model::{MobileNetV2, features::extract_features};
+use hashlens_core::model::{BackboneArch, features::extract_features};
 use serde::Serialize;
 
 use super::out;
@@ -79,7 +79,7 @@ pub fn run(b: HashingBench) -> anyhow::Result<()> {
     let all: Vec<usize> = [&train[..], &query[..], &database[..]].concat();
     let paths: Vec<PathBuf> = all.iter().map(|&i| scan.images[i].path.clone()).collect();
     let device = burn::tensor::Device::flex();
-    let model = MobileNetV2::pretrained(&device)?;
+    let model = BackboneArch::MobilenetV2.pretrained(&device)?;
     let bar = indicatif::ProgressBar::new(paths.len() as u64).with_style(
         indicatif::ProgressStyle::with_template(
             "features {bar:40} {pos}/{len} {per_sec} ETA {eta}",
@@ -88,9 +88,17 @@ pub fn run(b: HashingBench) -> anyhow::Result<()> {
     );
     let started = Instant::now();
     let cancel = AtomicBool::new(false);
-    let feats = extract_features(&model, &device, &paths, b.batch, &cancel, |done, _| {
-        bar.set_position(done as u64)
-    });
+    let pre = BackboneArch::MobilenetV2.preprocess();
+    let network = |x| model.features(x);
+    let feats = extract_features(
+        &paths,
+        &pre,
+        b.batch,
+        &device,
+        &cancel,
+        network,
+        |done, _| bar.set_position(done as u64),
+    );
     bar.finish_and_clear();
     let per_s = paths.len() as f64 / started.elapsed().as_secs_f64();
     let mut rows: Vec<Vec<f32>> = Vec::with_capacity(feats.len());

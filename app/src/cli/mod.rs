@@ -1,9 +1,11 @@
 //! Command-line interface: argument definitions and dispatch to one module per command.
 
 mod bench;
+mod bench_encode;
 mod bench_hashing;
 mod dataset;
 mod eval;
+mod index;
 mod model;
 
 use clap::{Parser, Subcommand};
@@ -29,6 +31,10 @@ pub enum Command {
     Split(dataset::SplitArgs),
     /// Convert a PyTorch state dict into the safetensors weights hashlens loads.
     ConvertWeights(model::ConvertArgs),
+    /// Index a photo folder: encode every photo to a hash code (only new or changed ones on later runs).
+    Index(index::IndexArgs),
+    /// The photos of an index nearest to a query photo, by Hamming distance.
+    Search(index::SearchArgs),
     /// Print the top-5 ImageNet classes the pretrained backbone sees in each photo.
     Inspect(model::InspectArgs),
 }
@@ -41,6 +47,8 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Split(a) => dataset::split(a),
         Command::ConvertWeights(a) => model::convert(a),
         Command::Inspect(a) => model::inspect(a),
+        Command::Index(a) => index::index(a),
+        Command::Search(a) => index::search(a),
     }
 }
 

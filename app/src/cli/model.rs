@@ -3,18 +3,13 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, ValueEnum};
-use hashlens_core::model::{MobileNetV2, image_batch, imagenet, weights};
-use hashlens_core::photo::{DecodeLimits, Preprocess, decode_file};
+use clap::Args;
+use hashlens_core::HashCode;
+use hashlens_core::model::{BackboneArch, HashModel, image_batch, imagenet, weights};
+use hashlens_core::photo::{DecodeLimits, decode_file};
 use serde::Serialize;
 
 use super::out;
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum Arch {
-    /// torchvision MobileNetV2 (`features.*`, `classifier.1.*`).
-    MobilenetV2,
-}
 
 #[derive(Args, Debug)]
 pub struct ConvertArgs {
@@ -22,20 +17,16 @@ pub struct ConvertArgs {
     input: PathBuf,
     /// The safetensors file to write (atomically).
     output: PathBuf,
-    /// The network the weights belong to.
-    #[arg(long, value_enum, default_value = "mobilenet-v2")]
-    arch: Arch,
+    /// The network the weights belong to: mobilenet_v2 (torchvision layout) or efficientnet_lite0
+    /// (EfficientNet-PyTorch layout).
+    #[arg(long, default_value = "mobilenet_v2", value_parser = super::index::parse_backbone)]
+    arch: BackboneArch,
 }
 
 pub fn convert(a: ConvertArgs) -> anyhow::Result<()> {
     let device = burn::tensor::Device::flex();
-    match a.arch {
-        Arch::MobilenetV2 => {
-            let mut model = MobileNetV2::new(&device);
-            weights::load_pytorch(&mut model, &a.input, &MobileNetV2::torchvision_key_map())?;
-            weights::save_safetensors(&model, &a.output)?;
-        }
-    }
+    let net = a.arch.from_pytorch(&a.input, &device)?;
+    weights::save_safetensors(&net, &a.output)?;
     out!("{} → {}", a.input.display(), a.output.display());
     Ok(())
 }
@@ -45,9 +36,18 @@ pub struct InspectArgs {
     /// Photos to classify.
     #[arg(required = true)]
     images: Vec<PathBuf>,
-    /// Weights to use instead of the embedded ImageNet MobileNetV2 (safetensors from convert-weights).
-    #[arg(long)]
+    /// The backbone: mobilenet_v2 or efficientnet_lite0.
+    #[arg(long, default_value = "mobilenet_v2", value_parser = super::index::parse_backbone)]
+    backbone: BackboneArch,
+    /// Weights to use instead of the embedded ImageNet ones (safetensors from convert-weights).
+    #[arg(long, conflicts_with = "model")]
     weights: Option<PathBuf>,
+    /// A hash model (e.g. an index's `.model` file): its backbone classifies, and each photo's code is
+    /// printed too.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    #[command(flatten)]
+    device: super::index::DeviceArgs,
     /// One JSON object per image per line.
     #[arg(long)]
     json: bool,
@@ -57,6 +57,8 @@ pub struct InspectArgs {
 struct Inspection {
     path: String,
     top5: Vec<imagenet::Prediction>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -66,16 +68,23 @@ struct Failure {
 }
 
 pub fn inspect(a: InspectArgs) -> anyhow::Result<()> {
-    let device = burn::tensor::Device::flex();
-    let model = match &a.weights {
-        None => MobileNetV2::pretrained(&device)?,
-        Some(path) => {
-            let mut m = MobileNetV2::new(&device);
-            weights::load_safetensors(&mut m, path)?;
-            m
+    let device = a.device.open()?.device;
+    let hash_model = match &a.model {
+        Some(path) => Some(HashModel::load(path, &device)?),
+        None => None,
+    };
+    let own;
+    let (backbone, pre) = match (&hash_model, &a.weights) {
+        (Some(m), _) => (&m.net.backbone, m.preprocess()),
+        (None, None) => {
+            own = a.backbone.pretrained(&device)?;
+            (&own, a.backbone.preprocess())
+        }
+        (None, Some(path)) => {
+            own = a.backbone.from_safetensors(path, &device)?;
+            (&own, a.backbone.preprocess())
         }
     };
-    let pre = Preprocess::imagenet();
     let limits = DecodeLimits::default();
     let mut failed = 0;
     for path in &a.images {
@@ -97,18 +106,26 @@ pub fn inspect(a: InspectArgs) -> anyhow::Result<()> {
         };
         let mut values = Vec::with_capacity(pre.len());
         pre.apply(&img, &mut values);
-        let logits = model.logits(image_batch(values, pre.crop as usize, &device));
-        let logits: Vec<f32> = logits
-            .into_data()
-            .try_to_vec()
-            .map_err(|e| anyhow::anyhow!("reading the network's output: {e:?}"))?;
+        let x = image_batch(values, pre.crop as usize, &device);
+        let logits = read(backbone.logits(x.clone()))?;
         let top5 = imagenet::top_k(&logits, 5);
+        let code = match &hash_model {
+            Some(m) => Some(HashCode::from_signs(&read(m.forward(x))?)?.to_string()),
+            None => None,
+        };
         if a.json {
-            super::print_json(&Inspection { path: shown, top5 })?;
+            super::print_json(&Inspection {
+                path: shown,
+                top5,
+                code,
+            })?;
         } else {
             out!("{shown}");
             for p in &top5 {
                 out!("  {:>5.1}%  {:>3}  {}", p.prob * 100.0, p.class, p.name);
+            }
+            if let Some(code) = code {
+                out!("  code {code}");
             }
         }
     }
@@ -118,4 +135,10 @@ pub fn inspect(a: InspectArgs) -> anyhow::Result<()> {
         a.images.len()
     );
     Ok(())
+}
+
+fn read(t: burn::tensor::Tensor<2>) -> anyhow::Result<Vec<f32>> {
+    t.into_data()
+        .try_to_vec()
+        .map_err(|e| anyhow::anyhow!("reading the network's output: {e:?}"))
 }

@@ -10,8 +10,13 @@
 
 mod format;
 mod journal;
+mod update;
 
 pub use journal::Journal;
+pub use update::{
+    IndexError, IndexEvent, IndexJob, IndexReport, ModelChoice, Skipped, model_path_for,
+    update_index,
+};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -69,6 +69,14 @@ impl FileError {
     }
 }
 
+/// A content fingerprint: the first 16 hex digits of the SHA-256 of `bytes` (64 bits: collisions between
+/// the models one user has are not a concern; a short string is friendlier in JSON and file headers).
+pub fn fingerprint(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(bytes);
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Appends the CRC-32 of `body` to it.
 pub fn seal(mut body: Vec<u8>) -> Vec<u8> {
     let crc = crc32fast::hash(&body);

@@ -9,10 +9,10 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::sync_channel;
 
-use burn::tensor::Device;
+use burn::tensor::{Device, Tensor};
 use rayon::prelude::*;
 
-use super::{MobileNetV2, image_batch};
+use super::image_batch;
 use crate::photo::{DecodeLimits, PhotoError, Preprocess, decode_file};
 
 /// One batch ready for the network: preprocessed pixels, and per photo either its row or the error.
@@ -21,22 +21,23 @@ struct Prepared {
     rows: Vec<Result<usize, PhotoError>>,
 }
 
-/// Features (`MobileNetV2::features`, 1280 values) of each photo, or why it could not be read.
-/// `progress(done, total)` is called after each batch; setting `cancel` stops after the current batch
-/// (the photos not reached are reported as `None`).
-pub fn extract_features(
-    model: &MobileNetV2,
-    device: &Device,
+/// What the network made of one photo (a row of its output), or why the photo could not be read.
+pub type PhotoOutput = Result<Vec<f32>, PhotoError>;
+
+/// Runs `network` over the photos at `paths` in batches of `batch`, decoding the next batch while the
+/// current one runs. `on_batch(first, outputs)` receives each batch's outputs in order (`first` = position
+/// of the batch's first photo in `paths`). Setting `cancel` stops after the batch in flight.
+pub fn for_each_batch(
     paths: &[PathBuf],
+    pre: &Preprocess,
     batch: usize,
+    device: &Device,
     cancel: &AtomicBool,
-    mut progress: impl FnMut(usize, usize),
-) -> Vec<Option<Result<Vec<f32>, PhotoError>>> {
-    let pre = Preprocess::imagenet();
+    mut network: impl FnMut(Tensor<4>) -> Tensor<2>,
+    mut on_batch: impl FnMut(usize, Vec<PhotoOutput>),
+) {
     let per_image = pre.len();
     let batch = batch.max(1);
-    let mut out: Vec<Option<Result<Vec<f32>, PhotoError>>> =
-        (0..paths.len()).map(|_| None).collect();
     let (tx, rx) = sync_channel::<(usize, Prepared)>(1);
     std::thread::scope(|s| {
         s.spawn(|| {
@@ -70,30 +71,62 @@ pub fn extract_features(
                 }
             }
         });
-        let width = super::mobilenet_v2::FEATURES;
-        let mut done = 0;
         for (start, prepared) in rx {
             let good = prepared.pixels.len() / per_image;
-            let features = if good == 0 {
-                Vec::new()
+            let (values, width) = if good == 0 {
+                (Vec::new(), 0)
             } else {
                 let mut pixels = prepared.pixels;
                 pixels.resize(batch * per_image, 0.0);
-                let f = model.features(image_batch(pixels, pre.crop as usize, device));
-                f.into_data()
+                let y = network(image_batch(pixels, pre.crop as usize, device));
+                let width = y.dims()[1];
+                let values = y
+                    .into_data()
                     .try_to_vec::<f32>()
-                    .expect("the backbone's features are f32")
+                    .expect("networks output f32");
+                (values, width)
             };
-            done += prepared.rows.len();
-            for (i, row) in prepared.rows.into_iter().enumerate() {
-                out[start + i] = Some(row.map(|r| features[r * width..(r + 1) * width].to_vec()));
-            }
-            progress(done, paths.len());
+            let outputs = prepared
+                .rows
+                .into_iter()
+                .map(|row| row.map(|r| values[r * width..(r + 1) * width].to_vec()))
+                .collect();
+            on_batch(start, outputs);
             if cancel.load(Ordering::Relaxed) {
                 break;
             }
         }
     });
+}
+
+/// `network`'s output for each photo (backbone features, continuous codes …), or why it could not be
+/// read; `None` for photos not reached because `cancel` was set. `progress(done, total)` follows each batch.
+pub fn extract_features(
+    paths: &[PathBuf],
+    pre: &Preprocess,
+    batch: usize,
+    device: &Device,
+    cancel: &AtomicBool,
+    network: impl FnMut(Tensor<4>) -> Tensor<2>,
+    mut progress: impl FnMut(usize, usize),
+) -> Vec<Option<PhotoOutput>> {
+    let mut out: Vec<Option<PhotoOutput>> = (0..paths.len()).map(|_| None).collect();
+    let mut done = 0;
+    for_each_batch(
+        paths,
+        pre,
+        batch,
+        device,
+        cancel,
+        network,
+        |start, outputs| {
+            done += outputs.len();
+            for (i, o) in outputs.into_iter().enumerate() {
+                out[start + i] = Some(o);
+            }
+            progress(done, paths.len());
+        },
+    );
     out
 }
 
@@ -119,17 +152,22 @@ mod tests {
         paths.insert(1, broken);
 
         let device = Device::flex();
-        let model = MobileNetV2::pretrained(&device).unwrap();
+        let model = crate::model::BackboneArch::MobilenetV2
+            .pretrained(&device)
+            .unwrap();
         let cancel = AtomicBool::new(false);
         let mut calls = Vec::new();
-        let got = extract_features(&model, &device, &paths, 3, &cancel, |d, t| {
+        let pre = Preprocess::imagenet();
+        let net = |x| model.features(x);
+        let got = extract_features(&paths, &pre, 3, &device, &cancel, net, |d, t| {
             calls.push((d, t))
         });
         assert_eq!(calls, vec![(3, 4), (4, 4)]);
         assert!(matches!(got[1], Some(Err(_))));
         // Each photo's features equal those of the photo run on its own (batching and padding change nothing).
         for i in [0, 2, 3] {
-            let alone = extract_features(&model, &device, &paths[i..i + 1], 1, &cancel, |_, _| {});
+            let alone =
+                extract_features(&paths[i..i + 1], &pre, 1, &device, &cancel, net, |_, _| {});
             let (a, b) = (
                 got[i].as_ref().unwrap().as_ref().unwrap(),
                 alone[0].as_ref().unwrap().as_ref().unwrap(),
@@ -150,7 +188,7 @@ mod tests {
         assert!(a.iter().zip(c).any(|(x, y)| (x - y).abs() > 1e-3));
 
         cancel.store(true, Ordering::Relaxed);
-        let stopped = extract_features(&model, &device, &paths, 2, &cancel, |_, _| {});
+        let stopped = extract_features(&paths, &pre, 2, &device, &cancel, net, |_, _| {});
         assert!(
             stopped.iter().all(Option::is_none),
             "cancelled before the first batch"

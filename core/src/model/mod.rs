@@ -1,14 +1,17 @@
-//! Networks: pretrained backbones and their weights.
+//! Networks: pretrained backbones, their weights, hash heads and model files.
 //!
 //! Modules are plain Burn structs (`#[derive(Module)]`) with no backend type: the [`burn::tensor::Device`]
 //! they are created on decides whether they run on the GPU (wgpu) or the CPU (flex).
 
+pub mod backbone;
 pub mod features;
+pub mod hash_model;
 pub mod imagenet;
-pub mod mobilenet_v2;
+pub mod inverted_residual;
 pub mod weights;
 
-pub use mobilenet_v2::MobileNetV2;
+pub use backbone::{Backbone, BackboneArch, ImageNetwork};
+pub use hash_model::{HashModel, HashNetwork, HeadKind, ModelConfig, ModelError, Provenance};
 
 use burn::tensor::{Device, Tensor, TensorData};
 

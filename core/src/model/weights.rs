@@ -66,26 +66,30 @@ pub fn load_safetensors<M: Module>(model: &mut M, path: &Path) -> Result<(), Wei
 
 /// Saves `model` as safetensors, atomically (a temporary file renamed over `path`).
 pub fn save_safetensors<M: Module>(model: &M, path: &Path) -> Result<(), WeightsError> {
-    let err = |message: String| WeightsError::Write {
+    let bytes = to_safetensors_bytes(model, &[])?;
+    crate::io::write_atomic(path, &bytes).map_err(|e| WeightsError::Write {
         path: path.display().to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// `model` as a safetensors file in memory, with `metadata` entries in its header.
+pub fn to_safetensors_bytes<M: Module>(
+    model: &M,
+    metadata: &[(&str, &str)],
+) -> Result<Vec<u8>, WeightsError> {
+    let err = |message: String| WeightsError::Write {
+        path: "(memory)".into(),
         message,
     };
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = tempfile::Builder::new()
-        .prefix(".hashlens-")
-        .permissions(crate::io::shareable())
-        .suffix(".safetensors")
-        .tempfile_in(dir)
-        .map_err(|e| err(e.to_string()))?;
-    let mut store = SafetensorsStore::from_file(tmp.path()).overwrite(true);
+    let mut store = SafetensorsStore::from_bytes(None);
+    for (k, v) in metadata {
+        store = store.metadata(*k, *v);
+    }
     model
         .save_into(&mut store)
         .map_err(|e| err(e.to_string()))?;
-    tmp.persist(path).map_err(|e| err(e.error.to_string()))?;
-    Ok(())
+    store.get_bytes().map_err(|e| err(e.to_string()))
 }
 
 /// Applies a store to `model` and checks that every tensor matched; `name` says where the weights came from.
@@ -145,7 +149,7 @@ pub fn load_safetensors_bytes<M: Module>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::MobileNetV2;
+    use crate::model::inverted_residual::{InvertedResidualNet, MOBILENET_V2};
     use burn::nn::{Linear, LinearConfig};
     use burn::tensor::Device;
 
@@ -160,9 +164,9 @@ mod tests {
         let device = Device::flex();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("m.safetensors");
-        let a = MobileNetV2::new(&device);
+        let a = InvertedResidualNet::new(&MOBILENET_V2, &device);
         save_safetensors(&a, &path).unwrap();
-        let mut b = MobileNetV2::new(&device);
+        let mut b = InvertedResidualNet::new(&MOBILENET_V2, &device);
         load_safetensors(&mut b, &path).unwrap();
         let x = crate::model::image_batch(vec![0.5; 3 * 32 * 32], 32, &device);
         let (ya, yb) = (a.logits(x.clone()), b.logits(x));
@@ -179,7 +183,7 @@ mod tests {
             classifier: LinearConfig::new(1280, 10).init(&device),
         };
         save_safetensors(&wrong, &path).unwrap();
-        let mut model = MobileNetV2::new(&device);
+        let mut model = InvertedResidualNet::new(&MOBILENET_V2, &device);
         let err = load_safetensors(&mut model, &path).unwrap_err().to_string();
         assert!(err.contains("classifier.weight"), "{err}");
 

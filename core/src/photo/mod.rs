@@ -114,7 +114,7 @@ fn classify(err: image::ImageError) -> PhotoError {
 }
 
 /// The evaluation transform: resize, centre crop, normalise.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Preprocess {
     /// The shorter side is resized to this many pixels.
     pub resize: u32,

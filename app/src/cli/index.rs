@@ -1,0 +1,275 @@
+//! `hashlens index` and `hashlens search`: a folder's photos into an index of hash codes, and the photos
+//! nearest to a query by Hamming distance.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use hashlens_core::device::{ComputeDevice, DeviceChoice};
+use hashlens_core::index::{
+    CodeIndex, IndexEvent, IndexJob, ModelChoice, model_path_for, update_index,
+};
+use hashlens_core::model::features::extract_features;
+use hashlens_core::model::{BackboneArch, HashModel};
+use hashlens_core::search;
+use hashlens_core::{HashCode, Neighbor};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use super::out;
+
+#[derive(Args, Debug)]
+pub struct IndexArgs {
+    /// The photo folder (searched recursively).
+    folder: PathBuf,
+    /// `default` (PCA + ITQ on ImageNet features, fitted on this folder) or a model file.
+    #[arg(long, default_value = "default")]
+    model: String,
+    /// Where the index is written [default: FOLDER/.hashlens/index.hlindex].
+    #[arg(long)]
+    index: Option<PathBuf>,
+    /// Code length of the default model (a multiple of 8).
+    #[arg(long, default_value_t = 64)]
+    bits: usize,
+    /// Backbone of the default model.
+    #[arg(long, default_value = "mobilenet_v2", value_parser = parse_backbone)]
+    backbone: BackboneArch,
+    /// Fit the default model anew even if the index already has one (re-encodes every photo).
+    #[arg(long)]
+    refit: bool,
+    #[command(flatten)]
+    device: DeviceArgs,
+    /// Photos per network batch.
+    #[arg(long, default_value_t = 32)]
+    batch: usize,
+    /// Print one JSON summary as the last line.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `--device`, shared by every command that runs a network.
+#[derive(Args, Debug)]
+pub struct DeviceArgs {
+    /// Where networks run: a GPU when one is usable (auto), a GPU or an error (gpu), or the CPU.
+    #[arg(long, default_value = "auto")]
+    device: DeviceChoice,
+}
+
+impl DeviceArgs {
+    /// The chosen device, announced on stderr (stdout stays machine-readable).
+    pub fn open(&self) -> anyhow::Result<ComputeDevice> {
+        let device = ComputeDevice::choose(self.device)?;
+        eprintln!("hashlens: running on {}", device.describe());
+        Ok(device)
+    }
+}
+
+pub fn parse_backbone(s: &str) -> Result<BackboneArch, String> {
+    BackboneArch::from_name(s).ok_or_else(|| {
+        let known: Vec<_> = BackboneArch::ALL.iter().map(|a| a.name()).collect();
+        format!("unknown backbone {s:?} (known: {})", known.join(", "))
+    })
+}
+
+pub fn index(a: IndexArgs) -> anyhow::Result<()> {
+    let model = match a.model.as_str() {
+        "default" => ModelChoice::Default {
+            arch: a.backbone,
+            bits: a.bits,
+            refit: a.refit,
+        },
+        path => ModelChoice::File(PathBuf::from(path)),
+    };
+    let mut job = IndexJob::new(&a.folder, model);
+    if let Some(index) = a.index {
+        job.index = index;
+    }
+    job.batch = a.batch.max(1);
+    let device = a.device.open()?;
+    let bar = ProgressBar::new(0).with_style(
+        ProgressStyle::with_template("{msg:>20} {bar:40} {pos}/{len} {per_sec} ETA {eta}")
+            .expect("a valid template"),
+    );
+    let cancel = AtomicBool::new(false);
+    let mut stage = "";
+    let report = update_index(&job, &device, &cancel, &mut |event| match event {
+        IndexEvent::Scanned { images, problems } => bar.println(format!(
+            "{images} photos found, {problems} entries skipped by the scan"
+        )),
+        IndexEvent::Warning(w) => bar.println(format!("warning: {w}")),
+        IndexEvent::Model {
+            description,
+            fitted,
+        } => bar.println(format!(
+            "{} model: {description}",
+            if fitted { "fitted" } else { "using" }
+        )),
+        IndexEvent::Progress {
+            stage: s,
+            done,
+            total,
+        } => {
+            if s != stage {
+                stage = s;
+                bar.reset();
+                bar.set_message(s);
+                bar.set_length(total as u64);
+            }
+            bar.set_position(done as u64);
+        }
+        IndexEvent::Skipped(_) => {}
+    });
+    bar.finish_and_clear();
+    let report = report?;
+    if a.json {
+        return super::print_json(&report);
+    }
+    out!(
+        "{} photos indexed in {}: {} encoded ({:.1} images/s), {} unchanged, {} recovered from an \
+         interrupted run, {} removed",
+        report.indexed,
+        report.index,
+        report.encoded,
+        report.images_per_s,
+        report.kept,
+        report.resumed,
+        report.removed
+    );
+    if !report.skipped.is_empty() {
+        out!("{} skipped:", report.skipped.len());
+        for s in &report.skipped {
+            out!("  {}: {}", s.path, s.reason);
+        }
+    }
+    Ok(())
+}
+
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("query").required(true).args(["image", "indexed"])))]
+pub struct SearchArgs {
+    /// The index to search.
+    #[arg(long)]
+    index: PathBuf,
+    /// A photo to search with (encoded by the index's model).
+    image: Option<PathBuf>,
+    /// Search with a photo already in the index (itself is left out of the results).
+    #[arg(long)]
+    indexed: Option<PathBuf>,
+    /// How many results.
+    #[arg(short, default_value_t = 10)]
+    k: usize,
+    /// Every photo within this Hamming distance instead of the k nearest.
+    #[arg(long)]
+    radius: Option<u32>,
+    #[command(flatten)]
+    device: DeviceArgs,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct Hit {
+    path: String,
+    distance: u32,
+}
+
+#[derive(Serialize)]
+struct SearchResult {
+    query: String,
+    code: String,
+    results: Vec<Hit>,
+}
+
+pub fn search(a: SearchArgs) -> anyhow::Result<()> {
+    let index = CodeIndex::load(&a.index)?;
+    let (query, code, exclude) = match (&a.image, &a.indexed) {
+        (Some(image), _) => (image.clone(), encode_photo(&a, &index, image)?, None),
+        (None, Some(path)) => {
+            let pos = find_indexed(&index, path)?;
+            (path.clone(), index.codes().get(pos), Some(pos))
+        }
+        (None, None) => unreachable!("clap requires a query"),
+    };
+    // One extra result covers the query photo itself, which is left out.
+    let extra = usize::from(exclude.is_some());
+    let mut hits: Vec<Neighbor> = match a.radius {
+        Some(r) => search::radius(index.codes(), &code, r)?,
+        None => search::knn(index.codes(), &code, a.k + extra)?,
+    };
+    hits.retain(|n| Some(n.index) != exclude);
+    if a.radius.is_none() {
+        hits.truncate(a.k);
+    }
+    let result = SearchResult {
+        query: query.to_string_lossy().into_owned(),
+        code: code.to_string(),
+        results: hits
+            .iter()
+            .map(|n| Hit {
+                path: index.photos()[n.index].path.to_string_lossy().into_owned(),
+                distance: n.distance,
+            })
+            .collect(),
+    };
+    if a.json {
+        return super::print_json(&result);
+    }
+    out!("{} ({} bits: {})", result.query, code.bits(), result.code);
+    for h in &result.results {
+        out!("{:>4}  {}", h.distance, h.path);
+    }
+    Ok(())
+}
+
+/// Encodes an outside photo with the model beside the index, after checking it made the index.
+fn encode_photo(a: &SearchArgs, index: &CodeIndex, image: &Path) -> anyhow::Result<HashCode> {
+    let model_path = model_path_for(&a.index);
+    let device = a.device.open()?;
+    let model = HashModel::load(&model_path, &device.device)
+        .with_context(|| format!("the index's model {} cannot be read", model_path.display()))?;
+    if model.fingerprint() != index.model() {
+        bail!(
+            "{} is not the model that made {} (fingerprints {} and {}): re-index the folder",
+            model_path.display(),
+            a.index.display(),
+            model.fingerprint(),
+            index.model()
+        );
+    }
+    let out = extract_features(
+        &[image.to_path_buf()],
+        &model.preprocess(),
+        1,
+        &device.device,
+        &AtomicBool::new(false),
+        |x| model.forward(x),
+        |_, _| {},
+    );
+    let values = out
+        .into_iter()
+        .next()
+        .flatten()
+        .expect("one photo, not cancelled")
+        .with_context(|| image.display().to_string())?;
+    Ok(HashCode::from_signs(&values)?)
+}
+
+/// Position of `path` in the index: as given, or as the absolute path it names.
+fn find_indexed(index: &CodeIndex, path: &Path) -> anyhow::Result<usize> {
+    if let Some(i) = index.position(path) {
+        return Ok(i);
+    }
+    let absolute = std::fs::canonicalize(path).ok();
+    absolute
+        .as_deref()
+        .and_then(|p| {
+            index.position(p).or_else(|| {
+                index
+                    .photos()
+                    .iter()
+                    .position(|e| std::fs::canonicalize(&e.path).ok().as_deref() == Some(p))
+            })
+        })
+        .with_context(|| format!("{} is not in the index", path.display()))
+}

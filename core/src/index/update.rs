@@ -1,0 +1,492 @@
+//! Bringing a folder's index up to date: scan, choose the model, encode what is new or changed, save.
+//!
+//! The CLI's `hashlens index` and the app's background indexer both call [`update_index`]; they differ
+//! only in how they show [`IndexEvent`]s. Every photo finished is in the journal at once, so a killed run
+//! resumes where it stopped; a cancelled run saves what it finished (those photos are searchable).
+//!
+//! The index's model always lives beside it (`<index>.model`), so that a query photo is encoded by exactly
+//! the model that made the index, even if the file it came from moves.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+
+use super::{CodeIndex, IndexedPhoto, Journal};
+use crate::code::HashCode;
+use crate::dataset::{ImageEntry, scan_images};
+use crate::device::ComputeDevice;
+use crate::hashing::LinearHash;
+use crate::model::features::for_each_batch;
+use crate::model::{BackboneArch, HashModel, HeadKind, ModelError, Provenance};
+
+/// Which model makes the codes.
+#[derive(Clone, Debug)]
+pub enum ModelChoice {
+    /// The training-free default: ImageNet `arch` features, PCA + ITQ fitted on the folder itself. A model
+    /// already beside the index with the same backbone and length is reused (so codes stay comparable
+    /// across runs) unless `refit`.
+    Default {
+        arch: BackboneArch,
+        bits: usize,
+        refit: bool,
+    },
+    /// A model file (a trained DHD model, or a default model fitted elsewhere).
+    File(PathBuf),
+}
+
+/// Everything an index update needs to know.
+#[derive(Clone, Debug)]
+pub struct IndexJob {
+    pub folder: PathBuf,
+    pub index: PathBuf,
+    pub model: ModelChoice,
+    /// Photos per network batch.
+    pub batch: usize,
+    /// Most photos whose features fit the default model.
+    pub fit_sample: usize,
+    pub seed: u64,
+}
+
+impl IndexJob {
+    /// The defaults for `folder`, with the index in `folder/.hashlens/` (hidden, so scans skip it).
+    pub fn new(folder: &Path, model: ModelChoice) -> Self {
+        Self {
+            folder: folder.to_path_buf(),
+            index: folder.join(".hashlens").join("index.hlindex"),
+            model,
+            batch: 32,
+            fit_sample: 2000,
+            seed: 0,
+        }
+    }
+}
+
+/// The model file kept beside an index.
+pub fn model_path_for(index: &Path) -> PathBuf {
+    let mut name = index.file_name().unwrap_or_default().to_os_string();
+    name.push(".model");
+    index.with_file_name(name)
+}
+
+/// Fewer photos than this per bit and the default model falls back from ITQ to LSH: PCA needs many more
+/// samples than components to find directions that are not noise.
+const ITQ_PHOTOS_PER_BIT: usize = 4;
+
+/// A photo the index does not hold, and why.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Skipped {
+    /// Lossy UTF-8 for display; the index keeps paths byte-exact.
+    pub path: String,
+    pub reason: String,
+}
+
+impl Skipped {
+    fn new(path: &Path, reason: impl ToString) -> Self {
+        Self {
+            path: path.to_string_lossy().into_owned(),
+            reason: reason.to_string().trim_end().to_string(),
+        }
+    }
+}
+
+/// What an update reports while it runs.
+#[derive(Clone, Debug)]
+pub enum IndexEvent {
+    /// The folder was scanned.
+    Scanned { images: usize, problems: usize },
+    /// Something the user should know that does not stop the run.
+    Warning(String),
+    /// The model that makes the codes.
+    Model { description: String, fitted: bool },
+    /// Work on `stage` ("features for fitting", "encoding"): `done` of `total` photos.
+    Progress {
+        stage: &'static str,
+        done: usize,
+        total: usize,
+    },
+    /// A photo could not be used.
+    Skipped(Skipped),
+}
+
+/// The result of an update (the JSON summary of `hashlens index`).
+#[derive(Clone, Debug, Serialize)]
+pub struct IndexReport {
+    /// Photos in the index after the run.
+    pub indexed: usize,
+    /// Photos encoded by this run.
+    pub encoded: usize,
+    /// Photos whose codes were kept from the previous index.
+    pub kept: usize,
+    /// Photos recovered from an interrupted run's journal.
+    pub resumed: usize,
+    /// Photos dropped because they left the folder.
+    pub removed: usize,
+    pub skipped: Vec<Skipped>,
+    /// Photos encoded per second (decode + network), 0 when none were encoded.
+    pub images_per_s: f64,
+    pub seconds: f64,
+    pub cancelled: bool,
+    pub bits: usize,
+    pub model: String,
+    pub model_description: String,
+    pub index: String,
+    pub device: String,
+}
+
+/// Why an update could not run at all (single photos never cause this).
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    #[error(transparent)]
+    Scan(#[from] crate::dataset::ScanError),
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error(transparent)]
+    File(#[from] crate::io::FileError),
+    #[error("cannot create {path}: {source}; choose another place for the index")]
+    Place {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("the model makes {model} bits, the index holds {index}-bit codes")]
+    Bits { model: usize, index: usize },
+    #[error("cannot fit the default model: {0}")]
+    Fit(String),
+    #[error("the folder has no photo that could be read")]
+    NoPhotos,
+}
+
+/// Updates (or creates) the index of `job.folder`. See the module documentation.
+pub fn update_index(
+    job: &IndexJob,
+    device: &ComputeDevice,
+    cancel: &AtomicBool,
+    on_event: &mut dyn FnMut(IndexEvent),
+) -> Result<IndexReport, IndexError> {
+    let started = Instant::now();
+    let scan = scan_images(&job.folder)?;
+    on_event(IndexEvent::Scanned {
+        images: scan.images.len(),
+        problems: scan.problems.len(),
+    });
+    let mut skipped: Vec<Skipped> = Vec::new();
+    let mut skip = |s: Skipped, on_event: &mut dyn FnMut(IndexEvent)| {
+        on_event(IndexEvent::Skipped(s.clone()));
+        skipped.push(s);
+    };
+    for p in &scan.problems {
+        skip(Skipped::new(&p.path, &p.reason), on_event);
+    }
+    if let Some(dir) = job.index.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| IndexError::Place {
+            path: dir.display().to_string(),
+            source,
+        })?;
+    }
+    let old = load_or_set_aside(&job.index, on_event);
+    let images = &scan.images;
+
+    // The model; fitting one yields features of a sample that need not be computed again.
+    let (model, mut fitted) = resolve_model(job, images, device, cancel, on_event)?;
+    on_event(IndexEvent::Model {
+        description: model.config.provenance.description.clone(),
+        fitted: fitted.is_some(),
+    });
+    let bits = model.bits();
+    let fp = model.fingerprint().to_string();
+
+    let plan = match &old {
+        Some(old) if old.bits() == bits => old.plan(images, &fp),
+        _ => CodeIndex::new(bits, &fp)
+            .expect("model lengths are valid")
+            .plan(images, &fp),
+    };
+    let mut codes: HashMap<usize, HashCode> = plan
+        .keep
+        .iter()
+        .map(|&(s, i)| (s, old.as_ref().expect("kept codes").codes().get(i)))
+        .collect();
+
+    let (mut journal, journaled) = Journal::open(&job.index, bits, &fp)?;
+    let journaled: HashMap<IndexedPhoto, HashCode> = journaled.into_iter().collect();
+    let mut resumed = 0;
+    let mut todo = Vec::new();
+    for &s in &plan.encode {
+        if let Some(code) = journaled.get(&IndexedPhoto::from_entry(&images[s])) {
+            codes.insert(s, code.clone());
+            resumed += 1;
+        } else {
+            todo.push(s);
+        }
+    }
+
+    // Photos whose features the fit computed: encode them without running the network again.
+    let mut encoded = 0;
+    if let Some(fitted) = fitted.as_mut() {
+        todo.retain(|s| match fitted.failed.get(s) {
+            Some(reason) => {
+                skip(Skipped::new(&images[*s].path, reason), on_event);
+                false
+            }
+            None => true,
+        });
+        let (first, rest): (Vec<usize>, Vec<usize>) =
+            todo.iter().partition(|s| fitted.features.contains_key(s));
+        for s in first {
+            let f = fitted.features.remove(&s).expect("partitioned on it");
+            let code = fitted.hash.encode(&f).expect("feature width").get(0);
+            journal.append(&IndexedPhoto::from_entry(&images[s]), &code)?;
+            codes.insert(s, code);
+            encoded += 1;
+        }
+        todo = rest;
+    }
+
+    let encode_started = Instant::now();
+    let paths: Vec<PathBuf> = todo.iter().map(|&s| images[s].path.clone()).collect();
+    let mut done = 0;
+    let mut failure: Option<crate::io::FileError> = None;
+    for_each_batch(
+        &paths,
+        &model.preprocess(),
+        job.batch,
+        &device.device,
+        cancel,
+        |x| model.forward(x),
+        |start, outputs| {
+            for (i, out) in outputs.into_iter().enumerate() {
+                let s = todo[start + i];
+                match out {
+                    Ok(values) => {
+                        let code = HashCode::from_signs(&values).expect("model lengths are valid");
+                        if let Err(e) = journal.append(&IndexedPhoto::from_entry(&images[s]), &code)
+                        {
+                            failure.get_or_insert(e);
+                        }
+                        codes.insert(s, code);
+                        encoded += 1;
+                    }
+                    Err(e) => skip(Skipped::new(&images[s].path, e), on_event),
+                }
+                done += 1;
+            }
+            on_event(IndexEvent::Progress {
+                stage: "encoding",
+                done,
+                total: paths.len(),
+            });
+        },
+    );
+    if let Some(e) = failure {
+        return Err(e.into());
+    }
+    let encode_seconds = encode_started.elapsed().as_secs_f64();
+
+    let mut index = CodeIndex::new(bits, &fp).expect("model lengths are valid");
+    for (s, entry) in images.iter().enumerate() {
+        if let Some(code) = codes.get(&s) {
+            index
+                .push(IndexedPhoto::from_entry(entry), code)
+                .expect("codes have the model's length");
+        }
+    }
+    if index.is_empty() && !images.is_empty() && !cancel.load(std::sync::atomic::Ordering::Relaxed)
+    {
+        return Err(IndexError::NoPhotos);
+    }
+    index.save(&job.index)?;
+    journal.remove()?;
+    Ok(IndexReport {
+        indexed: index.len(),
+        encoded,
+        kept: plan.keep.len(),
+        resumed,
+        removed: plan.removed,
+        skipped,
+        images_per_s: if done > 0 && encode_seconds > 0.0 {
+            done as f64 / encode_seconds
+        } else {
+            0.0
+        },
+        seconds: started.elapsed().as_secs_f64(),
+        cancelled: cancel.load(std::sync::atomic::Ordering::Relaxed),
+        bits,
+        model: fp,
+        model_description: model.config.provenance.description.clone(),
+        index: job.index.to_string_lossy().into_owned(),
+        device: device.describe(),
+    })
+}
+
+/// The previous index, or `None` when there is none or it is damaged (moved aside, with a warning:
+/// an index can always be rebuilt from the photos).
+fn load_or_set_aside(path: &Path, on_event: &mut dyn FnMut(IndexEvent)) -> Option<CodeIndex> {
+    if !path.exists() {
+        return None;
+    }
+    match CodeIndex::load(path) {
+        Ok(index) => Some(index),
+        Err(e) => {
+            let mut aside = path.as_os_str().to_os_string();
+            aside.push(".damaged");
+            let moved = std::fs::rename(path, &aside).is_ok();
+            on_event(IndexEvent::Warning(format!(
+                "{e}; rebuilding the index{}",
+                if moved {
+                    format!(" (the old file is kept as {})", Path::new(&aside).display())
+                } else {
+                    String::new()
+                }
+            )));
+            None
+        }
+    }
+}
+
+/// A freshly fitted default model's hash, the features it was fitted on and the sampled photos that
+/// could not be read (by scan position).
+struct Fitted {
+    hash: LinearHash,
+    features: HashMap<usize, Vec<f32>>,
+    failed: HashMap<usize, String>,
+}
+
+/// Loads the job's model, or fits the default one, and keeps it beside the index.
+fn resolve_model(
+    job: &IndexJob,
+    images: &[ImageEntry],
+    device: &ComputeDevice,
+    cancel: &AtomicBool,
+    on_event: &mut dyn FnMut(IndexEvent),
+) -> Result<(HashModel, Option<Fitted>), IndexError> {
+    let beside = model_path_for(&job.index);
+    match &job.model {
+        ModelChoice::File(path) => {
+            let model = HashModel::load(path, &device.device)?;
+            let same = std::fs::read(&beside)
+                .ok()
+                .and_then(|b| crate::model::hash_model::fingerprint(&b).ok());
+            if same.as_deref() != Some(model.fingerprint()) {
+                model.save(&beside)?;
+            }
+            Ok((model, None))
+        }
+        ModelChoice::Default { arch, bits, refit } => {
+            if !refit && beside.exists() {
+                match HashModel::load(&beside, &device.device) {
+                    Ok(m)
+                        if m.bits() == *bits
+                            && m.config.backbone == *arch
+                            && m.config.head != HeadKind::Dhd =>
+                    {
+                        return Ok((m, None));
+                    }
+                    Ok(_) => {}
+                    Err(e) => on_event(IndexEvent::Warning(format!("{e}; fitting a new model"))),
+                }
+            }
+            let (model, fitted) = fit_default(job, *arch, *bits, images, device, cancel, on_event)?;
+            model.save(&beside)?;
+            Ok((model, Some(fitted)))
+        }
+    }
+}
+
+/// Fits PCA + ITQ (or LSH for a folder too small for PCA) on a seeded sample of the folder's photos.
+fn fit_default(
+    job: &IndexJob,
+    arch: BackboneArch,
+    bits: usize,
+    images: &[ImageEntry],
+    device: &ComputeDevice,
+    cancel: &AtomicBool,
+    on_event: &mut dyn FnMut(IndexEvent),
+) -> Result<(HashModel, Fitted), IndexError> {
+    crate::code::check_bits(bits).map_err(|e| IndexError::Fit(e.to_string()))?;
+    let mut rng = ChaCha8Rng::seed_from_u64(job.seed);
+    let n = images.len().min(job.fit_sample.max(1));
+    let mut sample = rand::seq::index::sample(&mut rng, images.len(), n).into_vec();
+    sample.sort_unstable();
+    let paths: Vec<PathBuf> = sample.iter().map(|&s| images[s].path.clone()).collect();
+    let backbone = arch.pretrained(&device.device).map_err(ModelError::from)?;
+    let mut features = HashMap::new();
+    let mut failed = HashMap::new();
+    let mut rows = Vec::new();
+    let mut done = 0;
+    for_each_batch(
+        &paths,
+        &arch.preprocess(),
+        job.batch,
+        &device.device,
+        cancel,
+        |x| backbone.features(x),
+        |start, outputs| {
+            for (i, out) in outputs.into_iter().enumerate() {
+                let s = sample[start + i];
+                match out {
+                    Ok(f) => {
+                        rows.extend_from_slice(&f);
+                        features.insert(s, f);
+                    }
+                    Err(e) => {
+                        failed.insert(s, e.to_string());
+                    }
+                }
+                done += 1;
+            }
+            on_event(IndexEvent::Progress {
+                stage: "features for fitting",
+                done,
+                total: paths.len(),
+            });
+        },
+    );
+    if features.is_empty() {
+        return Err(IndexError::NoPhotos);
+    }
+    let dim = arch.feature_dim();
+    let count = features.len();
+    let (kind, hash) = if count >= ITQ_PHOTOS_PER_BIT * bits {
+        (
+            HeadKind::Itq,
+            LinearHash::itq(&rows, dim, bits, 50, job.seed),
+        )
+    } else {
+        on_event(IndexEvent::Warning(format!(
+            "{count} photos are too few to fit {bits}-bit PCA + ITQ (it needs {}); using random \
+             projections (LSH) until the folder grows (re-index with a refit then)",
+            ITQ_PHOTOS_PER_BIT * bits
+        )));
+        (HeadKind::Lsh, LinearHash::lsh(&rows, dim, bits, job.seed))
+    };
+    let hash = hash.map_err(|e| IndexError::Fit(e.to_string()))?;
+    let method = if kind == HeadKind::Itq {
+        "PCA + ITQ"
+    } else {
+        "LSH"
+    };
+    let provenance = Provenance {
+        description: format!(
+            "{method}, {bits} bits, on ImageNet {} features of {count} photos of {}",
+            arch.name(),
+            job.folder.display()
+        ),
+        software: concat!("hashlens ", env!("CARGO_PKG_VERSION")).into(),
+        seed: job.seed,
+        images: count,
+        settings: serde_json::json!({ "itq_iterations": 50, "fit_sample": job.fit_sample }),
+    };
+    let model = HashModel::linear(arch, kind, &hash, provenance, &device.device)?;
+    Ok((
+        model,
+        Fitted {
+            hash,
+            features,
+            failed,
+        },
+    ))
+}

@@ -1,0 +1,176 @@
+//! The one interface every backbone offers, and the names users and model files know them by.
+//!
+//! A backbone turns normalised images into a pooled feature vector (what the hash head reads) and, when it
+//! carries its ImageNet classifier, into logits (how we prove its weights loaded right). [`Backbone`] is a
+//! Burn module enum, so a hash network can hold "some backbone" as a plain field and be saved, loaded and
+//! trained like any other module; adding a network (ResNet, ViT, HybridHash…) is one variant here and one
+//! [`BackboneArch`] entry.
+
+use burn::module::Module;
+use burn::tensor::{Device, Tensor};
+use serde::{Deserialize, Serialize};
+
+use super::inverted_residual::{self, EFFICIENTNET_LITE0, InvertedResidualNet, MOBILENET_V2};
+use super::weights::{self, WeightsError};
+use crate::photo::Preprocess;
+
+/// What a backbone network does.
+pub trait ImageNetwork {
+    /// Pooled features, `[batch, feature_dim]`, from normalised `[batch, 3, H, W]` images.
+    fn features(&self, x: Tensor<4>) -> Tensor<2>;
+    /// ImageNet-1k logits, `[batch, 1000]`.
+    fn logits(&self, x: Tensor<4>) -> Tensor<2>;
+}
+
+/// The backbones hashlens knows, by name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackboneArch {
+    /// torchvision's MobileNetV2: 3.5 M parameters, 1280 features; the default.
+    MobilenetV2,
+    /// EfficientNet-Lite0 (TensorFlow's weights, ported): 4.7 M parameters, 1280 features.
+    EfficientnetLite0,
+}
+
+/// The ImageNet weights shipped in `assets/models` (see its NOTICE), embedded in the binary.
+static MOBILENET_V2_WEIGHTS: &[u8] =
+    include_bytes!("../../../assets/models/mobilenet_v2.safetensors");
+static EFFICIENTNET_LITE0_WEIGHTS: &[u8] =
+    include_bytes!("../../../assets/models/efficientnet_lite0.safetensors");
+
+impl BackboneArch {
+    pub const ALL: [BackboneArch; 2] = [BackboneArch::MobilenetV2, BackboneArch::EfficientnetLite0];
+
+    /// The name used on the command line and in model files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::MobilenetV2 => "mobilenet_v2",
+            Self::EfficientnetLite0 => "efficientnet_lite0",
+        }
+    }
+
+    fn spec(self) -> &'static inverted_residual::NetSpec {
+        match self {
+            Self::MobilenetV2 => &MOBILENET_V2,
+            Self::EfficientnetLite0 => &EFFICIENTNET_LITE0,
+        }
+    }
+
+    fn pretrained_bytes(self) -> &'static [u8] {
+        match self {
+            Self::MobilenetV2 => MOBILENET_V2_WEIGHTS,
+            Self::EfficientnetLite0 => EFFICIENTNET_LITE0_WEIGHTS,
+        }
+    }
+
+    /// How the PyTorch checkpoint the shipped weights come from names the tensors (`convert-weights`).
+    fn pytorch_key_map(self) -> Vec<(String, String)> {
+        match self {
+            Self::MobilenetV2 => inverted_residual::torchvision_mobilenet_v2_keys(),
+            Self::EfficientnetLite0 => inverted_residual::lukemelas_efficientnet_keys(),
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|a| a.name() == name || a.name().replace('_', "-") == name)
+    }
+
+    /// Width of the pooled feature vector.
+    pub fn feature_dim(self) -> usize {
+        self.spec().features
+    }
+
+    /// The input transform the pretrained weights expect: torchvision's ImageNet statistics, or for the
+    /// TensorFlow-trained Lite weights TensorFlow's `(x − 127) / 128`.
+    pub fn preprocess(self) -> Preprocess {
+        match self {
+            Self::MobilenetV2 => Preprocess::imagenet(),
+            Self::EfficientnetLite0 => Preprocess {
+                mean: [127.0 / 255.0; 3],
+                std: [128.0 / 255.0; 3],
+                ..Preprocess::imagenet()
+            },
+        }
+    }
+
+    /// A network with random weights (to load a file into).
+    pub fn init(self, device: &Device) -> Backbone {
+        self.wrap(InvertedResidualNet::new(self.spec(), device))
+    }
+
+    /// The network with the ImageNet weights embedded in the binary. (Loaded into the bare network: in a
+    /// `Backbone`, tensor names start with the variant's name.)
+    pub fn pretrained(self, device: &Device) -> Result<Backbone, WeightsError> {
+        let mut net = InvertedResidualNet::new(self.spec(), device);
+        let name = format!("embedded {}.safetensors", self.name());
+        weights::load_safetensors_bytes(&mut net, self.pretrained_bytes(), &name)?;
+        Ok(self.wrap(net))
+    }
+
+    /// The bare network with weights from a PyTorch checkpoint (`convert-weights`).
+    pub fn from_pytorch(
+        self,
+        path: &std::path::Path,
+        device: &Device,
+    ) -> Result<InvertedResidualNet, WeightsError> {
+        let mut net = InvertedResidualNet::new(self.spec(), device);
+        weights::load_pytorch(&mut net, path, &self.pytorch_key_map())?;
+        Ok(net)
+    }
+
+    /// The bare network with weights from a safetensors file written by `convert-weights`.
+    pub fn from_safetensors(
+        self,
+        path: &std::path::Path,
+        device: &Device,
+    ) -> Result<Backbone, WeightsError> {
+        let mut net = InvertedResidualNet::new(self.spec(), device);
+        weights::load_safetensors(&mut net, path)?;
+        Ok(self.wrap(net))
+    }
+
+    fn wrap(self, net: InvertedResidualNet) -> Backbone {
+        match self {
+            Self::MobilenetV2 => Backbone::MobilenetV2(net),
+            Self::EfficientnetLite0 => Backbone::EfficientnetLite0(net),
+        }
+    }
+
+    /// A short digest of the embedded ImageNet weights: model files that use them record it instead of
+    /// a copy, and a build with other weights refuses them.
+    pub fn pretrained_fingerprint(self) -> String {
+        crate::io::fingerprint(self.pretrained_bytes())
+    }
+}
+
+/// Some backbone, as a module.
+#[derive(Module, Debug)]
+pub enum Backbone {
+    MobilenetV2(InvertedResidualNet),
+    EfficientnetLite0(InvertedResidualNet),
+}
+
+impl Backbone {
+    pub fn arch(&self) -> BackboneArch {
+        match self {
+            Self::MobilenetV2(_) => BackboneArch::MobilenetV2,
+            Self::EfficientnetLite0(_) => BackboneArch::EfficientnetLite0,
+        }
+    }
+
+    fn network(&self) -> &dyn ImageNetwork {
+        match self {
+            Self::MobilenetV2(m) | Self::EfficientnetLite0(m) => m,
+        }
+    }
+
+    pub fn features(&self, x: Tensor<4>) -> Tensor<2> {
+        self.network().features(x)
+    }
+
+    pub fn logits(&self, x: Tensor<4>) -> Tensor<2> {
+        self.network().logits(x)
+    }
+}

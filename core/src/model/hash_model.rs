@@ -1,0 +1,399 @@
+//! A hash model: a backbone, a hash head, and the settings that make its codes reproducible — saved as
+//! one model file.
+//!
+//! Two heads share one interface, so indexing and search never ask which one they hold:
+//! - [`LinearHead`]: `(features − μ)·P`, the training-free default (PCA + ITQ fitted on the user's own
+//!   folder, or LSH). Its values are projections; their signs are the code.
+//! - [`DhdHead`]: Deep Hash Distillation's Linear (no bias) → LayerNorm → tanh, with the class proxies
+//!   training needs.
+//!
+//! The file is safetensors: the head's tensors (and the backbone's, when they differ from the ImageNet
+//! weights built into hashlens) plus a JSON [`ModelConfig`] in the header's metadata. Its fingerprint is a
+//! digest of the whole file, recorded by every index made with it: codes from two models never mix.
+
+use std::path::Path;
+
+use burn::module::{Module, Param};
+use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
+use burn::tensor::{Device, Tensor, TensorData};
+use serde::{Deserialize, Serialize};
+
+use super::{Backbone, BackboneArch};
+use crate::hashing::LinearHash;
+use crate::photo::Preprocess;
+
+/// Version of the model file's layout and config; files of another version are refused with a message.
+pub const MODEL_FORMAT: u32 = 1;
+
+/// The metadata key holding the JSON config.
+const CONFIG_KEY: &str = "hashlens";
+
+/// Which hash head a model has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HeadKind {
+    /// PCA + ITQ fitted on features (no training).
+    Itq,
+    /// Random projections of centred features.
+    Lsh,
+    /// Deep Hash Distillation's trained head.
+    Dhd,
+}
+
+/// Where the backbone's weights are.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum BackboneWeights {
+    /// The ImageNet weights embedded in hashlens, identified by their fingerprint.
+    Builtin { fingerprint: String },
+    /// Stored in the model file (a fine-tuned backbone).
+    InFile,
+}
+
+/// How a model came to be: shown to users, kept for reproducibility.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// e.g. "pca-itq fitted on 2,000 photos of /home/ana/Photos", "dhd trained 40 epochs on cifar10".
+    pub description: String,
+    /// hashlens version that wrote the file.
+    pub software: String,
+    pub seed: u64,
+    /// Photos the head was fitted or trained on.
+    pub images: usize,
+    /// Free-form settings (hyper-parameters, data split …).
+    #[serde(default)]
+    pub settings: serde_json::Value,
+}
+
+/// The settings a model file records.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelConfig {
+    pub format: u32,
+    pub backbone: BackboneArch,
+    pub backbone_weights: BackboneWeights,
+    pub head: HeadKind,
+    pub bits: usize,
+    /// Classes (proxies) of a DHD head; 0 otherwise.
+    #[serde(default)]
+    pub classes: usize,
+    pub input: Preprocess,
+    pub provenance: Provenance,
+}
+
+/// The training-free head: `(features − mean) · projection`.
+#[derive(Module, Debug)]
+pub struct LinearHead {
+    pub mean: Param<Tensor<1>>,
+    /// `[feature_dim, bits]`.
+    pub projection: Param<Tensor<2>>,
+}
+
+impl LinearHead {
+    pub fn from_hash(hash: &LinearHash, device: &Device) -> Self {
+        Self {
+            mean: Param::from_data(TensorData::new(hash.mean.clone(), [hash.dim]), device),
+            projection: Param::from_data(
+                TensorData::new(hash.projection.clone(), [hash.dim, hash.bits]),
+                device,
+            ),
+        }
+    }
+
+    /// A head of zeros with the right shapes (to load a file into).
+    pub fn zeros(dim: usize, bits: usize, device: &Device) -> Self {
+        Self {
+            mean: Param::from_tensor(Tensor::zeros([dim], device)),
+            projection: Param::from_tensor(Tensor::zeros([dim, bits], device)),
+        }
+    }
+
+    pub fn forward(&self, features: Tensor<2>) -> Tensor<2> {
+        (features - self.mean.val().unsqueeze()).matmul(self.projection.val())
+    }
+}
+
+/// DHD's hash head (DHD §3: a fully connected layer without bias, LayerNorm, tanh) and its proxies.
+#[derive(Module, Debug)]
+pub struct DhdHead {
+    pub hash: Linear,
+    pub norm: LayerNorm,
+    /// One trainable `bits`-vector per class: L_HP pulls each code toward its class's proxy.
+    pub proxies: Param<Tensor<2>>,
+}
+
+impl DhdHead {
+    pub fn new(feature_dim: usize, bits: usize, classes: usize, device: &Device) -> Self {
+        Self {
+            hash: LinearConfig::new(feature_dim, bits)
+                .with_bias(false)
+                .init(device),
+            norm: LayerNormConfig::new(bits).init(device),
+            proxies: Param::from_tensor(Tensor::random(
+                [classes.max(1), bits],
+                burn::tensor::Distribution::Normal(0.0, 1.0),
+                device,
+            )),
+        }
+    }
+
+    /// Continuous codes in (−1, 1), `[batch, bits]`.
+    pub fn forward(&self, features: Tensor<2>) -> Tensor<2> {
+        self.norm.forward(self.hash.forward(features)).tanh()
+    }
+}
+
+/// A hash head of either kind. (One per model: the variants' size difference costs nothing.)
+#[allow(clippy::large_enum_variant)]
+#[derive(Module, Debug)]
+pub enum HashHead {
+    Linear(LinearHead),
+    Dhd(DhdHead),
+}
+
+impl HashHead {
+    pub fn forward(&self, features: Tensor<2>) -> Tensor<2> {
+        match self {
+            Self::Linear(h) => h.forward(features),
+            Self::Dhd(h) => h.forward(features),
+        }
+    }
+}
+
+/// Backbone and head: the whole network from pixels to continuous codes (what training updates).
+#[derive(Module, Debug)]
+pub struct HashNetwork {
+    pub backbone: Backbone,
+    pub head: HashHead,
+}
+
+impl HashNetwork {
+    /// Continuous code values, `[batch, bits]`: their signs are the codes (≥ 0 → bit 1).
+    pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        self.head.forward(self.backbone.features(images))
+    }
+}
+
+/// A loaded (or freshly made) hash model.
+#[derive(Debug)]
+pub struct HashModel {
+    pub config: ModelConfig,
+    pub net: HashNetwork,
+    fingerprint: String,
+}
+
+/// Why a model file could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error(transparent)]
+    File(#[from] crate::io::FileError),
+    #[error(transparent)]
+    Weights(#[from] super::weights::WeightsError),
+}
+
+impl HashModel {
+    /// A model with a fitted linear head (ITQ or LSH) on the built-in `arch` backbone.
+    pub fn linear(
+        arch: BackboneArch,
+        kind: HeadKind,
+        hash: &LinearHash,
+        provenance: Provenance,
+        device: &Device,
+    ) -> Result<Self, ModelError> {
+        let config = ModelConfig {
+            format: MODEL_FORMAT,
+            backbone: arch,
+            backbone_weights: BackboneWeights::Builtin {
+                fingerprint: arch.pretrained_fingerprint(),
+            },
+            head: kind,
+            bits: hash.bits,
+            classes: 0,
+            input: arch.preprocess(),
+            provenance,
+        };
+        let head = HashHead::Linear(LinearHead::from_hash(hash, device));
+        Self::assemble(config, arch.pretrained(device)?, head)
+    }
+
+    /// A DHD model from its parts; `fine_tuned` says whether the backbone differs from the built-in weights.
+    pub fn dhd(
+        backbone: Backbone,
+        head: DhdHead,
+        fine_tuned: bool,
+        provenance: Provenance,
+    ) -> Result<Self, ModelError> {
+        let arch = backbone.arch();
+        let [classes, bits] = head.proxies.val().dims();
+        let config = ModelConfig {
+            format: MODEL_FORMAT,
+            backbone: arch,
+            backbone_weights: if fine_tuned {
+                BackboneWeights::InFile
+            } else {
+                BackboneWeights::Builtin {
+                    fingerprint: arch.pretrained_fingerprint(),
+                }
+            },
+            head: HeadKind::Dhd,
+            bits,
+            classes,
+            input: arch.preprocess(),
+            provenance,
+        };
+        Self::assemble(config, backbone, HashHead::Dhd(head))
+    }
+
+    /// Computes the fingerprint from the bytes the model would be saved as.
+    fn assemble(
+        config: ModelConfig,
+        backbone: Backbone,
+        head: HashHead,
+    ) -> Result<Self, ModelError> {
+        let mut model = Self {
+            config,
+            net: HashNetwork { backbone, head },
+            fingerprint: String::new(),
+        };
+        model.fingerprint = fingerprint(&model.to_bytes()?).expect("bytes we just wrote parse");
+        Ok(model)
+    }
+
+    /// The model file's bytes: the head's tensors, and the backbone's when they are not built in.
+    fn to_bytes(&self) -> Result<Vec<u8>, ModelError> {
+        let json = serde_json::to_string(&self.config).expect("configs serialise");
+        let meta = [(CONFIG_KEY, json.as_str())];
+        Ok(match self.config.backbone_weights {
+            BackboneWeights::InFile => super::weights::to_safetensors_bytes(&self.net, &meta),
+            BackboneWeights::Builtin { .. } => {
+                super::weights::to_safetensors_bytes(&self.net.head, &meta)
+            }
+        }?)
+    }
+
+    /// Content fingerprint of the model file (what indexes record).
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    pub fn bits(&self) -> usize {
+        self.config.bits
+    }
+
+    pub fn preprocess(&self) -> Preprocess {
+        self.config.input
+    }
+
+    /// Continuous code values, `[batch, bits]`: their signs are the codes (≥ 0 → bit 1).
+    pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        self.net.forward(images)
+    }
+
+    /// Writes the model file atomically.
+    pub fn save(&self, path: &Path) -> Result<(), ModelError> {
+        let bytes = self.to_bytes()?;
+        crate::io::write_atomic(path, &bytes).map_err(crate::io::FileError::io(path))?;
+        Ok(())
+    }
+
+    /// Reads a model file, checking its format, its config and that every tensor matches.
+    pub fn load(path: &Path, device: &Device) -> Result<Self, ModelError> {
+        let bytes = std::fs::read(path).map_err(crate::io::FileError::io(path))?;
+        Self::from_bytes(&bytes, &path.display().to_string(), device)
+    }
+
+    pub fn from_bytes(bytes: &[u8], name: &str, device: &Device) -> Result<Self, ModelError> {
+        let invalid = |reason: String| crate::io::FileError::Invalid {
+            path: name.to_string(),
+            reason,
+        };
+        let config = read_config(bytes).map_err(invalid)?;
+        let arch = config.backbone;
+        let mut head = match config.head {
+            HeadKind::Itq | HeadKind::Lsh => {
+                HashHead::Linear(LinearHead::zeros(arch.feature_dim(), config.bits, device))
+            }
+            HeadKind::Dhd => HashHead::Dhd(DhdHead::new(
+                arch.feature_dim(),
+                config.bits,
+                config.classes,
+                device,
+            )),
+        };
+        let net = match &config.backbone_weights {
+            BackboneWeights::Builtin { fingerprint } => {
+                if *fingerprint != arch.pretrained_fingerprint() {
+                    return Err(invalid(format!(
+                        "made with {} ImageNet weights {fingerprint}, but this hashlens has {}",
+                        arch.name(),
+                        arch.pretrained_fingerprint()
+                    ))
+                    .into());
+                }
+                super::weights::load_safetensors_bytes(&mut head, bytes, name)?;
+                HashNetwork {
+                    backbone: arch.pretrained(device)?,
+                    head,
+                }
+            }
+            BackboneWeights::InFile => {
+                let mut net = HashNetwork {
+                    backbone: arch.init(device),
+                    head,
+                };
+                super::weights::load_safetensors_bytes(&mut net, bytes, name)?;
+                net
+            }
+        };
+        Ok(Self {
+            config,
+            net,
+            fingerprint: fingerprint(bytes).map_err(invalid)?,
+        })
+    }
+}
+
+/// A model file's fingerprint: a digest of its config and of its tensors (names, shapes, values) in name
+/// order. Not of the raw bytes: the safetensors header keeps its metadata in a hash map, so the same
+/// model can be written as different bytes.
+pub fn fingerprint(bytes: &[u8]) -> Result<String, String> {
+    let config = read_config(bytes)?;
+    let tensors = safetensors::SafeTensors::deserialize(bytes).map_err(|e| e.to_string())?;
+    let mut canonical = serde_json::to_vec(&config).expect("configs serialise");
+    let mut named = tensors.tensors();
+    named.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, view) in named {
+        canonical.extend_from_slice(name.as_bytes());
+        canonical.extend_from_slice(format!("{:?}{:?}", view.dtype(), view.shape()).as_bytes());
+        canonical.extend_from_slice(view.data());
+    }
+    Ok(crate::io::fingerprint(&canonical))
+}
+
+/// The JSON config in a model file's header, checked for format and consistency.
+pub fn read_config(bytes: &[u8]) -> Result<ModelConfig, String> {
+    let (_, meta) = safetensors::SafeTensors::read_metadata(bytes)
+        .map_err(|e| format!("not a hashlens model file (not safetensors: {e})"))?;
+    let json = meta
+        .metadata()
+        .as_ref()
+        .and_then(|m| m.get(CONFIG_KEY))
+        .ok_or(
+            "a safetensors file, but not a hashlens model (no hashlens settings in its header)",
+        )?;
+    let value: serde_json::Value =
+        serde_json::from_str(json).map_err(|e| format!("unreadable model settings: {e}"))?;
+    let format = value.get("format").and_then(|f| f.as_u64()).unwrap_or(0);
+    if format != MODEL_FORMAT as u64 {
+        return Err(format!(
+            "model format {format} is not supported (this hashlens reads format {MODEL_FORMAT})"
+        ));
+    }
+    let config: ModelConfig =
+        serde_json::from_value(value).map_err(|e| format!("unreadable model settings: {e}"))?;
+    crate::code::check_bits(config.bits).map_err(|e| e.to_string())?;
+    Ok(config)
+}
+
+#[cfg(test)]
+#[path = "hash_model_tests.rs"]
+mod tests;

@@ -1,0 +1,163 @@
+use super::*;
+use crate::code::CodeBook;
+use burn::module::Param;
+
+fn device() -> Device {
+    Device::flex()
+}
+
+fn provenance() -> Provenance {
+    Provenance {
+        description: "test".into(),
+        ..Provenance::default()
+    }
+}
+
+/// Deterministic pseudo-random features.
+fn features(n: usize, dim: usize) -> Vec<f32> {
+    (0..n * dim)
+        .map(|i| ((i * 7919 % 1013) as f32 / 1013.0 - 0.5) * (1.0 + (i % dim) as f32 / 100.0))
+        .collect()
+}
+
+fn values(t: Tensor<2>) -> Vec<f32> {
+    t.into_data().try_to_vec::<f32>().unwrap()
+}
+
+#[test]
+fn dhd_head_is_linear_layernorm_tanh() {
+    let d = device();
+    let mut head = DhdHead::new(2, 2, 3, &d);
+    // Burn's Linear weight is [in, out]: y = x·W.
+    head.hash.weight = Param::from_data(TensorData::new(vec![1f32, 0.0, 0.0, 2.0], [2, 2]), &d);
+    let y = values(head.forward(Tensor::from_data(
+        TensorData::new(vec![1f32, 2.0], [1, 2]),
+        &d,
+    )));
+    // x·W = [1, 4]; LayerNorm: mean 2.5, variance 2.25 → [−1, 1] (eps 1e-5); tanh(±1) = ±0.761594.
+    let n = 1.5 / (2.25f32 + 1e-5).sqrt();
+    assert!(
+        (y[0] + n.tanh()).abs() < 1e-5 && (y[1] - n.tanh()).abs() < 1e-5,
+        "{y:?}"
+    );
+    assert_eq!(head.proxies.val().dims(), [3, 2]);
+}
+
+#[test]
+fn linear_head_codes_match_the_fitted_hash() {
+    let d = device();
+    let (n, dim, bits) = (50, 16, 8);
+    let x = features(n, dim);
+    let hash = LinearHash::itq(&x, dim, bits, 10, 3).unwrap();
+    let head = LinearHead::from_hash(&hash, &d);
+    let out = values(head.forward(Tensor::from_data(TensorData::new(x.clone(), [n, dim]), &d)));
+    assert_eq!(
+        CodeBook::from_signs(bits, &out).unwrap(),
+        hash.encode(&x).unwrap()
+    );
+}
+
+#[test]
+fn model_files_round_trip_with_a_stable_fingerprint() {
+    let d = device();
+    let dir = tempfile::tempdir().unwrap();
+    let hash = LinearHash::lsh(&features(20, 1280), 1280, 16, 1).unwrap();
+    let model = HashModel::linear(
+        BackboneArch::MobilenetV2,
+        HeadKind::Lsh,
+        &hash,
+        provenance(),
+        &d,
+    )
+    .unwrap();
+    let path = dir.path().join("m.hlmodel");
+    model.save(&path).unwrap();
+    let back = HashModel::load(&path, &d).unwrap();
+    assert_eq!(back.config, model.config);
+    assert_eq!(back.fingerprint(), model.fingerprint());
+    // Written again (its header's metadata map may come out in another order): same fingerprint.
+    back.save(&path).unwrap();
+    assert_eq!(
+        HashModel::load(&path, &d).unwrap().fingerprint(),
+        model.fingerprint()
+    );
+    // Only the head is stored: the built-in backbone is referenced, not copied.
+    assert!(std::fs::metadata(&path).unwrap().len() < 200_000);
+    // Same pixels, same continuous codes.
+    let x = crate::model::image_batch(vec![0.3; 3 * 64 * 64], 64, &d);
+    assert_eq!(values(back.forward(x.clone())), values(model.forward(x)));
+
+    // Another projection is another model.
+    let other = LinearHash::lsh(&features(20, 1280), 1280, 16, 2).unwrap();
+    let other = HashModel::linear(
+        BackboneArch::MobilenetV2,
+        HeadKind::Lsh,
+        &other,
+        provenance(),
+        &d,
+    )
+    .unwrap();
+    assert_ne!(other.fingerprint(), model.fingerprint());
+}
+
+#[test]
+fn fine_tuned_dhd_models_carry_their_backbone() {
+    let d = device();
+    let dir = tempfile::tempdir().unwrap();
+    let backbone = BackboneArch::MobilenetV2.init(&d);
+    let head = DhdHead::new(1280, 32, 10, &d);
+    let model = HashModel::dhd(backbone, head, true, provenance()).unwrap();
+    assert_eq!((model.config.bits, model.config.classes), (32, 10));
+    let path = dir.path().join("dhd.hlmodel");
+    model.save(&path).unwrap();
+    let back = HashModel::load(&path, &d).unwrap();
+    assert_eq!(back.fingerprint(), model.fingerprint());
+    let x = crate::model::image_batch(vec![0.1; 3 * 32 * 32], 32, &d);
+    assert_eq!(values(back.forward(x.clone())), values(model.forward(x)));
+}
+
+#[test]
+fn wrong_files_are_refused_with_a_reason() {
+    let d = device();
+    let dir = tempfile::tempdir().unwrap();
+    let err = |bytes: &[u8]| {
+        HashModel::from_bytes(bytes, "m", &d)
+            .unwrap_err()
+            .to_string()
+    };
+    assert!(err(b"hello").contains("not a hashlens model"));
+    // Plain weights (no hashlens settings) are not a model.
+    let weights = dir.path().join("w.safetensors");
+    crate::model::weights::save_safetensors(&DhdHead::new(4, 8, 2, &d), &weights).unwrap();
+    assert!(err(&std::fs::read(&weights).unwrap()).contains("not a hashlens model"));
+
+    let hash = LinearHash::lsh(&features(20, 1280), 1280, 8, 1).unwrap();
+    let model = HashModel::linear(
+        BackboneArch::MobilenetV2,
+        HeadKind::Lsh,
+        &hash,
+        provenance(),
+        &d,
+    )
+    .unwrap();
+    let with = |config: &ModelConfig| {
+        let json = serde_json::to_string(config).unwrap();
+        crate::model::weights::to_safetensors_bytes(&model.net.head, &[(CONFIG_KEY, &json)])
+            .unwrap()
+    };
+    let mut future = model.config.clone();
+    future.format = MODEL_FORMAT + 1;
+    assert!(err(&with(&future)).contains("format 2 is not supported"));
+    let mut foreign = model.config.clone();
+    foreign.backbone_weights = BackboneWeights::Builtin {
+        fingerprint: "0123456789abcdef".into(),
+    };
+    assert!(err(&with(&foreign)).contains("ImageNet weights 0123456789abcdef"));
+    let mut longer = model.config.clone();
+    longer.bits = 16;
+    assert!(
+        err(&with(&longer)).contains("projection"),
+        "{}",
+        err(&with(&longer))
+    );
+}

@@ -1,0 +1,356 @@
+//! Indexing real folders end to end on the CPU backend: hostile folders, incremental updates, resuming
+//! from a journal, determinism, the model beside the index.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+use hashlens_core::device::ComputeDevice;
+use hashlens_core::index::{
+    CodeIndex, IndexEvent, IndexJob, IndexReport, Journal, ModelChoice, model_path_for,
+    update_index,
+};
+use hashlens_core::model::{BackboneArch, HashModel, HeadKind};
+use image::{ImageFormat, Rgb, RgbImage};
+
+/// A photo-like image: a seeded mix of gradients and blobs, different for each `seed`.
+fn picture(seed: u32) -> RgbImage {
+    let (a, b, c) = (seed * 37 % 255, seed * 91 % 255, seed * 53 % 255);
+    RgbImage::from_fn(48, 40, |x, y| {
+        let blob = ((x as i32 - (seed % 40) as i32).pow(2) + (y as i32 - 20).pow(2) < 120) as u32;
+        Rgb([
+            ((a + x * 5 + blob * 120) % 256) as u8,
+            ((b + y * 6) % 256) as u8,
+            ((c + (x ^ y) * 3 + blob * 60) % 256) as u8,
+        ])
+    })
+}
+
+fn write_picture(path: &Path, seed: u32, format: ImageFormat) {
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    picture(seed).save_with_format(path, format).unwrap();
+}
+
+fn cpu() -> ComputeDevice {
+    ComputeDevice::cpu(None)
+}
+
+fn default_model(bits: usize) -> ModelChoice {
+    ModelChoice::Default {
+        arch: BackboneArch::MobilenetV2,
+        bits,
+        refit: false,
+    }
+}
+
+fn run(job: &IndexJob) -> (IndexReport, Vec<IndexEvent>) {
+    let mut events = Vec::new();
+    let report = update_index(job, &cpu(), &AtomicBool::new(false), &mut |e| {
+        events.push(e)
+    })
+    .expect("indexing runs");
+    (report, events)
+}
+
+fn job(folder: &Path, index: &Path, model: ModelChoice) -> IndexJob {
+    let mut job = IndexJob::new(folder, model);
+    job.index = index.to_path_buf();
+    job.batch = 4;
+    job
+}
+
+fn relative(index: &CodeIndex, root: &Path) -> Vec<String> {
+    index
+        .photos()
+        .iter()
+        .map(|p| {
+            p.path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn hostile_folder_indexes_every_good_photo_and_reports_every_bad_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("photos");
+    write_picture(&root.join("a/one.jpg"), 1, ImageFormat::Jpeg);
+    write_picture(&root.join("a/two.png"), 2, ImageFormat::Png);
+    write_picture(&root.join("b/liar.jpg"), 3, ImageFormat::Png); // wrong extension: still a photo
+    write_picture(&root.join("b/grey.png"), 4, ImageFormat::Png);
+    let grey = image::open(root.join("b/grey.png")).unwrap().to_luma16();
+    grey.save(root.join("b/grey16.png")).unwrap();
+    // Bad: garbage behind a photo's name, an empty file, a truncated JPEG, a 30,000² PNG header.
+    fs::write(
+        root.join("c/garbage.jpg").parent_made(),
+        b"plain text, not a JPEG",
+    )
+    .unwrap();
+    fs::write(root.join("c/zero.jpg"), b"").unwrap();
+    let mut jpeg = Vec::new();
+    picture(5)
+        .write_to(&mut std::io::Cursor::new(&mut jpeg), ImageFormat::Jpeg)
+        .unwrap();
+    fs::write(root.join("c/truncated.jpg"), &jpeg[..jpeg.len() / 3]).unwrap();
+    fs::write(root.join("c/huge.png"), huge_png_header(30_000, 30_000)).unwrap();
+    let mut good = vec![
+        "a/one.jpg",
+        "a/two.png",
+        "b/grey.png",
+        "b/grey16.png",
+        "b/liar.jpg",
+    ];
+    let mut bad = vec![
+        "c/garbage.jpg",
+        "c/huge.png",
+        "c/truncated.jpg",
+        "c/zero.jpg",
+    ];
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let odd = std::ffi::OsStr::from_bytes(b"caf\xe9.png");
+        write_picture(&root.join("b").join(odd), 6, ImageFormat::Png);
+        good.insert(2, "b/caf\u{FFFD}.png");
+        std::os::unix::fs::symlink(&root, root.join("c/loop")).unwrap();
+        bad.push("c/loop");
+    }
+
+    let index_path = dir.path().join("idx/photos.hlindex");
+    let (report, _) = run(&job(&root, &index_path, default_model(8)));
+    let index = CodeIndex::load(&index_path).unwrap();
+    assert_eq!(relative(&index, &root), good);
+    assert_eq!((report.indexed, report.encoded), (good.len(), good.len()));
+    let mut reported: Vec<String> = report
+        .skipped
+        .iter()
+        .map(|s| {
+            Path::new(&s.path)
+                .strip_prefix(&root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    reported.sort();
+    bad.sort();
+    assert_eq!(reported, bad, "{:#?}", report.skipped);
+    let huge = report.skipped.iter().find(|s| s.path.ends_with("huge.png"));
+    assert!(huge.unwrap().reason.contains("too large"), "{huge:?}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        assert!(
+            index
+                .photos()
+                .iter()
+                .any(|p| p.path.as_os_str().as_bytes().ends_with(b"caf\xe9.png")),
+            "the non-UTF-8 name is kept byte-exact"
+        );
+    }
+    // Six photos are too few for 8-bit ITQ: the model says it fell back to LSH.
+    let model = HashModel::load(&model_path_for(&index_path), &cpu().device).unwrap();
+    assert_eq!(model.config.head, HeadKind::Lsh);
+    assert_eq!(model.fingerprint(), index.model());
+    assert!(!Journal::path_for(&index_path).exists(), "journal removed");
+}
+
+/// A PNG signature and IHDR chunk announcing `w × h` pixels, with no pixel data behind them.
+fn huge_png_header(w: u32, h: u32) -> Vec<u8> {
+    let mut ihdr = b"IHDR".to_vec();
+    ihdr.extend_from_slice(&w.to_be_bytes());
+    ihdr.extend_from_slice(&h.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    out.extend_from_slice(&13u32.to_be_bytes());
+    out.extend_from_slice(&ihdr);
+    out.extend_from_slice(&crc32(&ihdr).to_be_bytes());
+    out
+}
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= b as u32;
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+trait ParentMade {
+    fn parent_made(self) -> PathBuf;
+}
+
+impl ParentMade for PathBuf {
+    fn parent_made(self) -> PathBuf {
+        fs::create_dir_all(self.parent().unwrap()).unwrap();
+        self
+    }
+}
+
+fn folder_of(n: u32, root: &Path) {
+    for i in 0..n {
+        write_picture(
+            &root.join(format!("p{i:02}.png")),
+            100 + i,
+            ImageFormat::Png,
+        );
+    }
+}
+
+#[test]
+fn updates_are_incremental_and_codes_deterministic() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("photos");
+    folder_of(40, &root);
+    let first = dir.path().join("one.hlindex");
+    let (r1, events) = run(&job(&root, &first, default_model(8)));
+    assert_eq!((r1.indexed, r1.encoded, r1.kept), (40, 40, 0));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, IndexEvent::Model { fitted: true, .. }))
+    );
+    let model = HashModel::load(&model_path_for(&first), &cpu().device).unwrap();
+    assert_eq!(model.config.head, HeadKind::Itq, "40 photos fit 8-bit ITQ");
+
+    // The same folder indexed afresh elsewhere: the same model and the same codes.
+    let second = dir.path().join("two.hlindex");
+    run(&job(&root, &second, default_model(8)));
+    let (a, b) = (
+        CodeIndex::load(&first).unwrap(),
+        CodeIndex::load(&second).unwrap(),
+    );
+    assert_eq!(a.model(), b.model());
+    assert_eq!(a.codes(), b.codes());
+    // The codes have information: not all equal.
+    assert!((1..a.len()).any(|i| a.codes().get(i) != a.codes().get(0)));
+
+    // Change one photo, delete one, add one: only two are encoded, and by the same model.
+    write_picture(&root.join("p03.png"), 999, ImageFormat::Png);
+    fs::remove_file(root.join("p07.png")).unwrap();
+    write_picture(&root.join("p99.png"), 998, ImageFormat::Png);
+    let (r2, events) = run(&job(&root, &first, default_model(8)));
+    assert_eq!(
+        (r2.indexed, r2.encoded, r2.kept, r2.removed),
+        (40, 2, 38, 1)
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, IndexEvent::Model { fitted: false, .. }))
+    );
+    let updated = CodeIndex::load(&first).unwrap();
+    assert_eq!(updated.model(), a.model());
+    let p05 = updated.position(&root.join("p05.png")).unwrap();
+    assert_eq!(
+        updated.codes().get(p05),
+        a.codes().get(5),
+        "unchanged code kept"
+    );
+    assert!(updated.position(&root.join("p07.png")).is_none());
+
+    // Another code length is another model: everything is encoded again.
+    let (r3, _) = run(&job(&root, &first, default_model(16)));
+    assert_eq!((r3.encoded, r3.kept, r3.bits), (40, 0, 16));
+}
+
+#[test]
+fn a_killed_run_resumes_from_its_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("photos");
+    folder_of(12, &root);
+    let model_index = dir.path().join("fit.hlindex");
+    run(&job(&root, &model_index, default_model(8)));
+    let model_file = model_path_for(&model_index);
+    let model = HashModel::load(&model_file, &cpu().device).unwrap();
+
+    // An uninterrupted run with that model file.
+    let clean = dir.path().join("clean.hlindex");
+    run(&job(&root, &clean, ModelChoice::File(model_file.clone())));
+    let clean = CodeIndex::load(&clean).unwrap();
+
+    // A "killed" run: five photos reached the journal (the last record torn), the index was never saved.
+    let killed = dir.path().join("killed.hlindex");
+    let (mut journal, _) = Journal::open(&killed, 8, model.fingerprint()).unwrap();
+    for i in 0..5 {
+        journal
+            .append(&clean.photos()[i], &clean.codes().get(i))
+            .unwrap();
+    }
+    drop(journal);
+    let journal_path = Journal::path_for(&killed);
+    let len = fs::metadata(&journal_path).unwrap().len();
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&journal_path)
+        .unwrap()
+        .set_len(len - 3)
+        .unwrap();
+
+    let (r, _) = run(&job(&root, &killed, ModelChoice::File(model_file)));
+    assert_eq!((r.resumed, r.encoded, r.indexed), (4, 8, 12));
+    let resumed = CodeIndex::load(&killed).unwrap();
+    assert_eq!(
+        resumed, clean,
+        "same photos, codes and model as the uninterrupted run"
+    );
+    assert!(!journal_path.exists());
+}
+
+#[test]
+fn a_cancelled_run_keeps_what_it_finished_and_a_damaged_index_is_rebuilt() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("photos");
+    folder_of(10, &root);
+    let fit = dir.path().join("fit.hlindex");
+    run(&job(&root, &fit, default_model(8)));
+    let index_path = dir.path().join("photos.hlindex");
+    let j = job(&root, &index_path, ModelChoice::File(model_path_for(&fit)));
+    let cancel = AtomicBool::new(false);
+    let report = update_index(&j, &cpu(), &cancel, &mut |e| {
+        if let IndexEvent::Progress { .. } = e {
+            cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    })
+    .unwrap();
+    // Cancelled after the first batch of four: those are saved and searchable.
+    assert!(report.cancelled);
+    assert_eq!((report.indexed, report.encoded), (4, 4));
+    assert_eq!(CodeIndex::load(&index_path).unwrap().len(), 4);
+    let (r, _) = run(&j);
+    assert_eq!((r.indexed, r.kept, r.encoded), (10, 4, 6));
+
+    fs::write(&index_path, b"HLINDEX\ngarbage").unwrap();
+    let (r, events) = run(&j);
+    assert_eq!((r.indexed, r.kept), (10, 0));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, IndexEvent::Warning(w) if w.contains("rebuilding")))
+    );
+    let mut aside = index_path.clone().into_os_string();
+    aside.push(".damaged");
+    assert!(Path::new(&aside).exists(), "the damaged file is kept aside");
+}
+
+#[test]
+fn a_wrong_model_file_is_refused_with_its_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("photos");
+    folder_of(2, &root);
+    let bogus = dir.path().join("bogus.model");
+    fs::write(&bogus, b"not a model").unwrap();
+    let j = job(&root, &dir.path().join("i"), ModelChoice::File(bogus));
+    let err = update_index(&j, &cpu(), &AtomicBool::new(false), &mut |_| {}).unwrap_err();
+    assert!(err.to_string().contains("not a hashlens model"), "{err}");
+}
