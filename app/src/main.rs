@@ -10,7 +10,7 @@ use clap::Parser;
 fn main() -> std::process::ExitCode {
     let args = cli::Cli::parse();
     let result = match args.command {
-        None => gui::run(),
+        None => gui::run(args.folder),
         Some(command) => cli::run(command),
     };
     match result {

@@ -8,10 +8,10 @@
 
 use burn::tensor::Device;
 use burn::tensor::wgpu::wgpu;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What the user asked for (`--device auto|gpu|cpu`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DeviceChoice {
     /// A hardware GPU if one works, else the CPU.

@@ -1,4 +1,4 @@
-//! `hashlens bench hashing`: the training-free hash functions (PCA + ITQ, LSH) on ImageNet MobileNetV2
+//! `hashlens bench hashing`: the training-free hash functions (PCA + ITQ, LSH) on ImageNet backbone
 //! features, under the deep-hashing protocol of a class-folder data set (CIFAR-10: `cifar10`, seed 0).
 
 use std::path::PathBuf;
@@ -36,6 +36,11 @@ pub struct HashingBench {
     /// Use only this many training images to fit ITQ (default: all).
     #[arg(long)]
     train: Option<usize>,
+    /// Backbone whose ImageNet features are hashed.
+    #[arg(long, default_value = "mobilenet_v2", value_parser = super::index::parse_backbone)]
+    backbone: BackboneArch,
+    #[command(flatten)]
+    device: super::index::DeviceArgs,
     /// Images per network batch.
     #[arg(long, default_value_t = 32)]
     batch: usize,
@@ -53,6 +58,8 @@ struct Row {
 
 #[derive(Serialize)]
 struct HashingReport {
+    backbone: &'static str,
+    device: String,
     bits: usize,
     seed: u64,
     queries: usize,
@@ -78,8 +85,8 @@ pub fn run(b: HashingBench) -> anyhow::Result<()> {
 
     let all: Vec<usize> = [&train[..], &query[..], &database[..]].concat();
     let paths: Vec<PathBuf> = all.iter().map(|&i| scan.images[i].path.clone()).collect();
-    let device = burn::tensor::Device::flex();
-    let model = BackboneArch::MobilenetV2.pretrained(&device)?;
+    let device = b.device.open()?;
+    let model = b.backbone.pretrained(&device.device)?;
     let bar = indicatif::ProgressBar::new(paths.len() as u64).with_style(
         indicatif::ProgressStyle::with_template(
             "features {bar:40} {pos}/{len} {per_sec} ETA {eta}",
@@ -88,13 +95,13 @@ pub fn run(b: HashingBench) -> anyhow::Result<()> {
     );
     let started = Instant::now();
     let cancel = AtomicBool::new(false);
-    let pre = BackboneArch::MobilenetV2.preprocess();
+    let pre = b.backbone.preprocess();
     let network = |x| model.features(x);
     let feats = extract_features(
         &paths,
         &pre,
         b.batch,
-        &device,
+        &device.device,
         &cancel,
         network,
         |done, _| bar.set_position(done as u64),
@@ -140,6 +147,8 @@ pub fn run(b: HashingBench) -> anyhow::Result<()> {
         });
     }
     let report = HashingReport {
+        backbone: b.backbone.name(),
+        device: device.describe(),
         bits: b.bits,
         seed: b.seed,
         queries: query.len(),
@@ -153,12 +162,14 @@ pub fn run(b: HashingBench) -> anyhow::Result<()> {
         return super::print_json(&report);
     }
     out!(
-        "{} queries, {} database, {} train images; {} bits; features at {:.1} images/s on {} threads (CPU)",
+        "{}: {} queries, {} database, {} train images; {} bits; features at {:.1} images/s on {} ({} CPU threads)",
+        report.backbone,
         report.queries,
         report.database,
         report.train,
         report.bits,
         report.feature_images_per_s,
+        report.device,
         report.threads
     );
     for r in &report.results {

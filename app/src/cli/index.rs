@@ -101,6 +101,7 @@ pub fn index(a: IndexArgs) -> anyhow::Result<()> {
         IndexEvent::Model {
             description,
             fitted,
+            ..
         } => bar.println(format!(
             "{} model: {description}",
             if fitted { "fitted" } else { "using" }
@@ -118,7 +119,7 @@ pub fn index(a: IndexArgs) -> anyhow::Result<()> {
             }
             bar.set_position(done as u64);
         }
-        IndexEvent::Skipped(_) => {}
+        IndexEvent::Skipped(_) | IndexEvent::Encoded(..) => {}
     });
     bar.finish_and_clear();
     let report = report?;

@@ -10,12 +10,20 @@ mod model;
 
 use clap::{Parser, Subcommand};
 
-/// Find similar photos by learned binary hash codes. Without a command, opens the desktop app.
+/// Find similar photos by learned binary hash codes. Without a command, opens the desktop app (on FOLDER
+/// when one is given).
 #[derive(Parser, Debug)]
-#[command(name = "hashlens", version, about)]
+#[command(
+    name = "hashlens",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// A photo folder to open in the app.
+    pub folder: Option<std::path::PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]

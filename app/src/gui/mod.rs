@@ -1,24 +1,53 @@
-//! The desktop app. This release shows the Hamming playground; folder indexing and search views arrive
-//! with the model issues. UI code only draws and records intents: long work belongs on background threads.
+//! The desktop app: a welcome view to choose a folder, then the library view (thumbnail grid, results
+//! ranked by Hamming distance, the bits themselves). UI code only draws and records intents: scanning,
+//! encoding and thumbnail decoding run on background threads that report through channels.
 
+mod bits;
+mod indexer;
+mod library;
+mod library_view;
 mod playground;
+mod thumbs;
+mod welcome;
+
+use std::path::{Path, PathBuf};
 
 use eframe::egui;
-use playground::Playground;
+use hashlens_core::device::DeviceChoice;
+use serde::{Deserialize, Serialize};
 
-/// Opens the main window; returns an error (never panics) when no display is available.
-pub fn run() -> anyhow::Result<()> {
+use library::Library;
+use library_view::LibraryIntent;
+use welcome::Welcome;
+
+/// Opens the main window (on `folder` when given); returns an error (never panics) when no display is
+/// available.
+pub fn run(folder: Option<PathBuf>) -> anyhow::Result<()> {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("hashlens")
-            .with_inner_size([900.0, 600.0])
-            .with_min_inner_size([480.0, 360.0]),
+            .with_app_id("hashlens")
+            .with_icon(icon())
+            .with_inner_size([1200.0, 800.0])
+            .with_min_inner_size([640.0, 420.0])
+            .with_drag_and_drop(true),
         ..Default::default()
     };
     eframe::run_native(
         "hashlens",
         options,
-        Box::new(|_cc| Ok(Box::new(HashlensApp::default()))),
+        Box::new(move |cc| {
+            let settings = cc
+                .storage
+                .and_then(|s| s.get_string(SETTINGS_KEY))
+                .and_then(|json| serde_json::from_str(&json).ok())
+                .unwrap_or_default();
+            let mut app = HashlensApp::new(settings);
+            if let Some(folder) = folder {
+                app.open(&folder, &cc.egui_ctx);
+            }
+            Ok(Box::new(app))
+        }),
     )
     .map_err(|e| {
         anyhow::anyhow!(
@@ -28,24 +57,155 @@ pub fn run() -> anyhow::Result<()> {
     })
 }
 
-/// Application state: one field per view.
-#[derive(Default)]
+/// The window icon: the packaging icon, embedded.
+fn icon() -> egui::IconData {
+    let png = include_bytes!("../../../assets/icon.png");
+    let img = image::load_from_memory(png)
+        .expect("the embedded icon is a PNG")
+        .into_rgba8();
+    egui::IconData {
+        width: img.width(),
+        height: img.height(),
+        rgba: img.into_raw(),
+    }
+}
+
+const SETTINGS_KEY: &str = "hashlens-settings";
+
+/// What persists between runs (eframe's storage, as JSON).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Settings {
+    /// Most recent first.
+    pub recent: Vec<PathBuf>,
+    pub dark: Option<bool>,
+    pub device: Option<DeviceChoice>,
+}
+
+enum Screen {
+    Welcome,
+    Library(Box<Library>),
+}
+
 pub struct HashlensApp {
-    playground: Playground,
+    pub settings: Settings,
+    welcome: Welcome,
+    screen: Screen,
 }
 
 impl HashlensApp {
+    pub fn new(settings: Settings) -> Self {
+        Self {
+            settings,
+            welcome: Welcome::default(),
+            screen: Screen::Welcome,
+        }
+    }
+
+    /// Opens `folder` in the library view and starts indexing it.
+    pub fn open(&mut self, folder: &Path, ctx: &egui::Context) {
+        let Some(folder) = self.welcome.check(folder.to_path_buf()) else {
+            self.screen = Screen::Welcome;
+            return;
+        };
+        self.settings.recent.retain(|f| f != &folder);
+        self.settings.recent.insert(0, folder.clone());
+        self.settings.recent.truncate(8);
+        let device = self.settings.device.unwrap_or_default();
+        self.screen = Screen::Library(Box::new(Library::open(&folder, device, ctx)));
+    }
+
+    /// The opened library, if any.
+    #[cfg(test)]
+    pub fn library(&self) -> Option<&Library> {
+        match &self.screen {
+            Screen::Library(l) => Some(l),
+            Screen::Welcome => None,
+        }
+    }
+
     /// Draws the whole app into `ui`.
     pub fn show(&mut self, ui: &mut egui::Ui) {
-        ui.heading("hashlens");
-        ui.label("Similar photos by the Hamming distance between learned binary codes.");
-        ui.separator();
-        self.playground.show(ui);
+        let ctx = ui.ctx().clone();
+        if let Some(dark) = self.settings.dark {
+            ctx.set_theme(if dark {
+                egui::Theme::Dark
+            } else {
+                egui::Theme::Light
+            });
+        }
+        // A folder dropped on the window opens it.
+        let dropped: Option<PathBuf> = ctx.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .find(|p| p.is_dir())
+        });
+        if let Some(folder) = dropped {
+            self.open(&folder, &ctx);
+        }
+        if ctx.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::O)) {
+            self.screen = Screen::Welcome;
+            self.welcome.choose_folder(&ctx);
+        }
+        let mut theme = self
+            .settings
+            .dark
+            .unwrap_or(ctx.theme() == egui::Theme::Dark);
+        let intent = match &mut self.screen {
+            Screen::Welcome => {
+                let chosen = egui::CentralPanel::default()
+                    .show(ui, |ui| {
+                        ui.horizontal(|ui| {
+                            ui.with_layout(egui::Layout::right_to_left(egui::Align::Min), |ui| {
+                                if ui.selectable_label(theme, "Dark theme").clicked() {
+                                    theme = !theme;
+                                    self.settings.dark = Some(theme);
+                                }
+                            });
+                        });
+                        self.welcome.show(ui, &self.settings.recent)
+                    })
+                    .inner;
+                if let Some(folder) = chosen {
+                    self.open(&folder, &ctx);
+                }
+                LibraryIntent::None
+            }
+            Screen::Library(lib) => {
+                lib.poll(&ctx);
+                library_view::show(lib, ui)
+            }
+        };
+        match intent {
+            LibraryIntent::None => {}
+            LibraryIntent::Close => {
+                if let Screen::Library(lib) = &self.screen {
+                    lib.cancel();
+                }
+                self.screen = Screen::Welcome;
+            }
+            LibraryIntent::Reindex => {
+                let device = self.settings.device.unwrap_or_default();
+                if let Screen::Library(lib) = &mut self.screen {
+                    lib.reindex(device, &ctx);
+                }
+            }
+        }
     }
 }
 
 impl eframe::App for HashlensApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
-        egui::CentralPanel::default().show(ui, |ui| self.show(ui));
+        self.show(ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        if let Ok(json) = serde_json::to_string(&self.settings) {
+            storage.set_string(SETTINGS_KEY, json);
+        }
     }
 }
+
+#[cfg(test)]
+mod tests;

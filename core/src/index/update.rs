@@ -102,7 +102,14 @@ pub enum IndexEvent {
     /// Something the user should know that does not stop the run.
     Warning(String),
     /// The model that makes the codes.
-    Model { description: String, fitted: bool },
+    Model {
+        description: String,
+        fingerprint: String,
+        bits: usize,
+        fitted: bool,
+    },
+    /// A photo was encoded (callers showing a live index add it: it is searchable from now on).
+    Encoded(IndexedPhoto, HashCode),
     /// Work on `stage` ("features for fitting", "encoding"): `done` of `total` photos.
     Progress {
         stage: &'static str,
@@ -158,6 +165,8 @@ pub enum IndexError {
     Fit(String),
     #[error("the folder has no photo that could be read")]
     NoPhotos,
+    #[error("cancelled before the model was fitted: nothing was indexed")]
+    Cancelled,
 }
 
 /// Updates (or creates) the index of `job.folder`. See the module documentation.
@@ -194,6 +203,8 @@ pub fn update_index(
     let (model, mut fitted) = resolve_model(job, images, device, cancel, on_event)?;
     on_event(IndexEvent::Model {
         description: model.config.provenance.description.clone(),
+        fingerprint: model.fingerprint().to_string(),
+        bits: model.bits(),
         fitted: fitted.is_some(),
     });
     let bits = model.bits();
@@ -239,7 +250,9 @@ pub fn update_index(
         for s in first {
             let f = fitted.features.remove(&s).expect("partitioned on it");
             let code = fitted.hash.encode(&f).expect("feature width").get(0);
-            journal.append(&IndexedPhoto::from_entry(&images[s]), &code)?;
+            let photo = IndexedPhoto::from_entry(&images[s]);
+            journal.append(&photo, &code)?;
+            on_event(IndexEvent::Encoded(photo, code.clone()));
             codes.insert(s, code);
             encoded += 1;
         }
@@ -263,10 +276,11 @@ pub fn update_index(
                 match out {
                     Ok(values) => {
                         let code = HashCode::from_signs(&values).expect("model lengths are valid");
-                        if let Err(e) = journal.append(&IndexedPhoto::from_entry(&images[s]), &code)
-                        {
+                        let photo = IndexedPhoto::from_entry(&images[s]);
+                        if let Err(e) = journal.append(&photo, &code) {
                             failure.get_or_insert(e);
                         }
+                        on_event(IndexEvent::Encoded(photo, code.clone()));
                         codes.insert(s, code);
                         encoded += 1;
                     }
@@ -445,6 +459,10 @@ fn fit_default(
             });
         },
     );
+    // A model fitted on part of the sample would differ from the one a full run fits: fit all or nothing.
+    if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(IndexError::Cancelled);
+    }
     if features.is_empty() {
         return Err(IndexError::NoPhotos);
     }

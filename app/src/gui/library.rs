@@ -1,0 +1,247 @@
+//! An opened folder: its live index (photos become searchable as they are encoded), the background
+//! indexer, the selection and its Hamming-ranked results.
+//!
+//! State changes here; drawing is in `library_view`. Searching runs on the UI thread on purpose: an exact
+//! scan of 100,000 64-bit codes takes well under a millisecond.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use eframe::egui;
+use hashlens_core::device::DeviceChoice;
+use hashlens_core::index::{CodeIndex, IndexEvent, IndexJob, IndexReport, ModelChoice, Skipped};
+use hashlens_core::model::BackboneArch;
+use hashlens_core::{HashCode, Neighbor, search};
+
+use super::indexer::{IndexTask, TaskEvent};
+use super::thumbs::Thumbnails;
+
+/// Progress of the running stage.
+pub struct Progress {
+    pub stage: &'static str,
+    pub done: usize,
+    pub total: usize,
+    started: Instant,
+    first_done: usize,
+}
+
+impl Progress {
+    /// Photos per second in this stage so far.
+    pub fn rate(&self) -> f64 {
+        let s = self.started.elapsed().as_secs_f64();
+        if s > 0.0 {
+            (self.done - self.first_done) as f64 / s
+        } else {
+            0.0
+        }
+    }
+
+    /// Seconds left at the current rate.
+    pub fn eta(&self) -> Option<f64> {
+        let r = self.rate();
+        (r > 0.0).then(|| (self.total - self.done) as f64 / r)
+    }
+}
+
+/// How results are chosen.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Query {
+    pub k: usize,
+    /// Everything within this distance instead of the k nearest.
+    pub radius: Option<u32>,
+}
+
+pub struct Library {
+    pub folder: PathBuf,
+    job: IndexJob,
+    pub index: Option<CodeIndex>,
+    task: Option<IndexTask>,
+    pub progress: Option<Progress>,
+    pub skipped: Vec<Skipped>,
+    pub warnings: Vec<String>,
+    pub device: String,
+    pub model: String,
+    pub last_report: Option<IndexReport>,
+    pub error: Option<String>,
+    pub selected: Option<usize>,
+    pub query: Query,
+    /// The results of `searched` under `query`.
+    pub results: Vec<Neighbor>,
+    searched: Option<(usize, Query, usize)>,
+    pub thumbs: Thumbnails,
+}
+
+impl Library {
+    /// Opens `folder` and starts bringing its index up to date.
+    pub fn open(folder: &Path, device: DeviceChoice, ctx: &egui::Context) -> Self {
+        let job = IndexJob::new(
+            folder,
+            ModelChoice::Default {
+                arch: BackboneArch::MobilenetV2,
+                bits: 64,
+                refit: false,
+            },
+        );
+        let mut library = Self {
+            folder: folder.to_path_buf(),
+            job,
+            index: None,
+            task: None,
+            progress: None,
+            skipped: Vec::new(),
+            warnings: Vec::new(),
+            device: String::from("choosing…"),
+            model: String::new(),
+            last_report: None,
+            error: None,
+            selected: None,
+            query: Query {
+                k: 24,
+                radius: None,
+            },
+            results: Vec::new(),
+            searched: None,
+            thumbs: Thumbnails::new(ctx, 2, 800),
+        };
+        library.reindex(device, ctx);
+        library
+    }
+
+    /// Starts indexing (unless it runs already).
+    pub fn reindex(&mut self, device: DeviceChoice, ctx: &egui::Context) {
+        if self.task.is_none() {
+            self.skipped.clear();
+            self.warnings.clear();
+            self.error = None;
+            self.task = Some(IndexTask::start(self.job.clone(), device, ctx));
+        }
+    }
+
+    pub fn indexing(&self) -> bool {
+        self.task.is_some()
+    }
+
+    pub fn cancelling(&self) -> bool {
+        self.task.as_ref().is_some_and(IndexTask::cancelling)
+    }
+
+    pub fn cancel(&self) {
+        if let Some(t) = &self.task {
+            t.cancel();
+        }
+    }
+
+    /// Applies what the background indexer reported. Call once per frame.
+    pub fn poll(&mut self, ctx: &egui::Context) {
+        self.thumbs.poll(ctx);
+        let events = match &self.task {
+            Some(t) => t.poll(),
+            None => return,
+        };
+        for event in events {
+            match event {
+                TaskEvent::Loaded(index) => self.index = Some(index),
+                TaskEvent::Device(d) => self.device = d,
+                TaskEvent::Index(e) => self.apply(e),
+                TaskEvent::Done(result) => {
+                    self.task = None;
+                    self.progress = None;
+                    match result {
+                        Ok((report, index)) => {
+                            self.index = Some(index);
+                            self.last_report = Some(report);
+                        }
+                        Err(e) => self.error = Some(e),
+                    }
+                    // Positions may have changed: find the selected photo again.
+                    self.searched = None;
+                }
+            }
+        }
+    }
+
+    fn apply(&mut self, event: IndexEvent) {
+        match event {
+            IndexEvent::Scanned { .. } => {}
+            IndexEvent::Warning(w) => self.warnings.push(w),
+            IndexEvent::Model {
+                description,
+                fingerprint,
+                bits,
+                ..
+            } => {
+                self.model = description;
+                let stale = self
+                    .index
+                    .as_ref()
+                    .is_some_and(|i| i.model() != fingerprint);
+                if stale || self.index.is_none() {
+                    // Codes of another model cannot be compared with the new ones.
+                    self.index = CodeIndex::new(bits, &fingerprint).ok();
+                    self.selected = None;
+                    self.results.clear();
+                }
+            }
+            IndexEvent::Progress { stage, done, total } => match &mut self.progress {
+                Some(p) if p.stage == stage => p.done = done,
+                _ => {
+                    self.progress = Some(Progress {
+                        stage,
+                        done,
+                        total,
+                        started: Instant::now(),
+                        first_done: done,
+                    })
+                }
+            },
+            IndexEvent::Skipped(s) => self.skipped.push(s),
+            IndexEvent::Encoded(photo, code) => {
+                if let Some(index) = &mut self.index {
+                    match index.position(&photo.path) {
+                        // A changed photo keeps its place until the run ends.
+                        Some(_) => {}
+                        None => {
+                            let _ = index.push(photo, &code);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The code of the photo at `i`.
+    pub fn code(&self, i: usize) -> Option<HashCode> {
+        let index = self.index.as_ref()?;
+        (i < index.len()).then(|| index.codes().get(i))
+    }
+
+    pub fn select(&mut self, i: usize) {
+        if self.index.as_ref().is_some_and(|x| i < x.len()) {
+            self.selected = Some(i);
+        }
+    }
+
+    /// Recomputes the results when the selection, the query or the index changed.
+    pub fn update_results(&mut self) {
+        let (Some(sel), Some(index)) = (self.selected, &self.index) else {
+            self.results.clear();
+            return;
+        };
+        let key = (sel, self.query, index.len());
+        if self.searched == Some(key) || sel >= index.len() {
+            return;
+        }
+        let code = index.codes().get(sel);
+        let found = match self.query.radius {
+            Some(r) => search::radius(index.codes(), &code, r),
+            None => search::knn(index.codes(), &code, self.query.k + 1),
+        };
+        let mut found = found.unwrap_or_default();
+        found.retain(|n| n.index != sel);
+        if self.query.radius.is_none() {
+            found.truncate(self.query.k);
+        }
+        self.results = found;
+        self.searched = Some(key);
+    }
+}

@@ -1,0 +1,380 @@
+//! Drawing a [`Library`]: the virtualised thumbnail grid, the results panel with distances and bits, the
+//! status bar with indexing progress. Only draws and records intents; never waits on work.
+
+use eframe::egui::{self, Color32, Key, RichText, Sense, Vec2};
+use hashlens_core::HashCode;
+
+use super::bits::{code_grid, xor_strip};
+use super::library::Library;
+
+/// Side of a grid cell.
+const CELL: f32 = 132.0;
+
+/// What the user asked for that the app (not the library) handles.
+#[derive(Debug, PartialEq)]
+pub enum LibraryIntent {
+    None,
+    Close,
+    Reindex,
+}
+
+/// How a distance reads to a person: at K bits, codes within K/32 (2 of 64) are near-duplicates.
+pub fn verdict(distance: u32, bits: usize) -> &'static str {
+    if distance == 0 {
+        "same code"
+    } else if (distance as usize) * 32 <= bits {
+        "near-duplicate"
+    } else if (distance as usize) * 4 <= bits {
+        "similar"
+    } else {
+        "different"
+    }
+}
+
+/// Similarity in percent: the share of bits in which two codes agree.
+pub fn similarity(distance: u32, bits: usize) -> f32 {
+    100.0 * (1.0 - distance as f32 / bits as f32)
+}
+
+pub fn show(lib: &mut Library, ui: &mut egui::Ui) -> LibraryIntent {
+    let mut intent = LibraryIntent::None;
+    egui::Panel::top("library-top").show(ui, |ui| {
+        ui.horizontal(|ui| {
+            if ui
+                .button("Folders")
+                .on_hover_text("Back to the folder list (Esc)")
+                .clicked()
+            {
+                intent = LibraryIntent::Close;
+            }
+            ui.strong(lib.folder.display().to_string());
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                if ui
+                    .add_enabled(!lib.indexing(), egui::Button::new("Re-index"))
+                    .clicked()
+                {
+                    intent = LibraryIntent::Reindex;
+                }
+            });
+        });
+    });
+    status_bar(lib, ui);
+    if lib.selected.is_some() {
+        egui::Panel::right("results")
+            .default_size(420.0)
+            .min_size(300.0)
+            .show(ui, |ui| results_panel(lib, ui));
+    }
+    egui::CentralPanel::default().show(ui, |ui| grid(lib, ui));
+    if ui.input(|i| i.key_pressed(Key::Escape)) {
+        if lib.selected.is_some() {
+            lib.selected = None;
+        } else {
+            intent = LibraryIntent::Close;
+        }
+    }
+    lib.update_results();
+    intent
+}
+
+fn status_bar(lib: &mut Library, ui: &mut egui::Ui) {
+    egui::Panel::bottom("library-status").show(ui, |ui| {
+        ui.add_space(2.0);
+        if let Some(p) = &lib.progress {
+            ui.horizontal(|ui| {
+                let frac = if p.total > 0 { p.done as f32 / p.total as f32 } else { 0.0 };
+                let eta = p
+                    .eta()
+                    .map(|s| format!(", about {} left", duration(s)))
+                    .unwrap_or_default();
+                ui.add(
+                    egui::ProgressBar::new(frac)
+                        .desired_width(280.0)
+                        .text(format!("{} {}/{}", p.stage, p.done, p.total)),
+                );
+                ui.label(format!("{:.1} photos/s{eta}", p.rate()));
+                let cancel = ui.add_enabled(!lib.cancelling(), egui::Button::new("Cancel"));
+                if cancel.clicked() {
+                    lib.cancel();
+                }
+            });
+        } else if lib.indexing() {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Scanning the folder and preparing the model…");
+                if ui.add_enabled(!lib.cancelling(), egui::Button::new("Cancel")).clicked() {
+                    lib.cancel();
+                }
+            });
+        }
+        ui.horizontal_wrapped(|ui| {
+            let n = lib.index.as_ref().map_or(0, |i| i.len());
+            ui.label(format!("{n} photos searchable"));
+            ui.separator();
+            ui.label(format!("device: {}", lib.device));
+            if !lib.model.is_empty() {
+                ui.separator();
+                ui.label(format!("model: {}", lib.model)).on_hover_text(
+                    "Codes are signs of projections of ImageNet features (PCA + ITQ, fitted on this \
+                     folder): no labels and no training needed.",
+                );
+            }
+            if let Some(r) = &lib.last_report {
+                ui.separator();
+                ui.label(format!(
+                    "last run: {} encoded at {:.1}/s, {} unchanged, {} removed{}",
+                    r.encoded,
+                    r.images_per_s,
+                    r.kept,
+                    r.removed,
+                    if r.cancelled { " (cancelled)" } else { "" }
+                ));
+            }
+        });
+        if let Some(e) = &lib.error {
+            ui.colored_label(Color32::from_rgb(210, 60, 50), format!("Indexing stopped: {e}"));
+        }
+        for w in &lib.warnings {
+            ui.colored_label(Color32::from_rgb(200, 140, 20), w);
+        }
+        if !lib.skipped.is_empty() {
+            egui::CollapsingHeader::new(format!("{} files skipped", lib.skipped.len()))
+                .id_salt("skipped")
+                .show(ui, |ui| {
+                    egui::ScrollArea::vertical().max_height(120.0).show(ui, |ui| {
+                        for s in &lib.skipped {
+                            ui.label(format!("{}: {}", s.path, s.reason));
+                        }
+                    });
+                });
+        }
+    });
+}
+
+fn duration(seconds: f64) -> String {
+    let s = seconds.round() as u64;
+    if s >= 3600 {
+        format!("{} h {} min", s / 3600, s % 3600 / 60)
+    } else if s >= 60 {
+        format!("{} min {} s", s / 60, s % 60)
+    } else {
+        format!("{s} s")
+    }
+}
+
+/// The virtualised grid: only the rows on screen are laid out and have thumbnails requested.
+fn grid(lib: &mut Library, ui: &mut egui::Ui) {
+    let Some(count) = lib.index.as_ref().map(|i| i.len()) else {
+        ui.centered_and_justified(|ui| {
+            ui.label("Indexing… photos appear here as they are encoded.")
+        });
+        return;
+    };
+    if count == 0 {
+        ui.centered_and_justified(|ui| {
+            ui.label(if lib.indexing() {
+                "Indexing… photos appear here as they are encoded."
+            } else {
+                "No photos found in this folder."
+            })
+        });
+        return;
+    }
+    let columns = ((ui.available_width() / CELL).floor() as usize).max(1);
+    let moved = keyboard(lib, ui, columns, count);
+    let rows = count.div_ceil(columns);
+    egui::ScrollArea::vertical()
+        .auto_shrink(false)
+        .show_rows(ui, CELL, rows, |ui, range| {
+            for row in range {
+                ui.horizontal(|ui| {
+                    for i in row * columns..((row + 1) * columns).min(count) {
+                        let response = thumbnail_cell(lib, ui, i);
+                        if response.clicked() {
+                            lib.select(i);
+                        }
+                        if moved && lib.selected == Some(i) {
+                            response.scroll_to_me(None);
+                        }
+                    }
+                });
+            }
+        });
+}
+
+/// Arrow keys move the selection (Enter selects the first photo), unless a widget has the keyboard;
+/// returns whether the selection moved.
+fn keyboard(lib: &mut Library, ui: &egui::Ui, columns: usize, count: usize) -> bool {
+    if ui.memory(|m| m.focused().is_some()) {
+        return false;
+    }
+    let (left, right, up, down, enter) = ui.input(|i| {
+        (
+            i.key_pressed(Key::ArrowLeft),
+            i.key_pressed(Key::ArrowRight),
+            i.key_pressed(Key::ArrowUp),
+            i.key_pressed(Key::ArrowDown),
+            i.key_pressed(Key::Enter),
+        )
+    });
+    let Some(sel) = lib.selected else {
+        if enter || right || down {
+            lib.select(0);
+            return true;
+        }
+        return false;
+    };
+    let next = if left {
+        sel.saturating_sub(1)
+    } else if right {
+        (sel + 1).min(count - 1)
+    } else if up {
+        sel.saturating_sub(columns)
+    } else if down {
+        (sel + columns).min(count - 1)
+    } else {
+        return false;
+    };
+    lib.select(next);
+    true
+}
+
+fn thumbnail_cell(lib: &mut Library, ui: &mut egui::Ui, i: usize) -> egui::Response {
+    let path = lib.index.as_ref().expect("drawn with an index").photos()[i]
+        .path
+        .clone();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let (rect, response) = ui.allocate_exact_size(Vec2::splat(CELL - 4.0), Sense::click());
+    let selected = lib.selected == Some(i);
+    let visuals = ui.style().interact_selectable(&response, selected);
+    ui.painter().rect_filled(rect, 4.0, visuals.weak_bg_fill);
+    if selected {
+        ui.painter().rect_stroke(
+            rect,
+            4.0,
+            egui::Stroke::new(3.0, ui.visuals().selection.stroke.color),
+            egui::StrokeKind::Inside,
+        );
+    }
+    let inner = rect.shrink(6.0);
+    match lib.thumbs.get(&path) {
+        Some(tex) => {
+            let size = tex.size_vec2();
+            let scale = (inner.width() / size.x).min(inner.height() / size.y);
+            let img_rect = egui::Rect::from_center_size(inner.center(), size * scale);
+            ui.painter().image(
+                tex.id(),
+                img_rect,
+                egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)),
+                Color32::WHITE,
+            );
+        }
+        None => {
+            ui.painter().text(
+                inner.center(),
+                egui::Align2::CENTER_CENTER,
+                "…",
+                egui::FontId::proportional(18.0),
+                ui.visuals().weak_text_color(),
+            );
+        }
+    }
+    response.widget_info(|| {
+        egui::WidgetInfo::selected(egui::Role::Button, true, selected, format!("photo {name}"))
+    });
+    response.on_hover_text(path.display().to_string())
+}
+
+fn results_panel(lib: &mut Library, ui: &mut egui::Ui) {
+    let Some(sel) = lib.selected else { return };
+    let Some(code) = lib.code(sel) else { return };
+    let bits = code.bits();
+    let index = lib.index.as_ref().expect("a selection implies an index");
+    let path = index.photos()[sel].path.clone();
+    ui.heading("Query");
+    ui.horizontal(|ui| {
+        if let Some(tex) = lib.thumbs.get(&path) {
+            ui.add(egui::Image::new(tex).max_size(Vec2::splat(96.0)));
+        }
+        ui.vertical(|ui| {
+            ui.label(RichText::new(path.display().to_string()).small());
+            code_grid(ui, "query code", &code, None, 16, 11.0);
+        });
+    });
+    ui.label(RichText::new(code.to_string()).monospace().small())
+        .on_hover_text("The code as bits, bit 0 first");
+    ui.separator();
+    ui.horizontal(|ui| {
+        let mut within = lib.query.radius.is_some();
+        ui.checkbox(&mut within, "within radius").on_hover_text(
+            "All photos whose codes differ from the query's in at most r bits (a Hamming ball)",
+        );
+        if within {
+            let mut r = lib.query.radius.unwrap_or(2);
+            ui.add(egui::Slider::new(&mut r, 0..=bits as u32 / 2).text("r"));
+            lib.query.radius = Some(r);
+        } else {
+            lib.query.radius = None;
+            ui.add(egui::Slider::new(&mut lib.query.k, 1..=200).text("k"));
+        }
+    });
+    ui.label(format!("{} results", lib.results.len())).on_hover_text(
+        "Ranked by Hamming distance: the number of bits in which two codes differ. For codes of ±1 it \
+         equals K/2·(1 − cos), so a small distance means similar features.",
+    );
+    ui.separator();
+    let results = lib.results.clone();
+    let mut clicked = None;
+    egui::ScrollArea::vertical()
+        .auto_shrink(false)
+        .show(ui, |ui| {
+            for n in &results {
+                let index = lib.index.as_ref().expect("results imply an index");
+                let other_path = index.photos()[n.index].path.clone();
+                let other: HashCode = index.codes().get(n.index);
+                ui.horizontal(|ui| {
+                    let thumb = lib.thumbs.get(&other_path).map(|t| t.id());
+                    let response = match thumb {
+                        Some(id) => ui.add(
+                            egui::Image::new((id, Vec2::splat(64.0)))
+                                .sense(Sense::click())
+                                .max_size(Vec2::splat(64.0)),
+                        ),
+                        None => ui.add_sized([64.0, 64.0], egui::Button::new("…")),
+                    };
+                    if response.clicked() {
+                        clicked = Some(n.index);
+                    }
+                    ui.vertical(|ui| {
+                        ui.label(
+                            RichText::new(format!(
+                                "distance {} · {:.0}% · {}",
+                                n.distance,
+                                similarity(n.distance, bits),
+                                verdict(n.distance, bits)
+                            ))
+                            .strong(),
+                        );
+                        xor_strip(ui, &code, &other, 240.0);
+                        ui.horizontal(|ui| {
+                            let name = other_path
+                                .file_name()
+                                .map(|f| f.to_string_lossy().into_owned())
+                                .unwrap_or_default();
+                            ui.label(RichText::new(name).small())
+                                .on_hover_text(other_path.display().to_string());
+                            if ui.small_button("copy path").clicked() {
+                                ui.ctx().copy_text(other_path.display().to_string());
+                            }
+                        });
+                    });
+                });
+            }
+        });
+    if let Some(i) = clicked {
+        lib.select(i);
+    }
+}

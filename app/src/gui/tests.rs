@@ -1,0 +1,160 @@
+//! The app driven as a user would (egui_kittest: simulated clicks and keys), on the CPU backend.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use eframe::egui::{self, Vec2};
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT, Queryable};
+use hashlens_core::HashCode;
+use hashlens_core::device::DeviceChoice;
+use hashlens_core::index::CodeIndex;
+
+use super::{HashlensApp, Settings};
+
+/// `n` small photos in two colour families.
+fn photos(root: &Path, n: u32) {
+    std::fs::create_dir_all(root).unwrap();
+    for i in 0..n {
+        let warm = i % 2 == 0;
+        let img = image::RgbImage::from_fn(40, 32, |x, y| {
+            let t = ((x * 3 + y * 2 + i * 11) % 64) as u8;
+            if warm {
+                image::Rgb([200 + t / 2, 60 + t, 20])
+            } else {
+                image::Rgb([20, 60 + t, 200 + t / 2])
+            }
+        });
+        img.save(root.join(format!("{i:03}.png"))).unwrap();
+    }
+}
+
+fn app() -> Harness<'static, HashlensApp> {
+    let settings = Settings {
+        device: Some(DeviceChoice::Cpu),
+        ..Settings::default()
+    };
+    Harness::builder()
+        .with_size(Vec2::new(1200.0, 800.0))
+        .build_ui_state(
+            |ui, app: &mut HashlensApp| app.show(ui),
+            HashlensApp::new(settings),
+        )
+}
+
+/// Steps frames until `done` holds (background work reports through channels between frames).
+fn wait(harness: &mut Harness<'static, HashlensApp>, done: impl Fn(&HashlensApp) -> bool) {
+    let started = Instant::now();
+    while !done(harness.state()) {
+        assert!(started.elapsed() < Duration::from_secs(180), "timed out");
+        std::thread::sleep(Duration::from_millis(20));
+        harness.step();
+    }
+    harness.run_steps(3);
+}
+
+fn open(harness: &mut Harness<'static, HashlensApp>, folder: &Path) {
+    harness.state_mut().welcome.path = folder.display().to_string();
+    harness.get_by_label("Open").click();
+    harness.step();
+}
+
+#[test]
+fn open_a_folder_click_a_photo_and_see_ranked_results_with_their_bits() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("photos");
+    photos(&root, 12);
+    let mut harness = app();
+    open(&mut harness, &root);
+    wait(&mut harness, |app| {
+        app.library().is_some_and(|l| !l.indexing())
+    });
+    let index = CodeIndex::load(&root.join(".hashlens/index.hlindex")).unwrap();
+    assert_eq!(index.len(), 12);
+    harness.get_by_label_contains("12 photos searchable");
+
+    harness.get_by_label("photo 003.png").click();
+    harness.run_steps(3);
+    // The query's bit grid shows its code.
+    let q = index.position(&root.join("003.png")).unwrap();
+    let code = index.codes().get(q);
+    harness.get_by_label(&format!("query code {code}"));
+
+    // The results are the other eleven photos in Hamming order, each with its distance, as computed here
+    // from the saved index with plain bit comparisons.
+    let mut expected: Vec<(u32, usize)> = (0..index.len())
+        .filter(|&i| i != q)
+        .map(|i| (bit_distance(&code, &index.codes().get(i)), i))
+        .collect();
+    expected.sort();
+    let shown: Vec<u32> = harness
+        .get_all_by_label_contains("distance ")
+        .filter_map(|n| {
+            let node = n.accesskit_node();
+            let label = node.label().or_else(|| node.value())?;
+            let rest = label.strip_prefix("distance ")?.to_string();
+            Some(rest.split(' ').next()?.parse().expect("a distance"))
+        })
+        .collect();
+    assert_eq!(shown, expected.iter().map(|e| e.0).collect::<Vec<_>>());
+
+    // Arrow right selects the next photo; Escape clears the selection.
+    harness.key_press(egui::Key::ArrowRight);
+    harness.run_steps(2);
+    assert_eq!(harness.state().library().unwrap().selected, Some(q + 1));
+    harness.key_press(egui::Key::Escape);
+    harness.run_steps(2);
+    assert_eq!(harness.state().library().unwrap().selected, None);
+}
+
+fn bit_distance(a: &HashCode, b: &HashCode) -> u32 {
+    let (a, b) = (a.to_string(), b.to_string());
+    a.chars().zip(b.chars()).filter(|(x, y)| x != y).count() as u32
+}
+
+#[test]
+fn cancel_stops_indexing_and_keeps_the_app_usable() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("photos");
+    photos(&root, 60);
+    let mut harness = app();
+    open(&mut harness, &root);
+    wait(&mut harness, |app| {
+        app.library().is_some_and(|l| l.progress.is_some())
+    });
+    harness.get_by_label("Cancel").click();
+    harness.step();
+    wait(&mut harness, |app| {
+        app.library().is_some_and(|l| !l.indexing())
+    });
+    let lib = harness.state().library().unwrap();
+    let indexed = lib.index.as_ref().map_or(0, |i| i.len());
+    assert!(indexed < 60, "cancelled before the end: {indexed} indexed");
+    harness.get_by_label_contains("cancelled");
+    // Re-index finishes the job.
+    harness.get_by_label("Re-index").click();
+    harness.step();
+    wait(&mut harness, |app| {
+        app.library().is_some_and(|l| !l.indexing())
+    });
+    assert_eq!(
+        harness
+            .state()
+            .library()
+            .unwrap()
+            .index
+            .as_ref()
+            .unwrap()
+            .len(),
+        60
+    );
+}
+
+#[test]
+fn a_path_that_is_not_a_folder_is_explained() {
+    let mut harness = app();
+    open(&mut harness, Path::new("/no/such/folder"));
+    harness.run_steps(2);
+    harness.get_by_label_contains("is not a folder");
+    assert!(harness.state().library().is_none());
+}

@@ -1,0 +1,115 @@
+//! The first view: choose a folder by typing its path, through the system's folder dialog, by dropping it
+//! on the window, or from the recent ones.
+//!
+//! The dialog (rfd) runs on its own thread: on Linux desktops without a portal or zenity it can return
+//! nothing or never return, and the window must stay usable — the path field always works.
+
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, TryRecvError, channel};
+
+use eframe::egui::{self, RichText};
+
+use super::playground::Playground;
+
+#[derive(Default)]
+pub struct Welcome {
+    pub path: String,
+    dialog: Option<Receiver<Option<PathBuf>>>,
+    pub error: Option<String>,
+    playground: Playground,
+}
+
+impl Welcome {
+    /// Opens the system's folder dialog without blocking the window.
+    pub fn choose_folder(&mut self, ctx: &egui::Context) {
+        if self.dialog.is_some() {
+            return;
+        }
+        let (tx, rx) = channel();
+        let ctx = ctx.clone();
+        let started = std::thread::Builder::new()
+            .name("folder-dialog".into())
+            .spawn(move || {
+                let folder = rfd::FileDialog::new()
+                    .set_title("Choose a photo folder")
+                    .pick_folder();
+                let _ = tx.send(folder);
+                ctx.request_repaint();
+            });
+        match started {
+            Ok(_) => self.dialog = Some(rx),
+            Err(e) => self.error = Some(format!("cannot open the folder dialog: {e}")),
+        }
+    }
+
+    /// Draws the view; returns the folder the user chose.
+    pub fn show(&mut self, ui: &mut egui::Ui, recent: &[PathBuf]) -> Option<PathBuf> {
+        let mut chosen = None;
+        if let Some(rx) = &self.dialog {
+            match rx.try_recv() {
+                Ok(folder) => {
+                    chosen = folder;
+                    self.dialog = None;
+                }
+                Err(TryRecvError::Disconnected) => self.dialog = None,
+                Err(TryRecvError::Empty) => {}
+            }
+        }
+        ui.add_space(16.0);
+        ui.heading(RichText::new("hashlens").size(32.0));
+        ui.label("Find similar photos by the Hamming distance between binary hash codes.");
+        ui.add_space(16.0);
+        ui.horizontal(|ui| {
+            let field = ui.add(
+                egui::TextEdit::singleline(&mut self.path)
+                    .hint_text("/path/to/photos")
+                    .desired_width(420.0),
+            );
+            let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            if ui.button("Open").clicked() || enter {
+                chosen = self.check(PathBuf::from(self.path.trim()));
+            }
+            let waiting = self.dialog.is_some();
+            let pick = ui.add_enabled(!waiting, egui::Button::new("Choose folder…"));
+            if pick.on_hover_text("Ctrl+O").clicked() {
+                self.choose_folder(ui.ctx());
+            }
+            if waiting {
+                ui.spinner();
+                ui.label("waiting for the folder dialog (or type a path)");
+            }
+        });
+        ui.label(
+            RichText::new("…or drop a folder on this window. Photos are indexed on your computer; nothing leaves it.")
+                .weak(),
+        );
+        if let Some(e) = &self.error {
+            ui.colored_label(egui::Color32::from_rgb(210, 60, 50), e);
+        }
+        if !recent.is_empty() {
+            ui.add_space(16.0);
+            ui.strong("Recent folders");
+            for folder in recent {
+                if ui.link(folder.display().to_string()).clicked() {
+                    chosen = self.check(folder.clone());
+                }
+            }
+        }
+        ui.add_space(24.0);
+        egui::CollapsingHeader::new("Hamming playground: what a distance between codes is")
+            .id_salt("playground")
+            .show(ui, |ui| self.playground.show(ui));
+        chosen
+    }
+
+    /// The folder if it is one; otherwise says why not.
+    pub fn check(&mut self, folder: PathBuf) -> Option<PathBuf> {
+        if folder.is_dir() {
+            self.error = None;
+            Some(folder)
+        } else {
+            self.error = Some(format!("{} is not a folder", folder.display()));
+            None
+        }
+    }
+}
