@@ -22,18 +22,13 @@ pub struct Progress {
     pub done: usize,
     pub total: usize,
     started: Instant,
-    first_done: usize,
 }
 
 impl Progress {
     /// Photos per second in this stage so far.
     pub fn rate(&self) -> f64 {
         let s = self.started.elapsed().as_secs_f64();
-        if s > 0.0 {
-            (self.done - self.first_done) as f64 / s
-        } else {
-            0.0
-        }
+        if s > 0.0 { self.done as f64 / s } else { 0.0 }
     }
 
     /// Seconds left at the current rate.
@@ -69,6 +64,8 @@ pub struct Library {
     pub results: Vec<Neighbor>,
     searched: Option<(usize, Query, usize)>,
     pub thumbs: Thumbnails,
+    /// When the last progress report (or the run) started: the next stage's clock starts there.
+    last_progress: Instant,
 }
 
 impl Library {
@@ -102,6 +99,7 @@ impl Library {
             results: Vec::new(),
             searched: None,
             thumbs: Thumbnails::new(ctx, 2, 800),
+            last_progress: Instant::now(),
         };
         library.reindex(device, ctx);
         library
@@ -113,6 +111,7 @@ impl Library {
             self.skipped.clear();
             self.warnings.clear();
             self.error = None;
+            self.last_progress = Instant::now();
             self.task = Some(IndexTask::start(self.job.clone(), device, ctx));
         }
     }
@@ -182,18 +181,21 @@ impl Library {
                     self.results.clear();
                 }
             }
-            IndexEvent::Progress { stage, done, total } => match &mut self.progress {
-                Some(p) if p.stage == stage => p.done = done,
-                _ => {
-                    self.progress = Some(Progress {
-                        stage,
-                        done,
-                        total,
-                        started: Instant::now(),
-                        first_done: done,
-                    })
+            IndexEvent::Progress { stage, done, total } => {
+                match &mut self.progress {
+                    Some(p) if p.stage == stage => p.done = done,
+                    _ => {
+                        // The stage began when the previous report came: its first batch is done now.
+                        self.progress = Some(Progress {
+                            stage,
+                            done,
+                            total,
+                            started: self.last_progress,
+                        })
+                    }
                 }
-            },
+                self.last_progress = Instant::now();
+            }
             IndexEvent::Skipped(s) => self.skipped.push(s),
             IndexEvent::Encoded(photo, code) => {
                 if let Some(index) = &mut self.index {

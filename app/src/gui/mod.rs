@@ -90,6 +90,8 @@ pub struct HashlensApp {
     pub settings: Settings,
     welcome: Welcome,
     screen: Screen,
+    /// CPU time of each frame drawn while indexing ran, in seconds (kept when HASHLENS_FRAME_STATS is set).
+    frame_times: Option<Vec<f32>>,
 }
 
 impl HashlensApp {
@@ -98,6 +100,7 @@ impl HashlensApp {
             settings,
             welcome: Welcome::default(),
             screen: Screen::Welcome,
+            frame_times: std::env::var_os("HASHLENS_FRAME_STATS").map(|_| Vec::new()),
         }
     }
 
@@ -143,6 +146,9 @@ impl HashlensApp {
         });
         if let Some(folder) = dropped {
             self.open(&folder, &ctx);
+        }
+        if ctx.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::Q)) {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         }
         if ctx.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::O)) {
             self.screen = Screen::Welcome;
@@ -196,8 +202,29 @@ impl HashlensApp {
 }
 
 impl eframe::App for HashlensApp {
-    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+    fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
         self.show(ui);
+        let indexing = matches!(&self.screen, Screen::Library(l) if l.indexing());
+        if let (Some(times), Some(cpu), true) =
+            (&mut self.frame_times, frame.info().cpu_usage, indexing)
+        {
+            times.push(cpu);
+        }
+    }
+
+    /// With HASHLENS_FRAME_STATS set, prints how long frames took while indexing ran.
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        if let Some(mut t) = self.frame_times.take().filter(|t| !t.is_empty()) {
+            t.sort_by(f32::total_cmp);
+            let ms = |q: f64| 1000.0 * t[((t.len() - 1) as f64 * q) as usize];
+            eprintln!(
+                "frames while indexing: {}, median {:.2} ms, p99 {:.2} ms, max {:.2} ms (CPU time per frame)",
+                t.len(),
+                ms(0.5),
+                ms(0.99),
+                ms(1.0)
+            );
+        }
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
