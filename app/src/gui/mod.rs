@@ -3,6 +3,7 @@
 //! encoding and thumbnail decoding run on background threads that report through channels.
 
 mod bits;
+mod demo;
 mod indexer;
 mod library;
 mod library_view;
@@ -18,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use library::Library;
 use library_view::LibraryIntent;
-use welcome::Welcome;
+use welcome::{Choice, Welcome};
 
 /// Opens the main window (on `folder` when given); returns an error (never panics) when no display is
 /// available.
@@ -88,6 +89,8 @@ enum Screen {
 
 pub struct HashlensApp {
     pub settings: Settings,
+    /// Where the demo library is written (the platform's data folder; a temporary one in tests).
+    pub data_dir: PathBuf,
     welcome: Welcome,
     screen: Screen,
     /// CPU time of each frame drawn while indexing ran, in seconds (kept when HASHLENS_FRAME_STATS is set).
@@ -98,6 +101,7 @@ impl HashlensApp {
     pub fn new(settings: Settings) -> Self {
         Self {
             settings,
+            data_dir: demo::data_dir(),
             welcome: Welcome::default(),
             screen: Screen::Welcome,
             frame_times: std::env::var_os("HASHLENS_FRAME_STATS").map(|_| Vec::new()),
@@ -173,8 +177,15 @@ impl HashlensApp {
                         self.welcome.show(ui, &self.settings.recent)
                     })
                     .inner;
-                if let Some(folder) = chosen {
-                    self.open(&folder, &ctx);
+                match chosen {
+                    Some(Choice::Folder(folder)) => self.open(&folder, &ctx),
+                    Some(Choice::Demo) => match demo::demo_folder(&self.data_dir) {
+                        Ok(folder) => self.open(&folder, &ctx),
+                        Err(e) => {
+                            self.welcome.error = Some(format!("cannot write the demo library: {e}"))
+                        }
+                    },
+                    None => {}
                 }
                 LibraryIntent::None
             }

@@ -158,3 +158,28 @@ fn a_path_that_is_not_a_folder_is_explained() {
     harness.get_by_label_contains("is not a folder");
     assert!(harness.state().library().is_none());
 }
+
+#[test]
+fn the_demo_library_opens_offline_and_finds_near_duplicates() {
+    let data = tempfile::tempdir().unwrap();
+    let mut harness = app();
+    harness.state_mut().data_dir = data.path().to_path_buf();
+    harness.get_by_label("Open the demo library").click();
+    harness.step();
+    wait(&mut harness, |app| {
+        app.library().is_some_and(|l| !l.indexing())
+    });
+    let n = super::demo::photo_count();
+    harness.get_by_label_contains(&format!("{n} photos searchable"));
+    // The cat's nearest photo is its smaller, recompressed copy.
+    harness.get_by_label("photo chelsea.jpg").click();
+    harness.run_steps(3);
+    let lib = harness.state().library().unwrap();
+    let first = lib.results[0];
+    let index = lib.index.as_ref().unwrap();
+    assert!(
+        index.photos()[first.index]
+            .path
+            .ends_with("chelsea_small.jpg")
+    );
+}

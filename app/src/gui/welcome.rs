@@ -11,6 +11,13 @@ use eframe::egui::{self, RichText};
 
 use super::playground::Playground;
 
+/// What the user chose on the welcome view.
+#[derive(Debug, PartialEq)]
+pub enum Choice {
+    Folder(PathBuf),
+    Demo,
+}
+
 #[derive(Default)]
 pub struct Welcome {
     pub path: String,
@@ -42,13 +49,13 @@ impl Welcome {
         }
     }
 
-    /// Draws the view; returns the folder the user chose.
-    pub fn show(&mut self, ui: &mut egui::Ui, recent: &[PathBuf]) -> Option<PathBuf> {
+    /// Draws the view; returns what the user chose.
+    pub fn show(&mut self, ui: &mut egui::Ui, recent: &[PathBuf]) -> Option<Choice> {
         let mut chosen = None;
         if let Some(rx) = &self.dialog {
             match rx.try_recv() {
                 Ok(folder) => {
-                    chosen = folder;
+                    chosen = folder.map(Choice::Folder);
                     self.dialog = None;
                 }
                 Err(TryRecvError::Disconnected) => self.dialog = None,
@@ -67,7 +74,9 @@ impl Welcome {
             );
             let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
             if ui.button("Open").clicked() || enter {
-                chosen = self.check(PathBuf::from(self.path.trim()));
+                chosen = self
+                    .check(PathBuf::from(self.path.trim()))
+                    .map(Choice::Folder);
             }
             let waiting = self.dialog.is_some();
             let pick = ui.add_enabled(!waiting, egui::Button::new("Choose folder…"));
@@ -83,6 +92,13 @@ impl Welcome {
             RichText::new("…or drop a folder on this window. Photos are indexed on your computer; nothing leaves it.")
                 .weak(),
         );
+        ui.add_space(8.0);
+        let demo = ui.button("Open the demo library").on_hover_text(
+            "16 public-domain photos, some of them near-duplicates of each other: try clicking the cat",
+        );
+        if demo.clicked() {
+            chosen = Some(Choice::Demo);
+        }
         if let Some(e) = &self.error {
             ui.colored_label(egui::Color32::from_rgb(210, 60, 50), e);
         }
@@ -91,7 +107,7 @@ impl Welcome {
             ui.strong("Recent folders");
             for folder in recent {
                 if ui.link(folder.display().to_string()).clicked() {
-                    chosen = self.check(folder.clone());
+                    chosen = self.check(folder.clone()).map(Choice::Folder);
                 }
             }
         }

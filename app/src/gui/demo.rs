@@ -1,0 +1,100 @@
+//! The demo library: public-domain and CC0 photos (assets/demo, see its NOTICE) embedded in the binary,
+//! so that a fresh install shows search working offline. They are written to the user's data folder on
+//! first use: the index lives beside the photos, and the binary's own files are read-only.
+
+use std::path::{Path, PathBuf};
+
+/// The demo photos by file name.
+const PHOTOS: &[(&str, &[u8])] = &[
+    (
+        "astronaut.jpg",
+        include_bytes!("../../../assets/demo/astronaut.jpg"),
+    ),
+    (
+        "astronaut_brighter.jpg",
+        include_bytes!("../../../assets/demo/astronaut_brighter.jpg"),
+    ),
+    (
+        "brick.jpg",
+        include_bytes!("../../../assets/demo/brick.jpg"),
+    ),
+    (
+        "camera.jpg",
+        include_bytes!("../../../assets/demo/camera.jpg"),
+    ),
+    (
+        "camera_copy.jpg",
+        include_bytes!("../../../assets/demo/camera_copy.jpg"),
+    ),
+    (
+        "chelsea.jpg",
+        include_bytes!("../../../assets/demo/chelsea.jpg"),
+    ),
+    (
+        "chelsea_small.jpg",
+        include_bytes!("../../../assets/demo/chelsea_small.jpg"),
+    ),
+    (
+        "coffee.jpg",
+        include_bytes!("../../../assets/demo/coffee.jpg"),
+    ),
+    (
+        "coffee_crop.jpg",
+        include_bytes!("../../../assets/demo/coffee_crop.jpg"),
+    ),
+    (
+        "grass.jpg",
+        include_bytes!("../../../assets/demo/grass.jpg"),
+    ),
+    (
+        "gravel.jpg",
+        include_bytes!("../../../assets/demo/gravel.jpg"),
+    ),
+    (
+        "horse.jpg",
+        include_bytes!("../../../assets/demo/horse.jpg"),
+    ),
+    (
+        "hubble_deep_field.jpg",
+        include_bytes!("../../../assets/demo/hubble_deep_field.jpg"),
+    ),
+    (
+        "retina.jpg",
+        include_bytes!("../../../assets/demo/retina.jpg"),
+    ),
+    (
+        "rocket.jpg",
+        include_bytes!("../../../assets/demo/rocket.jpg"),
+    ),
+    (
+        "rocket_mirrored.jpg",
+        include_bytes!("../../../assets/demo/rocket_mirrored.jpg"),
+    ),
+    ("NOTICE.txt", include_bytes!("../../../assets/demo/NOTICE")),
+];
+
+/// Where app data lives: the platform's data folder (e.g. ~/.local/share/hashlens).
+pub fn data_dir() -> PathBuf {
+    dirs::data_dir()
+        .unwrap_or_else(std::env::temp_dir)
+        .join("hashlens")
+}
+
+/// The demo library under `data`, written (atomically, file by file) where missing or different.
+pub fn demo_folder(data: &Path) -> std::io::Result<PathBuf> {
+    let folder = data.join("demo");
+    std::fs::create_dir_all(&folder)?;
+    for (name, bytes) in PHOTOS {
+        let path = folder.join(name);
+        if std::fs::read(&path).ok().as_deref() != Some(*bytes) {
+            hashlens_core::io::write_atomic(&path, bytes)?;
+        }
+    }
+    Ok(folder)
+}
+
+/// How many photos the demo holds.
+#[cfg(test)]
+pub fn photo_count() -> usize {
+    PHOTOS.iter().filter(|(n, _)| n.ends_with(".jpg")).count()
+}
