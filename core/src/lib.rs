@@ -8,6 +8,7 @@
 //! - [`model`]: pretrained backbones in Burn (MobileNetV2), hash heads and model files, batched encoding.
 //! - [`hashing`]: training-free hash functions on features (PCA + ITQ, LSH).
 //! - [`index`]: the persisted code index of a folder, incremental and crash-safe, and the indexer.
+//! - [`train`]: training hash networks (DHD's losses so far).
 //! - [`photo`]: decoding photos under limits, upright and in RGB, and the network's input transform.
 //!
 //! The GUI and the CLI (crate `hashlens`) are thin layers over this crate; nothing here blocks on a UI.
@@ -22,6 +23,7 @@ pub mod io;
 pub mod model;
 pub mod photo;
 pub mod search;
+pub mod train;
 
 pub use code::{CodeBook, HashCode};
 pub use search::{Neighbor, Search};

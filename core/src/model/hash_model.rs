@@ -128,11 +128,16 @@ impl DhdHead {
                 .with_bias(false)
                 .init(device),
             norm: LayerNormConfig::new(bits).init(device),
-            proxies: Param::from_tensor(Tensor::random(
-                [classes.max(1), bits],
-                burn::tensor::Distribution::Normal(0.0, 1.0),
-                device,
-            )),
+            // Xavier-uniform with tanh's gain 5/3, as DHD initialises them: U(−a, a), a = 5/3·√(6/(C+K)).
+            proxies: {
+                let classes = classes.max(1);
+                let a = 5.0 / 3.0 * (6.0 / (classes + bits) as f64).sqrt();
+                Param::from_tensor(Tensor::random(
+                    [classes, bits],
+                    burn::tensor::Distribution::Uniform(-a, a),
+                    device,
+                ))
+            },
         }
     }
 
