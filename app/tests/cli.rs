@@ -1,24 +1,10 @@
 //! The command line as users and scripts call it: exit codes, JSON shapes and error messages.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn hashlens(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hashlens"))
-        .args(args)
-        .output()
-        .expect("the hashlens binary runs")
-}
+mod common;
 
-fn json(out: &Output) -> serde_json::Value {
-    assert!(
-        out.status.success(),
-        "hashlens failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8(out.stdout.clone()).unwrap();
-    serde_json::from_str(stdout.lines().last().unwrap()).expect("the last line is JSON")
-}
+use common::{hashlens, json};
 
 #[test]
 fn bench_search_prints_the_documented_fields() {

@@ -2,25 +2,12 @@
 //! the middle of indexing.
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn hashlens(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hashlens"))
-        .args(args)
-        .output()
-        .expect("the hashlens binary runs")
-}
+mod common;
 
-fn json(out: &Output) -> serde_json::Value {
-    assert!(
-        out.status.success(),
-        "hashlens failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8(out.stdout.clone()).unwrap();
-    serde_json::from_str(stdout.lines().last().unwrap()).expect("the last line is JSON")
-}
+use common::{hashlens, json};
 
 /// `n` distinct small photos (two colour families, so that neighbours are meaningful).
 fn photos(root: &Path, n: u32) {

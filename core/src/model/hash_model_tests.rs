@@ -20,6 +20,19 @@ fn features(n: usize, dim: usize) -> Vec<f32> {
         .collect()
 }
 
+/// An LSH model on MobileNetV2 features: `bits` bits, projections drawn with `seed`.
+fn lsh_model(bits: usize, seed: u64, d: &Device) -> HashModel {
+    let hash = LinearHash::lsh(&features(20, 1280), 1280, bits, seed).unwrap();
+    HashModel::linear(
+        BackboneArch::MobilenetV2,
+        HeadKind::Lsh,
+        &hash,
+        provenance(),
+        d,
+    )
+    .unwrap()
+}
+
 fn values(t: Tensor<2>) -> Vec<f32> {
     t.into_data().try_to_vec::<f32>().unwrap()
 }
@@ -61,15 +74,7 @@ fn linear_head_codes_match_the_fitted_hash() {
 fn model_files_round_trip_with_a_stable_fingerprint() {
     let d = device();
     let dir = tempfile::tempdir().unwrap();
-    let hash = LinearHash::lsh(&features(20, 1280), 1280, 16, 1).unwrap();
-    let model = HashModel::linear(
-        BackboneArch::MobilenetV2,
-        HeadKind::Lsh,
-        &hash,
-        provenance(),
-        &d,
-    )
-    .unwrap();
+    let model = lsh_model(16, 1, &d);
     let path = dir.path().join("m.hlmodel");
     model.save(&path).unwrap();
     let back = HashModel::load(&path, &d).unwrap();
@@ -88,15 +93,7 @@ fn model_files_round_trip_with_a_stable_fingerprint() {
     assert_eq!(values(back.forward(x.clone())), values(model.forward(x)));
 
     // Another projection is another model.
-    let other = LinearHash::lsh(&features(20, 1280), 1280, 16, 2).unwrap();
-    let other = HashModel::linear(
-        BackboneArch::MobilenetV2,
-        HeadKind::Lsh,
-        &other,
-        provenance(),
-        &d,
-    )
-    .unwrap();
+    let other = lsh_model(16, 2, &d);
     assert_ne!(other.fingerprint(), model.fingerprint());
 }
 
@@ -131,15 +128,7 @@ fn wrong_files_are_refused_with_a_reason() {
     crate::model::weights::save_safetensors(&DhdHead::new(4, 8, 2, &d), &weights).unwrap();
     assert!(err(&std::fs::read(&weights).unwrap()).contains("not a hashlens model"));
 
-    let hash = LinearHash::lsh(&features(20, 1280), 1280, 8, 1).unwrap();
-    let model = HashModel::linear(
-        BackboneArch::MobilenetV2,
-        HeadKind::Lsh,
-        &hash,
-        provenance(),
-        &d,
-    )
-    .unwrap();
+    let model = lsh_model(8, 1, &d);
     let with = |config: &ModelConfig| {
         let json = serde_json::to_string(config).unwrap();
         crate::model::weights::to_safetensors_bytes(&model.net.head, &[(CONFIG_KEY, &json)])
