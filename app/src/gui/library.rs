@@ -5,12 +5,17 @@
 //! scan of 100,000 64-bit codes takes well under a millisecond.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::mpsc::{Receiver, channel};
 use std::time::Instant;
 
 use eframe::egui;
-use hashlens_core::device::DeviceChoice;
-use hashlens_core::index::{CodeIndex, IndexEvent, IndexJob, IndexReport, ModelChoice, Skipped};
-use hashlens_core::model::BackboneArch;
+use hashlens_core::device::{ComputeDevice, DeviceChoice};
+use hashlens_core::index::{
+    CodeIndex, IndexEvent, IndexJob, IndexReport, ModelChoice, Skipped, model_path_for,
+};
+use hashlens_core::model::features::extract_features;
+use hashlens_core::model::{BackboneArch, HashModel};
 use hashlens_core::{HashCode, Neighbor, search};
 
 use super::indexer::{IndexTask, TaskEvent};
@@ -59,6 +64,10 @@ pub struct Library {
     pub last_report: Option<IndexReport>,
     pub error: Option<String>,
     pub selected: Option<usize>,
+    /// A photo from outside the library used as the query (dropped on the window), with its code.
+    pub outside: Option<(PathBuf, HashCode)>,
+    /// The outside photo being encoded.
+    encoding: Option<Receiver<Result<(PathBuf, HashCode), String>>>,
     pub query: Query,
     /// The results of `searched` under `query`.
     pub results: Vec<Neighbor>,
@@ -92,6 +101,8 @@ impl Library {
             last_report: None,
             error: None,
             selected: None,
+            outside: None,
+            encoding: None,
             query: Query {
                 k: 24,
                 radius: None,
@@ -133,6 +144,17 @@ impl Library {
     /// Applies what the background indexer reported. Call once per frame.
     pub fn poll(&mut self, ctx: &egui::Context) {
         self.thumbs.poll(ctx);
+        if let Some(result) = self.encoding.as_ref().and_then(|rx| rx.try_recv().ok()) {
+            self.encoding = None;
+            match result {
+                Ok(query) => {
+                    self.selected = None;
+                    self.outside = Some(query);
+                    self.searched = None;
+                }
+                Err(e) => self.error = Some(e),
+            }
+        }
         let events = match &self.task {
             Some(t) => t.poll(),
             None => return,
@@ -220,30 +242,97 @@ impl Library {
     pub fn select(&mut self, i: usize) {
         if self.index.as_ref().is_some_and(|x| i < x.len()) {
             self.selected = Some(i);
+            self.outside = None;
+        }
+    }
+
+    /// Whether an outside photo is being encoded.
+    pub fn encoding(&self) -> bool {
+        self.encoding.is_some()
+    }
+
+    /// Searches with a photo from outside the library: it is encoded on a background thread by the
+    /// index's own model (the one beside the index), then becomes the query.
+    pub fn query_by_file(&mut self, photo: &Path, device: DeviceChoice, ctx: &egui::Context) {
+        let Some(fingerprint) = self.index.as_ref().map(|i| i.model().to_string()) else {
+            self.error = Some("the library has no index yet to search".into());
+            return;
+        };
+        let (tx, rx) = channel();
+        let (model_path, photo, ctx) = (
+            model_path_for(&self.job.index),
+            photo.to_path_buf(),
+            ctx.clone(),
+        );
+        self.encoding = Some(rx);
+        std::thread::spawn(move || {
+            let _ = tx.send(encode_outside(&model_path, &fingerprint, &photo, device));
+            ctx.request_repaint();
+        });
+    }
+
+    /// The query's code and its position in the index (`None` for an outside photo).
+    pub fn query_code(&self) -> Option<(HashCode, Option<usize>)> {
+        match (self.selected, &self.outside) {
+            (Some(i), _) => self.code(i).map(|c| (c, Some(i))),
+            (None, Some((_, code))) => Some((code.clone(), None)),
+            (None, None) => None,
         }
     }
 
     /// Recomputes the results when the selection, the query or the index changed.
     pub fn update_results(&mut self) {
-        let (Some(sel), Some(index)) = (self.selected, &self.index) else {
+        let (Some((code, sel)), Some(index)) = (self.query_code(), &self.index) else {
             self.results.clear();
             return;
         };
-        let key = (sel, self.query, index.len());
-        if self.searched == Some(key) || sel >= index.len() {
+        let key = (sel.unwrap_or(usize::MAX), self.query, index.len());
+        if self.searched == Some(key) {
             return;
         }
-        let code = index.codes().get(sel);
         let found = match self.query.radius {
             Some(r) => search::radius(index.codes(), &code, r),
             None => search::knn(index.codes(), &code, self.query.k + 1),
         };
         let mut found = found.unwrap_or_default();
-        found.retain(|n| n.index != sel);
+        found.retain(|n| Some(n.index) != sel);
         if self.query.radius.is_none() {
             found.truncate(self.query.k);
         }
         self.results = found;
         self.searched = Some(key);
     }
+}
+
+/// Encodes one photo with the model file beside an index, checking it is the model that made the index.
+fn encode_outside(
+    model_path: &Path,
+    fingerprint: &str,
+    photo: &Path,
+    device: DeviceChoice,
+) -> Result<(PathBuf, HashCode), String> {
+    let device = ComputeDevice::choose(device).map_err(|e| e.to_string())?;
+    let model = HashModel::load(model_path, &device.device).map_err(|e| e.to_string())?;
+    if model.fingerprint() != fingerprint {
+        return Err(
+            "the index's model changed; re-index before searching with outside photos".into(),
+        );
+    }
+    let out = extract_features(
+        &[photo.to_path_buf()],
+        &model.preprocess(),
+        1,
+        &device.device,
+        &AtomicBool::new(false),
+        |x| model.forward(x),
+        |_, _| {},
+    );
+    let values = out
+        .into_iter()
+        .next()
+        .flatten()
+        .ok_or("not encoded")?
+        .map_err(|e| format!("{}: {e}", photo.display()))?;
+    let code = HashCode::from_signs(&values).map_err(|e| e.to_string())?;
+    Ok((photo.to_path_buf(), code))
 }

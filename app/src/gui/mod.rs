@@ -140,16 +140,20 @@ impl HashlensApp {
                 egui::Theme::Light
             });
         }
-        // A folder dropped on the window opens it.
+        // A folder dropped on the window opens it; a photo dropped on a library searches with it.
         let dropped: Option<PathBuf> = ctx.input(|i| {
             i.raw
                 .dropped_files
                 .iter()
                 .map(|f| f.path().to_path_buf())
-                .find(|p| p.is_dir())
+                .find(|p| !p.as_os_str().is_empty())
         });
-        if let Some(folder) = dropped {
-            self.open(&folder, &ctx);
+        match (dropped, &mut self.screen) {
+            (Some(path), _) if path.is_dir() => self.open(&path, &ctx),
+            (Some(photo), Screen::Library(lib)) => {
+                lib.query_by_file(&photo, self.settings.device.unwrap_or_default(), &ctx)
+            }
+            _ => {}
         }
         if ctx.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::Q)) {
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);

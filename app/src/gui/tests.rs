@@ -98,6 +98,24 @@ fn open_a_folder_click_a_photo_and_see_ranked_results_with_their_bits() {
         .collect();
     assert_eq!(shown, expected.iter().map(|e| e.0).collect::<Vec<_>>());
 
+    // A copy of the photo from outside the library, dropped as the query, finds the same ranking plus the
+    // original itself at distance 0.
+    let outside = dir.path().join("outside.png");
+    std::fs::copy(root.join("003.png"), &outside).unwrap();
+    let ctx = harness.ctx.clone();
+    match &mut harness.state_mut().screen {
+        super::Screen::Library(lib) => lib.query_by_file(&outside, DeviceChoice::Cpu, &ctx),
+        super::Screen::Welcome => unreachable!(),
+    }
+    wait(&mut harness, |app| {
+        app.library().is_some_and(|l| l.outside.is_some())
+    });
+    let lib = harness.state().library().unwrap();
+    assert_eq!(lib.results[0].index, q);
+    assert_eq!(lib.results[0].distance, 0);
+    harness.get_by_label("photo 003.png").click();
+    harness.run_steps(3);
+
     // Arrow right selects the next photo; Escape clears the selection.
     harness.key_press(egui::Key::ArrowRight);
     harness.run_steps(2);

@@ -94,7 +94,7 @@ impl Welcome {
         );
         ui.add_space(8.0);
         let demo = ui.button("Open the demo library").on_hover_text(
-            "16 public-domain photos, some of them near-duplicates of each other: try clicking the cat",
+            "16 public-domain photos, five of them near-duplicates of others: try clicking the cat",
         );
         if demo.clicked() {
             chosen = Some(Choice::Demo);
