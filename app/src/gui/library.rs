@@ -78,8 +78,14 @@ pub struct Library {
 }
 
 impl Library {
-    /// Opens `folder` and starts bringing its index up to date.
-    pub fn open(folder: &Path, device: DeviceChoice, ctx: &egui::Context) -> Self {
+    /// Opens `folder` and starts bringing its index up to date; thumbnails are cached on disk in
+    /// `thumbnail_cache` when given.
+    pub fn open(
+        folder: &Path,
+        device: DeviceChoice,
+        thumbnail_cache: Option<PathBuf>,
+        ctx: &egui::Context,
+    ) -> Self {
         let job = IndexJob::new(
             folder,
             ModelChoice::Default {
@@ -109,7 +115,7 @@ impl Library {
             },
             results: Vec::new(),
             searched: None,
-            thumbs: Thumbnails::new(ctx, 2, 800),
+            thumbs: Thumbnails::new(ctx, 2, 800, thumbnail_cache),
             last_progress: Instant::now(),
         };
         library.reindex(device, ctx);

@@ -91,6 +91,8 @@ pub struct HashlensApp {
     pub settings: Settings,
     /// Where the demo library is written (the platform's data folder; a temporary one in tests).
     pub data_dir: PathBuf,
+    /// Where thumbnails are cached (the platform's cache folder; none in tests).
+    pub thumbnail_cache: Option<PathBuf>,
     welcome: Welcome,
     screen: Screen,
     /// CPU time of each frame drawn while indexing ran, in seconds (kept when HASHLENS_FRAME_STATS is set).
@@ -102,6 +104,7 @@ impl HashlensApp {
         Self {
             settings,
             data_dir: demo::data_dir(),
+            thumbnail_cache: thumbs::disk_cache_dir(),
             welcome: Welcome::default(),
             screen: Screen::Welcome,
             frame_times: std::env::var_os("HASHLENS_FRAME_STATS").map(|_| Vec::new()),
@@ -118,7 +121,8 @@ impl HashlensApp {
         self.settings.recent.insert(0, folder.clone());
         self.settings.recent.truncate(8);
         let device = self.settings.device.unwrap_or_default();
-        self.screen = Screen::Library(Box::new(Library::open(&folder, device, ctx)));
+        let cache = self.thumbnail_cache.clone();
+        self.screen = Screen::Library(Box::new(Library::open(&folder, device, cache, ctx)));
     }
 
     /// The opened library, if any.

@@ -36,10 +36,11 @@ fn app() -> Harness<'static, HashlensApp> {
     };
     Harness::builder()
         .with_size(Vec2::new(1200.0, 800.0))
-        .build_ui_state(
-            |ui, app: &mut HashlensApp| app.show(ui),
-            HashlensApp::new(settings),
-        )
+        .build_ui_state(|ui, app: &mut HashlensApp| app.show(ui), {
+            let mut app = HashlensApp::new(settings);
+            app.thumbnail_cache = None;
+            app
+        })
 }
 
 /// Steps frames until `done` holds (background work reports through channels between frames).

@@ -4,7 +4,9 @@
 //! Why not egui's image loaders: they keep every full-resolution image they ever loaded, which a grid over
 //! a 100,000-photo library cannot afford. Here only the thumbnails near the screen are requested; the
 //! newest requests are served first (the user scrolled there), stale ones are dropped, and the least
-//! recently drawn textures are evicted past the cache's capacity.
+//! recently drawn textures are evicted past the cache's capacity. Thumbnails are also kept on disk, in
+//! the platform's cache folder, keyed by path, size and modification time: a library opened again shows
+//! at once, and an edited photo gets a new thumbnail.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -42,15 +44,21 @@ pub struct Thumbnails {
 }
 
 impl Thumbnails {
-    /// Starts `workers` decoding threads; `ctx` is woken when a thumbnail is ready.
-    pub fn new(ctx: &egui::Context, workers: usize, capacity: usize) -> Self {
+    /// Starts `workers` decoding threads; `ctx` is woken when a thumbnail is ready. Thumbnails are cached
+    /// on disk in `disk` when given.
+    pub fn new(
+        ctx: &egui::Context,
+        workers: usize,
+        capacity: usize,
+        disk: Option<PathBuf>,
+    ) -> Self {
         let queue = Arc::new(Queue::default());
         let (tx, done) = channel();
         for _ in 0..workers.max(1) {
-            let (queue, tx, ctx) = (queue.clone(), tx.clone(), ctx.clone());
+            let (queue, tx, ctx, disk) = (queue.clone(), tx.clone(), ctx.clone(), disk.clone());
             std::thread::Builder::new()
                 .name("thumbnails".into())
-                .spawn(move || work(&queue, &tx, &ctx))
+                .spawn(move || work(&queue, &tx, &ctx, disk.as_deref()))
                 .expect("a thread can be started");
         }
         Self {
@@ -129,7 +137,12 @@ impl Drop for Thumbnails {
     }
 }
 
-fn work(queue: &Queue, tx: &Sender<(PathBuf, Option<ColorImage>)>, ctx: &egui::Context) {
+fn work(
+    queue: &Queue,
+    tx: &Sender<(PathBuf, Option<ColorImage>)>,
+    ctx: &egui::Context,
+    disk: Option<&Path>,
+) {
     loop {
         let path = {
             let mut q = queue.stack.lock().expect("queue lock");
@@ -143,24 +156,102 @@ fn work(queue: &Queue, tx: &Sender<(PathBuf, Option<ColorImage>)>, ctx: &egui::C
                 q = queue.wake.wait(q).expect("queue lock");
             }
         };
-        let image = decode_file(&path, &DecodeLimits::default())
-            .ok()
-            .map(|img| {
-                let small = image::imageops::thumbnail(
-                    &img,
-                    SIDE.min(img.width() * SIDE / img.width().max(img.height()))
-                        .max(1),
-                    SIDE.min(img.height() * SIDE / img.width().max(img.height()))
-                        .max(1),
-                );
-                ColorImage::from_rgb(
-                    [small.width() as usize, small.height() as usize],
-                    small.as_raw(),
-                )
-            });
+        let image = thumbnail(&path, disk).map(|small| {
+            ColorImage::from_rgb(
+                [small.width() as usize, small.height() as usize],
+                small.as_raw(),
+            )
+        });
         if tx.send((path, image)).is_err() {
             return;
         }
         ctx.request_repaint();
+    }
+}
+
+/// The platform's cache folder for thumbnails.
+pub fn disk_cache_dir() -> Option<PathBuf> {
+    dirs::cache_dir().map(|d| d.join("hashlens").join("thumbnails"))
+}
+
+/// Where the thumbnail of the photo at `path` is cached: a digest of its path, size and mtime.
+fn cache_file(disk: &Path, path: &Path) -> Option<PathBuf> {
+    let meta = std::fs::metadata(path).ok()?;
+    let mtime = meta
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_nanos();
+    let mut key = hashlens_core::io::path_bytes(path).to_vec();
+    key.extend_from_slice(&meta.len().to_le_bytes());
+    key.extend_from_slice(&mtime.to_le_bytes());
+    Some(disk.join(format!("{}.jpg", hashlens_core::io::fingerprint(&key))))
+}
+
+/// The photo downscaled to at most `SIDE` pixels a side: from the disk cache when it is there, otherwise
+/// decoded (under the usual limits) and then cached. `None` for photos that cannot be decoded.
+pub fn thumbnail(path: &Path, disk: Option<&Path>) -> Option<image::RgbImage> {
+    let cached = disk.and_then(|d| cache_file(d, path));
+    if let Some(img) = cached.as_ref().and_then(|c| image::open(c).ok()) {
+        return Some(img.into_rgb8());
+    }
+    let img = decode_file(path, &DecodeLimits::default()).ok()?;
+    let scale = SIDE as f32 / img.width().max(img.height()) as f32;
+    let small = if scale < 1.0 {
+        let w = ((img.width() as f32 * scale).round() as u32).max(1);
+        let h = ((img.height() as f32 * scale).round() as u32).max(1);
+        image::imageops::thumbnail(&img, w, h)
+    } else {
+        img
+    };
+    if let Some(file) = cached {
+        // A cache that cannot be written only costs speed.
+        let mut jpeg = Vec::new();
+        let encoded = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 85)
+            .encode_image(&small)
+            .is_ok();
+        if encoded && std::fs::create_dir_all(file.parent().expect("in a folder")).is_ok() {
+            let _ = hashlens_core::io::write_atomic(&file, &jpeg);
+        }
+    }
+    Some(small)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thumbnails_are_cached_by_path_size_and_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let (photo, disk) = (dir.path().join("p.png"), dir.path().join("cache"));
+        image::RgbImage::from_pixel(640, 320, image::Rgb([10, 200, 10]))
+            .save(&photo)
+            .unwrap();
+        let t = thumbnail(&photo, Some(&disk)).unwrap();
+        assert_eq!(t.dimensions(), (SIDE, SIDE / 2));
+        let cached = cache_file(&disk, &photo).unwrap();
+        assert!(cached.exists());
+        // What is in the cache is what comes back (replace it to tell).
+        image::RgbImage::from_pixel(8, 4, image::Rgb([250, 0, 0]))
+            .save_with_format(&cached, image::ImageFormat::Jpeg)
+            .unwrap();
+        assert_eq!(thumbnail(&photo, Some(&disk)).unwrap().dimensions(), (8, 4));
+        // The photo changes (another size): a new key, a fresh thumbnail.
+        image::RgbImage::from_pixel(300, 600, image::Rgb([0, 0, 200]))
+            .save(&photo)
+            .unwrap();
+        assert_eq!(
+            thumbnail(&photo, Some(&disk)).unwrap().dimensions(),
+            (SIDE / 2, SIDE)
+        );
+        // Unreadable photos have no thumbnail; small ones are not enlarged.
+        std::fs::write(&photo, b"broken").unwrap();
+        assert!(thumbnail(&photo, None).is_none());
+        image::RgbImage::from_pixel(20, 10, image::Rgb([1, 2, 3]))
+            .save(&photo)
+            .unwrap();
+        assert_eq!(thumbnail(&photo, None).unwrap().dimensions(), (20, 10));
     }
 }
