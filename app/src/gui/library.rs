@@ -18,6 +18,8 @@ use hashlens_core::model::features::extract_features;
 use hashlens_core::model::{BackboneArch, HashModel};
 use hashlens_core::{HashCode, Neighbor, search};
 
+use super::codes_view::CodeStats;
+use super::duplicates::Duplicates;
 use super::indexer::{IndexTask, TaskEvent};
 use super::thumbs::Thumbnails;
 
@@ -41,6 +43,15 @@ impl Progress {
         let r = self.rate();
         (r > 0.0).then(|| (self.total - self.done) as f64 / r)
     }
+}
+
+/// The library's views.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Tab {
+    #[default]
+    Photos,
+    Duplicates,
+    Codes,
 }
 
 /// How results are chosen.
@@ -73,6 +84,9 @@ pub struct Library {
     pub results: Vec<Neighbor>,
     searched: Option<(usize, Query, usize)>,
     pub thumbs: Thumbnails,
+    pub tab: Tab,
+    pub duplicates: Option<Duplicates>,
+    pub stats: Option<CodeStats>,
     /// When the last progress report (or the run) started: the next stage's clock starts there.
     last_progress: Instant,
 }
@@ -116,6 +130,9 @@ impl Library {
             results: Vec::new(),
             searched: None,
             thumbs: Thumbnails::new(ctx, 2, 800, thumbnail_cache),
+            tab: Tab::Photos,
+            duplicates: None,
+            stats: None,
             last_progress: Instant::now(),
         };
         library.reindex(device, ctx);

@@ -5,7 +5,7 @@ use eframe::egui::{self, Color32, Key, RichText, Sense, Vec2};
 use hashlens_core::HashCode;
 
 use super::bits::{code_grid, xor_strip};
-use super::library::Library;
+use super::library::{Library, Tab};
 
 /// Side of a grid cell.
 const CELL: f32 = 132.0;
@@ -50,6 +50,14 @@ pub fn show(lib: &mut Library, ui: &mut egui::Ui) -> LibraryIntent {
                 intent = LibraryIntent::Close;
             }
             ui.strong(lib.folder.display().to_string());
+            ui.separator();
+            for (tab, name) in [
+                (Tab::Photos, "Photos"),
+                (Tab::Duplicates, "Near-duplicates"),
+                (Tab::Codes, "Codes"),
+            ] {
+                ui.selectable_value(&mut lib.tab, tab, name);
+            }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 if ui
                     .add_enabled(!lib.indexing(), egui::Button::new("Re-index"))
@@ -67,7 +75,18 @@ pub fn show(lib: &mut Library, ui: &mut egui::Ui) -> LibraryIntent {
             .min_size(300.0)
             .show(ui, |ui| results_panel(lib, ui));
     }
-    egui::CentralPanel::default().show(ui, |ui| grid(lib, ui));
+    egui::CentralPanel::default().show(ui, |ui| match lib.tab {
+        Tab::Photos => grid(lib, ui),
+        Tab::Duplicates => {
+            if let Some(i) = super::duplicates::show(lib, ui) {
+                lib.select(i);
+                lib.tab = Tab::Photos;
+            }
+        }
+        Tab::Codes => {
+            egui::ScrollArea::vertical().show(ui, |ui| super::codes_view::show(lib, ui));
+        }
+    });
     if ui.input(|i| i.key_pressed(Key::Escape)) {
         if lib.query_code().is_some() {
             lib.selected = None;

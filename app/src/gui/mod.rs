@@ -3,7 +3,9 @@
 //! encoding and thumbnail decoding run on background threads that report through channels.
 
 mod bits;
+mod codes_view;
 mod demo;
+mod duplicates;
 mod indexer;
 mod library;
 mod library_view;

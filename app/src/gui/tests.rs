@@ -201,4 +201,47 @@ fn the_demo_library_opens_offline_and_finds_near_duplicates() {
             .path
             .ends_with("chelsea_small.jpg")
     );
+
+    // The near-duplicates view groups the cat with its copy.
+    harness.get_by_label("Near-duplicates").click();
+    harness.run_steps(2);
+    harness.get_by_label("Find near-duplicates").click();
+    harness.step();
+    wait(&mut harness, |app| {
+        app.library()
+            .and_then(|l| l.duplicates.as_ref())
+            .is_some_and(|d| d.groups.is_some())
+    });
+    let lib = harness.state().library().unwrap();
+    let groups = lib.duplicates.as_ref().unwrap().groups.as_ref().unwrap();
+    let names = |g: &Vec<super::duplicates::Member>| -> Vec<String> {
+        g.iter()
+            .map(|m| m.path.file_name().unwrap().to_string_lossy().into_owned())
+            .collect()
+    };
+    assert!(
+        groups
+            .iter()
+            .any(|g| names(g) == ["chelsea.jpg", "chelsea_small.jpg"]),
+        "{:?}",
+        groups.iter().map(names).collect::<Vec<_>>()
+    );
+    let members: usize = groups.iter().map(Vec::len).sum();
+    assert_eq!(
+        harness
+            .get_all_by_label_contains("bits from the first")
+            .count(),
+        members,
+        "each photo of each group is shown with its distance"
+    );
+
+    // The codes view: every bit's balance and the spread of distances.
+    harness.get_by_label("Codes").click();
+    harness.run_steps(2);
+    harness.get_by_label("Bit balance");
+    let stats = harness.state().library().unwrap().stats.as_ref().unwrap();
+    assert_eq!(
+        stats.histogram.iter().sum::<u64>(),
+        (n * (n - 1) / 2) as u64
+    );
 }

@@ -14,6 +14,7 @@
 
 mod book;
 mod file;
+pub mod stats;
 
 pub use crate::io::FileError;
 pub use book::CodeBook;

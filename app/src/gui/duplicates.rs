@@ -1,0 +1,255 @@
+//! Near-duplicates: groups of photos whose codes lie within a few bits of each other, found on a
+//! background thread, shown side by side with what tells copies apart (size, resolution, date).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, channel};
+
+use eframe::egui::{self, RichText, Vec2};
+use hashlens_core::code::stats::near_duplicate_groups;
+use hashlens_core::index::CodeIndex;
+
+use super::library::Library;
+use super::thumbs::Thumbnails;
+
+/// One photo of a group, with what a person compares.
+pub struct Member {
+    pub index: usize,
+    pub path: PathBuf,
+    pub size: u64,
+    pub mtime_ns: u64,
+    /// Width × height, read from the file's header.
+    pub dimensions: Option<(u32, u32)>,
+    /// Hamming distance to the group's first photo.
+    pub distance: u32,
+}
+
+enum Event {
+    Progress(usize, usize),
+    Done(Vec<Vec<Member>>),
+}
+
+/// A running or finished search for near-duplicates.
+pub struct Duplicates {
+    pub radius: u32,
+    /// The index length the groups were computed for (stale when the index changed).
+    pub for_len: usize,
+    pub groups: Option<Vec<Vec<Member>>>,
+    pub progress: Option<(usize, usize)>,
+    events: Option<Receiver<Event>>,
+    cancel: Arc<AtomicBool>,
+}
+
+impl Duplicates {
+    pub fn new(bits: usize) -> Self {
+        Self {
+            radius: (bits / 8) as u32,
+            for_len: 0,
+            groups: None,
+            progress: None,
+            events: None,
+            cancel: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    pub fn running(&self) -> bool {
+        self.events.is_some()
+    }
+
+    /// Starts grouping the codes of `index` (a snapshot) within `self.radius`.
+    pub fn start(&mut self, index: &CodeIndex, ctx: &egui::Context) {
+        self.cancel.store(true, Ordering::Relaxed);
+        self.cancel = Arc::new(AtomicBool::new(false));
+        let (tx, rx) = channel();
+        let (index, radius, cancel, ctx) =
+            (index.clone(), self.radius, self.cancel.clone(), ctx.clone());
+        self.for_len = index.len();
+        self.events = Some(rx);
+        self.progress = Some((0, index.len()));
+        std::thread::spawn(move || {
+            let codes = index.codes();
+            let groups = near_duplicate_groups(codes, radius, &cancel, |done, total| {
+                let _ = tx.send(Event::Progress(done, total));
+                ctx.request_repaint();
+            });
+            let Some(groups) = groups else { return };
+            let members = groups
+                .into_iter()
+                .map(|g| {
+                    let first = codes.get(g[0]);
+                    g.into_iter()
+                        .map(|i| {
+                            let photo = &index.photos()[i];
+                            Member {
+                                index: i,
+                                path: photo.path.clone(),
+                                size: photo.size,
+                                mtime_ns: photo.mtime_ns,
+                                dimensions: image::image_dimensions(&photo.path).ok(),
+                                distance: first.hamming(&codes.get(i)).expect("same length"),
+                            }
+                        })
+                        .collect()
+                })
+                .collect();
+            let _ = tx.send(Event::Done(members));
+            ctx.request_repaint();
+        });
+    }
+
+    pub fn poll(&mut self) {
+        let Some(rx) = &self.events else { return };
+        for e in rx.try_iter().collect::<Vec<_>>() {
+            match e {
+                Event::Progress(d, t) => self.progress = Some((d, t)),
+                Event::Done(groups) => {
+                    self.groups = Some(groups);
+                    self.progress = None;
+                    self.events = None;
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Duplicates {
+    fn drop(&mut self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+}
+
+/// `YYYY-MM-DD HH:MM` (UTC) from nanoseconds since the Unix epoch.
+pub fn date(ns: u64) -> String {
+    let secs = ns / 1_000_000_000;
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    // Days to civil date (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60
+    )
+}
+
+fn megabytes(bytes: u64) -> String {
+    if bytes >= 1 << 20 {
+        format!("{:.1} MB", bytes as f64 / (1u64 << 20) as f64)
+    } else {
+        format!("{} KB", bytes.div_ceil(1024))
+    }
+}
+
+/// The duplicates tab; returns a photo the user chose to search with.
+pub fn show(lib: &mut Library, ui: &mut egui::Ui) -> Option<usize> {
+    let Some(index) = lib.index.as_ref() else {
+        ui.label("No index yet.");
+        return None;
+    };
+    let bits = index.bits();
+    let len = index.len();
+    let dup = lib.duplicates.get_or_insert_with(|| Duplicates::new(bits));
+    dup.poll();
+    ui.horizontal(|ui| {
+        ui.label("Photos whose codes differ in at most");
+        ui.add(egui::Slider::new(&mut dup.radius, 0..=(bits / 4) as u32).text("bits"));
+        let label = if dup.groups.is_some() {
+            "Search again"
+        } else {
+            "Find near-duplicates"
+        };
+        if ui
+            .add_enabled(!dup.running(), egui::Button::new(label))
+            .clicked()
+        {
+            dup.start(index, ui.ctx());
+        }
+        if let Some((done, total)) = dup.progress {
+            ui.add(
+                egui::ProgressBar::new(done as f32 / total.max(1) as f32)
+                    .desired_width(160.0)
+                    .text(format!("{done}/{total}")),
+            );
+        }
+    });
+    if dup.groups.is_some() && dup.for_len != len {
+        ui.label(RichText::new("The library changed since: search again.").weak());
+    }
+    let mut chosen = None;
+    let Some(groups) = &dup.groups else {
+        ui.label(
+            "Near-duplicates are copies that differ by resizing, recompression, a crop or an edit: their \
+             codes land a few bits apart, while merely similar photos are usually a quarter of the bits \
+             or more apart.",
+        );
+        return None;
+    };
+    ui.label(format!("{} groups", groups.len()));
+    let thumbs: &mut Thumbnails = &mut lib.thumbs;
+    egui::ScrollArea::vertical()
+        .auto_shrink(false)
+        .show(ui, |ui| {
+            for (g, group) in groups.iter().enumerate() {
+                ui.push_id(g, |ui| {
+                    ui.separator();
+                    ui.horizontal_wrapped(|ui| {
+                        for m in group {
+                            ui.vertical(|ui| {
+                                ui.set_width(150.0);
+                                let r = match thumbs.get(&m.path) {
+                                    Some(t) => ui.add(
+                                        egui::Image::new(t)
+                                            .max_size(Vec2::splat(140.0))
+                                            .sense(egui::Sense::click()),
+                                    ),
+                                    None => ui.add_sized([140.0, 100.0], egui::Button::new("…")),
+                                };
+                                if r.on_hover_text("search with this photo").clicked() {
+                                    chosen = Some(m.index);
+                                }
+                                let name = m.path.file_name().unwrap_or_default().to_string_lossy();
+                                ui.label(RichText::new(name).strong().small());
+                                let dims = m
+                                    .dimensions
+                                    .map(|(w, h)| format!("{w} × {h}"))
+                                    .unwrap_or_else(|| "? × ?".into());
+                                ui.label(
+                                    RichText::new(format!("{dims} · {}", megabytes(m.size)))
+                                        .small(),
+                                );
+                                ui.label(RichText::new(date(m.mtime_ns)).small());
+                                ui.label(
+                                    RichText::new(format!("{} bits from the first", m.distance))
+                                        .small(),
+                                );
+                            });
+                        }
+                    });
+                });
+            }
+        });
+    chosen
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_and_sizes_read_like_a_file_manager() {
+        assert_eq!(date(0), "1970-01-01 00:00");
+        // 2026-11-24 08:00:19 UTC.
+        assert_eq!(date(1_795_507_219 * 1_000_000_000), "2026-11-24 08:00");
+        assert_eq!(date(951_782_400 * 1_000_000_000), "2000-02-29 00:00");
+        assert_eq!(megabytes(1500), "2 KB");
+        assert_eq!(megabytes(3 << 20), "3.0 MB");
+    }
+}
