@@ -156,7 +156,12 @@ pub fn show(lib: &mut Library, ui: &mut egui::Ui) -> Option<usize> {
     };
     let bits = index.bits();
     let len = index.len();
+    let fresh = lib.duplicates.is_none();
     let dup = lib.duplicates.get_or_insert_with(|| Duplicates::new(bits));
+    if fresh {
+        // The first visit searches at once (a background scan; the view stays responsive).
+        dup.start(index, ui.ctx());
+    }
     dup.poll();
     ui.horizontal(|ui| {
         ui.label("Photos whose codes differ in at most");

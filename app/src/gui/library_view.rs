@@ -149,10 +149,13 @@ fn status_bar(lib: &mut Library, ui: &mut egui::Ui) {
             }
             if let Some(r) = &lib.last_report {
                 ui.separator();
+                let encoded = if r.encoded > 0 {
+                    format!("{} encoded at {:.1}/s", r.encoded, r.images_per_s)
+                } else {
+                    "nothing new to encode".to_string()
+                };
                 ui.label(format!(
-                    "last run: {} encoded at {:.1}/s, {} unchanged, {} removed{}",
-                    r.encoded,
-                    r.images_per_s,
+                    "last run: {encoded}, {} unchanged, {} removed{}",
                     r.kept,
                     r.removed,
                     if r.cancelled { " (cancelled)" } else { "" }

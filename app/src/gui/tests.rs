@@ -205,8 +205,6 @@ fn the_demo_library_opens_offline_and_finds_near_duplicates() {
     // The near-duplicates view groups the cat with its copy.
     harness.get_by_label("Near-duplicates").click();
     harness.run_steps(2);
-    harness.get_by_label("Find near-duplicates").click();
-    harness.step();
     wait(&mut harness, |app| {
         app.library()
             .and_then(|l| l.duplicates.as_ref())
