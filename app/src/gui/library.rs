@@ -20,6 +20,7 @@ use hashlens_core::{HashCode, Neighbor, search};
 
 use super::codes_view::CodeStats;
 use super::duplicates::Duplicates;
+use super::flip_test::FlipTest;
 use super::indexer::{IndexTask, TaskEvent};
 use super::thumbs::Thumbnails;
 
@@ -86,6 +87,9 @@ pub struct Library {
     pub thumbs: Thumbnails,
     pub tab: Tab,
     pub duplicates: Option<Duplicates>,
+    pub flip: Option<FlipTest>,
+    /// Where networks run for this library (the app's setting when it was opened).
+    pub device_choice: DeviceChoice,
     pub stats: Option<CodeStats>,
     /// When the last progress report (or the run) started: the next stage's clock starts there.
     last_progress: Instant,
@@ -132,6 +136,8 @@ impl Library {
             thumbs: Thumbnails::new(ctx, 2, 800, thumbnail_cache),
             tab: Tab::Photos,
             duplicates: None,
+            flip: None,
+            device_choice: device,
             stats: None,
             last_progress: Instant::now(),
         };
@@ -167,6 +173,9 @@ impl Library {
     /// Applies what the background indexer reported. Call once per frame.
     pub fn poll(&mut self, ctx: &egui::Context) {
         self.thumbs.poll(ctx);
+        if let (Some(flip), Some(index)) = (&mut self.flip, &self.index) {
+            flip.poll(index, ctx);
+        }
         if let Some(result) = self.encoding.as_ref().and_then(|rx| rx.try_recv().ok()) {
             self.encoding = None;
             match result {
@@ -267,6 +276,26 @@ impl Library {
             self.selected = Some(i);
             self.outside = None;
         }
+    }
+
+    /// Draws new teacher or student views of the selected photo and encodes them (background).
+    pub fn flip_test(&mut self, teacher: bool, ctx: &egui::Context) {
+        let (Some(sel), Some(index)) = (self.selected, &self.index) else {
+            return;
+        };
+        let seed = self.flip.as_ref().map_or(0, |f| f.seed + 1);
+        let path = index.photos()[sel].path.clone();
+        let model = model_path_for(&self.job.index);
+        self.flip = Some(FlipTest::start(
+            sel,
+            &path,
+            model,
+            index,
+            teacher,
+            seed,
+            self.device_choice,
+            ctx,
+        ));
     }
 
     /// Whether an outside photo is being encoded.

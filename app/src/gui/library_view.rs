@@ -351,6 +351,40 @@ fn results_panel(lib: &mut Library, ui: &mut egui::Ui) {
     });
     ui.label(RichText::new(code.to_string()).monospace().small())
         .on_hover_text("The code as bits, bit 0 first");
+    if let Some(sel) = sel {
+        egui::CollapsingHeader::new("Flip test: which bits do augmentations flip?")
+            .id_salt("flip-test")
+            .show(ui, |ui| {
+                ui.horizontal(|ui| {
+                    let busy = lib.flip.as_ref().is_some_and(|f| f.running());
+                    let teacher = ui
+                        .add_enabled(!busy, egui::Button::new("Teacher views"))
+                        .on_hover_text("DHD's weak views: the student's probabilities × s_T = 0.5");
+                    if teacher.clicked() {
+                        lib.flip_test(true, ui.ctx());
+                    }
+                    let student = ui
+                        .add_enabled(!busy, egui::Button::new("Student views"))
+                        .on_hover_text(
+                            "DHD's strong views: crop always, flip ½, colour jitter 0.8, grey 0.2, blur ½",
+                        );
+                    if student.clicked() {
+                        lib.flip_test(false, ui.ctx());
+                    }
+                });
+                ui.label(
+                    RichText::new(
+                        "DHD trains the codes of strong views to agree with those of weak ones: the fewer \
+                         bits a view flips, the more robust the codes.",
+                    )
+                    .small()
+                    .weak(),
+                );
+                if let Some(test) = lib.flip.as_ref().filter(|t| t.photo == sel) {
+                    super::flip_test::show(test, &code, ui);
+                }
+            });
+    }
     ui.separator();
     ui.horizontal(|ui| {
         let mut within = lib.query.radius.is_some();

@@ -6,6 +6,7 @@ mod bits;
 mod codes_view;
 mod demo;
 mod duplicates;
+mod flip_test;
 mod indexer;
 mod library;
 mod library_view;

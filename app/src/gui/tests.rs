@@ -99,6 +99,34 @@ fn open_a_folder_click_a_photo_and_see_ranked_results_with_their_bits() {
         .collect();
     assert_eq!(shown, expected.iter().map(|e| e.0).collect::<Vec<_>>());
 
+    // The flip test: six teacher views, each encoded, with the original's rank among the view's
+    // neighbours (checked here against plain bit comparisons, ties broken by position).
+    harness
+        .get_by_label("Flip test: which bits do augmentations flip?")
+        .click();
+    harness.run_steps(2);
+    harness.get_by_label("Teacher views").click();
+    harness.step();
+    wait(&mut harness, |app| {
+        app.library()
+            .and_then(|l| l.flip.as_ref())
+            .is_some_and(|f| !f.running())
+    });
+    let flip = harness.state().library().unwrap().flip.as_ref().unwrap();
+    assert_eq!((flip.views.len(), flip.error.as_deref()), (6, None));
+    for (v, view) in flip.views.iter().enumerate() {
+        let d0 = bit_distance(&view.code, &code);
+        let rank = 1
+            + (0..index.len())
+                .filter(|&j| {
+                    let d = bit_distance(&view.code, &index.codes().get(j));
+                    d < d0 || (d == d0 && j < q)
+                })
+                .count();
+        assert_eq!(view.rank, rank, "view {v}");
+        harness.get_by_label(&format!("view {} code {}", v + 1, view.code));
+    }
+
     // A copy of the photo from outside the library, dropped as the query, finds the same ranking plus the
     // original itself at distance 0.
     let outside = dir.path().join("outside.png");

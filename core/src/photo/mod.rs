@@ -12,6 +12,8 @@
 //! side to 256, centre-crop 224 × 224, scale to [0, 1] and normalise with the ImageNet mean and standard
 //! deviation, giving channel-major (CHW) `f32` values.
 
+pub mod augment;
+
 use std::io::{BufReader, Cursor};
 use std::path::Path;
 

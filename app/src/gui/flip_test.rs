@@ -1,0 +1,220 @@
+//! The flip test — DHD's central idea made visible: augment the selected photo the way the teacher (weak)
+//! or the student (strong) view is augmented, encode each view with the library's model, and show which
+//! bits flip and where the original photo then ranks. A good hash model keeps the bits of weak views.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, channel};
+
+use eframe::egui::{self, ColorImage, RichText, TextureHandle, TextureOptions, Vec2};
+use hashlens_core::device::{ComputeDevice, DeviceChoice};
+use hashlens_core::index::CodeIndex;
+use hashlens_core::model::{HashModel, image_batch};
+use hashlens_core::photo::augment::AugmentGroup;
+use hashlens_core::photo::{DecodeLimits, decode_file};
+use hashlens_core::{HashCode, search};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use super::bits::code_grid;
+
+/// Views drawn per test.
+const VIEWS: usize = 6;
+
+/// One augmented view: what it looks like, its code, what was done, where the original ranks.
+pub struct View {
+    pub texture: TextureHandle,
+    pub code: HashCode,
+    pub ops: Vec<&'static str>,
+    /// 1-based rank of the original photo among this view's nearest neighbours.
+    pub rank: usize,
+}
+
+type Encoded = Vec<(ColorImage, HashCode, Vec<&'static str>)>;
+
+pub struct FlipTest {
+    pub photo: usize,
+    pub teacher: bool,
+    pub seed: u64,
+    pub views: Vec<View>,
+    pub error: Option<String>,
+    pending: Option<Receiver<Result<Encoded, String>>>,
+}
+
+impl FlipTest {
+    /// Starts drawing and encoding views of the photo at `photo` (its position in `index`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn start(
+        photo: usize,
+        path: &Path,
+        model: PathBuf,
+        index: &CodeIndex,
+        teacher: bool,
+        seed: u64,
+        device: DeviceChoice,
+        ctx: &egui::Context,
+    ) -> Self {
+        let (tx, rx) = channel();
+        let (path, fingerprint, ctx) = (path.to_path_buf(), index.model().to_string(), ctx.clone());
+        std::thread::spawn(move || {
+            let _ = tx.send(encode_views(
+                &path,
+                &model,
+                &fingerprint,
+                teacher,
+                seed,
+                device,
+            ));
+            ctx.request_repaint();
+        });
+        Self {
+            photo,
+            teacher,
+            seed,
+            views: Vec::new(),
+            error: None,
+            pending: Some(rx),
+        }
+    }
+
+    pub fn running(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// Takes finished views (ranking the original among each view's neighbours in `index`).
+    pub fn poll(&mut self, index: &CodeIndex, ctx: &egui::Context) {
+        let Some(result) = self.pending.as_ref().and_then(|rx| rx.try_recv().ok()) else {
+            return;
+        };
+        self.pending = None;
+        match result {
+            Ok(views) => {
+                self.views = views
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (image, code, ops))| {
+                        let d = code
+                            .hamming(&index.codes().get(self.photo))
+                            .expect("same model");
+                        let ranking =
+                            search::knn(index.codes(), &code, index.len()).expect("same model");
+                        let rank = ranking
+                            .iter()
+                            .position(|n| n.index == self.photo)
+                            .map_or(index.len(), |p| p + 1);
+                        debug_assert!(ranking.iter().take(rank - 1).all(|n| n.distance <= d));
+                        View {
+                            texture: ctx.load_texture(
+                                format!("flip-view-{i}"),
+                                image,
+                                TextureOptions::LINEAR,
+                            ),
+                            code,
+                            ops,
+                            rank,
+                        }
+                    })
+                    .collect();
+            }
+            Err(e) => self.error = Some(e),
+        }
+    }
+}
+
+fn encode_views(
+    path: &Path,
+    model: &Path,
+    fingerprint: &str,
+    teacher: bool,
+    seed: u64,
+    device: DeviceChoice,
+) -> Result<Encoded, String> {
+    let device = ComputeDevice::choose(device).map_err(|e| e.to_string())?;
+    let model = HashModel::load(model, &device.device).map_err(|e| e.to_string())?;
+    if model.fingerprint() != fingerprint {
+        return Err("the index's model changed; re-index first".into());
+    }
+    let img = decode_file(path, &DecodeLimits::default()).map_err(|e| e.to_string())?;
+    // Augment at network scale (the shorter side 256), as DHD does.
+    let scale = 256.0 / img.width().min(img.height()) as f32;
+    let (w, h) = (
+        ((img.width() as f32 * scale).round() as u32).max(1),
+        ((img.height() as f32 * scale).round() as u32).max(1),
+    );
+    let img = image::imageops::resize(&img, w, h, image::imageops::FilterType::Triangle);
+    let group = if teacher {
+        AugmentGroup::teacher(0.5)
+    } else {
+        AugmentGroup::student()
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let pre = model.preprocess();
+    let mut pixels = Vec::with_capacity(VIEWS * pre.len());
+    let mut shown = Vec::new();
+    for _ in 0..VIEWS {
+        let (view, ops) = group.apply(&img, &mut rng);
+        pre.apply(&view, &mut pixels);
+        let small = image::imageops::thumbnail(&view, w * 96 / w.max(h), h * 96 / w.max(h));
+        let size = [small.width() as usize, small.height() as usize];
+        shown.push((ColorImage::from_rgb(size, small.as_raw()), ops));
+    }
+    let out = model.forward(image_batch(pixels, pre.crop as usize, &device.device));
+    let values: Vec<f32> = out.into_data().try_to_vec().map_err(|e| format!("{e:?}"))?;
+    let bits = model.bits();
+    Ok(shown
+        .into_iter()
+        .zip(values.chunks(bits))
+        .map(|((image, ops), v)| (image, HashCode::from_signs(v).expect("model bits"), ops))
+        .collect())
+}
+
+/// Draws the test's views against the query's code.
+pub fn show(test: &FlipTest, query: &HashCode, ui: &mut egui::Ui) {
+    if test.running() {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label("augmenting and encoding…");
+        });
+    }
+    if !test.views.is_empty() {
+        ui.label(format!(
+            "{} views (draw {}), each against the photo's own code:",
+            if test.teacher { "Teacher" } else { "Student" },
+            test.seed + 1
+        ));
+    }
+    if let Some(e) = &test.error {
+        ui.colored_label(egui::Color32::from_rgb(210, 60, 50), e);
+    }
+    for (i, v) in test.views.iter().enumerate() {
+        ui.horizontal(|ui| {
+            ui.add(egui::Image::new(&v.texture).max_size(Vec2::splat(72.0)));
+            ui.vertical(|ui| {
+                let flipped = v.code.hamming(query).expect("same length");
+                ui.label(
+                    RichText::new(format!(
+                        "view {}: {flipped} bits flipped · original ranks #{}",
+                        i + 1,
+                        v.rank
+                    ))
+                    .strong(),
+                );
+                ui.label(
+                    RichText::new(if v.ops.is_empty() {
+                        "unchanged".into()
+                    } else {
+                        v.ops.join(", ")
+                    })
+                    .small(),
+                );
+                code_grid(
+                    ui,
+                    &format!("view {} code", i + 1),
+                    &v.code,
+                    Some(query),
+                    32,
+                    6.0,
+                );
+            });
+        });
+    }
+}
