@@ -184,8 +184,8 @@ fn vertical_blur(img: &RgbImage, sigma: f32) -> RgbImage {
         let mut acc = [0f32; 3];
         for (k, &kv) in kernel.iter().enumerate() {
             let p = img.get_pixel(x, reflect(y as i64 + k as i64 - radius));
-            for c in 0..3 {
-                acc[c] += kv * p.0[c] as f32;
+            for (a, &v) in acc.iter_mut().zip(&p.0) {
+                *a += kv * v as f32;
             }
         }
         Rgb(acc.map(|v| (v / total).round().clamp(0.0, 255.0) as u8))
