@@ -102,9 +102,10 @@ impl Library {
         folder: &Path,
         device: DeviceChoice,
         thumbnail_cache: Option<PathBuf>,
+        data_dir: &Path,
         ctx: &egui::Context,
     ) -> Self {
-        let job = IndexJob::new(
+        let mut job = IndexJob::new(
             folder,
             ModelChoice::Default {
                 arch: BackboneArch::MobilenetV2,
@@ -112,6 +113,7 @@ impl Library {
                 refit: false,
             },
         );
+        job.index = index_place(folder, data_dir);
         let mut library = Self {
             folder: folder.to_path_buf(),
             job,
@@ -356,6 +358,28 @@ impl Library {
     }
 }
 
+/// Where the index of `folder` lives: inside it (`.hashlens/`, which scans skip) when the folder can be
+/// written, otherwise in the app's data folder under a digest of the folder's path (read-only media,
+/// shared drives).
+fn index_place(folder: &Path, data_dir: &Path) -> PathBuf {
+    let inside = folder.join(".hashlens");
+    let probe = inside.join(".write-test");
+    let writable = std::fs::create_dir_all(&inside).is_ok()
+        && std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .write(true)
+            .open(&probe)
+            .is_ok();
+    let _ = std::fs::remove_file(&probe);
+    if writable {
+        inside.join("index.hlindex")
+    } else {
+        let key = hashlens_core::io::fingerprint(hashlens_core::io::path_bytes(folder));
+        data_dir.join("indexes").join(key).join("index.hlindex")
+    }
+}
+
 /// Encodes one photo with the model file beside an index, checking it is the model that made the index.
 fn encode_outside(
     model_path: &Path,
@@ -387,4 +411,29 @@ fn encode_outside(
         .map_err(|e| format!("{}: {e}", photo.display()))?;
     let code = HashCode::from_signs(&values).map_err(|e| e.to_string())?;
     Ok((photo.to_path_buf(), code))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_index_goes_beside_the_photos_or_to_the_data_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let (photos, data) = (dir.path().join("photos"), dir.path().join("data"));
+        std::fs::create_dir_all(&photos).unwrap();
+        assert_eq!(
+            index_place(&photos, &data),
+            photos.join(".hashlens/index.hlindex")
+        );
+        // A folder where `.hashlens` cannot be made (here a file holds the name; on a read-only drive
+        // nothing can be written): the data folder, one place per folder path.
+        let blocked = dir.path().join("blocked");
+        std::fs::create_dir_all(&blocked).unwrap();
+        std::fs::write(blocked.join(".hashlens"), b"").unwrap();
+        let place = index_place(&blocked, &data);
+        assert!(place.starts_with(data.join("indexes")), "{place:?}");
+        assert_eq!(index_place(&blocked, &data), place);
+        assert_ne!(index_place(&dir.path().join("other"), &data), place);
+    }
 }

@@ -125,7 +125,8 @@ impl HashlensApp {
         self.settings.recent.truncate(8);
         let device = self.settings.device.unwrap_or_default();
         let cache = self.thumbnail_cache.clone();
-        self.screen = Screen::Library(Box::new(Library::open(&folder, device, cache, ctx)));
+        let library = Library::open(&folder, device, cache, &self.data_dir, ctx);
+        self.screen = Screen::Library(Box::new(library));
     }
 
     /// The opened library, if any.
