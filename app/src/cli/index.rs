@@ -4,14 +4,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::Args;
 use hashlens_core::device::{ComputeDevice, DeviceChoice};
 use hashlens_core::index::{
-    CodeIndex, IndexEvent, IndexJob, ModelChoice, model_path_for, update_index,
+    CodeIndex, IndexEvent, IndexJob, ModelChoice, encode_photo, index_model, update_index,
 };
-use hashlens_core::model::features::extract_features;
-use hashlens_core::model::{BackboneArch, HashModel};
+use hashlens_core::model::BackboneArch;
 use hashlens_core::search;
 use hashlens_core::{HashCode, Neighbor};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -185,7 +184,7 @@ struct SearchResult {
 pub fn search(a: SearchArgs) -> anyhow::Result<()> {
     let index = CodeIndex::load(&a.index)?;
     let (query, code, exclude) = match (&a.image, &a.indexed) {
-        (Some(image), _) => (image.clone(), encode_photo(&a, &index, image)?, None),
+        (Some(image), _) => (image.clone(), encode_query(&a, &index, image)?, None),
         (None, Some(path)) => {
             let pos = find_indexed(&index, path)?;
             (path.clone(), index.codes().get(pos), Some(pos))
@@ -224,36 +223,10 @@ pub fn search(a: SearchArgs) -> anyhow::Result<()> {
 }
 
 /// Encodes an outside photo with the model beside the index, after checking it made the index.
-fn encode_photo(a: &SearchArgs, index: &CodeIndex, image: &Path) -> anyhow::Result<HashCode> {
-    let model_path = model_path_for(&a.index);
+fn encode_query(a: &SearchArgs, index: &CodeIndex, image: &Path) -> anyhow::Result<HashCode> {
     let device = a.device.open()?;
-    let model = HashModel::load(&model_path, &device.device)
-        .with_context(|| format!("the index's model {} cannot be read", model_path.display()))?;
-    if model.fingerprint() != index.model() {
-        bail!(
-            "{} is not the model that made {} (fingerprints {} and {}): re-index the folder",
-            model_path.display(),
-            a.index.display(),
-            model.fingerprint(),
-            index.model()
-        );
-    }
-    let out = extract_features(
-        &[image.to_path_buf()],
-        &model.preprocess(),
-        1,
-        &device.device,
-        &AtomicBool::new(false),
-        |x| model.forward(x),
-        |_, _| {},
-    );
-    let values = out
-        .into_iter()
-        .next()
-        .flatten()
-        .expect("one photo, not cancelled")
-        .with_context(|| image.display().to_string())?;
-    Ok(HashCode::from_signs(&values)?)
+    let model = index_model(&a.index, index.model(), &device.device)?;
+    Ok(encode_photo(&model, image, &device.device)?)
 }
 
 /// Position of `path` in the index: as given, or as the absolute path it names.

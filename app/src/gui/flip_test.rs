@@ -7,8 +7,8 @@ use std::sync::mpsc::{Receiver, channel};
 
 use eframe::egui::{self, ColorImage, RichText, TextureHandle, TextureOptions, Vec2};
 use hashlens_core::device::{ComputeDevice, DeviceChoice};
-use hashlens_core::index::CodeIndex;
-use hashlens_core::model::{HashModel, image_batch};
+use hashlens_core::index::{CodeIndex, index_model};
+use hashlens_core::model::image_batch;
 use hashlens_core::photo::augment::AugmentGroup;
 use hashlens_core::photo::{DecodeLimits, decode_file};
 use hashlens_core::{HashCode, search};
@@ -46,7 +46,7 @@ impl FlipTest {
     pub fn start(
         photo: usize,
         path: &Path,
-        model: PathBuf,
+        index_path: PathBuf,
         index: &CodeIndex,
         teacher: bool,
         seed: u64,
@@ -58,7 +58,7 @@ impl FlipTest {
         std::thread::spawn(move || {
             let _ = tx.send(encode_views(
                 &path,
-                &model,
+                &index_path,
                 &fingerprint,
                 teacher,
                 seed,
@@ -122,17 +122,14 @@ impl FlipTest {
 
 fn encode_views(
     path: &Path,
-    model: &Path,
+    index_path: &Path,
     fingerprint: &str,
     teacher: bool,
     seed: u64,
     device: DeviceChoice,
 ) -> Result<Encoded, String> {
     let device = ComputeDevice::choose(device).map_err(|e| e.to_string())?;
-    let model = HashModel::load(model, &device.device).map_err(|e| e.to_string())?;
-    if model.fingerprint() != fingerprint {
-        return Err("the index's model changed; re-index first".into());
-    }
+    let model = index_model(index_path, fingerprint, &device.device).map_err(|e| e.to_string())?;
     let img = decode_file(path, &DecodeLimits::default()).map_err(|e| e.to_string())?;
     // Augment at network scale (the shorter side 256), as DHD does.
     let scale = 256.0 / img.width().min(img.height()) as f32;

@@ -5,17 +5,15 @@
 //! scan of 100,000 64-bit codes takes well under a millisecond.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
 use std::sync::mpsc::{Receiver, channel};
 use std::time::Instant;
 
 use eframe::egui;
 use hashlens_core::device::{ComputeDevice, DeviceChoice};
 use hashlens_core::index::{
-    CodeIndex, IndexEvent, IndexJob, IndexReport, ModelChoice, Skipped, model_path_for,
+    CodeIndex, IndexEvent, IndexJob, IndexReport, ModelChoice, Skipped, encode_photo, index_model,
 };
-use hashlens_core::model::features::extract_features;
-use hashlens_core::model::{BackboneArch, HashModel};
+use hashlens_core::model::BackboneArch;
 use hashlens_core::{HashCode, Neighbor, search};
 
 use super::codes_view::CodeStats;
@@ -287,11 +285,10 @@ impl Library {
         };
         let seed = self.flip.as_ref().map_or(0, |f| f.seed + 1);
         let path = index.photos()[sel].path.clone();
-        let model = model_path_for(&self.job.index);
         self.flip = Some(FlipTest::start(
             sel,
             &path,
-            model,
+            self.job.index.clone(),
             index,
             teacher,
             seed,
@@ -313,14 +310,10 @@ impl Library {
             return;
         };
         let (tx, rx) = channel();
-        let (model_path, photo, ctx) = (
-            model_path_for(&self.job.index),
-            photo.to_path_buf(),
-            ctx.clone(),
-        );
+        let (index_path, photo, ctx) = (self.job.index.clone(), photo.to_path_buf(), ctx.clone());
         self.encoding = Some(rx);
         std::thread::spawn(move || {
-            let _ = tx.send(encode_outside(&model_path, &fingerprint, &photo, device));
+            let _ = tx.send(encode_outside(&index_path, &fingerprint, &photo, device));
             ctx.request_repaint();
         });
     }
@@ -380,36 +373,16 @@ fn index_place(folder: &Path, data_dir: &Path) -> PathBuf {
     }
 }
 
-/// Encodes one photo with the model file beside an index, checking it is the model that made the index.
+/// Encodes one photo with the model beside the index at `index_path` (checked against the index).
 fn encode_outside(
-    model_path: &Path,
+    index_path: &Path,
     fingerprint: &str,
     photo: &Path,
     device: DeviceChoice,
 ) -> Result<(PathBuf, HashCode), String> {
     let device = ComputeDevice::choose(device).map_err(|e| e.to_string())?;
-    let model = HashModel::load(model_path, &device.device).map_err(|e| e.to_string())?;
-    if model.fingerprint() != fingerprint {
-        return Err(
-            "the index's model changed; re-index before searching with outside photos".into(),
-        );
-    }
-    let out = extract_features(
-        &[photo.to_path_buf()],
-        &model.preprocess(),
-        1,
-        &device.device,
-        &AtomicBool::new(false),
-        |x| model.forward(x),
-        |_, _| {},
-    );
-    let values = out
-        .into_iter()
-        .next()
-        .flatten()
-        .ok_or("not encoded")?
-        .map_err(|e| format!("{}: {e}", photo.display()))?;
-    let code = HashCode::from_signs(&values).map_err(|e| e.to_string())?;
+    let model = index_model(index_path, fingerprint, &device.device).map_err(|e| e.to_string())?;
+    let code = encode_photo(&model, photo, &device.device).map_err(|e| e.to_string())?;
     Ok((photo.to_path_buf(), code))
 }
 

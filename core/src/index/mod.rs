@@ -10,9 +10,11 @@
 
 mod format;
 mod journal;
+mod query;
 mod update;
 
 pub use journal::Journal;
+pub use query::{QueryError, encode_photo, index_model};
 pub use update::{
     IndexError, IndexEvent, IndexJob, IndexReport, ModelChoice, Skipped, model_path_for,
     update_index,
