@@ -37,7 +37,7 @@ fn index_then_search_by_outside_and_indexed_photos() {
     photos(&root, 10);
     std::fs::write(root.join("broken.jpg"), b"not a jpeg").unwrap();
     let index = dir.path().join("photos.hlindex");
-    let v = json(&hashlens(&[
+    let index_args = [
         "index",
         s(&root),
         "--index",
@@ -47,7 +47,8 @@ fn index_then_search_by_outside_and_indexed_photos() {
         "--device",
         "cpu",
         "--json",
-    ]));
+    ];
+    let v = json(&hashlens(&index_args));
     assert_eq!(
         (v["indexed"].as_u64(), v["encoded"].as_u64()),
         (Some(10), Some(10))
@@ -59,17 +60,7 @@ fn index_then_search_by_outside_and_indexed_photos() {
     assert!(v["images_per_s"].as_f64().unwrap() >= 0.0);
 
     // Again: nothing to encode.
-    let v = json(&hashlens(&[
-        "index",
-        s(&root),
-        "--index",
-        s(&index),
-        "--bits",
-        "16",
-        "--device",
-        "cpu",
-        "--json",
-    ]));
+    let v = json(&hashlens(&index_args));
     assert_eq!(
         (
             v["indexed"].as_u64(),
