@@ -22,7 +22,12 @@ pub fn show(lib: &mut Library, ui: &mut egui::Ui) {
         ui.label("The statistics need at least two indexed photos.");
         return;
     };
-    let stale = lib.stats.as_ref().is_none_or(|s| s.for_len != index.len());
+    // While indexing adds photos every frame, keep the statistics of the moment the view opened
+    // (recomputing them per frame is O(N·K)); they catch up when the run ends.
+    let stale = match &lib.stats {
+        None => true,
+        Some(s) => s.for_len != index.len() && !lib.indexing(),
+    };
     if stale {
         lib.stats = Some(CodeStats {
             for_len: index.len(),
@@ -32,6 +37,15 @@ pub fn show(lib: &mut Library, ui: &mut egui::Ui) {
     }
     let stats = lib.stats.as_ref().expect("just computed");
     let bits = stats.balance.len();
+    if stats.for_len != index.len() {
+        ui.label(
+            RichText::new(format!(
+                "(as of {} photos; indexing goes on)",
+                stats.for_len
+            ))
+            .weak(),
+        );
+    }
     ui.heading("Bit balance");
     ui.label(
         "For each bit, the share of photos in which it is 1. A bit that is (almost) always 0 or always 1 \

@@ -5,7 +5,7 @@
 //! (`bits / 8` bytes, FAISS layout) — and finally the CRC-32 of everything before it.
 
 use super::{CodeIndex, IndexedPhoto};
-use crate::code::{CodeBook, HashCode};
+use crate::code::HashCode;
 use crate::io::{ByteReader, path_bytes, path_from_bytes, seal, unseal};
 
 const MAGIC: &[u8; 8] = b"HLINDEX\n";
@@ -45,11 +45,7 @@ pub(super) fn decode(bytes: &[u8]) -> Result<CodeIndex, String> {
     let model = String::from_utf8(read_str(&mut r).ok_or_else(truncated)?.to_vec())
         .map_err(|_| "the model fingerprint is not UTF-8")?;
     let count = r.u64().ok_or_else(truncated)?;
-    let mut index = CodeIndex {
-        model,
-        photos: Vec::new(),
-        codes: CodeBook::new(bits).map_err(|e| e.to_string())?,
-    };
+    let mut index = CodeIndex::new(bits, &model).map_err(|e| e.to_string())?;
     for _ in 0..count {
         let (photo, code) = read_record(&mut r, bits).ok_or_else(truncated)?;
         index.push(photo, &code).map_err(|e| e.to_string())?;

@@ -54,6 +54,9 @@ pub struct CodeIndex {
     model: String,
     photos: Vec<IndexedPhoto>,
     codes: CodeBook,
+    /// Position of each path (the first, if a path were pushed twice): lookups stay O(1) while an
+    /// indexer adds photos one by one.
+    by_path: HashMap<PathBuf, usize>,
 }
 
 /// What an update has to do: which photos keep their codes and which must be encoded.
@@ -74,6 +77,7 @@ impl CodeIndex {
             model: model.to_string(),
             photos: Vec::new(),
             codes: CodeBook::new(bits)?,
+            by_path: HashMap::new(),
         })
     }
 
@@ -104,30 +108,27 @@ impl CodeIndex {
     /// Adds a photo; its code must have the index's length.
     pub fn push(&mut self, photo: IndexedPhoto, code: &HashCode) -> Result<(), CodeError> {
         self.codes.push(code)?;
+        self.by_path
+            .entry(photo.path.clone())
+            .or_insert(self.photos.len());
         self.photos.push(photo);
         Ok(())
     }
 
     /// Position of the photo at `path`.
     pub fn position(&self, path: &Path) -> Option<usize> {
-        self.photos.iter().position(|p| p.path == path)
+        self.by_path.get(path).copied()
     }
 
     /// Compares a fresh scan with this index, as seen by the model `model` (a different model invalidates
     /// every code).
     pub fn plan(&self, scan: &[ImageEntry], model: &str) -> UpdatePlan {
         let same_model = model == self.model;
-        let known: HashMap<&Path, usize> = self
-            .photos
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (p.path.as_path(), i))
-            .collect();
         let mut plan = UpdatePlan::default();
         let mut seen = 0;
         for (s, entry) in scan.iter().enumerate() {
             let photo = IndexedPhoto::from_entry(entry);
-            match known.get(photo.path.as_path()) {
+            match self.by_path.get(&photo.path) {
                 Some(&i) => {
                     seen += 1;
                     if same_model && self.photos[i] == photo {
