@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
-use hashlens_core::dataset::{SplitSpec, classes_from_folders, scan_images, split};
+use hashlens_core::dataset::protocol_split;
 use hashlens_core::eval::{Depth, EvalConfig, Labels, evaluate};
 use hashlens_core::hashing::LinearHash;
 use hashlens_core::model::{BackboneArch, features::extract_features};
@@ -71,20 +71,20 @@ struct HashingReport {
 }
 
 pub fn run(b: HashingBench) -> anyhow::Result<()> {
-    let scan = scan_images(&b.data)?;
-    let classes = classes_from_folders(&scan.images).map_err(anyhow::Error::msg)?;
-    let spec = SplitSpec::named("cifar10").expect("a known protocol");
-    let s =
-        split(&classes.classes, classes.names.len(), &spec, b.seed).map_err(anyhow::Error::msg)?;
-    let take = |v: &[usize], n: Option<usize>| v[..n.unwrap_or(v.len()).min(v.len())].to_vec();
+    let data = protocol_split(&b.data, "cifar10", b.seed).map_err(anyhow::Error::msg)?;
+    let take =
+        |v: &[(PathBuf, usize)], n: Option<usize>| v[..n.unwrap_or(v.len()).min(v.len())].to_vec();
     let (query, database, train) = (
-        take(&s.query, b.queries),
-        take(&s.database, b.database),
-        take(&s.train, b.train),
+        take(&data.query, b.queries),
+        take(&data.database, b.database),
+        take(&data.train, b.train),
     );
 
-    let all: Vec<usize> = [&train[..], &query[..], &database[..]].concat();
-    let paths: Vec<PathBuf> = all.iter().map(|&i| scan.images[i].path.clone()).collect();
+    let paths: Vec<PathBuf> = [&train[..], &query[..], &database[..]]
+        .concat()
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
     let device = b.device.open()?;
     let model = b.backbone.pretrained(&device.device)?;
     let bar = indicatif::ProgressBar::new(paths.len() as u64).with_style(
@@ -122,10 +122,10 @@ pub fn run(b: HashingBench) -> anyhow::Result<()> {
         flat(&rows[train.len()..train.len() + query.len()]),
         flat(&rows[train.len() + query.len()..]),
     );
-    let labels = |idx: &[usize]| {
+    let labels = |part: &[(PathBuf, usize)]| {
         Labels::from_classes(
-            classes.names.len(),
-            &idx.iter().map(|&i| classes.classes[i]).collect::<Vec<_>>(),
+            data.classes.len(),
+            &part.iter().map(|(_, c)| *c).collect::<Vec<_>>(),
         )
     };
     let (ql, dbl) = (labels(&query)?, labels(&database)?);

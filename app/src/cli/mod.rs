@@ -5,8 +5,10 @@ mod bench_encode;
 mod bench_hashing;
 mod dataset;
 mod eval;
+mod eval_model;
 mod index;
 mod model;
+mod train;
 
 use clap::{Parser, Subcommand};
 
@@ -45,6 +47,10 @@ pub enum Command {
     Search(index::SearchArgs),
     /// Print the top-5 ImageNet classes the pretrained backbone sees in each photo.
     Inspect(model::InspectArgs),
+    /// Train a Deep Hash Distillation model on a folder, a list file or a protocol's training split.
+    Train(train::TrainArgs),
+    /// Retrieval quality of a model file under a protocol (mAP@ALL, mAP@1000, P@1000, PR curve).
+    Eval(eval_model::EvalArgs),
 }
 
 pub fn run(command: Command) -> anyhow::Result<()> {
@@ -57,6 +63,8 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Inspect(a) => model::inspect(a),
         Command::Index(a) => index::index(a),
         Command::Search(a) => index::search(a),
+        Command::Train(a) => train::run(a),
+        Command::Eval(a) => eval_model::run(a),
     }
 }
 

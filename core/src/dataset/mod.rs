@@ -1,6 +1,7 @@
 //! Data sets: which images a folder holds, what their labels are, and how they split for evaluation.
 
 mod lists;
+mod protocol;
 mod scan;
 mod split;
 
@@ -8,5 +9,6 @@ pub use lists::{
     FolderClasses, LabelRows, ListError, ListFile, classes_from_folders, escape_path, format_list,
     parse_list, read_list_file, unescape_path,
 };
+pub use protocol::{ProtocolData, protocol_split};
 pub use scan::{IMAGE_EXTENSIONS, ImageEntry, ScanError, ScanProblem, ScanReport, scan_images};
 pub use split::{DatabaseRule, Split, SplitSpec, split};

@@ -33,10 +33,54 @@ pub enum BackboneArch {
 }
 
 /// The ImageNet weights shipped in `assets/models` (see its NOTICE), embedded in the binary.
+#[cfg(feature = "embedded-weights")]
 static MOBILENET_V2_WEIGHTS: &[u8] =
     include_bytes!("../../../assets/models/mobilenet_v2.safetensors");
+#[cfg(feature = "embedded-weights")]
 static EFFICIENTNET_LITE0_WEIGHTS: &[u8] =
     include_bytes!("../../../assets/models/efficientnet_lite0.safetensors");
+
+/// Without `embedded-weights`: the same files, read once at run time from the first of
+/// `$HASHLENS_MODELS_DIR`, `assets/models` beside the executable (or its parent) and `assets/models`
+/// under the current directory that has them.
+#[cfg(not(feature = "embedded-weights"))]
+fn installed_weights(file: &str) -> &'static [u8] {
+    use std::path::PathBuf;
+    use std::sync::{Mutex, OnceLock};
+    static LOADED: OnceLock<Mutex<Vec<(String, &'static [u8])>>> = OnceLock::new();
+    let mut loaded = LOADED
+        .get_or_init(Default::default)
+        .lock()
+        .expect("weights cache");
+    if let Some((_, bytes)) = loaded.iter().find(|(name, _)| name == file) {
+        return bytes;
+    }
+    let exe_dir = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(PathBuf::from));
+    let mut dirs: Vec<PathBuf> = std::env::var_os("HASHLENS_MODELS_DIR")
+        .map(PathBuf::from)
+        .into_iter()
+        .collect();
+    if let Some(exe_dir) = exe_dir {
+        dirs.push(exe_dir.join("assets/models"));
+        dirs.push(exe_dir.join("../assets/models"));
+    }
+    dirs.push(PathBuf::from("assets/models"));
+    let Some(bytes) = dirs.iter().find_map(|d| std::fs::read(d.join(file)).ok()) else {
+        // A build without embedded weights and without its data files is broken as installed: say so.
+        panic!(
+            "this hashlens was built without embedded weights and found no {file} in {}; set HASHLENS_MODELS_DIR",
+            dirs.iter()
+                .map(|d| d.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    };
+    let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+    loaded.push((file.to_string(), bytes));
+    bytes
+}
 
 impl BackboneArch {
     pub const ALL: [BackboneArch; 2] = [BackboneArch::MobilenetV2, BackboneArch::EfficientnetLite0];
@@ -56,11 +100,17 @@ impl BackboneArch {
         }
     }
 
+    #[cfg(feature = "embedded-weights")]
     fn pretrained_bytes(self) -> &'static [u8] {
         match self {
             Self::MobilenetV2 => MOBILENET_V2_WEIGHTS,
             Self::EfficientnetLite0 => EFFICIENTNET_LITE0_WEIGHTS,
         }
+    }
+
+    #[cfg(not(feature = "embedded-weights"))]
+    fn pretrained_bytes(self) -> &'static [u8] {
+        installed_weights(&format!("{}.safetensors", self.name()))
     }
 
     /// How the PyTorch checkpoint the shipped weights come from names the tensors (`convert-weights`).

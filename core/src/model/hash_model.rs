@@ -220,11 +220,13 @@ impl HashModel {
         Self::assemble(config, arch.pretrained(device)?, head)
     }
 
-    /// A DHD model from its parts; `fine_tuned` says whether the backbone differs from the built-in weights.
+    /// A DHD model from its parts; `fine_tuned` says whether the backbone differs from the built-in weights;
+    /// `input`: the transform it was trained with (the backbone's own by default).
     pub fn dhd(
         backbone: Backbone,
         head: DhdHead,
         fine_tuned: bool,
+        input: Option<Preprocess>,
         provenance: Provenance,
     ) -> Result<Self, ModelError> {
         let arch = backbone.arch();
@@ -242,7 +244,7 @@ impl HashModel {
             head: HeadKind::Dhd,
             bits,
             classes,
-            input: arch.preprocess(),
+            input: input.unwrap_or_else(|| arch.preprocess()),
             provenance,
         };
         Self::assemble(config, backbone, HashHead::Dhd(head))

@@ -103,7 +103,7 @@ fn fine_tuned_dhd_models_carry_their_backbone() {
     let dir = tempfile::tempdir().unwrap();
     let backbone = BackboneArch::MobilenetV2.init(&d);
     let head = DhdHead::new(1280, 32, 10, &d);
-    let model = HashModel::dhd(backbone, head, true, provenance()).unwrap();
+    let model = HashModel::dhd(backbone, head, true, None, provenance()).unwrap();
     assert_eq!((model.config.bits, model.config.classes), (32, 10));
     let path = dir.path().join("dhd.hlmodel");
     model.save(&path).unwrap();

@@ -4,7 +4,7 @@
 //!
 //! This is the version the app's "flip test" uses to show which bits a view flips; training will do the
 //! same operations batched on the device. Magnitudes follow kornia 0.5.7 as DHD ran it: additive
-//! brightness ±0.4, contrast and saturation factors in [0.2, 1.8], hue rotated by up to ±0.2 of a turn,
+//! brightness ±0.4, contrast and (HSV) saturation factors in [0.2, 1.8], hue rotated by up to ±0.2 of a turn,
 //! and a blur that is a fixed anisotropic Gaussian (σx = 0.1, σy = 2.0 at 256 pixels; scaled with the
 //! photo here), not a random one.
 
@@ -109,8 +109,16 @@ fn colour_jitter(img: &mut RgbImage, rng: &mut impl Rng) {
                 0 => c.map(|v| v + brightness),
                 1 => c.map(|v| v * contrast),
                 2 => {
-                    let g = luma(c);
-                    c.map(|v| g + (v - g) * saturation)
+                    // kornia scales HSV's saturation (clamped to 1) at fixed hue and value: every
+                    // channel's distance below the maximum scales by the same factor.
+                    let (max, min) = (c[0].max(c[1]).max(c[2]), c[0].min(c[1]).min(c[2]));
+                    let s = if max > 0.0 { (max - min) / max } else { 0.0 };
+                    let f = if s > 0.0 {
+                        saturation.min(1.0 / s)
+                    } else {
+                        1.0
+                    };
+                    c.map(|v| max - (max - v) * f)
                 }
                 _ => rotate_hue(c, hue),
             }
@@ -125,7 +133,7 @@ fn luma([r, g, b]: [f32; 3]) -> f32 {
 }
 
 /// Rotates the hue by `turns` of the colour wheel (through HSV).
-fn rotate_hue([r, g, b]: [f32; 3], turns: f32) -> [f32; 3] {
+pub(crate) fn rotate_hue([r, g, b]: [f32; 3], turns: f32) -> [f32; 3] {
     let (max, min) = (r.max(g).max(b), r.min(g).min(b));
     let delta = max - min;
     if delta <= f32::EPSILON {

@@ -1,6 +1,505 @@
-//! Training hash networks. This release has Deep Hash Distillation's losses ([`loss`]); the training loop,
-//! augmentation groups and checkpoints come with the DHD training issue.
+//! Training Deep Hash Distillation models (../shared/spec/methods.md §2).
+//!
+//! - [`loss`]: the three losses, L_HP + λ₁·L_SdH + λ₂·L_bce-Q.
+//! - [`augment`]: the teacher and student augmentation groups, batched on the device.
+//! - [`data`]: training photos decoded once and held in memory, with their targets (labels, or ImageNet
+//!   soft targets for unlabelled folders).
+//! - [`learner`]: what a step updates: the whole network on the GPU, or the head on cached features.
+//! - [`checkpoint`]: atomic checkpoints that resume a run exactly.
+//!
+//! [`train`] runs the loop: a seeded permutation per epoch (the last partial batch is dropped, as DHD's
+//! loader does), augmentation parameters seeded per step, so a run resumed from any checkpoint continues
+//! exactly as if it had not stopped; Adam with coupled L2 and separate learning rates for backbone and
+//! head, each decayed by a cosine over all steps; losses read back only every `log_every` steps (a read
+//! waits for the device, so doing it every step would stall a GPU); a checkpoint after every epoch and on
+//! cancel; NaN or infinite losses stop the run and leave the last good checkpoint.
 
+pub mod augment;
+pub mod checkpoint;
+pub mod data;
+pub mod learner;
 pub mod loss;
 
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use burn::config::Config;
+use burn::tensor::Device;
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+pub use checkpoint::Checkpoint;
+pub use data::TrainImages;
 pub use loss::{DhdLoss, DhdLossConfig, DhdLossParts};
+
+use crate::model::{BackboneArch, HashModel, Provenance};
+use learner::{FullLearner, HeadLearner, Learner};
+
+/// What training updates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrainMode {
+    /// Backbone and head, on two augmented views per step (a GPU's job).
+    Full,
+    /// The head only, on cached backbone features of augmented views (fine on a CPU).
+    Head,
+}
+
+/// A training run's settings (the defaults are the PyTorch reference recipe of ../shared/spec/anchors.md).
+#[derive(Config, Debug)]
+pub struct TrainConfig {
+    pub backbone: BackboneArch,
+    pub loss: DhdLossConfig,
+    #[config(default = 64)]
+    pub bits: usize,
+    #[config(default = 40)]
+    pub epochs: usize,
+    #[config(default = 128)]
+    pub batch: usize,
+    #[config(default = 1e-4)]
+    pub lr_backbone: f64,
+    #[config(default = 1e-3)]
+    pub lr_head: f64,
+    /// Coupled L2 on every parameter (DHD: 1e-5).
+    #[config(default = 1e-5)]
+    pub weight_decay: f64,
+    /// s_T: the teacher group's probabilities are the student's times this.
+    #[config(default = 0.5)]
+    pub teacher_scale: f64,
+    #[config(default = "TrainMode::Full")]
+    pub mode: TrainMode,
+    /// Head mode: augmented views per photo and group whose features are cached.
+    #[config(default = 4)]
+    pub cached_views: usize,
+    #[config(default = 0)]
+    pub seed: u64,
+    /// Side of the network's input; views are made at 256/224 of it and centre-cropped (DHD: 224).
+    #[config(default = 224)]
+    pub image_size: usize,
+    /// Read the losses back (and check them) every this many steps.
+    #[config(default = 20)]
+    pub log_every: usize,
+}
+
+impl TrainConfig {
+    /// The input transform: the backbone's normalisation, views of `image_size`·256/224 pixels
+    /// centre-cropped to `image_size`.
+    pub fn input(&self) -> crate::photo::Preprocess {
+        let mut pre = self.backbone.preprocess();
+        pre.crop = self.image_size as u32;
+        pre.resize = ((self.image_size * 256 + 112) / 224) as u32;
+        pre
+    }
+}
+
+/// Mean losses of a stretch of steps.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LossValues {
+    pub hp: f64,
+    pub sdh: f64,
+    pub q: f64,
+    pub total: f64,
+}
+
+impl LossValues {
+    fn from_sums(sums: &[f32], steps: usize) -> Self {
+        let m = |i: usize| sums[i] as f64 / steps.max(1) as f64;
+        Self {
+            hp: m(0),
+            sdh: m(1),
+            q: m(2),
+            total: m(3),
+        }
+    }
+
+    fn finite(&self) -> bool {
+        [self.hp, self.sdh, self.q, self.total]
+            .iter()
+            .all(|v| v.is_finite())
+    }
+}
+
+/// One finished epoch.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochStats {
+    /// 1-based.
+    pub epoch: usize,
+    pub loss: LossValues,
+    /// Learning rates at the epoch's last step.
+    pub lr_backbone: f64,
+    pub lr_head: f64,
+    pub seconds: f64,
+    /// Training photos per second (each counted once per step, though seen in two views).
+    pub images_per_s: f64,
+    /// mAP from the run's evaluation hook, on the epochs it runs.
+    pub map: Option<f64>,
+}
+
+/// What a run reports as it goes.
+#[derive(Clone, Debug)]
+pub enum TrainEvent {
+    /// A preparation stage (decoding, targets, feature cache, preparing the GPU).
+    Stage {
+        name: &'static str,
+        done: usize,
+        total: usize,
+    },
+    /// Every `log_every` steps: position, mean losses since the last report, rates and time left.
+    Step {
+        epoch: usize,
+        epochs: usize,
+        step: usize,
+        steps: usize,
+        loss: LossValues,
+        lr_backbone: f64,
+        lr_head: f64,
+        images_per_s: f64,
+        eta_s: f64,
+    },
+    Epoch(EpochStats),
+    Checkpoint(PathBuf),
+}
+
+/// Why a run stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error("cannot build the network: {0}")]
+    Model(String),
+    #[error("training needs at least 2 photos; there are {0}")]
+    TooFewPhotos(usize),
+    #[error("cannot resume from {path}: {reason}")]
+    Resume { path: PathBuf, reason: String },
+    #[error(transparent)]
+    File(#[from] crate::io::FileError),
+    #[error(
+        "training diverged at epoch {epoch}, step {step} (a loss became {value}); {kept}. Try a lower learning rate"
+    )]
+    Diverged {
+        epoch: usize,
+        step: usize,
+        value: f64,
+        kept: String,
+    },
+    #[error("cancelled{}", match .checkpoint { Some(p) => format!("; progress kept in {}", p.display()), None => String::new() })]
+    Cancelled { checkpoint: Option<PathBuf> },
+}
+
+/// A finished run.
+pub struct TrainOutcome {
+    pub model: HashModel,
+    pub history: Vec<EpochStats>,
+    /// Seconds to the end of the first step (on a GPU: compiling and tuning kernels).
+    pub first_step_s: f64,
+    /// Mean training photos per second over the steps after the first.
+    pub images_per_s: f64,
+}
+
+/// Where a run keeps its checkpoints and evaluates itself.
+pub struct TrainHooks<'a> {
+    /// Written after every epoch and on cancel; `None` keeps nothing.
+    pub checkpoint: Option<&'a Path>,
+    /// Continue from this checkpoint (its config and data must match the run's).
+    pub resume: Option<(&'a Path, Checkpoint)>,
+    /// Called with the current model every `eval_every` epochs (and after the last); its value is
+    /// recorded as the epoch's mAP.
+    pub evaluate: Option<&'a mut dyn FnMut(&HashModel) -> f64>,
+    pub eval_every: usize,
+    pub cancel: &'a AtomicBool,
+    pub on_event: &'a mut dyn FnMut(TrainEvent),
+}
+
+/// A generator for one purpose of one run: `seed` mixed with the purpose's words (SplitMix64).
+pub(crate) fn rng(seed: u64, words: &[u64]) -> ChaCha8Rng {
+    let mut s = seed;
+    for &w in words {
+        s = (s ^ w).wrapping_add(0x9E37_79B9_7F4A_7C15);
+        s = (s ^ (s >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        s = (s ^ (s >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        s ^= s >> 31;
+    }
+    ChaCha8Rng::seed_from_u64(s)
+}
+
+/// The cosine decay from `base` to 0 over `total` steps, at step `t`.
+pub fn cosine_lr(base: f64, t: usize, total: usize) -> f64 {
+    base * 0.5 * (1.0 + (std::f64::consts::PI * t as f64 / total.max(1) as f64).cos())
+}
+
+/// Trains a DHD model on `images` with `config` on `device` (a plain device; autodiff is added here).
+pub fn train(
+    config: &TrainConfig,
+    images: &TrainImages,
+    device: &Device,
+    hooks: TrainHooks<'_>,
+) -> Result<TrainOutcome, TrainError> {
+    let n = images.len();
+    if n < 2 {
+        return Err(TrainError::TooFewPhotos(n));
+    }
+    let ad = device.clone().autodiff();
+    ad.seed(config.seed);
+    let TrainHooks {
+        checkpoint,
+        resume,
+        mut evaluate,
+        eval_every,
+        cancel,
+        on_event,
+    } = hooks;
+    let mut learner: Box<dyn Learner + '_> = match config.mode {
+        TrainMode::Full => Box::new(FullLearner::new(config, images, &ad)?),
+        TrainMode::Head => match HeadLearner::new(config, images, &ad, cancel, on_event)? {
+            Some(l) => Box::new(l),
+            None => return Err(TrainError::Cancelled { checkpoint: None }),
+        },
+    };
+    let config_json = serde_json::to_value(config).expect("configs serialise");
+    let data_fingerprint = images.fingerprint();
+    let mut history = Vec::new();
+    let mut steps_done = 0;
+    if let Some((path, ckpt)) = resume {
+        let fail = |reason: String| TrainError::Resume {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let s = &ckpt.state;
+        let mut theirs = s.config.clone();
+        let mut ours = config_json.clone();
+        for v in [&mut theirs, &mut ours] {
+            v.as_object_mut().map(|o| o.remove("log_every"));
+        }
+        if theirs != ours {
+            return Err(fail(format!(
+                "it was made with other settings: {}",
+                s.config
+            )));
+        }
+        if s.data_fingerprint != data_fingerprint {
+            return Err(fail("it was trained on other photos or labels".into()));
+        }
+        learner
+            .restore(&ckpt.network, &ckpt.optimizers, &s.param_ids)
+            .map_err(fail)?;
+        steps_done = s.steps_done;
+        history = s.history.clone();
+    }
+
+    let batch = config.batch.clamp(1, n);
+    let steps = n / batch;
+    let total = steps * config.epochs;
+    let save = |learner: &dyn Learner,
+                steps_done: usize,
+                history: &[EpochStats]|
+     -> Result<Option<PathBuf>, TrainError> {
+        let Some(path) = checkpoint else {
+            return Ok(None);
+        };
+        let (network, optimizers, param_ids) = learner.snapshot();
+        let state = checkpoint::CheckpointState {
+            config: config_json.clone(),
+            steps_done,
+            data_fingerprint: data_fingerprint.clone(),
+            history: history.to_vec(),
+            param_ids,
+        };
+        Checkpoint {
+            state,
+            network,
+            optimizers,
+        }
+        .save(path)?;
+        Ok(Some(path.to_path_buf()))
+    };
+
+    let started = Instant::now();
+    let mut first_step_s = 0.0;
+    let mut timed = (0usize, 0.0f64); // steps after the first, and their seconds
+    let lr = |base: f64, t: usize| cosine_lr(base, t, total);
+    while steps_done < total {
+        let epoch = steps_done / steps;
+        let mut order: Vec<usize> = (0..n).collect();
+        order.shuffle(&mut rng(config.seed, &[0xE90C, epoch as u64]));
+        let epoch_started = Instant::now();
+        let first_in_epoch = steps_done % steps;
+        let mut epoch_sums: Option<burn::tensor::Tensor<1>> = None;
+        let mut window: (Option<burn::tensor::Tensor<1>>, usize, Instant) =
+            (None, 0, Instant::now());
+        for step in first_in_epoch..steps {
+            if cancel.load(Ordering::Relaxed) {
+                return Err(TrainError::Cancelled {
+                    checkpoint: save(&*learner, steps_done, &history)?,
+                });
+            }
+            if first_step_s == 0.0 {
+                on_event(TrainEvent::Stage {
+                    name: "preparing the device (first step: kernels are compiled and tuned)",
+                    done: 0,
+                    total: 1,
+                });
+            }
+            let t = steps_done;
+            let (lr_b, lr_h) = (lr(config.lr_backbone, t), lr(config.lr_head, t));
+            let step_started = Instant::now();
+            let values = learner.step(
+                &order[step * batch..(step + 1) * batch],
+                &mut rng(config.seed, &[0x57E9, t as u64]),
+                lr_b,
+                lr_h,
+            );
+            steps_done += 1;
+            epoch_sums = Some(match epoch_sums {
+                Some(s) => s + values.clone(),
+                None => values.clone(),
+            });
+            window.0 = Some(match window.0.take() {
+                Some(s) => s + values,
+                None => values,
+            });
+            window.1 += 1;
+            if first_step_s == 0.0 {
+                // Wait for the device once, so that the first step's time is real.
+                let _ = window.0.clone().expect("just set").into_data();
+                first_step_s = started.elapsed().as_secs_f64();
+                on_event(TrainEvent::Stage {
+                    name: "preparing the device (first step: kernels are compiled and tuned)",
+                    done: 1,
+                    total: 1,
+                });
+                window = (None, 0, Instant::now());
+                continue;
+            }
+            timed.0 += 1;
+            timed.1 += step_started.elapsed().as_secs_f64();
+            if window.1 >= config.log_every.max(1) || step + 1 == steps {
+                let sums: Vec<f32> = window
+                    .0
+                    .take()
+                    .expect("steps in window")
+                    .into_data()
+                    .convert::<f32>()
+                    .try_to_vec::<f32>()
+                    .expect("f32 losses");
+                let loss = LossValues::from_sums(&sums, window.1);
+                let secs = window.2.elapsed().as_secs_f64();
+                let per_s = (window.1 * batch) as f64 / secs.max(1e-9);
+                if !loss.finite() {
+                    return Err(diverged(epoch + 1, step + 1, &loss, &history, checkpoint));
+                }
+                on_event(TrainEvent::Step {
+                    epoch: epoch + 1,
+                    epochs: config.epochs,
+                    step: step + 1,
+                    steps,
+                    loss,
+                    lr_backbone: lr_b,
+                    lr_head: lr_h,
+                    images_per_s: per_s,
+                    eta_s: (total - steps_done) as f64 * batch as f64 / per_s.max(1e-9),
+                });
+                window = (None, 0, Instant::now());
+            }
+        }
+        let sums: Vec<f32> = epoch_sums
+            .expect("an epoch has steps")
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .expect("f32 losses");
+        let loss = LossValues::from_sums(&sums, steps - first_in_epoch);
+        if !loss.finite() || !learner.finite() {
+            return Err(diverged(epoch + 1, steps, &loss, &history, checkpoint));
+        }
+        let seconds = epoch_started.elapsed().as_secs_f64();
+        let last = steps_done - 1;
+        let mut stats = EpochStats {
+            epoch: epoch + 1,
+            loss,
+            lr_backbone: lr(config.lr_backbone, last),
+            lr_head: lr(config.lr_head, last),
+            seconds,
+            images_per_s: ((steps - first_in_epoch) * batch) as f64 / seconds.max(1e-9),
+            map: None,
+        };
+        let is_last = steps_done == total;
+        if let Some(eval) = evaluate
+            .as_mut()
+            .filter(|_| is_last || (eval_every > 0 && (epoch + 1) % eval_every == 0))
+        {
+            stats.map = Some(eval(&build_model(config, images, &*learner)?));
+        }
+        history.push(stats.clone());
+        on_event(TrainEvent::Epoch(stats));
+        if let Some(p) = save(&*learner, steps_done, &history)? {
+            on_event(TrainEvent::Checkpoint(p));
+        }
+    }
+    Ok(TrainOutcome {
+        model: build_model(config, images, &*learner)?,
+        history,
+        first_step_s,
+        images_per_s: if timed.1 > 0.0 {
+            (timed.0 * batch) as f64 / timed.1
+        } else {
+            0.0
+        },
+    })
+}
+
+fn diverged(
+    epoch: usize,
+    step: usize,
+    loss: &LossValues,
+    history: &[EpochStats],
+    checkpoint: Option<&Path>,
+) -> TrainError {
+    // Finite losses with non-finite parameters: the last step's update overflowed.
+    let value = [loss.hp, loss.sdh, loss.q, loss.total]
+        .into_iter()
+        .find(|v| !v.is_finite())
+        .unwrap_or(f64::NAN);
+    let kept = match (checkpoint, history.last()) {
+        (Some(p), Some(e)) => format!(
+            "the checkpoint {} after epoch {} is kept",
+            p.display(),
+            e.epoch
+        ),
+        _ => "no earlier checkpoint exists".to_string(),
+    };
+    TrainError::Diverged {
+        epoch,
+        step,
+        value,
+        kept,
+    }
+}
+
+fn build_model(
+    config: &TrainConfig,
+    images: &TrainImages,
+    learner: &dyn Learner,
+) -> Result<HashModel, TrainError> {
+    let (backbone, head, fine_tuned) = learner.finish();
+    let mode = match config.mode {
+        TrainMode::Full => "full network",
+        TrainMode::Head => "head only",
+    };
+    let provenance = Provenance {
+        description: format!(
+            "dhd trained {} epochs ({mode}) on {} photos",
+            config.epochs,
+            images.len()
+        ),
+        software: format!("hashlens {}", env!("CARGO_PKG_VERSION")),
+        seed: config.seed,
+        images: images.len(),
+        settings: serde_json::to_value(config).expect("configs serialise"),
+    };
+    HashModel::dhd(backbone, head, fine_tuned, Some(config.input()), provenance)
+        .map_err(|e| TrainError::Model(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,420 @@
+//! `hashlens train`: fine-tunes a DHD model on a folder (class sub-folders, a list file, or no labels at
+//! all) or on a protocol's training split, with a progress bar, a checkpoint every epoch, `--resume`,
+//! and, under a protocol, the evaluation of the result (`--json` prints one object with everything).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Context, bail};
+use clap::{Args, ValueEnum};
+use hashlens_core::dataset::{classes_from_folders, protocol_split, read_list_file, scan_images};
+use hashlens_core::model::BackboneArch;
+use hashlens_core::train::{
+    Checkpoint, DhdLossConfig, EpochStats, TrainConfig, TrainEvent, TrainHooks, TrainImages,
+    TrainMode, data, train,
+};
+use serde::Serialize;
+
+use super::eval_model::{ModelEval, evaluate_model, print_eval};
+use super::index::{DeviceArgs, parse_backbone};
+use super::out;
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Mode {
+    /// Backbone and head (use a GPU).
+    Full,
+    /// Head only, on cached features of augmented views (fine on a CPU).
+    Head,
+}
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Training photos: a folder (class sub-folders give labels; without them training is unlabelled),
+    /// or with --protocol the folder the protocol splits.
+    #[arg(long)]
+    data: PathBuf,
+    /// Train on this protocol's training split (cifar10, cifar10-1) and evaluate on its query/database.
+    #[arg(long)]
+    protocol: Option<String>,
+    /// Seed of the split, the initialisation, the order and the augmentations.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// A list file (`path labels…` per line, single- or multi-label) instead of class folders.
+    #[arg(long, conflicts_with = "protocol")]
+    list: Option<PathBuf>,
+    /// Ignore the labels: targets from the backbone's ImageNet classifier (the personal-library mode).
+    #[arg(long)]
+    unlabelled: bool,
+    #[arg(long, default_value = "mobilenet_v2", value_parser = parse_backbone)]
+    backbone: BackboneArch,
+    #[arg(long, default_value_t = 64)]
+    bits: usize,
+    #[arg(long, default_value_t = 40)]
+    epochs: usize,
+    #[arg(long, default_value_t = 128)]
+    batch: usize,
+    #[arg(long, value_enum, default_value = "full")]
+    mode: Mode,
+    /// Network input side (DHD: 224).
+    #[arg(long, default_value_t = 224)]
+    image_size: usize,
+    /// Side at which training photos are kept in memory (DHD's pre-resized 256; smaller photos such as
+    /// CIFAR's 32 × 32 lose nothing at their own size).
+    #[arg(long, default_value_t = 256)]
+    keep_side: usize,
+    #[arg(long, default_value_t = 1e-4)]
+    lr_backbone: f64,
+    #[arg(long, default_value_t = 1e-3)]
+    lr_head: f64,
+    /// s_T: the teacher augmentations' probabilities relative to the student's.
+    #[arg(long, default_value_t = 0.5)]
+    teacher_scale: f64,
+    /// τ of the hash-proxy loss.
+    #[arg(long, default_value_t = 0.2)]
+    temperature: f64,
+    /// Also quantise the proxies (the paper's text; off in DHD's released code).
+    #[arg(long)]
+    quantize_proxies: bool,
+    /// Head mode: augmented views per photo whose features are cached.
+    #[arg(long, default_value_t = 4)]
+    cached_views: usize,
+    /// Where the trained model is written.
+    #[arg(long, default_value = "model.hlmodel")]
+    out: PathBuf,
+    /// Checkpoint written after every epoch and on Ctrl+C (default: OUT.ckpt).
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
+    /// Continue from a checkpoint of the same settings and data.
+    #[arg(long)]
+    resume: Option<PathBuf>,
+    /// Under a protocol: evaluate every N epochs on 1,000 queries against the first 5,000 database
+    /// photos (0: only at the end, on the whole split).
+    #[arg(long, default_value_t = 0)]
+    eval_every: usize,
+    #[command(flatten)]
+    device: DeviceArgs,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct TrainReport {
+    method: &'static str,
+    backbone: &'static str,
+    bits: usize,
+    protocol: Option<String>,
+    seed: u64,
+    epochs: usize,
+    batch: usize,
+    mode: &'static str,
+    image_size: usize,
+    train_images: usize,
+    labels: String,
+    device: String,
+    first_step_s: f64,
+    train_images_per_s: f64,
+    model: String,
+    model_fingerprint: String,
+    history: Vec<EpochStats>,
+    #[serde(flatten)]
+    eval: Option<ModelEval>,
+}
+
+pub fn progress_bar(len: usize, what: &str) -> indicatif::ProgressBar {
+    indicatif::ProgressBar::new(len as u64).with_style(
+        indicatif::ProgressStyle::with_template(&format!(
+            "{what} {{bar:40}} {{pos}}/{{len}} {{per_sec}} ETA {{eta}}"
+        ))
+        .expect("a valid template"),
+    )
+}
+
+pub fn run(a: TrainArgs) -> anyhow::Result<()> {
+    let protocol = a
+        .protocol
+        .as_deref()
+        .map(|p| protocol_split(&a.data, p, a.seed))
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    // The photos and their target rows; `classes` = 0 means unlabelled.
+    let (paths, rows, classes, labels) = if let Some(p) = &protocol {
+        let c = p.classes.len();
+        let (paths, idx): (Vec<PathBuf>, Vec<usize>) = p.train.iter().cloned().unzip();
+        (
+            paths,
+            data::one_hot(&idx, c),
+            c,
+            format!("{} classes of {}", c, p.name),
+        )
+    } else if let Some(list) = &a.list {
+        let l = read_list_file(list)?;
+        let c = l.rows.classes_needed();
+        let labels = l.rows.to_labels(c)?;
+        let rows = (0..labels.len())
+            .map(|i| {
+                let mut r = vec![0.0f32; c];
+                labels.classes_of(i).into_iter().for_each(|k| r[k] = 1.0);
+                r
+            })
+            .collect();
+        // Relative paths in a list are relative to --data (as `hashlens split` writes them).
+        let paths = l.paths.iter().map(|p| a.data.join(p)).collect();
+        (
+            paths,
+            rows,
+            c,
+            format!("{c} classes from {}", list.display()),
+        )
+    } else {
+        let scan = scan_images(&a.data)?;
+        let paths: Vec<PathBuf> = scan.images.iter().map(|e| e.path.clone()).collect();
+        match classes_from_folders(&scan.images) {
+            Ok(fc) if fc.names.len() >= 2 => {
+                let c = fc.names.len();
+                (
+                    paths,
+                    data::one_hot(&fc.classes, c),
+                    c,
+                    format!("{c} classes from sub-folders"),
+                )
+            }
+            _ => {
+                let n = paths.len();
+                (paths, vec![Vec::new(); n], 0, String::new())
+            }
+        }
+    };
+    let unlabelled = a.unlabelled || classes == 0;
+    let (rows, classes) = if unlabelled {
+        (vec![Vec::new(); paths.len()], 0)
+    } else {
+        (rows, classes)
+    };
+    if paths.len() < 2 {
+        bail!(
+            "{} holds {} photos; training needs at least 2",
+            a.data.display(),
+            paths.len()
+        );
+    }
+
+    let cancel = Arc::new(AtomicBool::new(false));
+    {
+        let cancel = cancel.clone();
+        // Ctrl+C: stop after the current step and keep a checkpoint (a second Ctrl+C ends it at once).
+        let _ = ctrlc_once(move || cancel.store(true, Ordering::Relaxed));
+    }
+    let device = a.device.open()?;
+    let bar = progress_bar(paths.len(), "decoding");
+    let (mut images, skipped) =
+        TrainImages::load(&paths, &rows, classes, a.keep_side, &cancel, |d, _| {
+            bar.set_position(d as u64)
+        })
+        .context("cancelled")?;
+    bar.finish_and_clear();
+    for (p, e) in &skipped {
+        eprintln!("hashlens: skipped {}: {e}", p.display());
+    }
+    let config = TrainConfig::new(
+        a.backbone,
+        DhdLossConfig::new()
+            .with_temperature(a.temperature)
+            .with_quantize_proxies(a.quantize_proxies),
+    )
+    .with_bits(a.bits)
+    .with_epochs(a.epochs)
+    .with_batch(a.batch)
+    .with_lr_backbone(a.lr_backbone)
+    .with_lr_head(a.lr_head)
+    .with_teacher_scale(a.teacher_scale)
+    .with_mode(match a.mode {
+        Mode::Full => TrainMode::Full,
+        Mode::Head => TrainMode::Head,
+    })
+    .with_image_size(a.image_size)
+    .with_cached_views(a.cached_views)
+    .with_seed(a.seed);
+    let labels = if unlabelled {
+        eprintln!("hashlens: no labels used: targets are the backbone's ImageNet classes (top 5)");
+        let backbone = a.backbone.pretrained(&device.device)?;
+        let t = data::imagenet_targets(
+            &images,
+            &backbone,
+            &config.input(),
+            5,
+            a.batch.min(64),
+            &device.device,
+            &cancel,
+        )
+        .context("cancelled")?;
+        images.set_targets(t, 1000);
+        "unlabelled (ImageNet top-5 soft targets)".to_string()
+    } else {
+        labels
+    };
+
+    let checkpoint = a
+        .checkpoint
+        .clone()
+        .unwrap_or_else(|| with_suffix(&a.out, ".ckpt"));
+    let resume = match &a.resume {
+        Some(p) => Some((p.as_path(), Checkpoint::load(p)?)),
+        None => None,
+    };
+    let bar = progress_bar(
+        config.epochs * (images.len() / config.batch.clamp(1, images.len())),
+        "training",
+    );
+    let json = a.json;
+    let mut on_event = |e: TrainEvent| match e {
+        TrainEvent::Stage { name, done, total } => {
+            bar.set_message(name);
+            if done == 0 {
+                eprintln!("hashlens: {name}…");
+            } else if done == total && name.starts_with("preparing") {
+                eprintln!("hashlens: device ready");
+            }
+        }
+        TrainEvent::Step {
+            epoch,
+            epochs,
+            step,
+            steps,
+            loss,
+            images_per_s,
+            lr_head,
+            ..
+        } => {
+            bar.set_position(((epoch - 1) * steps + step) as u64);
+            bar.set_message(format!(
+                "epoch {epoch}/{epochs} loss {:.4} lr {lr_head:.2e} {images_per_s:.0} img/s",
+                loss.total
+            ));
+        }
+        TrainEvent::Epoch(s) => {
+            if !json {
+                bar.println(format!(
+                    "epoch {:>3}: loss {:.4} (hp {:.4} sdh {:.4} q {:.4}) {:.0} img/s{}",
+                    s.epoch,
+                    s.loss.total,
+                    s.loss.hp,
+                    s.loss.sdh,
+                    s.loss.q,
+                    s.images_per_s,
+                    s.map.map(|m| format!(" mAP {m:.4}")).unwrap_or_default()
+                ));
+            }
+        }
+        TrainEvent::Checkpoint(_) => {}
+    };
+    let mut periodic = |model: &hashlens_core::model::HashModel| -> f64 {
+        let p = protocol.as_ref().expect("only with a protocol");
+        evaluate_model(model, p, Some(1000), Some(5000), 64, &device.device, "")
+            .map(|r| r.map_all)
+            .unwrap_or(f64::NAN)
+    };
+    let evaluate: Option<&mut dyn FnMut(&hashlens_core::model::HashModel) -> f64> =
+        if protocol.is_some() && a.eval_every > 0 {
+            Some(&mut periodic)
+        } else {
+            None
+        };
+    let hooks = TrainHooks {
+        checkpoint: Some(&checkpoint),
+        resume,
+        evaluate,
+        eval_every: a.eval_every,
+        cancel: &cancel,
+        on_event: &mut on_event,
+    };
+    let outcome = train(&config, &images, &device.device, hooks)?;
+    bar.finish_and_clear();
+    outcome.model.save(&a.out)?;
+    eprintln!(
+        "hashlens: model written to {} (checkpoint {})",
+        a.out.display(),
+        checkpoint.display()
+    );
+
+    let eval = match &protocol {
+        Some(p) => Some(evaluate_model(
+            &outcome.model,
+            p,
+            None,
+            None,
+            64,
+            &device.device,
+            &device.describe(),
+        )?),
+        None => None,
+    };
+    let report = TrainReport {
+        method: "dhd",
+        backbone: a.backbone.name(),
+        bits: a.bits,
+        protocol: a.protocol.clone(),
+        seed: a.seed,
+        epochs: a.epochs,
+        batch: a.batch,
+        mode: match a.mode {
+            Mode::Full => "full",
+            Mode::Head => "head",
+        },
+        image_size: a.image_size,
+        train_images: images.len(),
+        labels,
+        device: device.describe(),
+        first_step_s: outcome.first_step_s,
+        train_images_per_s: outcome.images_per_s,
+        model: a.out.display().to_string(),
+        model_fingerprint: outcome.model.fingerprint().to_string(),
+        history: outcome.history,
+        eval,
+    };
+    if a.json {
+        return super::print_json(&report);
+    }
+    out!(
+        "trained {} epochs on {} photos ({}): first step {:.1} s, then {:.1} photos/s on {}",
+        report.epochs,
+        report.train_images,
+        report.labels,
+        report.first_step_s,
+        report.train_images_per_s,
+        report.device
+    );
+    if let Some(e) = &report.eval {
+        print_eval(e)?;
+    }
+    Ok(())
+}
+
+fn with_suffix(p: &Path, suffix: &str) -> PathBuf {
+    let mut s = p.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+/// Runs `f` on the first Ctrl+C; a second one ends the process at once.
+#[cfg(unix)]
+fn ctrlc_once(f: impl Fn() + Send + Sync + 'static) -> anyhow::Result<()> {
+    const SIGINT: i32 = 2;
+    let pressed = AtomicBool::new(false);
+    // SAFETY: the action is async-signal-safe: atomic operations, `f` (which only stores to an atomic),
+    // and `abort`.
+    unsafe {
+        signal_hook_registry::register(SIGINT, move || {
+            if pressed.swap(true, Ordering::Relaxed) {
+                std::process::abort();
+            }
+            f()
+        })
+    }?;
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn ctrlc_once(_f: impl Fn() + Send + Sync + 'static) -> anyhow::Result<()> {
+    Ok(())
+}

@@ -1,0 +1,225 @@
+//! Training photos held in memory, decoded once, and their targets.
+//!
+//! DHD trains on photos pre-resized to 256 × 256; here every photo is decoded once (in parallel, under
+//! the usual limits), made square (shorter side resized, centre cut) at `side` pixels and kept as bytes,
+//! so that an epoch costs no decoding and a batch upload is a copy. The side is a memory trade-off: 256
+//! is DHD's (196 kB per photo); photos that are smaller to begin with (CIFAR-10's 32 × 32) lose nothing
+//! at their own size, because the augmentation's one bilinear resample goes to 256 anyway.
+//!
+//! Targets are rows of non-negative weights over the classes, normalised to sum to one when the loss
+//! reads them: one-hot for class folders, multi-hot from list files, or for an unlabelled folder the
+//! pretrained backbone's ImageNet class probabilities ([`imagenet_targets`]).
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use burn::tensor::{Device, Tensor, TensorData};
+use image::imageops::{self, FilterType};
+use rayon::prelude::*;
+
+use crate::model::Backbone;
+use crate::photo::{DecodeLimits, PhotoError, Preprocess, decode_file};
+
+/// Photos as `side × side` RGB bytes (channel-major) with their target rows.
+#[derive(Clone, Debug)]
+pub struct TrainImages {
+    pub side: usize,
+    pub paths: Vec<PathBuf>,
+    pixels: Vec<u8>,
+    /// `len × classes` target weights.
+    targets: Vec<f32>,
+    pub classes: usize,
+}
+
+impl TrainImages {
+    /// Decodes `paths` with their target rows (each `classes` long). Photos that cannot be decoded are
+    /// left out and returned with the reason; `None` when cancelled. `progress(done, total)`.
+    pub fn load(
+        paths: &[PathBuf],
+        targets: &[Vec<f32>],
+        classes: usize,
+        side: usize,
+        cancel: &AtomicBool,
+        progress: impl Fn(usize, usize) + Sync,
+    ) -> Option<(Self, Vec<(PathBuf, PhotoError)>)> {
+        assert_eq!(paths.len(), targets.len(), "one target row per photo");
+        let done = AtomicUsize::new(0);
+        let decoded: Vec<Option<Result<Vec<u8>, PhotoError>>> = paths
+            .par_iter()
+            .map(|p| {
+                if cancel.load(Ordering::Relaxed) {
+                    return None;
+                }
+                let r =
+                    decode_file(p, &DecodeLimits::default()).map(|img| square_bytes(&img, side));
+                progress(done.fetch_add(1, Ordering::Relaxed) + 1, paths.len());
+                Some(r)
+            })
+            .collect();
+        if cancel.load(Ordering::Relaxed) {
+            return None;
+        }
+        let mut images = Self {
+            side,
+            paths: Vec::new(),
+            pixels: Vec::new(),
+            targets: Vec::new(),
+            classes,
+        };
+        let mut skipped = Vec::new();
+        for ((path, row), d) in paths.iter().zip(targets).zip(decoded) {
+            match d.expect("not cancelled") {
+                Ok(px) => images.push(path.clone(), &px, row),
+                Err(e) => skipped.push((path.clone(), e)),
+            }
+        }
+        Some((images, skipped))
+    }
+
+    fn push(&mut self, path: PathBuf, pixels: &[u8], target: &[f32]) {
+        assert_eq!(target.len(), self.classes, "target row length");
+        self.paths.push(path);
+        self.pixels.extend_from_slice(pixels);
+        self.targets.extend_from_slice(target);
+    }
+
+    pub fn len(&self) -> usize {
+        self.paths.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.paths.is_empty()
+    }
+
+    /// Replaces the targets (e.g. by ImageNet soft targets), `len × classes`.
+    pub fn set_targets(&mut self, targets: Vec<f32>, classes: usize) {
+        assert_eq!(targets.len(), self.len() * classes, "one row per photo");
+        self.targets = targets;
+        self.classes = classes;
+    }
+
+    /// The photos at `items` as a `[B, 3, side, side]` tensor of values in [0, 1].
+    pub fn pixels(&self, items: &[usize], device: &Device) -> Tensor<4> {
+        let per = 3 * self.side * self.side;
+        let mut v = Vec::with_capacity(items.len() * per);
+        for &i in items {
+            v.extend(
+                self.pixels[i * per..(i + 1) * per]
+                    .iter()
+                    .map(|&b| b as f32 / 255.0),
+            );
+        }
+        Tensor::from_data(
+            TensorData::new(v, [items.len(), 3, self.side, self.side]),
+            device,
+        )
+    }
+
+    /// Target rows of `items`, `[B, classes]`.
+    pub fn targets(&self, items: &[usize], device: &Device) -> Tensor<2> {
+        let c = self.classes;
+        let v: Vec<f32> = items
+            .iter()
+            .flat_map(|&i| self.targets[i * c..(i + 1) * c].iter().copied())
+            .collect();
+        Tensor::from_data(TensorData::new(v, [items.len(), c]), device)
+    }
+
+    /// A content fingerprint of photos and targets: a checkpoint refuses to resume on other data.
+    pub fn fingerprint(&self) -> String {
+        let mut bytes = Vec::with_capacity(self.pixels.len() / 64 + self.targets.len() * 4);
+        bytes.extend(self.pixels.iter().step_by(61));
+        bytes.extend(self.targets.iter().flat_map(|t| t.to_le_bytes()));
+        bytes.extend((self.len() as u64).to_le_bytes());
+        crate::io::fingerprint(&bytes)
+    }
+}
+
+/// Shorter side resized to `side` (bilinear), centre cut square, as channel-major bytes.
+fn square_bytes(img: &image::RgbImage, side: usize) -> Vec<u8> {
+    let (w, h) = img.dimensions();
+    let s = side as u32;
+    let scaled = if w.min(h) == s {
+        img.clone()
+    } else {
+        let (nw, nh) = if w <= h {
+            (
+                s,
+                ((h as u64 * s as u64) / w.max(1) as u64).max(s as u64) as u32,
+            )
+        } else {
+            (
+                ((w as u64 * s as u64) / h.max(1) as u64).max(s as u64) as u32,
+                s,
+            )
+        };
+        imageops::resize(img, nw, nh, FilterType::Triangle)
+    };
+    let (x0, y0) = ((scaled.width() - s) / 2, (scaled.height() - s) / 2);
+    let crop = imageops::crop_imm(&scaled, x0, y0, s, s).to_image();
+    let mut out = vec![0u8; 3 * side * side];
+    for (i, px) in crop.pixels().enumerate() {
+        for c in 0..3 {
+            out[c * side * side + i] = px.0[c];
+        }
+    }
+    out
+}
+
+/// One-hot rows for single class indices.
+pub fn one_hot(classes_of: &[usize], classes: usize) -> Vec<Vec<f32>> {
+    classes_of
+        .iter()
+        .map(|&c| {
+            (0..classes)
+                .map(|k| if k == c { 1.0 } else { 0.0 })
+                .collect()
+        })
+        .collect()
+}
+
+/// Targets for photos without labels: the pretrained backbone's ImageNet-1k probabilities, keeping the
+/// `top` most likely classes (renormalised). Photos that look alike share likely classes, so L_HP pulls
+/// their codes toward the same proxies, while self-distillation works as with labels. Returns the
+/// `len × 1000` rows.
+pub fn imagenet_targets(
+    images: &TrainImages,
+    backbone: &Backbone,
+    pre: &Preprocess,
+    top: usize,
+    batch: usize,
+    device: &Device,
+    cancel: &AtomicBool,
+) -> Option<Vec<f32>> {
+    use super::augment::{ViewParams, augment};
+    let mut out = Vec::with_capacity(images.len() * 1000);
+    let all: Vec<usize> = (0..images.len()).collect();
+    for chunk in all.chunks(batch.max(1)) {
+        if cancel.load(Ordering::Relaxed) {
+            return None;
+        }
+        let x = augment(
+            images.pixels(chunk, device),
+            &ViewParams::identity(chunk.len()),
+            pre,
+        );
+        let probs = burn::tensor::activation::softmax(backbone.logits(x), 1);
+        let probs: Vec<f32> = probs
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .expect("f32 probabilities");
+        for row in probs.chunks(1000) {
+            let mut order: Vec<usize> = (0..1000).collect();
+            order.sort_by(|&a, &b| row[b].total_cmp(&row[a]));
+            let keep = &order[..top.clamp(1, 1000)];
+            let mass: f32 = keep.iter().map(|&k| row[k]).sum::<f32>().max(1e-12);
+            let mut t = vec![0.0f32; 1000];
+            for &k in keep {
+                t[k] = row[k] / mass;
+            }
+            out.extend(t);
+        }
+    }
+    Some(out)
+}

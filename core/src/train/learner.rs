@@ -1,0 +1,336 @@
+//! What one training step updates, in the two modes: the whole network on two augmented views
+//! ([`FullLearner`], for a GPU), or only the hash head on backbone features of augmented views computed
+//! once ([`HeadLearner`], minutes on a laptop CPU).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use burn::module::Module;
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::tensor::{Device, Tensor, TensorData};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+use super::augment::{AugmentGroup, ViewParams, augment};
+use super::checkpoint::{param_ids, params_finite, with_param_ids};
+use super::data::TrainImages;
+use super::{DhdLoss, TrainConfig, TrainError, TrainEvent};
+use crate::model::Backbone;
+use crate::model::hash_model::DhdHead;
+use crate::model::weights::{load_safetensors_bytes, to_safetensors_bytes};
+
+/// Backbone and DHD head, trained together.
+#[derive(Module, Debug)]
+pub struct DhdNetwork {
+    pub backbone: Backbone,
+    pub head: DhdHead,
+}
+
+/// One mode's trainable state.
+pub trait Learner {
+    /// One optimisation step on the photos `items`; returns `[L_HP, L_SdH, L_bce-Q, total]`, detached.
+    fn step(
+        &mut self,
+        items: &[usize],
+        rng: &mut ChaCha8Rng,
+        lr_backbone: f64,
+        lr_head: f64,
+    ) -> Tensor<1>;
+    /// Network tensors (safetensors), optimiser states and parameter ids for a checkpoint.
+    fn snapshot(&self) -> (Vec<u8>, Vec<Vec<u8>>, Vec<u64>);
+    /// Takes the tensors, optimiser states and parameter ids of a checkpoint.
+    fn restore(
+        &mut self,
+        network: &[u8],
+        optimizers: &[Vec<u8>],
+        ids: &[u64],
+    ) -> Result<(), String>;
+    /// The inference-mode backbone and head, and whether the backbone changed.
+    fn finish(&self) -> (Backbone, DhdHead, bool);
+    /// Whether every trainable parameter is finite (a step with an infinite gradient is not).
+    fn finite(&self) -> bool;
+}
+
+/// Adam with DHD's coupled L2 weight decay (added to the gradient, as PyTorch's `Adam(weight_decay)`;
+/// Burn's `AdamW` would decouple it).
+fn adam(weight_decay: f64) -> ModuleOptimizer {
+    AdamConfig::new()
+        .with_weight_decay(Some(WeightDecayConfig::new(weight_decay as f32)))
+        .init()
+}
+
+fn optim_bytes(o: &ModuleOptimizer) -> Vec<u8> {
+    o.into_bytes().expect("optimiser state serialises").to_vec()
+}
+
+fn load_optim(o: ModuleOptimizer, bytes: &[u8]) -> Result<ModuleOptimizer, String> {
+    o.from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes.to_vec()))
+        .map_err(|e| format!("optimiser state: {e}"))
+}
+
+/// Whole-network training on two views of every photo.
+pub struct FullLearner<'a> {
+    net: DhdNetwork,
+    opt_backbone: ModuleOptimizer,
+    opt_head: ModuleOptimizer,
+    images: &'a TrainImages,
+    loss: DhdLoss,
+    teacher: AugmentGroup,
+    student: AugmentGroup,
+    pre: crate::photo::Preprocess,
+    device: Device,
+}
+
+impl<'a> FullLearner<'a> {
+    /// `device` is an autodiff device.
+    pub fn new(
+        config: &TrainConfig,
+        images: &'a TrainImages,
+        device: &Device,
+    ) -> Result<Self, TrainError> {
+        let arch = config.backbone;
+        let net = DhdNetwork {
+            backbone: arch
+                .pretrained(device)
+                .map_err(|e| TrainError::Model(e.to_string()))?,
+            head: DhdHead::new(arch.feature_dim(), config.bits, images.classes, device),
+        };
+        Ok(Self {
+            net,
+            opt_backbone: adam(config.weight_decay),
+            opt_head: adam(config.weight_decay),
+            images,
+            loss: DhdLoss::new(config.loss.clone()),
+            teacher: AugmentGroup::teacher(config.teacher_scale),
+            student: AugmentGroup::student(),
+            pre: config.input(),
+            device: device.clone(),
+        })
+    }
+}
+
+impl Learner for FullLearner<'_> {
+    fn step(
+        &mut self,
+        items: &[usize],
+        rng: &mut ChaCha8Rng,
+        lr_backbone: f64,
+        lr_head: f64,
+    ) -> Tensor<1> {
+        let b = items.len();
+        let x = self.images.pixels(items, &self.device);
+        let teacher = augment(
+            x.clone(),
+            &ViewParams::draw(&self.teacher, b, rng),
+            &self.pre,
+        );
+        let student = augment(x, &ViewParams::draw(&self.student, b, rng), &self.pre);
+        // Two passes through the same network, as DHD (BatchNorm sees each view's own statistics).
+        let u_t = self.net.head.forward(self.net.backbone.features(teacher));
+        let u_s = self.net.head.forward(self.net.backbone.features(student));
+        let parts = self.loss.forward(
+            u_t,
+            u_s,
+            self.net.head.proxies.val(),
+            self.images.targets(items, &self.device),
+        );
+        let values =
+            Tensor::cat(vec![parts.hp, parts.sdh, parts.q, parts.total.clone()], 0).detach();
+        let mut grads = parts.total.backward();
+        let g_backbone = GradientsParams::from_module(&mut grads, &self.net.backbone);
+        let g_head = GradientsParams::from_module(&mut grads, &self.net.head);
+        let DhdNetwork { backbone, head } = self.net.clone();
+        self.net = DhdNetwork {
+            backbone: self.opt_backbone.step(lr_backbone, backbone, g_backbone),
+            head: self.opt_head.step(lr_head, head, g_head),
+        };
+        values
+    }
+
+    fn snapshot(&self) -> (Vec<u8>, Vec<Vec<u8>>, Vec<u64>) {
+        let net = to_safetensors_bytes(&self.net, &[]).expect("network serialises");
+        (
+            net,
+            vec![optim_bytes(&self.opt_backbone), optim_bytes(&self.opt_head)],
+            param_ids(&self.net),
+        )
+    }
+
+    fn restore(
+        &mut self,
+        network: &[u8],
+        optimizers: &[Vec<u8>],
+        ids: &[u64],
+    ) -> Result<(), String> {
+        let [ob, oh] = optimizers else {
+            return Err("a full-network checkpoint has two optimiser states".into());
+        };
+        load_safetensors_bytes(&mut self.net, network, "checkpoint").map_err(|e| e.to_string())?;
+        self.net =
+            with_param_ids(self.net.clone(), ids).ok_or("the checkpoint is of another network")?;
+        self.opt_backbone = load_optim(self.opt_backbone.clone(), ob)?;
+        self.opt_head = load_optim(self.opt_head.clone(), oh)?;
+        Ok(())
+    }
+
+    fn finish(&self) -> (Backbone, DhdHead, bool) {
+        let net = self.net.valid();
+        (net.backbone, net.head, true)
+    }
+
+    fn finite(&self) -> bool {
+        params_finite(&self.net)
+    }
+}
+
+/// Head-only training on cached features: the frozen backbone sees each photo in `views` teacher and
+/// `views` student augmentations once; every step then picks one of each per photo.
+pub struct HeadLearner<'a> {
+    head: DhdHead,
+    backbone: Backbone,
+    opt: ModuleOptimizer,
+    images: &'a TrainImages,
+    /// `[photo][view] → features`, flattened: `len × views × dim`.
+    teacher_features: Vec<f32>,
+    student_features: Vec<f32>,
+    views: usize,
+    dim: usize,
+    loss: DhdLoss,
+    device: Device,
+}
+
+impl<'a> HeadLearner<'a> {
+    /// Computes the feature cache on `device`'s inner device (no autodiff) in batches of `batch`.
+    /// `None` when cancelled.
+    pub fn new(
+        config: &TrainConfig,
+        images: &'a TrainImages,
+        device: &Device,
+        cancel: &AtomicBool,
+        on_event: &mut dyn FnMut(TrainEvent),
+    ) -> Result<Option<Self>, TrainError> {
+        let arch = config.backbone;
+        let inner = device.clone().inner();
+        let frozen = arch
+            .pretrained(&inner)
+            .map_err(|e| TrainError::Model(e.to_string()))?;
+        let views = config.cached_views.max(1);
+        let dim = arch.feature_dim();
+        let pre = config.input();
+        let n = images.len();
+        let mut cache = [vec![0f32; n * views * dim], vec![0f32; n * views * dim]];
+        let groups = [
+            AugmentGroup::teacher(config.teacher_scale),
+            AugmentGroup::student(),
+        ];
+        let all: Vec<usize> = (0..n).collect();
+        let total = 2 * views * n;
+        let mut done = 0;
+        for (g, group) in groups.iter().enumerate() {
+            for v in 0..views {
+                for (c, chunk) in all.chunks(config.batch.max(1)).enumerate() {
+                    if cancel.load(Ordering::Relaxed) {
+                        return Ok(None);
+                    }
+                    let mut rng = super::rng(config.seed, &[0xCAC4E, g as u64, v as u64, c as u64]);
+                    let x = augment(
+                        images.pixels(chunk, &inner),
+                        &ViewParams::draw(group, chunk.len(), &mut rng),
+                        &pre,
+                    );
+                    let f: Vec<f32> = frozen
+                        .features(x)
+                        .into_data()
+                        .convert::<f32>()
+                        .try_to_vec::<f32>()
+                        .expect("f32 features");
+                    for (k, &i) in chunk.iter().enumerate() {
+                        let at = (i * views + v) * dim;
+                        cache[g][at..at + dim].copy_from_slice(&f[k * dim..(k + 1) * dim]);
+                    }
+                    done += chunk.len();
+                    on_event(TrainEvent::Stage {
+                        name: "caching backbone features of augmented views",
+                        done,
+                        total,
+                    });
+                }
+            }
+        }
+        let [teacher_features, student_features] = cache;
+        Ok(Some(Self {
+            head: DhdHead::new(dim, config.bits, images.classes, device),
+            backbone: frozen,
+            opt: adam(config.weight_decay),
+            images,
+            teacher_features,
+            student_features,
+            views,
+            dim,
+            loss: DhdLoss::new(config.loss.clone()),
+            device: device.clone(),
+        }))
+    }
+
+    fn gather(&self, cache: &[f32], items: &[usize], rng: &mut ChaCha8Rng) -> Tensor<2> {
+        let mut v = Vec::with_capacity(items.len() * self.dim);
+        for &i in items {
+            let at = (i * self.views + rng.random_range(0..self.views)) * self.dim;
+            v.extend_from_slice(&cache[at..at + self.dim]);
+        }
+        Tensor::from_data(TensorData::new(v, [items.len(), self.dim]), &self.device)
+    }
+}
+
+impl Learner for HeadLearner<'_> {
+    fn step(
+        &mut self,
+        items: &[usize],
+        rng: &mut ChaCha8Rng,
+        _lr_backbone: f64,
+        lr_head: f64,
+    ) -> Tensor<1> {
+        let t = self.gather(&self.teacher_features, items, rng);
+        let s = self.gather(&self.student_features, items, rng);
+        let parts = self.loss.forward(
+            self.head.forward(t),
+            self.head.forward(s),
+            self.head.proxies.val(),
+            self.images.targets(items, &self.device),
+        );
+        let values =
+            Tensor::cat(vec![parts.hp, parts.sdh, parts.q, parts.total.clone()], 0).detach();
+        let grads = GradientsParams::from_grads(parts.total.backward(), &self.head);
+        self.head = self.opt.step(lr_head, self.head.clone(), grads);
+        values
+    }
+
+    fn snapshot(&self) -> (Vec<u8>, Vec<Vec<u8>>, Vec<u64>) {
+        let head = to_safetensors_bytes(&self.head, &[]).expect("head serialises");
+        (head, vec![optim_bytes(&self.opt)], param_ids(&self.head))
+    }
+
+    fn restore(
+        &mut self,
+        network: &[u8],
+        optimizers: &[Vec<u8>],
+        ids: &[u64],
+    ) -> Result<(), String> {
+        let [o] = optimizers else {
+            return Err("a head-only checkpoint has one optimiser state".into());
+        };
+        load_safetensors_bytes(&mut self.head, network, "checkpoint").map_err(|e| e.to_string())?;
+        self.head =
+            with_param_ids(self.head.clone(), ids).ok_or("the checkpoint is of another head")?;
+        self.opt = load_optim(self.opt.clone(), o)?;
+        Ok(())
+    }
+
+    fn finish(&self) -> (Backbone, DhdHead, bool) {
+        (self.backbone.clone(), self.head.valid(), false)
+    }
+
+    fn finite(&self) -> bool {
+        params_finite(&self.head)
+    }
+}

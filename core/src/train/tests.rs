@@ -1,0 +1,218 @@
+//! The training loop on the CPU with real photos (the demo library), at a small input size.
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+
+use super::*;
+
+fn demo_photos(n: usize) -> Vec<PathBuf> {
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/demo"));
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jpg"))
+        .collect();
+    paths.sort();
+    paths.truncate(n);
+    assert_eq!(paths.len(), n, "demo photos in {}", dir.display());
+    paths
+}
+
+/// Photos with two classes by position (the loop's mechanics do not depend on what the labels mean).
+fn labelled(n: usize, side: usize) -> TrainImages {
+    let paths = demo_photos(n);
+    let targets = data::one_hot(&(0..n).map(|i| i % 2).collect::<Vec<_>>(), 2);
+    TrainImages::load(
+        &paths,
+        &targets,
+        2,
+        side,
+        &AtomicBool::new(false),
+        |_, _| {},
+    )
+    .unwrap()
+    .0
+}
+
+fn small(mode: TrainMode) -> TrainConfig {
+    TrainConfig::new(BackboneArch::MobilenetV2, DhdLossConfig::new())
+        .with_mode(mode)
+        .with_bits(16)
+        .with_batch(4)
+        .with_image_size(32)
+        .with_log_every(1)
+        .with_seed(11)
+}
+
+fn codes(model: &HashModel, images: &TrainImages) -> Vec<f32> {
+    let d = Device::flex();
+    let all: Vec<usize> = (0..images.len()).collect();
+    let pre = model.preprocess();
+    let x = augment::augment(
+        images.pixels(&all, &d),
+        &augment::ViewParams::identity(all.len()),
+        &pre,
+    );
+    model
+        .forward(x)
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .unwrap()
+}
+
+fn run(
+    config: &TrainConfig,
+    images: &TrainImages,
+    checkpoint: Option<&std::path::Path>,
+    resume: Option<(&std::path::Path, Checkpoint)>,
+    cancel_at: Option<(usize, usize)>,
+) -> Result<TrainOutcome, TrainError> {
+    let cancel = AtomicBool::new(false);
+    let mut on_event = |e: TrainEvent| {
+        if let (TrainEvent::Step { epoch, step, .. }, Some(at)) = (&e, cancel_at)
+            && (*epoch, *step) == at
+        {
+            cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    };
+    let hooks = TrainHooks {
+        checkpoint,
+        resume,
+        evaluate: None,
+        eval_every: 0,
+        cancel: &cancel,
+        on_event: &mut on_event,
+    };
+    train(config, images, &Device::flex(), hooks)
+}
+
+#[test]
+fn cosine_schedule_by_hand() {
+    assert_eq!(cosine_lr(1e-3, 0, 100), 1e-3);
+    assert!((cosine_lr(1e-3, 50, 100) - 5e-4).abs() < 1e-12);
+    assert!(cosine_lr(1e-3, 100, 100).abs() < 1e-12);
+    assert!((cosine_lr(2.0, 25, 100) - (1.0 + 0.5f64.sqrt())).abs() < 1e-12);
+}
+
+/// Head-only training on the demo photos without labels (ImageNet soft targets): the loss falls.
+#[test]
+fn head_mode_lowers_the_loss_on_unlabelled_real_photos() {
+    let paths = demo_photos(16);
+    let config = small(TrainMode::Head)
+        .with_epochs(25)
+        .with_image_size(64)
+        .with_cached_views(2);
+    let empty = vec![Vec::new(); paths.len()];
+    let (mut images, skipped) =
+        TrainImages::load(&paths, &empty, 0, 64, &AtomicBool::new(false), |_, _| {}).unwrap();
+    assert!(skipped.is_empty());
+    let d = Device::flex();
+    let backbone = config.backbone.pretrained(&d).unwrap();
+    let targets = data::imagenet_targets(
+        &images,
+        &backbone,
+        &config.input(),
+        5,
+        8,
+        &d,
+        &AtomicBool::new(false),
+    )
+    .unwrap();
+    // Each row is a distribution over five ImageNet classes.
+    for row in targets.chunks(1000) {
+        assert_eq!(row.iter().filter(|&&t| t > 0.0).count(), 5);
+        assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-4);
+    }
+    images.set_targets(targets, 1000);
+    let out = run(&config, &images, None, None, None).unwrap();
+    let first = out.history[0].loss.total;
+    let last = out.history.last().unwrap().loss.total;
+    assert_eq!(out.history.len(), 25);
+    assert!(last < 0.8 * first, "loss {first} → {last}");
+    assert_eq!(out.model.config.classes, 1000);
+    assert_eq!(out.model.bits(), 16);
+    // Head-only: the model keeps the built-in backbone, and its features are those of the pretrained one.
+    let x = crate::model::image_batch(vec![0.3; 3 * 64 * 64], 64, &d);
+    let diff: f32 = (out.model.net.backbone.features(x.clone()) - backbone.features(x))
+        .abs()
+        .max()
+        .into_scalar();
+    assert_eq!(diff, 0.0);
+}
+
+/// Full-network training: a run cancelled mid-epoch leaves a checkpoint; resuming it ends with the
+/// same model as the uninterrupted run; a damaged checkpoint or other settings are refused.
+#[test]
+fn cancel_keeps_a_checkpoint_and_resume_reproduces_the_run() {
+    let images = labelled(8, 32);
+    let config = small(TrainMode::Full).with_epochs(2);
+    let dir = tempfile::tempdir().unwrap();
+    let whole = run(&config, &images, None, None, None).unwrap();
+    assert_eq!(whole.history.len(), 2);
+
+    let ckpt = dir.path().join("run.ckpt");
+    let err = run(&config, &images, Some(&ckpt), None, Some((2, 1)))
+        .err()
+        .unwrap();
+    assert!(
+        matches!(&err, TrainError::Cancelled { checkpoint: Some(p) } if *p == ckpt),
+        "{err}"
+    );
+    let saved = Checkpoint::load(&ckpt).unwrap();
+    assert_eq!(
+        saved.state.steps_done, 3,
+        "two steps of epoch 1, one of epoch 2"
+    );
+    assert_eq!(saved.state.history.len(), 1);
+
+    let resumed = run(&config, &images, Some(&ckpt), Some((&ckpt, saved)), None).unwrap();
+    assert_eq!(resumed.history.len(), 2);
+    let (a, b) = (codes(&whole.model, &images), codes(&resumed.model, &images));
+    let worst = a
+        .iter()
+        .zip(&b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0f32, f32::max);
+    assert!(worst < 1e-4, "resumed run differs by {worst}");
+    // The first epoch's record comes from the checkpoint, and is the uninterrupted run's.
+    assert!((whole.history[0].loss.total - resumed.history[0].loss.total).abs() < 1e-5);
+    assert_eq!(whole.model.config, resumed.model.config);
+
+    // Other settings, or a damaged file, are refused with the reason.
+    let other = config.clone().with_bits(32);
+    let e = run(
+        &other,
+        &images,
+        None,
+        Some((&ckpt, Checkpoint::load(&ckpt).unwrap())),
+        None,
+    )
+    .err()
+    .unwrap();
+    assert!(e.to_string().contains("other settings"), "{e}");
+    let mut bytes = std::fs::read(&ckpt).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xFF;
+    std::fs::write(&ckpt, &bytes).unwrap();
+    let e = Checkpoint::load(&ckpt).err().unwrap();
+    assert!(e.to_string().contains("checksum"), "{e}");
+}
+
+/// A loss that becomes NaN stops the run with a clear error instead of saving a broken model.
+#[test]
+fn divergence_stops_the_run() {
+    let images = labelled(8, 32);
+    let config = small(TrainMode::Head)
+        .with_epochs(3)
+        .with_lr_head(f64::NAN)
+        .with_cached_views(1);
+    let dir = tempfile::tempdir().unwrap();
+    let ckpt = dir.path().join("nan.ckpt");
+    let e = run(&config, &images, Some(&ckpt), None, None)
+        .err()
+        .unwrap();
+    assert!(matches!(e, TrainError::Diverged { .. }), "{e}");
+    assert!(e.to_string().contains("NaN"), "{e}");
+    assert!(!ckpt.exists(), "no checkpoint of a diverged state");
+}
