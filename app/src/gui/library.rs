@@ -51,6 +51,7 @@ pub enum Tab {
     Photos,
     Duplicates,
     Codes,
+    Model,
 }
 
 /// How results are chosen.
@@ -89,6 +90,8 @@ pub struct Library {
     /// Where networks run for this library (the app's setting when it was opened).
     pub device_choice: DeviceChoice,
     pub stats: Option<CodeStats>,
+    /// The model tab: fine-tuning on this folder.
+    pub model_panel: super::model_view::ModelPanel,
     /// When the last progress report (or the run) started: the next stage's clock starts there.
     last_progress: Instant,
 }
@@ -139,6 +142,7 @@ impl Library {
             flip: None,
             device_choice: device,
             stats: None,
+            model_panel: Default::default(),
             last_progress: Instant::now(),
         };
         library.reindex(device, ctx);
@@ -154,6 +158,20 @@ impl Library {
             self.last_progress = Instant::now();
             self.task = Some(IndexTask::start(self.job.clone(), device, ctx));
         }
+    }
+
+    /// Re-indexes the folder with a model file (all photos are encoded anew: codes of two models do not
+    /// mix).
+    pub fn use_model(&mut self, model: PathBuf, device: DeviceChoice, ctx: &egui::Context) {
+        if self.task.is_none() {
+            self.job.model = ModelChoice::File(model);
+            self.reindex(device, ctx);
+        }
+    }
+
+    /// Where a model trained on this folder is written: beside its index.
+    pub fn trained_model_path(&self, bits: usize) -> PathBuf {
+        self.job.index.with_file_name(format!("dhd-{bits}.hlmodel"))
     }
 
     pub fn indexing(&self) -> bool {
@@ -173,6 +191,7 @@ impl Library {
     /// Applies what the background indexer reported. Call once per frame.
     pub fn poll(&mut self, ctx: &egui::Context) {
         self.thumbs.poll(ctx);
+        self.model_panel.poll();
         if let (Some(flip), Some(index)) = (&mut self.flip, &self.index) {
             flip.poll(index, ctx);
         }

@@ -55,6 +55,7 @@ pub fn show(lib: &mut Library, ui: &mut egui::Ui) -> LibraryIntent {
                 (Tab::Photos, "Photos"),
                 (Tab::Duplicates, "Near-duplicates"),
                 (Tab::Codes, "Codes"),
+                (Tab::Model, "Model"),
             ] {
                 ui.selectable_value(&mut lib.tab, tab, name);
             }
@@ -85,6 +86,26 @@ pub fn show(lib: &mut Library, ui: &mut egui::Ui) -> LibraryIntent {
         }
         Tab::Codes => {
             egui::ScrollArea::vertical().show(ui, |ui| super::codes_view::show(lib, ui));
+        }
+        Tab::Model => {
+            let photos: Vec<std::path::PathBuf> = lib
+                .index
+                .as_ref()
+                .map(|i| i.photos().iter().map(|p| p.path.clone()).collect())
+                .unwrap_or_default();
+            let out = lib.trained_model_path(lib.model_panel.settings.bits);
+            let (folder, model, device) =
+                (lib.folder.clone(), lib.model.clone(), lib.device_choice);
+            let shown = egui::ScrollArea::vertical()
+                .show(ui, |ui| {
+                    lib.model_panel
+                        .show(ui, &folder, &model, &photos, out, device)
+                })
+                .inner;
+            if let super::model_view::ModelIntent::UseModel(path) = shown {
+                lib.use_model(path, device, ui.ctx());
+                lib.tab = Tab::Photos;
+            }
         }
     });
     if ui.input(|i| i.key_pressed(Key::Escape)) {

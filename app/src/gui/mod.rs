@@ -10,8 +10,10 @@ mod flip_test;
 mod indexer;
 mod library;
 mod library_view;
+mod model_view;
 mod playground;
 mod thumbs;
+mod training;
 mod welcome;
 
 use std::path::{Path, PathBuf};

@@ -271,3 +271,55 @@ fn the_demo_library_opens_offline_and_finds_near_duplicates() {
         (n * (n - 1) / 2) as u64
     );
 }
+
+/// The model tab fine-tunes a DHD head on the folder (classes from its two sub-folders), shows the loss
+/// and the proxies' similarities, and re-indexes the folder with the new model.
+#[test]
+fn fine_tune_from_the_model_tab_and_reindex_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("photos");
+    photos(&root.join("cool"), 8);
+    photos(&root.join("warm"), 8);
+    let mut harness = app();
+    open(&mut harness, &root);
+    wait(&mut harness, |app| {
+        app.library().is_some_and(|l| !l.indexing())
+    });
+    harness.get_by_label("Model").click();
+    harness.run_steps(2);
+    harness.get_by_label_contains("16 photos in 2 sub-folders");
+    if let super::Screen::Library(lib) = &mut harness.state_mut().screen {
+        lib.model_panel.settings = super::training::TrainSettings {
+            bits: 16,
+            epochs: 4,
+            mode: hashlens_core::train::TrainMode::Head,
+        };
+    }
+    harness.get_by_label("Start fine-tuning").click();
+    harness.step();
+    wait(&mut harness, |app| {
+        app.library()
+            .is_some_and(|l| l.model_panel.trained.is_some() || l.model_panel.error.is_some())
+    });
+    let lib = harness.state().library().unwrap();
+    assert_eq!(lib.model_panel.error, None);
+    let (path, classes, sims) = lib.model_panel.trained.clone().unwrap();
+    assert_eq!((classes, sims.len()), (2, 4));
+    assert!(
+        (sims[0] - 1.0).abs() < 1e-4 && (sims[3] - 1.0).abs() < 1e-4,
+        "{sims:?}"
+    );
+    assert!(lib.model_panel.losses.len() >= 2);
+    harness.get_by_label_contains("Cosine similarity of the learned class proxies");
+
+    harness.get_by_label("Re-index with the new model").click();
+    harness.step();
+    wait(&mut harness, |app| {
+        app.library().is_some_and(|l| !l.indexing())
+    });
+    let model =
+        hashlens_core::model::HashModel::load(&path, &burn::tensor::Device::flex()).unwrap();
+    let index = CodeIndex::load(&root.join(".hashlens/index.hlindex")).unwrap();
+    assert_eq!(index.model(), model.fingerprint());
+    assert_eq!((index.len(), index.bits()), (16, 16));
+}

@@ -148,7 +148,9 @@ impl Learner for FullLearner<'_> {
     }
 
     fn snapshot(&self) -> (Vec<u8>, Vec<Vec<u8>>, Vec<u64>) {
-        let net = to_safetensors_bytes(&self.net, &[]).expect("network serialises");
+        // `valid()` folds BatchNorm's pending running-statistics update into its value; saving the
+        // training module directly would store them one update old.
+        let net = to_safetensors_bytes(&self.net.valid(), &[]).expect("network serialises");
         (
             net,
             vec![optim_bytes(&self.opt_backbone), optim_bytes(&self.opt_head)],

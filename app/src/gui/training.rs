@@ -1,0 +1,203 @@
+//! Fine-tuning a DHD model on the open folder, on a background thread that reports through a channel
+//! (the same `hashlens_core::train` loop as `hashlens train`). Labels come from sub-folders when the
+//! photos sit in two or more of them; otherwise the backbone's ImageNet classes are the targets.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, channel};
+
+use eframe::egui;
+use hashlens_core::device::{ComputeDevice, DeviceChoice};
+use hashlens_core::model::BackboneArch;
+use hashlens_core::model::hash_model::HashHead;
+use hashlens_core::train::{
+    DhdLossConfig, TrainConfig, TrainEvent, TrainHooks, TrainImages, TrainMode, data, train,
+};
+
+/// What the user chose in the model panel.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainSettings {
+    pub bits: usize,
+    pub epochs: usize,
+    pub mode: TrainMode,
+}
+
+impl Default for TrainSettings {
+    fn default() -> Self {
+        Self {
+            bits: 64,
+            epochs: 20,
+            mode: TrainMode::Head,
+        }
+    }
+}
+
+/// What the trainer reports.
+pub enum TrainerEvent {
+    Note(String),
+    Train(TrainEvent),
+    /// The model file and the proxies' cosine similarities (`classes × classes`, row-major), or why not.
+    Done(Result<(PathBuf, usize, Vec<f32>), String>),
+}
+
+pub struct TrainTask {
+    events: Receiver<TrainerEvent>,
+    cancel: Arc<AtomicBool>,
+}
+
+/// Class index per photo from the sub-folder it sits in, when there are at least two sub-folders and no
+/// photo directly in `root`.
+pub fn folder_labels(root: &Path, photos: &[PathBuf]) -> Option<(Vec<usize>, usize)> {
+    let names: Vec<Option<String>> = photos
+        .iter()
+        .map(|p| {
+            let rel = p.strip_prefix(root).ok()?;
+            let mut parts = rel.components();
+            let first = parts.next()?;
+            parts.next()?; // the photo itself must be below the folder
+            Some(first.as_os_str().to_string_lossy().into_owned())
+        })
+        .collect();
+    let mut classes: Vec<String> = names.iter().flatten().cloned().collect();
+    classes.sort();
+    classes.dedup();
+    if classes.len() < 2 || names.iter().any(Option::is_none) {
+        return None;
+    }
+    let idx = names
+        .iter()
+        .map(|n| {
+            classes
+                .binary_search(n.as_ref().expect("checked"))
+                .expect("listed")
+        })
+        .collect();
+    Some((idx, classes.len()))
+}
+
+impl TrainTask {
+    pub fn start(
+        root: PathBuf,
+        photos: Vec<PathBuf>,
+        out: PathBuf,
+        settings: TrainSettings,
+        device: DeviceChoice,
+        ctx: &egui::Context,
+    ) -> Self {
+        let (tx, events) = channel();
+        let cancel = Arc::new(AtomicBool::new(false));
+        let (stop, ctx) = (cancel.clone(), ctx.clone());
+        std::thread::Builder::new()
+            .name("trainer".into())
+            .spawn(move || {
+                let send = |e: TrainerEvent| {
+                    let _ = tx.send(e);
+                    ctx.request_repaint();
+                };
+                let result = run(&root, &photos, &out, &settings, device, &stop, &send);
+                send(TrainerEvent::Done(result));
+            })
+            .expect("a thread can be started");
+        Self { events, cancel }
+    }
+
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+
+    pub fn cancelling(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+
+    pub fn poll(&self) -> Vec<TrainerEvent> {
+        self.events.try_iter().collect()
+    }
+}
+
+fn run(
+    root: &Path,
+    photos: &[PathBuf],
+    out: &Path,
+    s: &TrainSettings,
+    device: DeviceChoice,
+    cancel: &AtomicBool,
+    send: &(dyn Fn(TrainerEvent) + Sync),
+) -> Result<(PathBuf, usize, Vec<f32>), String> {
+    let device = ComputeDevice::choose(device).map_err(|e| e.to_string())?;
+    send(TrainerEvent::Note(format!(
+        "training on {}",
+        device.describe()
+    )));
+    let labels = folder_labels(root, photos);
+    let (rows, classes) = match &labels {
+        Some((idx, c)) => (data::one_hot(idx, *c), *c),
+        None => (vec![Vec::new(); photos.len()], 0),
+    };
+    let stage =
+        |name, done, total| send(TrainerEvent::Train(TrainEvent::Stage { name, done, total }));
+    // 160 pixels per photo in memory (77 kB): views are resampled to 256 anyway.
+    let (mut images, skipped) = TrainImages::load(photos, &rows, classes, 160, cancel, |d, t| {
+        stage("decoding photos", d, t)
+    })
+    .ok_or("cancelled")?;
+    if !skipped.is_empty() {
+        send(TrainerEvent::Note(format!(
+            "{} photos could not be read and are left out",
+            skipped.len()
+        )));
+    }
+    let arch = BackboneArch::MobilenetV2;
+    let config = TrainConfig::new(arch, DhdLossConfig::new())
+        .with_bits(s.bits)
+        .with_epochs(s.epochs)
+        .with_batch(32.min(images.len()))
+        .with_mode(s.mode);
+    if labels.is_none() {
+        send(TrainerEvent::Note(
+            "no class sub-folders: the targets are the ImageNet classes the backbone sees".into(),
+        ));
+        let backbone = arch.pretrained(&device.device).map_err(|e| e.to_string())?;
+        let t = data::imagenet_targets(
+            &images,
+            &backbone,
+            &config.input(),
+            5,
+            16,
+            &device.device,
+            cancel,
+        )
+        .ok_or("cancelled")?;
+        images.set_targets(t, 1000);
+    }
+    let checkpoint = {
+        let mut s = out.as_os_str().to_owned();
+        s.push(".ckpt");
+        PathBuf::from(s)
+    };
+    let mut on_event = |e: TrainEvent| send(TrainerEvent::Train(e));
+    let hooks = TrainHooks {
+        checkpoint: Some(&checkpoint),
+        resume: None,
+        evaluate: None,
+        eval_every: 0,
+        cancel,
+        on_event: &mut on_event,
+    };
+    let outcome = train(&config, &images, &device.device, hooks).map_err(|e| e.to_string())?;
+    outcome.model.save(out).map_err(|e| e.to_string())?;
+    let HashHead::Dhd(head) = &outcome.model.net.head else {
+        unreachable!("training makes DHD heads")
+    };
+    let p = head.proxies.val();
+    let [c, _] = p.dims();
+    let unit = p.clone() / (p.clone() * p).sum_dim(1).sqrt().clamp_min(1e-12);
+    let sims: Vec<f32> = unit
+        .clone()
+        .matmul(unit.transpose())
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .unwrap_or_default();
+    Ok((out.to_path_buf(), c, sims))
+}
