@@ -141,6 +141,37 @@ impl DhdHead {
         }
     }
 
+    /// Like [`DhdHead::new`], with the random initial values drawn from `seed` alone (Burn's own
+    /// generator is one per process, shared by everything that runs at the same time): the hash layer
+    /// U(−1/√d, 1/√d) as PyTorch's and Burn's Linear, the proxies as DHD.
+    pub fn seeded(
+        feature_dim: usize,
+        bits: usize,
+        classes: usize,
+        seed: u64,
+        device: &Device,
+    ) -> Self {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut uniform = |n: usize, a: f64| -> Vec<f32> {
+            (0..n).map(|_| rng.random_range(-a..a) as f32).collect()
+        };
+        let mut head = Self::new(feature_dim, bits, classes, device);
+        let w = uniform(feature_dim * bits, 1.0 / (feature_dim as f64).sqrt());
+        head.hash.weight = Param::from_tensor(Tensor::from_data(
+            TensorData::new(w, [feature_dim, bits]),
+            device,
+        ));
+        let classes = classes.max(1);
+        let a = 5.0 / 3.0 * (6.0 / (classes + bits) as f64).sqrt();
+        let p = uniform(classes * bits, a);
+        head.proxies = Param::from_tensor(Tensor::from_data(
+            TensorData::new(p, [classes, bits]),
+            device,
+        ));
+        head
+    }
+
     /// Continuous codes in (−1, 1), `[batch, bits]`.
     pub fn forward(&self, features: Tensor<2>) -> Tensor<2> {
         self.norm.forward(self.hash.forward(features)).tanh()

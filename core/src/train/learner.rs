@@ -93,7 +93,13 @@ impl<'a> FullLearner<'a> {
             backbone: arch
                 .pretrained(device)
                 .map_err(|e| TrainError::Model(e.to_string()))?,
-            head: DhdHead::new(arch.feature_dim(), config.bits, images.classes, device),
+            head: DhdHead::seeded(
+                arch.feature_dim(),
+                config.bits,
+                images.classes,
+                config.seed,
+                device,
+            ),
         };
         Ok(Self {
             net,
@@ -261,7 +267,7 @@ impl<'a> HeadLearner<'a> {
         }
         let [teacher_features, student_features] = cache;
         Ok(Some(Self {
-            head: DhdHead::new(dim, config.bits, images.classes, device),
+            head: DhdHead::seeded(dim, config.bits, images.classes, config.seed, device),
             backbone: frozen,
             opt: adam(config.weight_decay),
             images,

@@ -240,7 +240,6 @@ pub fn train(
         return Err(TrainError::TooFewPhotos(n));
     }
     let ad = device.clone().autodiff();
-    ad.seed(config.seed);
     let TrainHooks {
         checkpoint,
         resume,
