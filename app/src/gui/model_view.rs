@@ -150,13 +150,12 @@ impl ModelPanel {
                 {
                     self.start(root, photos.to_vec(), out, device, ui.ctx());
                 }
-            } else if let Some(task) = &self.task {
-                if ui
+            } else if let Some(task) = &self.task
+                && ui
                     .add_enabled(!task.cancelling(), egui::Button::new("Cancel"))
                     .clicked()
-                {
-                    task.cancel();
-                }
+            {
+                task.cancel();
             }
             if let Some((path, ..)) = &self.trained
                 && idle

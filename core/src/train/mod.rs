@@ -425,7 +425,7 @@ pub fn train(
         let is_last = steps_done == total;
         if let Some(eval) = evaluate
             .as_mut()
-            .filter(|_| is_last || (eval_every > 0 && (epoch + 1) % eval_every == 0))
+            .filter(|_| is_last || (eval_every > 0 && (epoch + 1).is_multiple_of(eval_every)))
         {
             stats.map = Some(eval(&build_model(config, images, &*learner)?));
         }
