@@ -19,7 +19,7 @@ use hashlens_core::{HashCode, Neighbor, search};
 use super::codes_view::CodeStats;
 use super::duplicates::Duplicates;
 use super::flip_test::FlipTest;
-use super::indexer::{IndexTask, TaskEvent};
+use super::indexer::{IndexTask, TaskEvent, start_indexing};
 use super::thumbs::Thumbnails;
 
 /// Progress of the running stage.
@@ -156,7 +156,7 @@ impl Library {
             self.warnings.clear();
             self.error = None;
             self.last_progress = Instant::now();
-            self.task = Some(IndexTask::start(self.job.clone(), device, ctx));
+            self.task = Some(start_indexing(self.job.clone(), device, ctx));
         }
     }
 

@@ -12,6 +12,7 @@ mod library;
 mod library_view;
 mod model_view;
 mod playground;
+mod task;
 mod thumbs;
 mod training;
 mod welcome;

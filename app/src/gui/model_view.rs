@@ -8,7 +8,7 @@ use eframe::egui::{self, Color32, Sense, Stroke, pos2, vec2};
 use hashlens_core::device::DeviceChoice;
 use hashlens_core::train::{TrainEvent, TrainMode};
 
-use super::training::{TrainSettings, TrainTask, TrainerEvent, folder_labels};
+use super::training::{TrainSettings, TrainTask, TrainerEvent, folder_labels, start_training};
 
 #[derive(Default)]
 pub struct ModelPanel {
@@ -46,7 +46,7 @@ impl ModelPanel {
             ..Self::default()
         };
         self.started = Some(Instant::now());
-        self.task = Some(TrainTask::start(
+        self.task = Some(start_training(
             root.to_path_buf(),
             photos,
             out,

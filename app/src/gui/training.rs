@@ -3,9 +3,7 @@
 //! photos sit in two or more of them; otherwise the backbone's ImageNet classes are the targets.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, channel};
+use std::sync::atomic::AtomicBool;
 
 use eframe::egui;
 use hashlens_core::device::{ComputeDevice, DeviceChoice};
@@ -14,6 +12,8 @@ use hashlens_core::model::hash_model::HashHead;
 use hashlens_core::train::{
     DhdLossConfig, TrainConfig, TrainEvent, TrainHooks, TrainImages, TrainMode, data, train,
 };
+
+use super::task::Task;
 
 /// What the user chose in the model panel.
 #[derive(Clone, Debug, PartialEq)]
@@ -41,10 +41,8 @@ pub enum TrainerEvent {
     Done(Result<(PathBuf, usize, Vec<f32>), String>),
 }
 
-pub struct TrainTask {
-    events: Receiver<TrainerEvent>,
-    cancel: Arc<AtomicBool>,
-}
+/// Fine-tuning in the background.
+pub type TrainTask = Task<TrainerEvent>;
 
 /// Class index per photo from the sub-folder it sits in, when there are at least two sub-folders and no
 /// photo directly in `root`.
@@ -76,43 +74,21 @@ pub fn folder_labels(root: &Path, photos: &[PathBuf]) -> Option<(Vec<usize>, usi
     Some((idx, classes.len()))
 }
 
-impl TrainTask {
-    pub fn start(
-        root: PathBuf,
-        photos: Vec<PathBuf>,
-        out: PathBuf,
-        settings: TrainSettings,
-        device: DeviceChoice,
-        ctx: &egui::Context,
-    ) -> Self {
-        let (tx, events) = channel();
-        let cancel = Arc::new(AtomicBool::new(false));
-        let (stop, ctx) = (cancel.clone(), ctx.clone());
-        std::thread::Builder::new()
-            .name("trainer".into())
-            .spawn(move || {
-                let send = |e: TrainerEvent| {
-                    let _ = tx.send(e);
-                    ctx.request_repaint();
-                };
-                let result = run(&root, &photos, &out, &settings, device, &stop, &send);
-                send(TrainerEvent::Done(result));
-            })
-            .expect("a thread can be started");
-        Self { events, cancel }
-    }
-
-    pub fn cancel(&self) {
-        self.cancel.store(true, Ordering::Relaxed);
-    }
-
-    pub fn cancelling(&self) -> bool {
-        self.cancel.load(Ordering::Relaxed)
-    }
-
-    pub fn poll(&self) -> Vec<TrainerEvent> {
-        self.events.try_iter().collect()
-    }
+/// Starts fine-tuning on `photos` of `root`, writing the model to `out`.
+pub fn start_training(
+    root: PathBuf,
+    photos: Vec<PathBuf>,
+    out: PathBuf,
+    settings: TrainSettings,
+    device: DeviceChoice,
+    ctx: &egui::Context,
+) -> TrainTask {
+    Task::spawn("trainer", ctx, move |r| {
+        let result = run(&root, &photos, &out, &settings, device, &r.cancel, &|e| {
+            r.send(e)
+        });
+        r.send(TrainerEvent::Done(result));
+    })
 }
 
 fn run(
