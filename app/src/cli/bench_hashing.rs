@@ -71,14 +71,10 @@ struct HashingReport {
 }
 
 pub fn run(b: HashingBench) -> anyhow::Result<()> {
-    let data = protocol_split(&b.data, "cifar10", b.seed).map_err(anyhow::Error::msg)?;
-    let take =
-        |v: &[(PathBuf, usize)], n: Option<usize>| v[..n.unwrap_or(v.len()).min(v.len())].to_vec();
-    let (query, database, train) = (
-        take(&data.query, b.queries),
-        take(&data.database, b.database),
-        take(&data.train, b.train),
-    );
+    let data = protocol_split(&b.data, "cifar10", b.seed)
+        .map_err(anyhow::Error::msg)?
+        .first(b.queries, b.train, b.database);
+    let (query, database, train) = (&data.query, &data.database, &data.train);
 
     let paths: Vec<PathBuf> = [&train[..], &query[..], &database[..]]
         .concat()
@@ -128,7 +124,7 @@ pub fn run(b: HashingBench) -> anyhow::Result<()> {
             &part.iter().map(|(_, c)| *c).collect::<Vec<_>>(),
         )
     };
-    let (ql, dbl) = (labels(&query)?, labels(&database)?);
+    let (ql, dbl) = (labels(query)?, labels(database)?);
     let cfg = EvalConfig {
         map_depths: vec![Depth::All, Depth::Top(1000)],
         ..EvalConfig::default()

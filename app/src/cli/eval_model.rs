@@ -110,12 +110,11 @@ pub fn evaluate_model(
     device: &burn::tensor::Device,
     device_name: &str,
 ) -> anyhow::Result<ModelEval> {
-    let take =
-        |v: &[(PathBuf, usize)], n: Option<usize>| v[..n.unwrap_or(v.len()).min(v.len())].to_vec();
-    let (q, db) = (take(&data.query, queries), take(&data.database, database));
+    let data = data.clone().first(queries, None, database);
+    let (q, db) = (&data.query, &data.database);
     let started = Instant::now();
-    let q_codes = encode(model, &q, batch, device, "query")?;
-    let db_codes = encode(model, &db, batch, device, "database")?;
+    let q_codes = encode(model, q, batch, device, "query")?;
+    let db_codes = encode(model, db, batch, device, "database")?;
     let per_s = (q.len() + db.len()) as f64 / started.elapsed().as_secs_f64();
     let labels = |v: &[(PathBuf, usize)]| {
         Labels::from_classes(
@@ -129,7 +128,7 @@ pub fn evaluate_model(
         radius: 2,
         pr_step: 100,
     };
-    let r: EvalReport = evaluate(&db_codes, &labels(&db)?, &q_codes, &labels(&q)?, &cfg)?;
+    let r: EvalReport = evaluate(&db_codes, &labels(db)?, &q_codes, &labels(q)?, &cfg)?;
     Ok(ModelEval {
         map_all: r.map_at(Depth::All).unwrap_or_default(),
         map_1000: r.map_at(Depth::Top(1000)).unwrap_or_default(),

@@ -2,7 +2,7 @@
 //! all) or on a protocol's training split, with a progress bar, a checkpoint every epoch, `--resume`,
 //! and, under a protocol, the evaluation of the result (`--json` prints one object with everything).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -12,7 +12,7 @@ use hashlens_core::dataset::{classes_from_folders, protocol_split, read_list_fil
 use hashlens_core::model::BackboneArch;
 use hashlens_core::train::{
     Checkpoint, DhdLossConfig, EpochStats, TrainConfig, TrainEvent, TrainHooks, TrainImages,
-    TrainMode, data, train,
+    TrainMode, checkpoint, data, train,
 };
 use serde::Serialize;
 
@@ -257,7 +257,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     let checkpoint = a
         .checkpoint
         .clone()
-        .unwrap_or_else(|| with_suffix(&a.out, ".ckpt"));
+        .unwrap_or_else(|| checkpoint::checkpoint_path_for(&a.out));
     let resume = match &a.resume {
         Some(p) => Some((p.as_path(), Checkpoint::load(p)?)),
         None => None,
@@ -388,12 +388,6 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         print_eval(e)?;
     }
     Ok(())
-}
-
-fn with_suffix(p: &Path, suffix: &str) -> PathBuf {
-    let mut s = p.as_os_str().to_owned();
-    s.push(suffix);
-    PathBuf::from(s)
 }
 
 /// Runs `f` on the first Ctrl+C; a second one ends the process at once.

@@ -88,18 +88,13 @@ pub fn show(lib: &mut Library, ui: &mut egui::Ui) -> LibraryIntent {
             egui::ScrollArea::vertical().show(ui, |ui| super::codes_view::show(lib, ui));
         }
         Tab::Model => {
-            let photos: Vec<std::path::PathBuf> = lib
-                .index
-                .as_ref()
-                .map(|i| i.photos().iter().map(|p| p.path.clone()).collect())
-                .unwrap_or_default();
             let out = lib.trained_model_path(lib.model_panel.settings.bits);
-            let (folder, model, device) =
-                (lib.folder.clone(), lib.model.clone(), lib.device_choice);
+            let device = lib.device_choice;
+            let photos = lib.index.as_ref().map_or(&[][..], |i| i.photos());
             let shown = egui::ScrollArea::vertical()
                 .show(ui, |ui| {
                     lib.model_panel
-                        .show(ui, &folder, &model, &photos, out, device)
+                        .show(ui, &lib.folder, &lib.model, photos, out, device)
                 })
                 .inner;
             if let super::model_view::ModelIntent::UseModel(path) = shown {

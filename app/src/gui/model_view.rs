@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use eframe::egui::{self, Color32, Sense, Stroke, pos2, vec2};
 use hashlens_core::device::DeviceChoice;
+use hashlens_core::index::IndexedPhoto;
 use hashlens_core::train::{TrainEvent, TrainMode};
 
 use super::training::{TrainSettings, TrainTask, TrainerEvent, folder_labels, start_training};
@@ -23,6 +24,9 @@ pub struct ModelPanel {
     /// The finished model, its class count and the proxies' cosine similarities.
     pub trained: Option<(PathBuf, usize, Vec<f32>)>,
     pub error: Option<String>,
+    /// Sub-folder classes of the library's photos (`None`: unlabelled), for the photo count it was
+    /// worked out at: not recomputed every frame.
+    labels: Option<(usize, Option<usize>)>,
 }
 
 /// What the panel asks of the library.
@@ -96,7 +100,7 @@ impl ModelPanel {
         ui: &mut egui::Ui,
         root: &Path,
         model: &str,
-        photos: &[PathBuf],
+        photos: &[IndexedPhoto],
         out: PathBuf,
         device: DeviceChoice,
     ) -> ModelIntent {
@@ -105,7 +109,15 @@ impl ModelPanel {
         ui.label(format!("Codes now come from: {model}"));
         ui.add_space(8.0);
         ui.heading("Fine-tune a DHD model on this folder");
-        let labels = folder_labels(root, photos).map(|(_, c)| c);
+        let labels = match self.labels {
+            Some((n, classes)) if n == photos.len() => classes,
+            _ => {
+                let classes =
+                    folder_labels(root, photos.iter().map(|p| p.path.as_path())).map(|(_, c)| c);
+                self.labels = Some((photos.len(), classes));
+                classes
+            }
+        };
         ui.label(match labels {
             Some(c) => format!("{} photos in {c} sub-folders: the sub-folders are the classes.", photos.len()),
             None => format!(
@@ -148,7 +160,8 @@ impl ModelPanel {
                     .add_enabled(enough, egui::Button::new("Start fine-tuning"))
                     .clicked()
                 {
-                    self.start(root, photos.to_vec(), out, device, ui.ctx());
+                    let paths = photos.iter().map(|p| p.path.clone()).collect();
+                    self.start(root, paths, out, device, ui.ctx());
                 }
             } else if let Some(task) = &self.task
                 && ui

@@ -46,9 +46,12 @@ pub type TrainTask = Task<TrainerEvent>;
 
 /// Class index per photo from the sub-folder it sits in, when there are at least two sub-folders and no
 /// photo directly in `root`.
-pub fn folder_labels(root: &Path, photos: &[PathBuf]) -> Option<(Vec<usize>, usize)> {
+pub fn folder_labels<'a>(
+    root: &Path,
+    photos: impl IntoIterator<Item = &'a Path>,
+) -> Option<(Vec<usize>, usize)> {
     let names: Vec<Option<String>> = photos
-        .iter()
+        .into_iter()
         .map(|p| {
             let rel = p.strip_prefix(root).ok()?;
             let mut parts = rel.components();
@@ -105,7 +108,7 @@ fn run(
         "training on {}",
         device.describe()
     )));
-    let labels = folder_labels(root, photos);
+    let labels = folder_labels(root, photos.iter().map(PathBuf::as_path));
     let (rows, classes) = match &labels {
         Some((idx, c)) => (data::one_hot(idx, *c), *c),
         None => (vec![Vec::new(); photos.len()], 0),
@@ -146,11 +149,7 @@ fn run(
         .ok_or("cancelled")?;
         images.set_targets(t, 1000);
     }
-    let checkpoint = {
-        let mut s = out.as_os_str().to_owned();
-        s.push(".ckpt");
-        PathBuf::from(s)
-    };
+    let checkpoint = hashlens_core::train::checkpoint::checkpoint_path_for(out);
     let mut on_event = |e: TrainEvent| send(TrainerEvent::Train(e));
     let hooks = TrainHooks {
         checkpoint: Some(&checkpoint),

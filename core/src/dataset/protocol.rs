@@ -18,6 +18,28 @@ pub struct ProtocolData {
     pub database: Vec<(PathBuf, usize)>,
 }
 
+impl ProtocolData {
+    /// The same split cut to the first `query`, `train` and `database` items of each part (each part is
+    /// a seeded permutation, so a prefix is a uniform sample); `None` keeps a part whole.
+    pub fn first(
+        mut self,
+        query: Option<usize>,
+        train: Option<usize>,
+        database: Option<usize>,
+    ) -> Self {
+        for (part, n) in [
+            (&mut self.query, query),
+            (&mut self.train, train),
+            (&mut self.database, database),
+        ] {
+            if let Some(n) = n {
+                part.truncate(n);
+            }
+        }
+        self
+    }
+}
+
 /// Scans `folder` and splits it by the protocol `name` (see [`SplitSpec::named`]) with `seed`.
 pub fn protocol_split(folder: &Path, name: &str, seed: u64) -> Result<ProtocolData, String> {
     let spec = SplitSpec::named(name)

@@ -90,6 +90,13 @@ impl Checkpoint {
     }
 }
 
+/// Where a run writing the model `model` keeps its checkpoint unless told otherwise: `MODEL.ckpt`.
+pub fn checkpoint_path_for(model: &Path) -> std::path::PathBuf {
+    let mut s = model.as_os_str().to_owned();
+    s.push(".ckpt");
+    s.into()
+}
+
 /// The ids of `module`'s float parameters in visiting order.
 pub fn param_ids<M: Module>(module: &M) -> Vec<u64> {
     struct Ids(Vec<u64>);

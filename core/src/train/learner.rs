@@ -140,8 +140,7 @@ impl Learner for FullLearner<'_> {
             self.net.head.proxies.val(),
             self.images.targets(items, &self.device),
         );
-        let values =
-            Tensor::cat(vec![parts.hp, parts.sdh, parts.q, parts.total.clone()], 0).detach();
+        let values = parts.values();
         let mut grads = parts.total.backward();
         let g_backbone = GradientsParams::from_module(&mut grads, &self.net.backbone);
         let g_head = GradientsParams::from_module(&mut grads, &self.net.head);
@@ -306,8 +305,7 @@ impl Learner for HeadLearner<'_> {
             self.head.proxies.val(),
             self.images.targets(items, &self.device),
         );
-        let values =
-            Tensor::cat(vec![parts.hp, parts.sdh, parts.q, parts.total.clone()], 0).detach();
+        let values = parts.values();
         let grads = GradientsParams::from_grads(parts.total.backward(), &self.head);
         self.head = self.opt.step(lr_head, self.head.clone(), grads);
         values

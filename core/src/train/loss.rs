@@ -45,6 +45,22 @@ pub struct DhdLossParts {
     pub total: Tensor<1>,
 }
 
+impl DhdLossParts {
+    /// `[L_HP, L_SdH, L_bce-Q, total]` detached from the graph (for logging without a read-back).
+    pub fn values(&self) -> Tensor<1> {
+        Tensor::cat(
+            vec![
+                self.hp.clone(),
+                self.sdh.clone(),
+                self.q.clone(),
+                self.total.clone(),
+            ],
+            0,
+        )
+        .detach()
+    }
+}
+
 /// DHD's loss with its constants.
 #[derive(Clone, Debug)]
 pub struct DhdLoss {
