@@ -1,20 +1,27 @@
 //! The library's codes as a whole, for teaching: how often each bit is 1 (a useful bit splits the photos
-//! about in half) and how Hamming distances between photos are spread.
+//! about in half), whether bits repeat each other (correlation), how Hamming distances between photos
+//! are spread, and — when sub-folders are classes — how well the codes retrieve.
 
 use eframe::egui::{self, Color32, Rect, RichText, Sense, Stroke, Vec2, pos2};
-use hashlens_core::code::stats::{bit_balance, distance_histogram};
+use hashlens_core::code::stats::{bit_balance, bit_correlation, distance_histogram};
 
 use super::bits::{DIFFERS, bit_colour};
+use super::charts::heatmap;
 use super::library::Library;
+use super::quality::Quality;
 
 /// Pairs sampled for the histogram of large libraries.
 const PAIRS: usize = 200_000;
+/// Codes the correlation is measured on (O(N·K²): evenly spaced photos of a large library).
+const CORRELATION_CODES: usize = 5_000;
 
 /// Statistics of one state of the index (recomputed when it grows or changes).
 pub struct CodeStats {
     pub for_len: usize,
     pub balance: Vec<f64>,
     pub histogram: Vec<u64>,
+    /// `K × K`, and how many codes it was measured on.
+    pub correlation: (Vec<f64>, usize),
 }
 
 pub fn show(lib: &mut Library, ui: &mut egui::Ui) {
@@ -33,7 +40,24 @@ pub fn show(lib: &mut Library, ui: &mut egui::Ui) {
             for_len: index.len(),
             balance: bit_balance(index.codes()),
             histogram: distance_histogram(index.codes(), PAIRS, 0),
+            correlation: {
+                let n = index.len();
+                let take = n.min(CORRELATION_CODES);
+                let picked: Vec<usize> = (0..take).map(|i| i * n / take).collect();
+                (bit_correlation(&index.codes().select(&picked)), take)
+            },
         });
+    }
+    let key = (index.len(), index.model().to_string());
+    if !lib.indexing() && lib.quality.as_ref().is_none_or(|q| q.key != key) {
+        let paths = index.photos().iter().map(|p| p.path.clone()).collect();
+        lib.quality = Some(Quality::start(
+            key,
+            lib.folder.clone(),
+            paths,
+            index.codes().clone(),
+            ui.ctx(),
+        ));
     }
     let stats = lib.stats.as_ref().expect("just computed");
     let bits = stats.balance.len();
@@ -86,6 +110,25 @@ pub fn show(lib: &mut Library, ui: &mut egui::Ui) {
         .collect();
     bars(ui, &norm, 1.0, None, |_, _| DIFFERS);
     ui.label(RichText::new(format!("0 … {bits} bits")).small().weak());
+    ui.add_space(12.0);
+    ui.heading("Bit correlation");
+    let (corr, measured) = &stats.correlation;
+    let strong = (0..bits)
+        .flat_map(|i| (i + 1..bits).map(move |j| (i, j)))
+        .filter(|&(i, j)| corr[i * bits + j].abs() > 0.5)
+        .count();
+    ui.label(format!(
+        "How much each pair of bits goes together over {measured} photos: red = the two bits agree, blue = \
+         they disagree, pale = independent. Correlated bits repeat each other and waste code length. \
+         {strong} of {} pairs correlate more than ±0.5.",
+        bits * (bits - 1) / 2
+    ));
+    heatmap(ui, corr, bits, 320.0, "bits");
+    ui.add_space(12.0);
+    ui.heading("Retrieval quality");
+    if let Some(q) = &lib.quality {
+        q.show(ui);
+    }
 }
 
 /// A bar chart of `values` in `[0, top]`, with an optional reference line.

@@ -20,6 +20,7 @@ use super::codes_view::CodeStats;
 use super::duplicates::Duplicates;
 use super::flip_test::FlipTest;
 use super::indexer::{IndexTask, TaskEvent, start_indexing};
+use super::quality::Quality;
 use super::thumbs::Thumbnails;
 
 /// Progress of the running stage.
@@ -90,6 +91,8 @@ pub struct Library {
     /// Where networks run for this library (the app's setting when it was opened).
     pub device_choice: DeviceChoice,
     pub stats: Option<CodeStats>,
+    /// Retrieval metrics of the codes when sub-folders are classes (Codes tab).
+    pub quality: Option<Quality>,
     /// The model tab: fine-tuning on this folder.
     pub model_panel: super::model_view::ModelPanel,
     /// When the last progress report (or the run) started: the next stage's clock starts there.
@@ -108,10 +111,9 @@ impl Library {
     ) -> Self {
         let mut job = IndexJob::new(
             folder,
-            ModelChoice::Default {
+            ModelChoice::Current {
                 arch: BackboneArch::MobilenetV2,
                 bits: 64,
-                refit: false,
             },
         );
         job.index = index_place(folder, data_dir);
@@ -142,6 +144,7 @@ impl Library {
             flip: None,
             device_choice: device,
             stats: None,
+            quality: None,
             model_panel: Default::default(),
             last_progress: Instant::now(),
         };
@@ -169,6 +172,18 @@ impl Library {
         }
     }
 
+    /// Re-indexes the folder with the built-in default (refitted when the index used another model).
+    pub fn use_default(&mut self, device: DeviceChoice, ctx: &egui::Context) {
+        if self.task.is_none() {
+            self.job.model = ModelChoice::Default {
+                arch: BackboneArch::MobilenetV2,
+                bits: 64,
+                refit: false,
+            };
+            self.reindex(device, ctx);
+        }
+    }
+
     /// Where a model trained on this folder is written: beside its index.
     pub fn trained_model_path(&self, bits: usize) -> PathBuf {
         self.job.index.with_file_name(format!("dhd-{bits}.hlmodel"))
@@ -192,6 +207,9 @@ impl Library {
     pub fn poll(&mut self, ctx: &egui::Context) {
         self.thumbs.poll(ctx);
         self.model_panel.poll();
+        if let Some(q) = &mut self.quality {
+            q.poll();
+        }
         if let (Some(flip), Some(index)) = (&mut self.flip, &self.index) {
             flip.poll(index, ctx);
         }

@@ -6,6 +6,7 @@ use hashlens_core::HashCode;
 
 use super::bits::{code_grid, xor_strip};
 use super::library::{Library, Tab};
+use super::model_view::ModelIntent;
 
 /// Side of a grid cell.
 const CELL: f32 = 132.0;
@@ -97,9 +98,16 @@ pub fn show(lib: &mut Library, ui: &mut egui::Ui) -> LibraryIntent {
                         .show(ui, &lib.folder, &lib.model, photos, out, device)
                 })
                 .inner;
-            if let super::model_view::ModelIntent::UseModel(path) = shown {
-                lib.use_model(path, device, ui.ctx());
-                lib.tab = Tab::Photos;
+            match shown {
+                ModelIntent::UseModel(path) => {
+                    lib.use_model(path, device, ui.ctx());
+                    lib.tab = Tab::Photos;
+                }
+                ModelIntent::UseDefault => {
+                    lib.use_default(device, ui.ctx());
+                    lib.tab = Tab::Photos;
+                }
+                ModelIntent::None => {}
             }
         }
     });

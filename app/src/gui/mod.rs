@@ -3,6 +3,7 @@
 //! encoding and thumbnail decoding run on background threads that report through channels.
 
 mod bits;
+mod charts;
 mod codes_view;
 mod demo;
 mod duplicates;
@@ -12,6 +13,7 @@ mod library;
 mod library_view;
 mod model_view;
 mod playground;
+mod quality;
 mod task;
 mod thumbs;
 mod training;

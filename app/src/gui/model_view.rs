@@ -1,24 +1,60 @@
-//! The "Model" tab: which model made the codes, and fine-tuning a DHD model on this folder with live
-//! progress, the loss curve, cancel, the learned proxies' similarities (DHD Fig. 5) and "re-index with it".
+//! The "Model" tab: which model makes the codes (a model file, or back to the built-in default), and
+//! fine-tuning a DHD model on this folder with live loss, learning-rate and mAP plots, pause/resume,
+//! cancel, the learned proxies' similarities (DHD Fig. 5) and "re-index with it".
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::sync::mpsc::{Receiver, TryRecvError, channel};
 
-use eframe::egui::{self, Color32, Sense, Stroke, pos2, vec2};
+use eframe::egui;
+use egui_plot::{Legend, Line, Plot, PlotPoints, Points};
 use hashlens_core::device::DeviceChoice;
 use hashlens_core::index::IndexedPhoto;
 use hashlens_core::train::{TrainEvent, TrainMode};
 
+use super::charts::heatmap;
 use super::training::{TrainSettings, TrainTask, TrainerEvent, folder_labels, start_training};
+
+/// What a run has reported, for the plots (x = global step, or epoch for mAP).
+#[derive(Default)]
+pub struct RunCurves {
+    /// Total, L_HP, L_SdH, L_bce-Q.
+    pub losses: [Vec<[f64; 2]>; 4],
+    pub lr: Vec<[f64; 2]>,
+    pub map: Vec<[f64; 2]>,
+}
+
+impl RunCurves {
+    fn push_step(&mut self, x: f64, loss: [f64; 4], lr: f64) {
+        // After a resume the run repeats the steps since its checkpoint: drop what they replace.
+        if self.lr.last().is_some_and(|p| p[0] >= x) {
+            for line in self.losses.iter_mut().chain([&mut self.lr]) {
+                line.retain(|p| p[0] < x);
+            }
+        }
+        for (line, v) in self.losses.iter_mut().zip(loss) {
+            line.push([x, v]);
+        }
+        self.lr.push([x, lr]);
+    }
+}
+
+/// How the last run ended, when it did not finish.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Stopped {
+    /// Paused: the checkpoint is kept and "Resume" continues from it.
+    Paused,
+    Cancelled,
+}
 
 #[derive(Default)]
 pub struct ModelPanel {
     pub settings: TrainSettings,
     task: Option<TrainTask>,
-    started: Option<Instant>,
+    /// What the user asked the running task to do when it stops.
+    stopping: Option<Stopped>,
+    stopped: Option<Stopped>,
     stage: Option<(&'static str, usize, usize)>,
-    /// (global step, mean total loss) per report.
-    pub losses: Vec<(f64, f64)>,
+    pub curves: RunCurves,
     position: Option<(usize, usize, usize, usize, f64)>,
     notes: Vec<String>,
     /// The finished model, its class count and the proxies' cosine similarities.
@@ -27,6 +63,9 @@ pub struct ModelPanel {
     /// Sub-folder classes of the library's photos (`None`: unlabelled), for the photo count it was
     /// worked out at: not recomputed every frame.
     labels: Option<(usize, Option<usize>)>,
+    /// The "model file" field and its dialog (run on its own thread, as the folder dialog).
+    pub model_file: String,
+    dialog: Option<Receiver<Option<PathBuf>>>,
 }
 
 /// What the panel asks of the library.
@@ -34,33 +73,55 @@ pub enum ModelIntent {
     None,
     /// Re-index the folder with this model file.
     UseModel(PathBuf),
+    /// Re-index with the built-in default (pretrained backbone + PCA/ITQ fitted on the folder).
+    UseDefault,
 }
 
 impl ModelPanel {
+    /// Starts a run; `resume` continues the paused one from its checkpoint.
     pub fn start(
         &mut self,
         root: &Path,
         photos: Vec<PathBuf>,
         out: PathBuf,
         device: DeviceChoice,
+        resume: bool,
         ctx: &egui::Context,
     ) {
-        *self = Self {
-            settings: self.settings.clone(),
-            ..Self::default()
-        };
-        self.started = Some(Instant::now());
+        if !resume {
+            *self = Self {
+                settings: self.settings.clone(),
+                model_file: std::mem::take(&mut self.model_file),
+                ..Self::default()
+            };
+        }
+        self.stopped = None;
+        self.stopping = None;
+        self.error = None;
         self.task = Some(start_training(
             root.to_path_buf(),
             photos,
             out,
             self.settings.clone(),
             device,
+            resume,
             ctx,
         ));
     }
 
     pub fn poll(&mut self) {
+        if let Some(rx) = &self.dialog {
+            match rx.try_recv() {
+                Ok(file) => {
+                    if let Some(f) = file {
+                        self.model_file = f.display().to_string();
+                    }
+                    self.dialog = None;
+                }
+                Err(TryRecvError::Disconnected) => self.dialog = None,
+                Err(TryRecvError::Empty) => {}
+            }
+        }
         let Some(task) = &self.task else { return };
         for e in task.poll() {
             match e {
@@ -74,23 +135,52 @@ impl ModelPanel {
                     step,
                     steps,
                     loss,
+                    lr_head,
                     eta_s,
                     ..
                 }) => {
                     self.stage = None;
-                    self.losses
-                        .push((((epoch - 1) * steps + step) as f64, loss.total));
+                    let x = ((epoch - 1) * steps + step) as f64;
+                    self.curves
+                        .push_step(x, [loss.total, loss.hp, loss.sdh, loss.q], lr_head);
                     self.position = Some((epoch, epochs, step, steps, eta_s));
+                }
+                TrainerEvent::Train(TrainEvent::Epoch(stats)) => {
+                    if let Some(m) = stats.map.filter(|m| m.is_finite()) {
+                        self.curves.map.retain(|p| p[0] < stats.epoch as f64);
+                        self.curves.map.push([stats.epoch as f64, m]);
+                    }
                 }
                 TrainerEvent::Train(_) => {}
                 TrainerEvent::Done(r) => {
                     self.task = None;
-                    match r {
-                        Ok(t) => self.trained = Some(t),
-                        Err(e) => self.error = Some(e),
+                    self.stage = None;
+                    match (r, self.stopping.take()) {
+                        (Ok(t), _) => self.trained = Some(t),
+                        (Err(_), Some(how)) => self.stopped = Some(how),
+                        (Err(e), None) => self.error = Some(e),
                     }
                 }
             }
+        }
+    }
+
+    fn choose_file(&mut self, ctx: &egui::Context) {
+        let (tx, rx) = channel();
+        let ctx = ctx.clone();
+        let started = std::thread::Builder::new()
+            .name("model-dialog".into())
+            .spawn(move || {
+                let file = rfd::FileDialog::new()
+                    .set_title("Choose a hashlens model")
+                    .add_filter("hashlens model", &["hlmodel"])
+                    .pick_file();
+                let _ = tx.send(file);
+                ctx.request_repaint();
+            });
+        match started {
+            Ok(_) => self.dialog = Some(rx),
+            Err(e) => self.error = Some(format!("cannot open the file dialog: {e}")),
         }
     }
 
@@ -107,6 +197,41 @@ impl ModelPanel {
         let mut intent = ModelIntent::None;
         ui.heading("Model");
         ui.label(format!("Codes now come from: {model}"));
+        ui.horizontal(|ui| {
+            ui.label("model file");
+            ui.add(
+                egui::TextEdit::singleline(&mut self.model_file)
+                    .hint_text("/path/to/model.hlmodel")
+                    .desired_width(320.0),
+            );
+            if ui
+                .add_enabled(self.dialog.is_none(), egui::Button::new("Browse…"))
+                .clicked()
+            {
+                self.choose_file(ui.ctx());
+            }
+            let file = PathBuf::from(self.model_file.trim());
+            if ui
+                .add_enabled(!self.model_file.trim().is_empty(), egui::Button::new("Use it"))
+                .on_hover_text("re-encode every photo with this model (its file is checked first)")
+                .clicked()
+            {
+                if file.is_file() {
+                    intent = ModelIntent::UseModel(file);
+                } else {
+                    self.error = Some(format!("{} is not a file", file.display()));
+                }
+            }
+            if ui
+                .button("Use the built-in default")
+                .on_hover_text(
+                    "MobileNetV2 (ImageNet weights) with a PCA + ITQ hash fitted on this folder: no training",
+                )
+                .clicked()
+            {
+                intent = ModelIntent::UseDefault;
+            }
+        });
         ui.add_space(8.0);
         ui.heading("Fine-tune a DHD model on this folder");
         let labels = match self.labels {
@@ -131,52 +256,101 @@ impl ModelPanel {
              student's code toward the teacher's (L_SdH), and every value toward ±1 (L_bce-Q).",
         );
         let idle = self.task.is_none();
-        ui.add_enabled_ui(idle, |ui| {
-            ui.horizontal(|ui| {
-                ui.label("bits");
-                for b in [16, 32, 64, 128] {
-                    ui.selectable_value(&mut self.settings.bits, b, b.to_string());
-                }
-                ui.separator();
-                ui.add(egui::Slider::new(&mut self.settings.epochs, 1..=100).text("epochs"));
-            });
-            ui.horizontal(|ui| {
-                ui.radio_value(
-                    &mut self.settings.mode,
-                    TrainMode::Head,
-                    "hash layer only (fast, any computer)",
-                );
-                ui.radio_value(
-                    &mut self.settings.mode,
-                    TrainMode::Full,
-                    "whole network (needs a GPU)",
-                );
-            });
+        ui.add_enabled_ui(idle && self.stopped != Some(Stopped::Paused), |ui| {
+            self.settings_ui(ui)
+        });
+        ui.horizontal(|ui| self.buttons(ui, root, photos, out, device, &mut intent));
+        self.progress_ui(ui);
+        self.plots(ui);
+        if let Some((path, classes, sims)) = &self.trained {
+            ui.label(format!("Saved {}", path.display()));
+            if *classes <= 64 && sims.len() == classes * classes {
+                ui.label("Cosine similarity of the learned class proxies (DHD Fig. 5): distinct classes are far apart.")
+                    .on_hover_text("red = 1 (same direction), blue = −1; the diagonal is each proxy with itself");
+                let sims: Vec<f64> = sims.iter().map(|&v| v as f64).collect();
+                heatmap(ui, &sims, *classes, 240.0, "proxies");
+            }
+        }
+        intent
+    }
+
+    fn settings_ui(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            ui.label("bits");
+            for b in [16, 32, 64, 128] {
+                ui.selectable_value(&mut self.settings.bits, b, b.to_string());
+            }
+            ui.separator();
+            ui.add(egui::Slider::new(&mut self.settings.epochs, 1..=100).text("epochs"));
         });
         ui.horizontal(|ui| {
-            if idle {
-                let enough = photos.len() >= 2;
-                if ui
-                    .add_enabled(enough, egui::Button::new("Start fine-tuning"))
-                    .clicked()
-                {
-                    let paths = photos.iter().map(|p| p.path.clone()).collect();
-                    self.start(root, paths, out, device, ui.ctx());
-                }
-            } else if let Some(task) = &self.task
-                && ui
-                    .add_enabled(!task.cancelling(), egui::Button::new("Cancel"))
-                    .clicked()
+            ui.radio_value(
+                &mut self.settings.mode,
+                TrainMode::Head,
+                "hash layer only (fast, any computer)",
+            );
+            ui.radio_value(
+                &mut self.settings.mode,
+                TrainMode::Full,
+                "whole network (needs a GPU)",
+            );
+        });
+    }
+
+    fn buttons(
+        &mut self,
+        ui: &mut egui::Ui,
+        root: &Path,
+        photos: &[IndexedPhoto],
+        out: PathBuf,
+        device: DeviceChoice,
+        intent: &mut ModelIntent,
+    ) {
+        let paths = || photos.iter().map(|p| p.path.clone()).collect();
+        if let Some(task) = &self.task {
+            let busy = task.cancelling();
+            if ui
+                .add_enabled(!busy, egui::Button::new("Pause"))
+                .on_hover_text(
+                    "stop after this step and keep a checkpoint; Resume continues exactly",
+                )
+                .clicked()
             {
+                self.stopping = Some(Stopped::Paused);
                 task.cancel();
             }
-            if let Some((path, ..)) = &self.trained
-                && idle
-                && ui.button("Re-index with the new model").clicked()
-            {
-                intent = ModelIntent::UseModel(path.clone());
+            if ui.add_enabled(!busy, egui::Button::new("Cancel")).clicked() {
+                self.stopping = Some(Stopped::Cancelled);
+                task.cancel();
             }
-        });
+            return;
+        }
+        if self.stopped == Some(Stopped::Paused) {
+            if ui.button("Resume").clicked() {
+                self.start(root, paths(), out.clone(), device, true, ui.ctx());
+            }
+            if ui.button("Discard the paused run").clicked() {
+                let _ = std::fs::remove_file(
+                    hashlens_core::train::checkpoint::checkpoint_path_for(&out),
+                );
+                self.stopped = Some(Stopped::Cancelled);
+            }
+            return;
+        }
+        if ui
+            .add_enabled(photos.len() >= 2, egui::Button::new("Start fine-tuning"))
+            .clicked()
+        {
+            self.start(root, paths(), out, device, false, ui.ctx());
+        }
+        if let Some((path, ..)) = &self.trained
+            && ui.button("Re-index with the new model").clicked()
+        {
+            *intent = ModelIntent::UseModel(path.clone());
+        }
+    }
+
+    fn progress_ui(&self, ui: &mut egui::Ui) {
         if let Some((name, done, total)) = self.stage {
             ui.add(
                 egui::ProgressBar::new(done as f32 / total.max(1) as f32)
@@ -185,13 +359,16 @@ impl ModelPanel {
         }
         if let Some((epoch, epochs, step, steps, eta)) = self.position {
             let done = ((epoch - 1) * steps + step) as f32 / (epochs * steps).max(1) as f32;
-            let text = if self.task.is_some() {
-                format!(
+            let text = match (&self.task, self.stopped) {
+                (Some(_), _) => format!(
                     "epoch {epoch}/{epochs}, step {step}/{steps} — about {} left",
                     duration(eta)
-                )
-            } else {
-                format!("epoch {epoch}/{epochs}")
+                ),
+                (None, Some(Stopped::Paused)) => {
+                    format!("paused at epoch {epoch}/{epochs}, step {step}/{steps}")
+                }
+                (None, Some(Stopped::Cancelled)) => format!("cancelled at epoch {epoch}/{epochs}"),
+                (None, None) => format!("epoch {epoch}/{epochs}"),
             };
             ui.add(egui::ProgressBar::new(done).text(text));
         }
@@ -201,19 +378,56 @@ impl ModelPanel {
         if let Some(e) = &self.error {
             ui.colored_label(ui.visuals().error_fg_color, e);
         }
-        if self.losses.len() >= 2 {
-            ui.label("Training loss (L_HP + 0.1·L_SdH + 0.1·L_bce-Q)");
-            loss_plot(ui, &self.losses);
+    }
+
+    fn plots(&self, ui: &mut egui::Ui) {
+        let c = &self.curves;
+        if c.lr.len() < 2 {
+            return;
         }
-        if let Some((path, classes, sims)) = &self.trained {
-            ui.label(format!("Saved {}", path.display()));
-            if *classes <= 64 && sims.len() == classes * classes {
-                ui.label("Cosine similarity of the learned class proxies (DHD Fig. 5): distinct classes are far apart.")
-                    .on_hover_text("white = 1 (same direction), black = −1; the diagonal is each proxy with itself");
-                heatmap(ui, sims, *classes);
+        let width = ui.available_width().min(640.0);
+        ui.label("Training loss by step: L = L_HP + 0.1·L_SdH + 0.1·L_bce-Q");
+        Plot::new("loss")
+            .legend(Legend::default())
+            .width(width)
+            .height(170.0)
+            .allow_scroll(false)
+            .show(ui, |p| {
+                for (line, name) in c.losses.iter().zip(["L", "L_HP", "L_SdH", "L_bce-Q"]) {
+                    p.line(Line::new(name, PlotPoints::from(line.clone())));
+                }
+            });
+        ui.horizontal(|ui| {
+            let half = (width - 8.0) / 2.0;
+            ui.vertical(|ui| {
+                ui.label("Learning rate (hash layer; cosine decay)");
+                Plot::new("lr")
+                    .width(half)
+                    .height(120.0)
+                    .allow_scroll(false)
+                    .show(ui, |p| {
+                        p.line(Line::new("learning rate", PlotPoints::from(c.lr.clone())))
+                    });
+            });
+            if !c.map.is_empty() {
+                ui.vertical(|ui| {
+                    ui.label("mAP by epoch (held-out photos of this folder)").on_hover_text(
+                        "a quarter of 300 photos search the others; all are also training photos, so \
+                         this shows the trend rather than the quality on new photos",
+                    );
+                    Plot::new("map")
+                        .width(half)
+                        .height(120.0)
+                        .include_y(0.0)
+                        .include_y(1.0)
+                        .allow_scroll(false)
+                        .show(ui, |p| {
+                            p.line(Line::new("mAP", PlotPoints::from(c.map.clone())));
+                            p.points(Points::new("", PlotPoints::from(c.map.clone())).radius(3.0));
+                        });
+                });
             }
-        }
-        intent
+        });
     }
 }
 
@@ -225,67 +439,21 @@ fn duration(s: f64) -> String {
     }
 }
 
-/// The loss by step as a polyline, scaled to the data.
-fn loss_plot(ui: &mut egui::Ui, points: &[(f64, f64)]) {
-    let (rect, _) =
-        ui.allocate_exact_size(vec2(ui.available_width().min(600.0), 160.0), Sense::hover());
-    let painter = ui.painter_at(rect);
-    painter.rect_stroke(
-        rect,
-        2.0,
-        Stroke::new(1.0, ui.visuals().weak_text_color()),
-        egui::StrokeKind::Inside,
-    );
-    let (x0, x1) = (
-        points[0].0,
-        points[points.len() - 1].0.max(points[0].0 + 1.0),
-    );
-    let (lo, hi) = points
-        .iter()
-        .fold((f64::MAX, f64::MIN), |(l, h), p| (l.min(p.1), h.max(p.1)));
-    let span = (hi - lo).max(1e-9);
-    let line: Vec<_> = points
-        .iter()
-        .map(|&(x, y)| {
-            pos2(
-                rect.left() + ((x - x0) / (x1 - x0)) as f32 * rect.width(),
-                rect.bottom() - ((y - lo) / span) as f32 * (rect.height() - 8.0) - 4.0,
-            )
-        })
-        .collect();
-    painter.add(egui::Shape::line(
-        line,
-        Stroke::new(1.5, ui.visuals().selection.bg_fill),
-    ));
-    painter.text(
-        rect.left_top() + vec2(4.0, 2.0),
-        egui::Align2::LEFT_TOP,
-        format!("{hi:.3}"),
-        egui::FontId::monospace(11.0),
-        ui.visuals().text_color(),
-    );
-    painter.text(
-        rect.left_bottom() + vec2(4.0, -2.0),
-        egui::Align2::LEFT_BOTTOM,
-        format!("{lo:.3}"),
-        egui::FontId::monospace(11.0),
-        ui.visuals().text_color(),
-    );
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// A `n × n` grid of grey levels for values in [−1, 1].
-fn heatmap(ui: &mut egui::Ui, values: &[f32], n: usize) {
-    let cell = (240.0 / n as f32).clamp(4.0, 24.0);
-    let (rect, _) = ui.allocate_exact_size(vec2(cell * n as f32, cell * n as f32), Sense::hover());
-    let painter = ui.painter_at(rect);
-    for i in 0..n {
-        for j in 0..n {
-            let v = ((values[i * n + j].clamp(-1.0, 1.0) + 1.0) * 127.5) as u8;
-            let r = egui::Rect::from_min_size(
-                rect.min + vec2(j as f32 * cell, i as f32 * cell),
-                vec2(cell, cell),
-            );
-            painter.rect_filled(r, 0.0, Color32::from_gray(v));
+    #[test]
+    fn a_resumed_run_replaces_the_steps_it_repeats() {
+        let mut c = RunCurves::default();
+        for x in 1..=6 {
+            c.push_step(x as f64, [x as f64; 4], 0.1);
         }
+        // Paused after step 6; the checkpoint was at step 4, so the resumed run reports 5 again.
+        c.push_step(5.0, [50.0; 4], 0.1);
+        let xs: Vec<f64> = c.losses[0].iter().map(|p| p[0]).collect();
+        assert_eq!(xs, vec![1.0, 2.0, 3.0, 4.0, 5.0]);
+        assert_eq!(c.losses[2].last(), Some(&[5.0, 50.0]));
+        assert_eq!(c.lr.len(), 5);
     }
 }

@@ -97,6 +97,12 @@ impl Thumbnails {
         }
     }
 
+    #[cfg(test)]
+    /// Thumbnails asked for and not yet back.
+    pub fn waiting(&self) -> usize {
+        self.requested.len()
+    }
+
     /// Uploads finished thumbnails and evicts the least recently drawn past capacity. Call once per frame.
     pub fn poll(&mut self, ctx: &egui::Context) {
         self.frame += 1;

@@ -2,15 +2,19 @@
 //! (the same `hashlens_core::train` loop as `hashlens train`). Labels come from sub-folders when the
 //! photos sit in two or more of them; otherwise the backbone's ImageNet classes are the targets.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 use eframe::egui;
 use hashlens_core::device::{ComputeDevice, DeviceChoice};
+use hashlens_core::eval::{Depth, EvalConfig, Labels, evaluate_held_out};
 use hashlens_core::model::BackboneArch;
+use hashlens_core::model::HashModel;
 use hashlens_core::model::hash_model::HashHead;
 use hashlens_core::train::{
-    DhdLossConfig, TrainConfig, TrainEvent, TrainHooks, TrainImages, TrainMode, data, train,
+    Checkpoint, DhdLossConfig, TrainConfig, TrainEvent, TrainHooks, TrainImages, TrainMode, data,
+    train,
 };
 
 use super::task::Task;
@@ -77,32 +81,54 @@ pub fn folder_labels<'a>(
     Some((idx, classes.len()))
 }
 
-/// Starts fine-tuning on `photos` of `root`, writing the model to `out`.
+/// Photos a run scores itself on (held-out queries search the rest of this sample).
+const EVAL_SAMPLE: usize = 300;
+
+/// Starts fine-tuning on `photos` of `root`, writing the model to `out`; with `resume`, continues from
+/// the checkpoint a paused run left beside `out`.
 pub fn start_training(
     root: PathBuf,
     photos: Vec<PathBuf>,
     out: PathBuf,
     settings: TrainSettings,
     device: DeviceChoice,
+    resume: bool,
     ctx: &egui::Context,
 ) -> TrainTask {
     Task::spawn("trainer", ctx, move |r| {
-        let result = run(&root, &photos, &out, &settings, device, &r.cancel, &|e| {
-            r.send(e)
-        });
+        let job = Job {
+            root: &root,
+            photos: &photos,
+            out: &out,
+            settings: &settings,
+            resume,
+        };
+        let result = run(&job, device, &r.cancel, &|e| r.send(e));
         r.send(TrainerEvent::Done(result));
     })
 }
 
+struct Job<'a> {
+    root: &'a Path,
+    photos: &'a [PathBuf],
+    out: &'a Path,
+    settings: &'a TrainSettings,
+    resume: bool,
+}
+
 fn run(
-    root: &Path,
-    photos: &[PathBuf],
-    out: &Path,
-    s: &TrainSettings,
+    job: &Job,
     device: DeviceChoice,
     cancel: &AtomicBool,
     send: &(dyn Fn(TrainerEvent) + Sync),
 ) -> Result<(PathBuf, usize, Vec<f32>), String> {
+    let Job {
+        root,
+        photos,
+        out,
+        settings: s,
+        resume,
+    } = *job;
     let device = ComputeDevice::choose(device).map_err(|e| e.to_string())?;
     send(TrainerEvent::Note(format!(
         "training on {}",
@@ -150,12 +176,46 @@ fn run(
         images.set_targets(t, 1000);
     }
     let checkpoint = hashlens_core::train::checkpoint::checkpoint_path_for(out);
+    let resumed = match resume {
+        true => Some(Checkpoint::load(&checkpoint).map_err(|e| e.to_string())?),
+        false => None,
+    };
     let mut on_event = |e: TrainEvent| send(TrainerEvent::Train(e));
+    // With classes, the run scores itself a few times: held-out photos of a sample search the rest.
+    // They are training photos too, so the figure is optimistic; it shows the trend, not the quality on
+    // new photos.
+    let sample = sample_indices(images.len(), EVAL_SAMPLE);
+    let labels = labels.as_ref().map(|(idx, c)| {
+        // Photos that could not be decoded are not in `images`: find each kept photo's class by path.
+        let by_path: HashMap<&Path, usize> = photos
+            .iter()
+            .map(PathBuf::as_path)
+            .zip(idx.iter().copied())
+            .collect();
+        let of_sample: Vec<usize> = sample
+            .iter()
+            .map(|&i| by_path[images.paths[i].as_path()])
+            .collect();
+        Labels::from_classes(*c, &of_sample).expect("class indices are below the class count")
+    });
+    let mut evaluate = |model: &HashModel| {
+        let codes = data::encode_images(&images, &sample, model, 16, &device.device);
+        let cfg = EvalConfig::default();
+        labels
+            .as_ref()
+            .and_then(|l| evaluate_held_out(&codes, l, sample.len() / 4, 0, &cfg).ok())
+            .and_then(|r| r.map_at(Depth::All))
+            .unwrap_or(f64::NAN)
+    };
     let hooks = TrainHooks {
         checkpoint: Some(&checkpoint),
-        resume: None,
-        evaluate: None,
-        eval_every: 0,
+        resume: resumed.map(|c| (checkpoint.as_path(), c)),
+        evaluate: if labels.is_some() {
+            Some(&mut evaluate)
+        } else {
+            None
+        },
+        eval_every: s.epochs.div_ceil(4).max(1),
         cancel,
         on_event: &mut on_event,
     };
@@ -175,4 +235,12 @@ fn run(
         .try_to_vec::<f32>()
         .unwrap_or_default();
     Ok((out.to_path_buf(), c, sims))
+}
+
+/// At most `n` of `0..len`, spread evenly (the same photos every evaluation).
+fn sample_indices(len: usize, n: usize) -> Vec<usize> {
+    if len <= n {
+        return (0..len).collect();
+    }
+    (0..n).map(|i| i * len / n).collect()
 }

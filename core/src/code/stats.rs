@@ -22,6 +22,42 @@ pub fn bit_balance(book: &CodeBook) -> Vec<f64> {
     ones.into_iter().map(|c| c as f64 / n).collect()
 }
 
+/// Pearson correlation between every two bits over the codes, `K × K` row-major. Good codes have
+/// uncorrelated bits (two bits that always agree carry one bit of information); a constant bit has no
+/// variance and correlates 0 with every other bit (1 with itself).
+pub fn bit_correlation(book: &CodeBook) -> Vec<f64> {
+    let k = book.bits();
+    let n = book.len();
+    // Counts of (bit i = 1) and (bits i and j both 1) give every correlation of 0/1 variables.
+    let mut both = vec![0u64; k * k];
+    for words in book.iter_words() {
+        let on: Vec<usize> = (0..k)
+            .filter(|&i| (words[i / 64] >> (i % 64)) & 1 == 1)
+            .collect();
+        for &i in &on {
+            for &j in &on {
+                both[i * k + j] += 1;
+            }
+        }
+    }
+    let n = n.max(1) as f64;
+    let p: Vec<f64> = (0..k).map(|i| both[i * k + i] as f64 / n).collect();
+    let mut corr = vec![0.0; k * k];
+    for i in 0..k {
+        for j in 0..k {
+            let var = p[i] * (1.0 - p[i]) * p[j] * (1.0 - p[j]);
+            corr[i * k + j] = if i == j {
+                1.0
+            } else if var > 0.0 {
+                (both[i * k + j] as f64 / n - p[i] * p[j]) / var.sqrt()
+            } else {
+                0.0
+            };
+        }
+    }
+    corr
+}
+
 /// Counts of Hamming distances (index = distance, `0..=K`) between distinct codes: every pair when there
 /// are at most `max_pairs` of them, otherwise `max_pairs` pairs drawn with `seed`.
 pub fn distance_histogram(book: &CodeBook, max_pairs: usize, seed: u64) -> Vec<u64> {
@@ -126,6 +162,29 @@ mod tests {
         // Sampled: as many pairs as asked, none of a code with itself.
         let sampled = distance_histogram(&b, 3, 0);
         assert_eq!((sampled.iter().sum::<u64>(), sampled[0]), (3, 0));
+    }
+
+    #[test]
+    fn bit_correlation_by_hand() {
+        // Over the four codes bit 0 = bit 1 = [1,1,0,0], bit 2 = [0,0,1,1] (bit 0 inverted), bit 3 =
+        // [1,0,1,0] (p = 1/2 each, both 1 in 1/4: uncorrelated with bit 0), bit 4 constant.
+        let b = book(&["11010000", "11000000", "00110000", "00100000"]);
+        let c = bit_correlation(&b);
+        let at = |i: usize, j: usize| c[i * 8 + j];
+        assert_eq!(at(0, 1), 1.0);
+        assert_eq!(at(0, 2), -1.0);
+        assert_eq!(at(0, 3), 0.0);
+        assert_eq!((at(4, 4), at(0, 4), at(4, 0)), (1.0, 0.0, 0.0));
+        // An uneven pair by hand:
+        let uneven = book(&["10000000", "11000000", "01000000", "00000000", "11000000"]);
+        // bit0 = [1,1,0,0,1] (p 0.6), bit1 = [0,1,1,0,1] (p 0.6), both = 2/5:
+        // (0.4 − 0.36) / (0.6·0.4) = 1/6.
+        assert!((bit_correlation(&uneven)[1] - 1.0 / 6.0).abs() < 1e-12);
+        for i in 0..8 {
+            for j in 0..8 {
+                assert_eq!(at(i, j), at(j, i));
+            }
+        }
     }
 
     #[test]

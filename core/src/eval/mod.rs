@@ -295,6 +295,36 @@ pub fn evaluate(
     })
 }
 
+/// Scores a labelled collection against itself: `queries` photos drawn with `seed` (at most half of
+/// them) search the others, so no query finds itself. This is how the app measures the codes of a
+/// folder whose sub-folders are classes.
+pub fn evaluate_held_out(
+    codes: &CodeBook,
+    labels: &Labels,
+    queries: usize,
+    seed: u64,
+    cfg: &EvalConfig,
+) -> Result<EvalReport, EvalError> {
+    use rand::{SeedableRng, seq::SliceRandom};
+    if codes.len() != labels.len() {
+        return Err(EvalError::CountMismatch {
+            what: "database",
+            codes: codes.len(),
+            labels: labels.len(),
+        });
+    }
+    let mut order: Vec<usize> = (0..codes.len()).collect();
+    order.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(seed));
+    let (q, db) = order.split_at(queries.min(codes.len() / 2));
+    evaluate(
+        &codes.select(db),
+        &labels.select(db),
+        &codes.select(q),
+        &labels.select(q),
+        cfg,
+    )
+}
+
 fn check(db: &CodeBook, dbl: &Labels, q: &CodeBook, ql: &Labels) -> Result<(), EvalError> {
     if db.is_empty() {
         return Err(EvalError::Empty("database"));
@@ -406,6 +436,27 @@ mod tests {
             b.push(&crate::HashCode::parse_bits(r).unwrap()).unwrap();
         }
         b
+    }
+
+    /// Two classes whose codes are far apart: every held-out query ranks its own class first, so mAP is
+    /// exactly 1; if a query could find itself the database would hold one item too many.
+    #[test]
+    fn held_out_queries_search_the_others() {
+        let codes = book(&[
+            "00000000", "00000001", "00000010", "00000100", "11111111", "11111110", "11111101",
+            "11111011",
+        ]);
+        let labels = Labels::from_classes(2, &[0, 0, 0, 0, 1, 1, 1, 1]).unwrap();
+        let r = evaluate_held_out(&codes, &labels, 3, 7, &EvalConfig::default()).unwrap();
+        assert_eq!((r.queries, r.database), (3, 5));
+        assert_eq!(r.map_at(Depth::All), Some(1.0));
+        // At most half are queries; the same seed draws the same split.
+        let all = evaluate_held_out(&codes, &labels, 100, 7, &EvalConfig::default()).unwrap();
+        assert_eq!((all.queries, all.database), (4, 4));
+        assert_eq!(
+            evaluate_held_out(&codes, &labels, 3, 7, &EvalConfig::default()).unwrap(),
+            r
+        );
     }
 
     /// A case small enough to rank by hand.

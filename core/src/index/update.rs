@@ -37,6 +37,9 @@ pub enum ModelChoice {
     },
     /// A model file (a trained DHD model, or a default model fitted elsewhere).
     File(PathBuf),
+    /// Whatever model the index uses already (a fine-tuned model stays in use when a folder is opened
+    /// again); the default with `arch` and `bits` when there is none or it cannot be read.
+    Current { arch: BackboneArch, bits: usize },
 }
 
 /// Everything an index update needs to know.
@@ -392,6 +395,17 @@ fn resolve_model(
                 model.save(&beside)?;
             }
             Ok((model, None))
+        }
+        ModelChoice::Current { arch, bits } => {
+            if beside.exists() {
+                match HashModel::load(&beside, &device.device) {
+                    Ok(m) => return Ok((m, None)),
+                    Err(e) => on_event(IndexEvent::Warning(format!("{e}; fitting a new model"))),
+                }
+            }
+            let (model, fitted) = fit_default(job, *arch, *bits, images, device, cancel, on_event)?;
+            model.save(&beside)?;
+            Ok((model, Some(fitted)))
         }
         ModelChoice::Default { arch, bits, refit } => {
             if !refit && beside.exists() {

@@ -17,8 +17,9 @@ use burn::tensor::{Device, Tensor, TensorData};
 use image::imageops::{self, FilterType};
 use rayon::prelude::*;
 
-use crate::model::Backbone;
+use crate::model::{Backbone, HashModel};
 use crate::photo::{DecodeLimits, PhotoError, Preprocess, decode_file};
+use crate::{CodeBook, HashCode};
 
 /// Photos as `side × side` RGB bytes (channel-major) with their target rows.
 #[derive(Clone, Debug)]
@@ -176,6 +177,37 @@ pub fn one_hot(classes_of: &[usize], classes: usize) -> Vec<Vec<f32>> {
                 .collect()
         })
         .collect()
+}
+
+/// Codes of the photos at `items` under `model` (the photos seen unaugmented, as when indexing), for
+/// evaluating a run on the photos it already holds in memory.
+pub fn encode_images(
+    images: &TrainImages,
+    items: &[usize],
+    model: &HashModel,
+    batch: usize,
+    device: &Device,
+) -> CodeBook {
+    use super::augment::{ViewParams, augment};
+    let mut book = CodeBook::new(model.bits()).expect("a model's bit count is valid");
+    for chunk in items.chunks(batch.max(1)) {
+        let x = augment(
+            images.pixels(chunk, device),
+            &ViewParams::identity(chunk.len()),
+            &model.preprocess(),
+        );
+        let values: Vec<f32> = model
+            .forward(x)
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .expect("f32 codes");
+        for row in values.chunks(model.bits()) {
+            book.push(&HashCode::from_signs(row).expect("valid bits"))
+                .expect("same bits");
+        }
+    }
+    book
 }
 
 /// Targets for photos without labels: the pretrained backbone's ImageNet-1k probabilities, keeping the

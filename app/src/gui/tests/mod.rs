@@ -1,5 +1,8 @@
 //! The app driven as a user would (egui_kittest: simulated clicks and keys), on the CPU backend.
 
+mod snapshots;
+mod soft_render;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -309,7 +312,12 @@ fn fine_tune_from_the_model_tab_and_reindex_with_it() {
         (sims[0] - 1.0).abs() < 1e-4 && (sims[3] - 1.0).abs() < 1e-4,
         "{sims:?}"
     );
-    assert!(lib.model_panel.losses.len() >= 2);
+    let curves = &lib.model_panel.curves;
+    assert!(curves.lr.len() >= 2 && curves.losses.iter().all(|l| l.len() == curves.lr.len()));
+    // With classes the run scores itself after every epoch (epochs / 4, rounded up, is 1).
+    let epochs: Vec<f64> = curves.map.iter().map(|p| p[0]).collect();
+    assert_eq!(epochs, vec![1.0, 2.0, 3.0, 4.0]);
+    assert!(curves.map.iter().all(|p| (0.0..=1.0).contains(&p[1])));
     harness.get_by_label_contains("Cosine similarity of the learned class proxies");
 
     harness.get_by_label("Re-index with the new model").click();
@@ -322,4 +330,27 @@ fn fine_tune_from_the_model_tab_and_reindex_with_it() {
     let index = CodeIndex::load(&root.join(".hashlens/index.hlindex")).unwrap();
     assert_eq!(index.model(), model.fingerprint());
     assert_eq!((index.len(), index.bits()), (16, 16));
+
+    // The codes view scores the folder's codes against its sub-folders (8 held-out queries).
+    harness.get_by_label("Codes").click();
+    wait(&mut harness, |app| {
+        app.library()
+            .and_then(|l| l.quality.as_ref())
+            .is_some_and(|q| q.done())
+    });
+    harness.get_by_label_contains("8 photos of 16 searched the other 8 (2 classes");
+
+    // Opened again, the folder keeps its fine-tuned model (nothing is re-encoded).
+    harness.key_press(egui::Key::Escape);
+    harness.run_steps(2);
+    assert!(harness.state().library().is_none());
+    open(&mut harness, &root);
+    wait(&mut harness, |app| {
+        app.library().is_some_and(|l| !l.indexing())
+    });
+    let lib = harness.state().library().unwrap();
+    let report = lib.last_report.as_ref().unwrap();
+    assert_eq!((report.encoded, report.kept), (0, 16));
+    let index = CodeIndex::load(&root.join(".hashlens/index.hlindex")).unwrap();
+    assert_eq!(index.model(), model.fingerprint());
 }
