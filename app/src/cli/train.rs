@@ -11,8 +11,8 @@ use clap::{Args, ValueEnum};
 use hashlens_core::dataset::{classes_from_folders, protocol_split, read_list_file, scan_images};
 use hashlens_core::model::BackboneArch;
 use hashlens_core::train::{
-    Checkpoint, DhdLossConfig, EpochStats, TrainConfig, TrainEvent, TrainHooks, TrainImages,
-    TrainMode, checkpoint, data, train,
+    Checkpoint, DhdLossConfig, EpochStats, Method, MethodConfig, TrainConfig, TrainEvent,
+    TrainHooks, TrainImages, TrainMode, checkpoint, data, train,
 };
 use serde::Serialize;
 
@@ -26,6 +26,16 @@ enum Mode {
     Full,
     /// Head only, on cached features of augmented views (fine on a CPU).
     Head,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum MethodArg {
+    /// Deep Hash Distillation: hash proxies, self-distillation, BCE quantisation.
+    Dhd,
+    /// Deep Hashing Network: pairwise likelihood within the batch, log-cosh quantisation.
+    Dhn,
+    /// Central Similarity Quantisation: pull codes to Hadamard hash centres.
+    Csq,
 }
 
 #[derive(Args, Debug)]
@@ -46,6 +56,20 @@ pub struct TrainArgs {
     /// Ignore the labels: targets from the backbone's ImageNet classifier (the personal-library mode).
     #[arg(long)]
     unlabelled: bool,
+    #[arg(long, value_enum, default_value = "dhd")]
+    method: MethodArg,
+    /// Add DHD's self-distillation term (weak → strong view) to DHN or CSQ (DHD always has it).
+    #[arg(long)]
+    sdh: bool,
+    /// DHN: logits θ = scale·⟨u_i, u_j⟩ (½ in the PyTorch ports).
+    #[arg(long, default_value_t = 0.5)]
+    dhn_scale: f64,
+    /// DHN: weight of the log-cosh quantisation.
+    #[arg(long, default_value_t = 0.1)]
+    dhn_lambda: f64,
+    /// CSQ: weight of the squared quantisation.
+    #[arg(long, default_value_t = 1e-4)]
+    csq_lambda: f64,
     #[arg(long, default_value = "mobilenet_v2", value_parser = parse_backbone)]
     backbone: BackboneArch,
     #[arg(long, default_value_t = 64)]
@@ -101,6 +125,8 @@ pub struct TrainArgs {
 #[derive(Serialize)]
 struct TrainReport {
     method: &'static str,
+    /// Whether the self-distillation term was on (always for DHD).
+    sdh: bool,
     backbone: &'static str,
     bits: usize,
     protocol: Option<String>,
@@ -222,6 +248,18 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
             .with_temperature(a.temperature)
             .with_quantize_proxies(a.quantize_proxies),
     )
+    .with_method(
+        MethodConfig::new()
+            .with_method(match a.method {
+                MethodArg::Dhd => Method::Dhd,
+                MethodArg::Dhn => Method::Dhn,
+                MethodArg::Csq => Method::Csq,
+            })
+            .with_sdh(a.sdh)
+            .with_dhn_scale(a.dhn_scale)
+            .with_dhn_lambda(a.dhn_lambda)
+            .with_csq_lambda(a.csq_lambda),
+    )
     .with_bits(a.bits)
     .with_epochs(a.epochs)
     .with_batch(a.batch)
@@ -295,10 +333,10 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         TrainEvent::Epoch(s) => {
             if !json {
                 bar.println(format!(
-                    "epoch {:>3}: loss {:.4} (hp {:.4} sdh {:.4} q {:.4}) {:.0} img/s{}",
+                    "epoch {:>3}: loss {:.4} (main {:.4} sdh {:.4} q {:.4}) {:.0} img/s{}",
                     s.epoch,
                     s.loss.total,
-                    s.loss.hp,
+                    s.loss.main,
                     s.loss.sdh,
                     s.loss.q,
                     s.images_per_s,
@@ -350,7 +388,8 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         None => None,
     };
     let report = TrainReport {
-        method: "dhd",
+        method: config.method.method.name(),
+        sdh: config.method.distils(),
         backbone: a.backbone.name(),
         bits: a.bits,
         protocol: a.protocol.clone(),

@@ -142,7 +142,7 @@ impl ModelPanel {
                     self.stage = None;
                     let x = ((epoch - 1) * steps + step) as f64;
                     self.curves
-                        .push_step(x, [loss.total, loss.hp, loss.sdh, loss.q], lr_head);
+                        .push_step(x, [loss.total, loss.main, loss.sdh, loss.q], lr_head);
                     self.position = Some((epoch, epochs, step, steps, eta_s));
                 }
                 TrainerEvent::Train(TrainEvent::Epoch(stats)) => {

@@ -116,6 +116,11 @@ impl TrainImages {
         )
     }
 
+    /// All target rows, `len × classes`.
+    pub fn target_rows(&self) -> &[f32] {
+        &self.targets
+    }
+
     /// Target rows of `items`, `[B, classes]`.
     pub fn targets(&self, items: &[usize], device: &Device) -> Tensor<2> {
         let c = self.classes;

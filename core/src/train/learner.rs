@@ -12,9 +12,10 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::augment::{AugmentGroup, ViewParams, augment};
+use super::centres::{hash_centres, photo_centres};
 use super::checkpoint::{param_ids, params_finite, with_param_ids};
 use super::data::TrainImages;
-use super::{DhdLoss, TrainConfig, TrainError, TrainEvent};
+use super::{HashLoss, LossParts, Method, TrainConfig, TrainError, TrainEvent};
 use crate::model::Backbone;
 use crate::model::hash_model::DhdHead;
 use crate::model::weights::{load_safetensors_bytes, to_safetensors_bytes};
@@ -59,6 +60,59 @@ fn adam(weight_decay: f64) -> ModuleOptimizer {
         .init()
 }
 
+/// A run's loss and, for CSQ, every photo's hash centre (`len × bits`, from the run's seed).
+struct Objective {
+    loss: HashLoss,
+    centres: Option<Vec<f32>>,
+    bits: usize,
+}
+
+impl Objective {
+    fn new(config: &TrainConfig, images: &TrainImages) -> Self {
+        let centres = (config.method.method == Method::Csq).then(|| {
+            let per_class = hash_centres(images.classes, config.bits, config.seed);
+            let rows = images.target_rows();
+            photo_centres(&per_class, config.bits, rows, images.classes, config.seed)
+        });
+        Self {
+            loss: HashLoss::new(config.method.clone(), config.loss.clone()),
+            centres,
+            bits: config.bits,
+        }
+    }
+
+    /// Whether the student view enters the loss (DHD, or the SdH plug-in); otherwise it is not made.
+    fn distils(&self) -> bool {
+        self.loss.method.distils()
+    }
+
+    fn forward(
+        &self,
+        teacher: Tensor<2>,
+        student: Option<Tensor<2>>,
+        proxies: Tensor<2>,
+        images: &TrainImages,
+        items: &[usize],
+        device: &Device,
+    ) -> LossParts {
+        let centres = self.centres.as_ref().map(|c| {
+            let rows: Vec<f32> = items
+                .iter()
+                .flat_map(|&i| c[i * self.bits..(i + 1) * self.bits].iter().copied())
+                .collect();
+            Tensor::from_data(TensorData::new(rows, [items.len(), self.bits]), device)
+        });
+        let student = student.unwrap_or_else(|| teacher.clone());
+        self.loss.forward(
+            teacher,
+            student,
+            proxies,
+            images.targets(items, device),
+            centres,
+        )
+    }
+}
+
 fn optim_bytes(o: &ModuleOptimizer) -> Vec<u8> {
     o.into_bytes().expect("optimiser state serialises").to_vec()
 }
@@ -74,7 +128,7 @@ pub struct FullLearner<'a> {
     opt_backbone: ModuleOptimizer,
     opt_head: ModuleOptimizer,
     images: &'a TrainImages,
-    loss: DhdLoss,
+    objective: Objective,
     teacher: AugmentGroup,
     student: AugmentGroup,
     pre: crate::photo::Preprocess,
@@ -106,7 +160,7 @@ impl<'a> FullLearner<'a> {
             opt_backbone: adam(config.weight_decay),
             opt_head: adam(config.weight_decay),
             images,
-            loss: DhdLoss::new(config.loss.clone()),
+            objective: Objective::new(config, images),
             teacher: AugmentGroup::teacher(config.teacher_scale),
             student: AugmentGroup::student(),
             pre: config.input(),
@@ -130,15 +184,22 @@ impl Learner for FullLearner<'_> {
             &ViewParams::draw(&self.teacher, b, rng),
             &self.pre,
         );
-        let student = augment(x, &ViewParams::draw(&self.student, b, rng), &self.pre);
+        // The student view's parameters are drawn even when it is not made, so that the augmentation
+        // stream (and a resumed run) does not depend on the method.
+        let student_params = ViewParams::draw(&self.student, b, rng);
         // Two passes through the same network, as DHD (BatchNorm sees each view's own statistics).
         let u_t = self.net.head.forward(self.net.backbone.features(teacher));
-        let u_s = self.net.head.forward(self.net.backbone.features(student));
-        let parts = self.loss.forward(
+        let u_s = self.objective.distils().then(|| {
+            let student = augment(x, &student_params, &self.pre);
+            self.net.head.forward(self.net.backbone.features(student))
+        });
+        let parts = self.objective.forward(
             u_t,
             u_s,
             self.net.head.proxies.val(),
-            self.images.targets(items, &self.device),
+            self.images,
+            items,
+            &self.device,
         );
         let values = parts.values();
         let mut grads = parts.total.backward();
@@ -202,7 +263,7 @@ pub struct HeadLearner<'a> {
     student_features: Vec<f32>,
     views: usize,
     dim: usize,
-    loss: DhdLoss,
+    objective: Objective,
     device: Device,
 }
 
@@ -274,7 +335,7 @@ impl<'a> HeadLearner<'a> {
             student_features,
             views,
             dim,
-            loss: DhdLoss::new(config.loss.clone()),
+            objective: Objective::new(config, images),
             device: device.clone(),
         }))
     }
@@ -299,11 +360,14 @@ impl Learner for HeadLearner<'_> {
     ) -> Tensor<1> {
         let t = self.gather(&self.teacher_features, items, rng);
         let s = self.gather(&self.student_features, items, rng);
-        let parts = self.loss.forward(
+        let u_s = self.objective.distils().then(|| self.head.forward(s));
+        let parts = self.objective.forward(
             self.head.forward(t),
-            self.head.forward(s),
+            u_s,
             self.head.proxies.val(),
-            self.images.targets(items, &self.device),
+            self.images,
+            items,
+            &self.device,
         );
         let values = parts.values();
         let grads = GradientsParams::from_grads(parts.total.backward(), &self.head);

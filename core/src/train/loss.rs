@@ -36,21 +36,22 @@ pub struct DhdLossConfig {
     pub quantize_proxies: bool,
 }
 
-/// The losses of one step: each term and the weighted total (all scalars, `[1]`).
+/// The losses of one step: the method's main term (L_HP for DHD), L_SdH, the quantisation term and the
+/// weighted total (all scalars, `[1]`).
 #[derive(Clone, Debug)]
-pub struct DhdLossParts {
-    pub hp: Tensor<1>,
+pub struct LossParts {
+    pub main: Tensor<1>,
     pub sdh: Tensor<1>,
     pub q: Tensor<1>,
     pub total: Tensor<1>,
 }
 
-impl DhdLossParts {
-    /// `[L_HP, L_SdH, L_bce-Q, total]` detached from the graph (for logging without a read-back).
+impl LossParts {
+    /// `[main, L_SdH, quantisation, total]` detached from the graph (for logging without a read-back).
     pub fn values(&self) -> Tensor<1> {
         Tensor::cat(
             vec![
-                self.hp.clone(),
+                self.main.clone(),
                 self.sdh.clone(),
                 self.q.clone(),
                 self.total.clone(),
@@ -80,7 +81,7 @@ impl DhdLoss {
         student: Tensor<2>,
         proxies: Tensor<2>,
         labels: Tensor<2>,
-    ) -> DhdLossParts {
+    ) -> LossParts {
         let c = &self.config;
         let hp = hash_proxy_loss(teacher.clone(), proxies.clone(), labels, c.temperature);
         let sdh = self_distillation_loss(student, teacher.clone());
@@ -90,7 +91,12 @@ impl DhdLoss {
         }
         let total =
             hp.clone() + sdh.clone().mul_scalar(c.lambda_sdh) + q.clone().mul_scalar(c.lambda_q);
-        DhdLossParts { hp, sdh, q, total }
+        LossParts {
+            main: hp,
+            sdh,
+            q,
+            total,
+        }
     }
 }
 
@@ -150,7 +156,7 @@ pub fn bce_quantization_loss(u: Tensor<2>, sigma: f64) -> Tensor<1> {
 /// at 1e-30 first: a code that saturates at exactly ±1 makes `1 − g` zero, and clamping only the log's
 /// value would still send 0 · ∞ = NaN back through its gradient (found when a fine-tune diverged
 /// after 12 epochs). Values below 1e-30 (log < −69) only occur in terms whose target weight is 0.
-fn bce(p: Tensor<2>, t: Tensor<2>) -> Tensor<1> {
+pub(super) fn bce(p: Tensor<2>, t: Tensor<2>) -> Tensor<1> {
     let log_p = p.clone().clamp_min(1e-30).log().clamp_min(-100.0);
     let log_q = p
         .neg()
@@ -266,7 +272,7 @@ mod tests {
         let proxies = t2(&[&[1.0, -1.0], &[-1.0, 1.0]], &d);
         let labels = t2(&[&[1.0, 0.0], &[0.0, 1.0]], &d);
         let p = loss.forward(teacher.clone(), student, proxies.clone(), labels);
-        let (hp, sdh, q) = (scalar(p.hp), scalar(p.sdh), scalar(p.q.clone()));
+        let (hp, sdh, q) = (scalar(p.main), scalar(p.sdh), scalar(p.q.clone()));
         assert!((scalar(p.total) - (hp + 0.1 * sdh + 0.1 * q)).abs() < 1e-6);
         // With the proxies quantised too, L_bce-Q grows by their term.
         let with = DhdLoss::new(DhdLossConfig::new().with_quantize_proxies(true));

@@ -1,6 +1,9 @@
-//! Training Deep Hash Distillation models (../shared/spec/methods.md §2).
+//! Training deep hashing models: Deep Hash Distillation (../shared/spec/methods.md §2), and DHN and CSQ
+//! on the same loop (§4, §5), with DHD's self-distillation as a plug-in.
 //!
-//! - [`loss`]: the three losses, L_HP + λ₁·L_SdH + λ₂·L_bce-Q.
+//! - [`loss`]: DHD's three losses, L_HP + λ₁·L_SdH + λ₂·L_bce-Q.
+//! - [`method`]: which objective a run trains (DHD, DHN, CSQ) and the SdH plug-in; [`centres`]: CSQ's
+//!   hash centres.
 //! - [`augment`]: the teacher and student augmentation groups, batched on the device.
 //! - [`data`]: training photos decoded once and held in memory, with their targets (labels, or ImageNet
 //!   soft targets for unlabelled folders).
@@ -15,10 +18,12 @@
 //! cancel; NaN or infinite losses stop the run and leave the last good checkpoint.
 
 pub mod augment;
+pub mod centres;
 pub mod checkpoint;
 pub mod data;
 pub mod learner;
 pub mod loss;
+pub mod method;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,7 +38,8 @@ use serde::{Deserialize, Serialize};
 
 pub use checkpoint::Checkpoint;
 pub use data::TrainImages;
-pub use loss::{DhdLoss, DhdLossConfig, DhdLossParts};
+pub use loss::{DhdLoss, DhdLossConfig, LossParts};
+pub use method::{HashLoss, Method, MethodConfig};
 
 use crate::model::{BackboneArch, HashModel, Provenance};
 use learner::{FullLearner, HeadLearner, Learner};
@@ -53,6 +59,9 @@ pub enum TrainMode {
 pub struct TrainConfig {
     pub backbone: BackboneArch,
     pub loss: DhdLossConfig,
+    /// DHD (default), DHN or CSQ, and the SdH plug-in.
+    #[config(default = "MethodConfig::new()")]
+    pub method: MethodConfig,
     #[config(default = 64)]
     pub bits: usize,
     #[config(default = 40)]
@@ -98,7 +107,8 @@ impl TrainConfig {
 /// Mean losses of a stretch of steps.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LossValues {
-    pub hp: f64,
+    /// The method's main term: L_HP (DHD), the pairwise likelihood (DHN), the centre BCE (CSQ).
+    pub main: f64,
     pub sdh: f64,
     pub q: f64,
     pub total: f64,
@@ -108,7 +118,7 @@ impl LossValues {
     fn from_sums(sums: &[f32], steps: usize) -> Self {
         let m = |i: usize| sums[i] as f64 / steps.max(1) as f64;
         Self {
-            hp: m(0),
+            main: m(0),
             sdh: m(1),
             q: m(2),
             total: m(3),
@@ -116,7 +126,7 @@ impl LossValues {
     }
 
     fn finite(&self) -> bool {
-        [self.hp, self.sdh, self.q, self.total]
+        [self.main, self.sdh, self.q, self.total]
             .iter()
             .all(|v| v.is_finite())
     }
@@ -455,7 +465,7 @@ fn diverged(
     checkpoint: Option<&Path>,
 ) -> TrainError {
     // Finite losses with non-finite parameters: the last step's update overflowed.
-    let value = [loss.hp, loss.sdh, loss.q, loss.total]
+    let value = [loss.main, loss.sdh, loss.q, loss.total]
         .into_iter()
         .find(|v| !v.is_finite())
         .unwrap_or(f64::NAN);
@@ -487,7 +497,13 @@ fn build_model(
     };
     let provenance = Provenance {
         description: format!(
-            "dhd trained {} epochs ({mode}) on {} photos",
+            "{}{} trained {} epochs ({mode}) on {} photos",
+            config.method.method.name(),
+            if config.method.method != Method::Dhd && config.method.sdh {
+                " + SdH"
+            } else {
+                ""
+            },
             config.epochs,
             images.len()
         ),

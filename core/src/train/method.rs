@@ -1,0 +1,253 @@
+//! The deep-hashing objectives hashlens trains on one loop, one set of backbones and one evaluation
+//! (../shared/spec/methods.md §2, §4, §5): DHD's, DHN's and CSQ's, with DHD's self-distillation term
+//! (L_SdH between a weak and a strong view) as a plug-in for the other two (DHD Table 3).
+//!
+//! - **DHN** (Zhu et al., AAAI 2016), as the PyTorch ports compute it: pairwise negative log-likelihood
+//!   over the mini-batch, `mean[softplus(θ) − s·θ]` with `θ = scale·⟨u_i, u_j⟩` (scale ½ in both ports)
+//!   and `s_ij = 1` when photos i and j share a class, plus `λ·mean(log cosh(|u| − 1))`. The logit scale
+//!   and λ are separate options here (DHN_PyTorch lets one `--lamda` do both).
+//! - **CSQ** (Yuan et al., CVPR 2020), as the official code: binary cross-entropy between `(u + 1)/2`
+//!   and the photo's hash centre `(c + 1)/2`, plus `λ·mean((|u| − 1)²)` (squared, not the paper's
+//!   log cosh).
+//!
+//! All terms use the teacher (weak) view; with the SdH plug-in the student (strong) view is pulled toward
+//! it by `λ_SdH·L_SdH`.
+
+use burn::config::Config;
+use burn::tensor::Tensor;
+use serde::{Deserialize, Serialize};
+
+use super::loss::{DhdLoss, DhdLossConfig, LossParts, self_distillation_loss};
+
+/// Which objective a run trains.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    Dhd,
+    Dhn,
+    Csq,
+}
+
+impl Method {
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Dhd => "dhd",
+            Method::Dhn => "dhn",
+            Method::Csq => "csq",
+        }
+    }
+}
+
+/// The method and its constants (DHD's own are in [`DhdLossConfig`]).
+#[derive(Config, Debug)]
+pub struct MethodConfig {
+    #[config(default = "Method::Dhd")]
+    pub method: Method,
+    /// The SdH plug-in for DHN and CSQ (weight: the DHD config's `lambda_sdh`). DHD always has it.
+    #[config(default = false)]
+    pub sdh: bool,
+    /// DHN: θ_ij = scale·⟨u_i, u_j⟩.
+    #[config(default = 0.5)]
+    pub dhn_scale: f64,
+    /// DHN: weight of the log-cosh quantisation.
+    #[config(default = 0.1)]
+    pub dhn_lambda: f64,
+    /// CSQ: weight of the squared quantisation (1e-4 in DeepHash-pytorch; 0.05 the official ResNet-50).
+    #[config(default = 1e-4)]
+    pub csq_lambda: f64,
+}
+
+impl MethodConfig {
+    /// Whether the student view is used at all.
+    pub fn distils(&self) -> bool {
+        self.method == Method::Dhd || self.sdh
+    }
+}
+
+/// One run's loss: the method's terms, and for CSQ the photos' centres.
+#[derive(Clone, Debug)]
+pub struct HashLoss {
+    pub method: MethodConfig,
+    pub dhd: DhdLoss,
+}
+
+impl HashLoss {
+    pub fn new(method: MethodConfig, dhd: DhdLossConfig) -> Self {
+        Self {
+            method,
+            dhd: DhdLoss::new(dhd),
+        }
+    }
+
+    /// `teacher`, `student`: codes `[B, K]` of the two views; `proxies` `[C, K]` (DHD); `targets`
+    /// `[B, C]` class weights; `centres` `[B, K]` ±1 (CSQ: each photo's centre).
+    pub fn forward(
+        &self,
+        teacher: Tensor<2>,
+        student: Tensor<2>,
+        proxies: Tensor<2>,
+        targets: Tensor<2>,
+        centres: Option<Tensor<2>>,
+    ) -> LossParts {
+        let m = &self.method;
+        let lambda_sdh = self.dhd.config.lambda_sdh;
+        let (main, q, lambda_q) = match m.method {
+            Method::Dhd => return self.dhd.forward(teacher, student, proxies, targets),
+            Method::Dhn => (
+                pairwise_likelihood_loss(teacher.clone(), targets, m.dhn_scale),
+                log_cosh_quantization(teacher.clone()),
+                m.dhn_lambda,
+            ),
+            Method::Csq => (
+                central_similarity_loss(teacher.clone(), centres.expect("CSQ needs centres")),
+                squared_quantization(teacher.clone()),
+                m.csq_lambda,
+            ),
+        };
+        let sdh = if m.sdh {
+            self_distillation_loss(student, teacher)
+        } else {
+            main.zeros_like()
+        };
+        let total =
+            main.clone() + q.clone().mul_scalar(lambda_q) + sdh.clone().mul_scalar(lambda_sdh);
+        LossParts {
+            main,
+            sdh,
+            q,
+            total,
+        }
+    }
+}
+
+/// DHN's pairwise term over the batch (all B² ordered pairs, the diagonal included, as DHN_PyTorch):
+/// `mean[softplus(θ) − s·θ]`, softplus in its stable form `max(θ, 0) + log(1 + e^−|θ|)`.
+pub fn pairwise_likelihood_loss(codes: Tensor<2>, targets: Tensor<2>, scale: f64) -> Tensor<1> {
+    let theta = codes.clone().matmul(codes.transpose()).mul_scalar(scale);
+    let similar = targets
+        .clone()
+        .matmul(targets.transpose())
+        .greater_elem(0.0)
+        .float();
+    let softplus =
+        theta.clone().clamp_min(0.0) + theta.clone().abs().neg().exp().add_scalar(1.0).log();
+    (softplus - similar * theta).mean()
+}
+
+/// `mean(log cosh(|u| − 1))`, computed as `|x| + log(1 + e^−2|x|) − log 2` (no overflow).
+pub fn log_cosh_quantization(u: Tensor<2>) -> Tensor<1> {
+    let x = u.abs().sub_scalar(1.0).abs();
+    (x.clone() + x.mul_scalar(-2.0).exp().add_scalar(1.0).log())
+        .sub_scalar(std::f64::consts::LN_2)
+        .mean()
+}
+
+/// CSQ's central similarity: BCE between `(u + 1)/2` and `(c + 1)/2`, mean over all bits.
+pub fn central_similarity_loss(codes: Tensor<2>, centres: Tensor<2>) -> Tensor<1> {
+    let p = codes.add_scalar(1.0).div_scalar(2.0);
+    let t = centres.add_scalar(1.0).div_scalar(2.0);
+    super::loss::bce(p, t)
+}
+
+/// `mean((|u| − 1)²)`.
+pub fn squared_quantization(u: Tensor<2>) -> Tensor<1> {
+    u.abs().sub_scalar(1.0).square().mean()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::{Device, TensorData};
+
+    fn t2(rows: &[&[f32]], device: &Device) -> Tensor<2> {
+        let (n, k) = (rows.len(), rows[0].len());
+        Tensor::from_data(TensorData::new(rows.concat(), [n, k]), device)
+    }
+
+    fn scalar(t: Tensor<1>) -> f64 {
+        t.into_scalar::<f32>() as f64
+    }
+
+    fn softplus(x: f64) -> f64 {
+        (1.0 + x.exp()).ln()
+    }
+
+    /// Two photos, codes (1, 1) and (1, −1), scale ½: θ = [[1, 0], [0, 1]]. Same class: every pair is
+    /// similar, so the mean is (2·(softplus(1) − 1) + 2·softplus(0)) / 4; different classes: the
+    /// diagonal stays similar, the off-diagonal pairs are not (and θ = 0 there).
+    #[test]
+    fn dhn_pairwise_loss_by_hand() {
+        let d = Device::flex();
+        let u = t2(&[&[1.0, 1.0], &[1.0, -1.0]], &d);
+        let same = pairwise_likelihood_loss(u.clone(), t2(&[&[1.0, 0.0], &[1.0, 0.0]], &d), 0.5);
+        let expected = (2.0 * (softplus(1.0) - 1.0) + 2.0 * softplus(0.0)) / 4.0;
+        assert!((scalar(same) - expected).abs() < 1e-6);
+        let u = t2(&[&[1.0, 1.0], &[1.0, 0.0]], &d);
+        // θ = ½·[[2, 1], [1, 1]] = [[1, ½], [½, ½]]; classes differ: s = I.
+        let diff = pairwise_likelihood_loss(u, t2(&[&[1.0, 0.0], &[0.0, 1.0]], &d), 0.5);
+        let expected = ((softplus(1.0) - 1.0) + (softplus(0.5) - 0.5) + 2.0 * softplus(0.5)) / 4.0;
+        assert!((scalar(diff) - expected).abs() < 1e-6);
+        // Large logits stay finite (the stable softplus).
+        let big = t2(&[&[30.0, 30.0], &[-30.0, -30.0]], &d);
+        assert!(
+            scalar(pairwise_likelihood_loss(
+                big,
+                t2(&[&[1.0], &[1.0]], &d),
+                0.5
+            ))
+            .is_finite()
+        );
+    }
+
+    #[test]
+    fn quantisation_terms_by_hand() {
+        let d = Device::flex();
+        let u = t2(&[&[1.0, -0.5, 0.0, 3.0]], &d);
+        let lc = [0.0f64, 0.5, 1.0, 2.0].map(|x| x.cosh().ln());
+        assert!(
+            (scalar(log_cosh_quantization(u.clone())) - lc.iter().sum::<f64>() / 4.0).abs() < 1e-6
+        );
+        assert!((scalar(squared_quantization(u)) - (0.0 + 0.25 + 1.0 + 4.0) / 4.0).abs() < 1e-6);
+    }
+
+    /// u = (0.6, −0.2) toward centre (+1, −1): BCE of p = (0.8, 0.4) against t = (1, 0) is
+    /// −(log 0.8 + log 0.6) / 2.
+    #[test]
+    fn csq_central_similarity_by_hand() {
+        let d = Device::flex();
+        let loss = central_similarity_loss(t2(&[&[0.6, -0.2]], &d), t2(&[&[1.0, -1.0]], &d));
+        assert!((scalar(loss) + (0.8f64.ln() + 0.6f64.ln()) / 2.0).abs() < 1e-6);
+    }
+
+    /// Without the plug-in the student view does not matter; with it, L_SdH joins with DHD's weight.
+    #[test]
+    fn the_sdh_plug_in_adds_the_distillation_term() {
+        let d = Device::flex();
+        let teacher = t2(&[&[0.5, -0.5], &[-0.5, 0.5]], &d);
+        let student = t2(&[&[0.5, 0.5], &[-0.5, 0.5]], &d);
+        let targets = t2(&[&[1.0, 0.0], &[0.0, 1.0]], &d);
+        let proxies = t2(&[&[1.0, 0.0], &[0.0, 1.0]], &d);
+        let run = |sdh: bool| {
+            let loss = HashLoss::new(
+                MethodConfig::new().with_method(Method::Dhn).with_sdh(sdh),
+                DhdLossConfig::new(),
+            );
+            let p = loss.forward(
+                teacher.clone(),
+                student.clone(),
+                proxies.clone(),
+                targets.clone(),
+                None,
+            );
+            (scalar(p.main), scalar(p.sdh), scalar(p.q), scalar(p.total))
+        };
+        let (main, sdh, q, total) = run(false);
+        assert_eq!(sdh, 0.0);
+        assert!((total - (main + 0.1 * q)).abs() < 1e-6);
+        let (main2, sdh2, q2, total2) = run(true);
+        // cos(student, teacher) is 0 for the first photo and 1 for the second: L_SdH = (1 + 0) / 2.
+        assert!((sdh2 - 0.5).abs() < 1e-6);
+        assert_eq!((main2, q2), (main, q));
+        assert!((total2 - (total + 0.1 * 0.5)).abs() < 1e-6);
+    }
+}
