@@ -123,3 +123,117 @@ fn train_head_then_eval_and_resume() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("other settings"), "{err}");
 }
+
+/// `hashlens compare`: the training-free baseline and each method (± SdH, with and without labels) on
+/// one split, with deformed queries too, as Markdown tables and a JSON file.
+#[test]
+fn compare_methods_on_one_split() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("photos");
+    two_classes(&data);
+    let out = dir.path().join("table.json");
+    let run = hashlens(&[
+        "compare",
+        "--data",
+        data.to_str().unwrap(),
+        "--protocol",
+        "cifar10-1",
+        "--seed",
+        "3",
+        "--methods",
+        "dhd,csq",
+        "--bits",
+        "16",
+        "--with-sdh",
+        "--labels",
+        "both",
+        "--robustness",
+        // CSQ's centre BCE needs about a hundred steps here (DHD's scaled cross-entropy far fewer).
+        "--epochs",
+        "30",
+        "--lr-head",
+        "0.01",
+        "--batch",
+        "50",
+        "--train",
+        "200",
+        "--queries",
+        "50",
+        "--database",
+        "300",
+        "--image-size",
+        "32",
+        "--keep-side",
+        "16",
+        "--cached-views",
+        "1",
+        "--device",
+        "cpu",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        stdout.starts_with("| method | labels | SdH | bits | mAP@ALL"),
+        "{stdout}"
+    );
+    let table: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(
+        (table["queries"].as_u64(), table["database"].as_u64()),
+        (Some(50), Some(300))
+    );
+    let rows = table["rows"].as_array().unwrap();
+    let names: Vec<(String, bool, bool)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["method"].as_str().unwrap().to_string(),
+                r["labels"].as_bool().unwrap(),
+                r["sdh"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("pca-itq", false, false),
+        ("dhd", true, true),
+        ("csq", true, false),
+        ("csq", true, true),
+        ("dhd", false, true),
+        ("csq", false, false),
+        ("csq", false, true),
+    ];
+    assert_eq!(
+        names,
+        expected.map(|(m, l, s)| (m.to_string(), l, s)).to_vec()
+    );
+    // Both tables: header and rule, then the rows (the baseline has no robustness row).
+    let table_lines = stdout.lines().filter(|l| l.starts_with('|')).count();
+    assert_eq!(
+        table_lines,
+        (2 + rows.len()) + (2 + rows.len() - 1),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Robustness"), "{stdout}");
+    for r in rows {
+        let deformed = r
+            .get("robustness")
+            .and_then(|v| v.as_array())
+            .map_or(0, Vec::len);
+        assert_eq!(
+            deformed,
+            if r["method"] == "pca-itq" { 0 } else { 7 },
+            "{r}"
+        );
+        let map = r["map_all"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&map), "{r}");
+        // Red and blue photos are told apart by the baseline and by every method trained with labels.
+        if r["labels"].as_bool().unwrap() || r["method"] == "pca-itq" {
+            assert!(map > 0.9, "{r}");
+        }
+    }
+}

@@ -2,7 +2,7 @@
 //! by the model on the chosen device, then the metrics of `hashlens_core::eval` (mAP@ALL, mAP@1000,
 //! P@1000, precision within Hamming radius 2, bit balance, the precision–recall curve).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
@@ -14,6 +14,7 @@ use hashlens_core::dataset::{ProtocolData, protocol_split};
 use hashlens_core::eval::{Depth, EvalConfig, EvalReport, Labels, RankPoint, evaluate};
 use hashlens_core::model::HashModel;
 use hashlens_core::model::features::extract_features;
+use hashlens_core::photo::Preprocess;
 use serde::Serialize;
 
 use super::index::DeviceArgs;
@@ -154,28 +155,37 @@ fn encode(
     device: &burn::tensor::Device,
     what: &str,
 ) -> anyhow::Result<CodeBook> {
+    let pre = model.preprocess();
+    let values = network_outputs(photos, &pre, batch, device, what, |x| model.forward(x))?;
+    Ok(CodeBook::from_signs(model.bits(), &values.concat())?)
+}
+
+/// `network`'s output row for each photo, with a progress bar; every photo must be readable.
+pub(super) fn network_outputs(
+    photos: &[(PathBuf, usize)],
+    pre: &Preprocess,
+    batch: usize,
+    device: &burn::tensor::Device,
+    what: &str,
+    network: impl FnMut(burn::tensor::Tensor<4>) -> burn::tensor::Tensor<2>,
+) -> anyhow::Result<Vec<Vec<f32>>> {
     let paths: Vec<PathBuf> = photos.iter().map(|(p, _)| p.clone()).collect();
     let bar = super::train::progress_bar(paths.len(), &format!("encoding {what}"));
     let out = extract_features(
         &paths,
-        &model.preprocess(),
+        pre,
         batch,
         device,
         &AtomicBool::new(false),
-        |x| model.forward(x),
+        network,
         |done, _| bar.set_position(done as u64),
     );
     bar.finish_and_clear();
-    let mut values = Vec::with_capacity(paths.len() * model.bits());
-    for (o, p) in out.into_iter().zip(&paths) {
-        values.extend(
+    out.into_iter()
+        .zip(&paths)
+        .map(|(o, p)| {
             o.context("encoding stopped early")?
-                .with_context(|| display(p))?,
-        );
-    }
-    Ok(CodeBook::from_signs(model.bits(), &values)?)
-}
-
-fn display(p: &Path) -> String {
-    p.display().to_string()
+                .with_context(|| p.display().to_string())
+        })
+        .collect()
 }

@@ -3,6 +3,7 @@
 mod bench;
 mod bench_encode;
 mod bench_hashing;
+mod compare;
 mod dataset;
 mod eval;
 mod eval_model;
@@ -51,6 +52,8 @@ pub enum Command {
     Train(train::TrainArgs),
     /// Retrieval quality of a model file under a protocol (mAP@ALL, mAP@1000, P@1000, PR curve).
     Eval(eval_model::EvalArgs),
+    /// Train several methods (DHD, DHN, CSQ; × bits; ± SdH) under one protocol split and print one table.
+    Compare(compare::CompareArgs),
 }
 
 pub fn run(command: Command) -> anyhow::Result<()> {
@@ -65,6 +68,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Search(a) => index::search(a),
         Command::Train(a) => train::run(a),
         Command::Eval(a) => eval_model::run(a),
+        Command::Compare(a) => compare::run(a),
     }
 }
 

@@ -21,7 +21,7 @@ use super::index::{DeviceArgs, parse_backbone};
 use super::out;
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
-enum Mode {
+pub(super) enum Mode {
     /// Backbone and head (use a GPU).
     Full,
     /// Head only, on cached features of augmented views (fine on a CPU).
@@ -29,13 +29,41 @@ enum Mode {
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
-enum MethodArg {
+pub(super) enum MethodArg {
     /// Deep Hash Distillation: hash proxies, self-distillation, BCE quantisation.
     Dhd,
     /// Deep Hashing Network: pairwise likelihood within the batch, log-cosh quantisation.
     Dhn,
     /// Central Similarity Quantisation: pull codes to Hadamard hash centres.
     Csq,
+}
+
+impl Mode {
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            Mode::Full => "full",
+            Mode::Head => "head",
+        }
+    }
+}
+
+impl From<Mode> for TrainMode {
+    fn from(m: Mode) -> Self {
+        match m {
+            Mode::Full => TrainMode::Full,
+            Mode::Head => TrainMode::Head,
+        }
+    }
+}
+
+impl MethodArg {
+    pub(super) fn method(self) -> Method {
+        match self {
+            MethodArg::Dhd => Method::Dhd,
+            MethodArg::Dhn => Method::Dhn,
+            MethodArg::Csq => Method::Csq,
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -250,11 +278,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     )
     .with_method(
         MethodConfig::new()
-            .with_method(match a.method {
-                MethodArg::Dhd => Method::Dhd,
-                MethodArg::Dhn => Method::Dhn,
-                MethodArg::Csq => Method::Csq,
-            })
+            .with_method(a.method.method())
             .with_sdh(a.sdh)
             .with_dhn_scale(a.dhn_scale)
             .with_dhn_lambda(a.dhn_lambda)
@@ -266,10 +290,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     .with_lr_backbone(a.lr_backbone)
     .with_lr_head(a.lr_head)
     .with_teacher_scale(a.teacher_scale)
-    .with_mode(match a.mode {
-        Mode::Full => TrainMode::Full,
-        Mode::Head => TrainMode::Head,
-    })
+    .with_mode(a.mode.into())
     .with_image_size(a.image_size)
     .with_cached_views(a.cached_views)
     .with_seed(a.seed);
@@ -396,10 +417,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         seed: a.seed,
         epochs: a.epochs,
         batch: a.batch,
-        mode: match a.mode {
-            Mode::Full => "full",
-            Mode::Head => "head",
-        },
+        mode: a.mode.name(),
         image_size: a.image_size,
         train_images: images.len(),
         labels,

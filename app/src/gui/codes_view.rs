@@ -9,6 +9,7 @@ use super::bits::{DIFFERS, bit_colour};
 use super::charts::heatmap;
 use super::library::Library;
 use super::quality::Quality;
+use super::training::sample_indices;
 
 /// Pairs sampled for the histogram of large libraries.
 const PAIRS: usize = 200_000;
@@ -41,10 +42,11 @@ pub fn show(lib: &mut Library, ui: &mut egui::Ui) {
             balance: bit_balance(index.codes()),
             histogram: distance_histogram(index.codes(), PAIRS, 0),
             correlation: {
-                let n = index.len();
-                let take = n.min(CORRELATION_CODES);
-                let picked: Vec<usize> = (0..take).map(|i| i * n / take).collect();
-                (bit_correlation(&index.codes().select(&picked)), take)
+                let picked = sample_indices(index.len(), CORRELATION_CODES);
+                (
+                    bit_correlation(&index.codes().select(&picked)),
+                    picked.len(),
+                )
             },
         });
     }

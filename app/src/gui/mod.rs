@@ -6,6 +6,7 @@ mod bits;
 mod charts;
 mod codes_view;
 mod demo;
+mod dialog;
 mod duplicates;
 mod flip_test;
 mod indexer;
@@ -103,8 +104,9 @@ pub struct HashlensApp {
     pub thumbnail_cache: Option<PathBuf>,
     welcome: Welcome,
     screen: Screen,
-    /// CPU time of each frame drawn while indexing ran, in seconds (kept when HASHLENS_FRAME_STATS is set).
-    frame_times: Option<Vec<f32>>,
+    /// CPU time of each frame drawn while indexing ran and while fine-tuning ran, in seconds (kept when
+    /// HASHLENS_FRAME_STATS is set).
+    frame_times: Option<[Vec<f32>; 2]>,
 }
 
 impl HashlensApp {
@@ -115,7 +117,7 @@ impl HashlensApp {
             thumbnail_cache: thumbs::disk_cache_dir(),
             welcome: Welcome::default(),
             screen: Screen::Welcome,
-            frame_times: std::env::var_os("HASHLENS_FRAME_STATS").map(|_| Vec::new()),
+            frame_times: std::env::var_os("HASHLENS_FRAME_STATS").map(|_| Default::default()),
         }
     }
 
@@ -232,21 +234,30 @@ impl HashlensApp {
 impl eframe::App for HashlensApp {
     fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
         self.show(ui);
-        let indexing = matches!(&self.screen, Screen::Library(l) if l.indexing());
-        if let (Some(times), Some(cpu), true) =
-            (&mut self.frame_times, frame.info().cpu_usage, indexing)
-        {
-            times.push(cpu);
+        let busy = match &self.screen {
+            Screen::Library(l) => [l.indexing(), l.model_panel.training()],
+            Screen::Welcome => [false, false],
+        };
+        if let (Some(times), Some(cpu)) = (&mut self.frame_times, frame.info().cpu_usage) {
+            for (t, _) in times.iter_mut().zip(busy).filter(|(_, b)| *b) {
+                t.push(cpu);
+            }
         }
     }
 
-    /// With HASHLENS_FRAME_STATS set, prints how long frames took while indexing ran.
+    /// With HASHLENS_FRAME_STATS set, prints how long frames took while indexing and fine-tuning ran.
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
-        if let Some(mut t) = self.frame_times.take().filter(|t| !t.is_empty()) {
+        let Some(times) = self.frame_times.take() else {
+            return;
+        };
+        for (mut t, what) in times.into_iter().zip(["indexing", "fine-tuning"]) {
+            if t.is_empty() {
+                continue;
+            }
             t.sort_by(f32::total_cmp);
             let ms = |q: f64| 1000.0 * t[((t.len() - 1) as f64 * q) as usize];
             eprintln!(
-                "frames while indexing: {}, median {:.2} ms, p99 {:.2} ms, max {:.2} ms (CPU time per frame)",
+                "frames while {what}: {}, median {:.2} ms, p99 {:.2} ms, max {:.2} ms (CPU time per frame)",
                 t.len(),
                 ms(0.5),
                 ms(0.99),

@@ -3,15 +3,15 @@
 //! cancel, the learned proxies' similarities (DHD Fig. 5) and "re-index with it".
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, TryRecvError, channel};
 
 use eframe::egui;
 use egui_plot::{Legend, Line, Plot, PlotPoints, Points};
 use hashlens_core::device::DeviceChoice;
 use hashlens_core::index::IndexedPhoto;
-use hashlens_core::train::{TrainEvent, TrainMode};
+use hashlens_core::train::{Method, TrainEvent, TrainMode};
 
 use super::charts::heatmap;
+use super::dialog::{Dialog, Pick};
 use super::training::{TrainSettings, TrainTask, TrainerEvent, folder_labels, start_training};
 
 /// What a run has reported, for the plots (x = global step, or epoch for mAP).
@@ -65,7 +65,7 @@ pub struct ModelPanel {
     labels: Option<(usize, Option<usize>)>,
     /// The "model file" field and its dialog (run on its own thread, as the folder dialog).
     pub model_file: String,
-    dialog: Option<Receiver<Option<PathBuf>>>,
+    dialog: Option<Dialog>,
 }
 
 /// What the panel asks of the library.
@@ -109,18 +109,17 @@ impl ModelPanel {
         ));
     }
 
+    /// Whether a run is going on.
+    pub fn training(&self) -> bool {
+        self.task.is_some()
+    }
+
     pub fn poll(&mut self) {
-        if let Some(rx) = &self.dialog {
-            match rx.try_recv() {
-                Ok(file) => {
-                    if let Some(f) = file {
-                        self.model_file = f.display().to_string();
-                    }
-                    self.dialog = None;
-                }
-                Err(TryRecvError::Disconnected) => self.dialog = None,
-                Err(TryRecvError::Empty) => {}
+        if let Some(file) = self.dialog.as_ref().and_then(Dialog::poll) {
+            if let Some(f) = file {
+                self.model_file = f.display().to_string();
             }
+            self.dialog = None;
         }
         let Some(task) = &self.task else { return };
         for e in task.poll() {
@@ -166,21 +165,13 @@ impl ModelPanel {
     }
 
     fn choose_file(&mut self, ctx: &egui::Context) {
-        let (tx, rx) = channel();
-        let ctx = ctx.clone();
-        let started = std::thread::Builder::new()
-            .name("model-dialog".into())
-            .spawn(move || {
-                let file = rfd::FileDialog::new()
-                    .set_title("Choose a hashlens model")
-                    .add_filter("hashlens model", &["hlmodel"])
-                    .pick_file();
-                let _ = tx.send(file);
-                ctx.request_repaint();
-            });
-        match started {
-            Ok(_) => self.dialog = Some(rx),
-            Err(e) => self.error = Some(format!("cannot open the file dialog: {e}")),
+        let pick = Pick::File {
+            kind: "hashlens model",
+            extensions: &["hlmodel"],
+        };
+        match Dialog::open(ctx, "Choose a hashlens model", pick) {
+            Ok(d) => self.dialog = Some(d),
+            Err(e) => self.error = Some(e),
         }
     }
 
@@ -233,7 +224,7 @@ impl ModelPanel {
             }
         });
         ui.add_space(8.0);
-        ui.heading("Fine-tune a DHD model on this folder");
+        ui.heading("Fine-tune a hashing model on this folder");
         let labels = match self.labels {
             Some((n, classes)) if n == photos.len() => classes,
             _ => {
@@ -275,6 +266,21 @@ impl ModelPanel {
     }
 
     fn settings_ui(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            ui.label("method");
+            let s = &mut self.settings;
+            ui.selectable_value(&mut s.method, Method::Dhd, "DHD")
+                .on_hover_text("Deep Hash Distillation: class proxies, self-distillation, BCE quantisation");
+            ui.selectable_value(&mut s.method, Method::Dhn, "DHN")
+                .on_hover_text("Deep Hashing Network: photos of a class pulled together in pairs");
+            ui.selectable_value(&mut s.method, Method::Csq, "CSQ")
+                .on_hover_text("Central Similarity Quantisation: each class pulled to its Hadamard hash centre");
+            ui.add_enabled(
+                s.method != Method::Dhd,
+                egui::Checkbox::new(&mut s.sdh, "+ self-distillation (SdH)"),
+            )
+            .on_hover_text("DHD's weak-to-strong view distillation added to this method (DHD always has it)");
+        });
         ui.horizontal(|ui| {
             ui.label("bits");
             for b in [16, 32, 64, 128] {

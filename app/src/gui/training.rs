@@ -13,8 +13,8 @@ use hashlens_core::model::BackboneArch;
 use hashlens_core::model::HashModel;
 use hashlens_core::model::hash_model::HashHead;
 use hashlens_core::train::{
-    Checkpoint, DhdLossConfig, TrainConfig, TrainEvent, TrainHooks, TrainImages, TrainMode, data,
-    train,
+    Checkpoint, DhdLossConfig, Method, MethodConfig, TrainConfig, TrainEvent, TrainHooks,
+    TrainImages, TrainMode, data, train,
 };
 
 use super::task::Task;
@@ -22,6 +22,9 @@ use super::task::Task;
 /// What the user chose in the model panel.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrainSettings {
+    pub method: Method,
+    /// DHD's self-distillation term for DHN and CSQ (DHD always has it).
+    pub sdh: bool,
     pub bits: usize,
     pub epochs: usize,
     pub mode: TrainMode,
@@ -30,6 +33,8 @@ pub struct TrainSettings {
 impl Default for TrainSettings {
     fn default() -> Self {
         Self {
+            method: Method::Dhd,
+            sdh: false,
             bits: 64,
             epochs: 20,
             mode: TrainMode::Head,
@@ -154,6 +159,7 @@ fn run(
     }
     let arch = BackboneArch::MobilenetV2;
     let config = TrainConfig::new(arch, DhdLossConfig::new())
+        .with_method(MethodConfig::new().with_method(s.method).with_sdh(s.sdh))
         .with_bits(s.bits)
         .with_epochs(s.epochs)
         .with_batch(32.min(images.len()))
@@ -237,8 +243,8 @@ fn run(
     Ok((out.to_path_buf(), c, sims))
 }
 
-/// At most `n` of `0..len`, spread evenly (the same photos every evaluation).
-fn sample_indices(len: usize, n: usize) -> Vec<usize> {
+/// At most `n` of `0..len`, spread evenly (the same ones every time).
+pub fn sample_indices(len: usize, n: usize) -> Vec<usize> {
     if len <= n {
         return (0..len).collect();
     }

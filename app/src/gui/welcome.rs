@@ -5,10 +5,10 @@
 //! nothing or never return, and the window must stay usable — the path field always works.
 
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, TryRecvError, channel};
 
 use eframe::egui::{self, RichText};
 
+use super::dialog::{Dialog, Pick};
 use super::playground::Playground;
 
 /// What the user chose on the welcome view.
@@ -21,7 +21,7 @@ pub enum Choice {
 #[derive(Default)]
 pub struct Welcome {
     pub path: String,
-    dialog: Option<Receiver<Option<PathBuf>>>,
+    dialog: Option<Dialog>,
     pub error: Option<String>,
     playground: Playground,
 }
@@ -32,35 +32,18 @@ impl Welcome {
         if self.dialog.is_some() {
             return;
         }
-        let (tx, rx) = channel();
-        let ctx = ctx.clone();
-        let started = std::thread::Builder::new()
-            .name("folder-dialog".into())
-            .spawn(move || {
-                let folder = rfd::FileDialog::new()
-                    .set_title("Choose a photo folder")
-                    .pick_folder();
-                let _ = tx.send(folder);
-                ctx.request_repaint();
-            });
-        match started {
-            Ok(_) => self.dialog = Some(rx),
-            Err(e) => self.error = Some(format!("cannot open the folder dialog: {e}")),
+        match Dialog::open(ctx, "Choose a photo folder", Pick::Folder) {
+            Ok(d) => self.dialog = Some(d),
+            Err(e) => self.error = Some(e),
         }
     }
 
     /// Draws the view; returns what the user chose.
     pub fn show(&mut self, ui: &mut egui::Ui, recent: &[PathBuf]) -> Option<Choice> {
         let mut chosen = None;
-        if let Some(rx) = &self.dialog {
-            match rx.try_recv() {
-                Ok(folder) => {
-                    chosen = folder.map(Choice::Folder);
-                    self.dialog = None;
-                }
-                Err(TryRecvError::Disconnected) => self.dialog = None,
-                Err(TryRecvError::Empty) => {}
-            }
+        if let Some(folder) = self.dialog.as_ref().and_then(Dialog::poll) {
+            chosen = folder.map(Choice::Folder);
+            self.dialog = None;
         }
         ui.add_space(16.0);
         ui.heading(RichText::new("hashlens").size(32.0));

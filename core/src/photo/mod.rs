@@ -13,6 +13,7 @@
 //! deviation, giving channel-major (CHW) `f32` values.
 
 pub mod augment;
+pub mod deform;
 
 use std::io::{BufReader, Cursor};
 use std::path::Path;

@@ -5,8 +5,9 @@
 //! With K a power of two, the rows of the Sylvester–Hadamard matrix `H_K` are mutually at distance
 //! exactly K/2; `[H_K; −H_K]` gives 2K centres at distance K/2 or K. More classes than that get random
 //! balanced ("Bernoulli") centres with exactly K/2 bits −1, drawn one at a time and each redrawn (up to
-//! 1,000 times) until it lies more than K/4 bits from every earlier centre; if no draw manages (many
-//! classes in few bits), the farthest draw is kept. DeepHash-pytorch redraws the whole random set up to
+//! 200 times) until it lies more than K/4 bits from every earlier centre; if no draw manages (many
+//! classes in few bits, such as the 1,000 ImageNet classes of an unlabelled folder at 16 bits), the
+//! farthest draw is kept. DeepHash-pytorch redraws the whole random set up to
 //! 20 times instead, which at 32 bits and 70 classes still leaves a pair at K/4 about one time in seven.
 //! A multi-label photo's centre is the sign of the mean of its classes' centres, ties broken by one
 //! fixed random vector.
@@ -14,6 +15,9 @@
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+
+use crate::HashCode;
+use crate::code::hamming_words;
 
 /// `classes × bits` centres of ±1 (row-major), drawn with `seed` where randomness is needed.
 pub fn hash_centres(classes: usize, bits: usize, seed: u64) -> Vec<f32> {
@@ -28,13 +32,17 @@ pub fn hash_centres(classes: usize, bits: usize, seed: u64) -> Vec<f32> {
         );
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    // Packed copies for the distance checks (thousands of candidates against thousands of rows).
+    let code = |r: &[f32]| HashCode::from_signs(r).expect("a valid bit count");
+    let mut packed: Vec<HashCode> = rows.iter().map(|r| code(r)).collect();
     while rows.len() < classes {
         let mut best: Option<(usize, Vec<f32>)> = None;
-        for _ in 0..1000 {
+        for _ in 0..200 {
             let candidate = balanced(bits, &mut rng);
-            let nearest = rows
+            let c = code(&candidate);
+            let nearest = packed
                 .iter()
-                .map(|r| distance(r, &candidate))
+                .map(|r| hamming_words(r.words(), c.words()) as usize)
                 .min()
                 .unwrap_or(bits);
             let far_enough = nearest > bits / 4;
@@ -45,7 +53,9 @@ pub fn hash_centres(classes: usize, bits: usize, seed: u64) -> Vec<f32> {
                 break;
             }
         }
-        rows.push(best.expect("at least one draw").1);
+        let (_, centre) = best.expect("at least one draw");
+        packed.push(code(&centre));
+        rows.push(centre);
     }
     rows.concat()
 }

@@ -251,36 +251,48 @@ impl Learner for FullLearner<'_> {
     }
 }
 
-/// Head-only training on cached features: the frozen backbone sees each photo in `views` teacher and
-/// `views` student augmentations once; every step then picks one of each per photo.
-pub struct HeadLearner<'a> {
-    head: DhdHead,
+/// Backbone features of augmented views of every training photo, computed once by the frozen
+/// pretrained backbone: what head-only training learns from. Runs that differ only in the head's
+/// objective (a comparison of methods) share one cache.
+pub struct FeatureCache {
     backbone: Backbone,
-    opt: ModuleOptimizer,
-    images: &'a TrainImages,
     /// `[photo][view] → features`, flattened: `len × views × dim`.
-    teacher_features: Vec<f32>,
-    student_features: Vec<f32>,
+    teacher: Vec<f32>,
+    student: Vec<f32>,
     views: usize,
     dim: usize,
-    objective: Objective,
-    device: Device,
+    /// The settings the views were drawn with (a cache only serves runs with the same ones).
+    key: (u64, usize, usize, usize, u64),
 }
 
-impl<'a> HeadLearner<'a> {
-    /// Computes the feature cache on `device`'s inner device (no autodiff) in batches of `batch`.
-    /// `None` when cancelled.
-    pub fn new(
+impl FeatureCache {
+    fn key_of(config: &TrainConfig) -> (u64, usize, usize, usize, u64) {
+        (
+            config.seed,
+            config.cached_views.max(1),
+            config.image_size,
+            config.batch,
+            config.teacher_scale.to_bits(),
+        )
+    }
+
+    /// Whether this cache holds the views a run with `config` would draw.
+    pub fn serves(&self, config: &TrainConfig) -> bool {
+        self.key == Self::key_of(config)
+    }
+
+    /// Computes the cache on `device` (a plain device) in batches of `config.batch`. `None` when
+    /// cancelled.
+    pub fn compute(
         config: &TrainConfig,
-        images: &'a TrainImages,
+        images: &TrainImages,
         device: &Device,
         cancel: &AtomicBool,
         on_event: &mut dyn FnMut(TrainEvent),
     ) -> Result<Option<Self>, TrainError> {
         let arch = config.backbone;
-        let inner = device.clone().inner();
         let frozen = arch
-            .pretrained(&inner)
+            .pretrained(device)
             .map_err(|e| TrainError::Model(e.to_string()))?;
         let views = config.cached_views.max(1);
         let dim = arch.feature_dim();
@@ -302,7 +314,7 @@ impl<'a> HeadLearner<'a> {
                     }
                     let mut rng = super::rng(config.seed, &[0xCAC4E, g as u64, v as u64, c as u64]);
                     let x = augment(
-                        images.pixels(chunk, &inner),
+                        images.pixels(chunk, device),
                         &ViewParams::draw(group, chunk.len(), &mut rng),
                         &pre,
                     );
@@ -325,28 +337,57 @@ impl<'a> HeadLearner<'a> {
                 }
             }
         }
-        let [teacher_features, student_features] = cache;
+        let [teacher, student] = cache;
         Ok(Some(Self {
-            head: DhdHead::seeded(dim, config.bits, images.classes, config.seed, device),
             backbone: frozen,
-            opt: adam(config.weight_decay),
-            images,
-            teacher_features,
-            student_features,
+            teacher,
+            student,
             views,
             dim,
-            objective: Objective::new(config, images),
-            device: device.clone(),
+            key: Self::key_of(config),
         }))
     }
+}
 
-    fn gather(&self, cache: &[f32], items: &[usize], rng: &mut ChaCha8Rng) -> Tensor<2> {
-        let mut v = Vec::with_capacity(items.len() * self.dim);
-        for &i in items {
-            let at = (i * self.views + rng.random_range(0..self.views)) * self.dim;
-            v.extend_from_slice(&cache[at..at + self.dim]);
+/// Head-only training on cached features: the frozen backbone has seen each photo in `views` teacher
+/// and `views` student augmentations once; every step then picks one of each per photo.
+pub struct HeadLearner<'a> {
+    head: DhdHead,
+    cache: std::sync::Arc<FeatureCache>,
+    opt: ModuleOptimizer,
+    images: &'a TrainImages,
+    objective: Objective,
+    device: Device,
+}
+
+impl<'a> HeadLearner<'a> {
+    /// `device` is an autodiff device; `cache` must serve `config`.
+    pub fn new(
+        config: &TrainConfig,
+        images: &'a TrainImages,
+        device: &Device,
+        cache: std::sync::Arc<FeatureCache>,
+    ) -> Self {
+        assert!(cache.serves(config), "a feature cache of other settings");
+        Self {
+            head: DhdHead::seeded(cache.dim, config.bits, images.classes, config.seed, device),
+            cache,
+            opt: adam(config.weight_decay),
+            images,
+            objective: Objective::new(config, images),
+            device: device.clone(),
         }
-        Tensor::from_data(TensorData::new(v, [items.len(), self.dim]), &self.device)
+    }
+
+    fn gather(&self, teacher: bool, items: &[usize], rng: &mut ChaCha8Rng) -> Tensor<2> {
+        let c = &self.cache;
+        let features = if teacher { &c.teacher } else { &c.student };
+        let mut v = Vec::with_capacity(items.len() * c.dim);
+        for &i in items {
+            let at = (i * c.views + rng.random_range(0..c.views)) * c.dim;
+            v.extend_from_slice(&features[at..at + c.dim]);
+        }
+        Tensor::from_data(TensorData::new(v, [items.len(), c.dim]), &self.device)
     }
 }
 
@@ -358,8 +399,8 @@ impl Learner for HeadLearner<'_> {
         _lr_backbone: f64,
         lr_head: f64,
     ) -> Tensor<1> {
-        let t = self.gather(&self.teacher_features, items, rng);
-        let s = self.gather(&self.student_features, items, rng);
+        let t = self.gather(true, items, rng);
+        let s = self.gather(false, items, rng);
         let u_s = self.objective.distils().then(|| self.head.forward(s));
         let parts = self.objective.forward(
             self.head.forward(t),
@@ -397,7 +438,7 @@ impl Learner for HeadLearner<'_> {
     }
 
     fn finish(&self) -> (Backbone, DhdHead, bool) {
-        (self.backbone.clone(), self.head.valid(), false)
+        (self.cache.backbone.clone(), self.head.valid(), false)
     }
 
     fn finite(&self) -> bool {

@@ -26,6 +26,7 @@ pub mod loss;
 pub mod method;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
@@ -42,6 +43,7 @@ pub use loss::{DhdLoss, DhdLossConfig, LossParts};
 pub use method::{HashLoss, Method, MethodConfig};
 
 use crate::model::{BackboneArch, HashModel, Provenance};
+pub use learner::FeatureCache;
 use learner::{FullLearner, HeadLearner, Learner};
 
 /// What training updates.
@@ -238,12 +240,23 @@ pub fn cosine_lr(base: f64, t: usize, total: usize) -> f64 {
     base * 0.5 * (1.0 + (std::f64::consts::PI * t as f64 / total.max(1) as f64).cos())
 }
 
-/// Trains a DHD model on `images` with `config` on `device` (a plain device; autodiff is added here).
+/// Trains a model on `images` with `config` on `device` (a plain device; autodiff is added here).
 pub fn train(
     config: &TrainConfig,
     images: &TrainImages,
     device: &Device,
     hooks: TrainHooks<'_>,
+) -> Result<TrainOutcome, TrainError> {
+    train_cached(config, images, device, hooks, None)
+}
+
+/// [`train`], with head mode learning from `features` when they serve `config` (computed otherwise).
+pub fn train_cached(
+    config: &TrainConfig,
+    images: &TrainImages,
+    device: &Device,
+    hooks: TrainHooks<'_>,
+    features: Option<Arc<FeatureCache>>,
 ) -> Result<TrainOutcome, TrainError> {
     let n = images.len();
     if n < 2 {
@@ -260,10 +273,16 @@ pub fn train(
     } = hooks;
     let mut learner: Box<dyn Learner + '_> = match config.mode {
         TrainMode::Full => Box::new(FullLearner::new(config, images, &ad)?),
-        TrainMode::Head => match HeadLearner::new(config, images, &ad, cancel, on_event)? {
-            Some(l) => Box::new(l),
-            None => return Err(TrainError::Cancelled { checkpoint: None }),
-        },
+        TrainMode::Head => {
+            let cache = match features.filter(|f| f.serves(config)) {
+                Some(f) => f,
+                None => match FeatureCache::compute(config, images, device, cancel, on_event)? {
+                    Some(f) => Arc::new(f),
+                    None => return Err(TrainError::Cancelled { checkpoint: None }),
+                },
+            };
+            Box::new(HeadLearner::new(config, images, &ad, cache))
+        }
     };
     let config_json = serde_json::to_value(config).expect("configs serialise");
     let data_fingerprint = images.fingerprint();
@@ -326,6 +345,9 @@ pub fn train(
     let started = Instant::now();
     let mut first_step_s = 0.0;
     let mut timed = (0usize, 0.0f64); // steps after the first, and their seconds
+    // Wall clock from the end of the first step (with `steps_done` then): the time left is estimated
+    // from it, so evaluations and checkpoints between epochs are counted, not only the steps.
+    let mut clock: Option<(Instant, usize)> = None;
     let lr = |base: f64, t: usize| cosine_lr(base, t, total);
     while steps_done < total {
         let epoch = steps_done / steps;
@@ -378,6 +400,7 @@ pub fn train(
                     total: 1,
                 });
                 window = (None, 0, Instant::now());
+                clock = Some((Instant::now(), steps_done));
                 continue;
             }
             timed.0 += 1;
@@ -406,7 +429,13 @@ pub fn train(
                     lr_backbone: lr_b,
                     lr_head: lr_h,
                     images_per_s: per_s,
-                    eta_s: (total - steps_done) as f64 * batch as f64 / per_s.max(1e-9),
+                    eta_s: match clock {
+                        Some((since, at)) if steps_done > at => {
+                            since.elapsed().as_secs_f64() / (steps_done - at) as f64
+                                * (total - steps_done) as f64
+                        }
+                        _ => (total - steps_done) as f64 * batch as f64 / per_s.max(1e-9),
+                    },
                 });
                 window = (None, 0, Instant::now());
             }

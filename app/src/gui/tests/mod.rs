@@ -296,6 +296,7 @@ fn fine_tune_from_the_model_tab_and_reindex_with_it() {
             bits: 16,
             epochs: 4,
             mode: hashlens_core::train::TrainMode::Head,
+            ..Default::default()
         };
     }
     harness.get_by_label("Start fine-tuning").click();

@@ -1,0 +1,515 @@
+//! `hashlens compare`: deep-hashing methods side by side under one protocol split — the same backbone,
+//! photos, augmentations, optimiser, evaluation code — trained and scored one after another into one
+//! table (Markdown on stdout, JSON with `--out`).
+//!
+//! Head mode (the one a CPU can run) shares what every run would repeat: the backbone features of the
+//! training views are computed once ([`FeatureCache`]), and so are the query and database photos'
+//! features; each run then trains its hash layer and encodes by applying it to those features. Full mode
+//! trains and encodes each run end to end (a GPU's job).
+//!
+//! In head mode the table also has the training-free default as a baseline: PCA + ITQ fitted on the
+//! training photos' features. `--labels without` (or `both`) trains without the labels (targets from the
+//! backbone's ImageNet classifier, as for a personal library); the evaluation always uses them.
+//! `--robustness` (head mode) also scores every run with deformed queries against the clean database
+//! (DHD's Table 4; the deformations are in `hashlens_core::photo::deform`).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use anyhow::Context;
+use burn::tensor::{Tensor, TensorData};
+use clap::Args;
+use hashlens_core::CodeBook;
+use hashlens_core::dataset::protocol_split;
+use hashlens_core::eval::{Depth, EvalConfig, Labels, evaluate};
+use hashlens_core::hashing::LinearHash;
+use hashlens_core::model::image_batch;
+use hashlens_core::model::{BackboneArch, HashModel};
+use hashlens_core::photo::deform::Deformation;
+use hashlens_core::photo::{DecodeLimits, decode_file};
+use hashlens_core::train::{
+    DhdLossConfig, FeatureCache, Method, MethodConfig, TrainConfig, TrainEvent, TrainHooks,
+    TrainImages, data, train_cached,
+};
+use serde::Serialize;
+
+use super::eval_model::network_outputs;
+use super::index::{DeviceArgs, parse_backbone};
+use super::train::{MethodArg, Mode, progress_bar};
+
+#[derive(Clone, Copy, Debug, PartialEq, clap::ValueEnum)]
+enum LabelUse {
+    With,
+    Without,
+    Both,
+}
+
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    /// The folder the protocol splits (class sub-folders).
+    #[arg(long)]
+    data: PathBuf,
+    #[arg(long, default_value = "cifar10")]
+    protocol: String,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "dhd,dhn,csq")]
+    methods: Vec<MethodArg>,
+    #[arg(long, value_delimiter = ',', default_value = "16,32,64")]
+    bits: Vec<usize>,
+    /// Also run DHN and CSQ with DHD's self-distillation term (DHD always has it).
+    #[arg(long)]
+    with_sdh: bool,
+    /// Train with the protocol's labels, without them (targets: the backbone's top-5 ImageNet classes),
+    /// or both.
+    #[arg(long, value_enum, default_value = "with")]
+    labels: LabelUse,
+    #[arg(long, value_enum, default_value = "head")]
+    mode: Mode,
+    #[arg(long, default_value_t = 30)]
+    epochs: usize,
+    #[arg(long, default_value_t = 128)]
+    batch: usize,
+    /// Use only the first N photos of the training split (default: all).
+    #[arg(long)]
+    train: Option<usize>,
+    /// Use only the first N queries (default: all).
+    #[arg(long)]
+    queries: Option<usize>,
+    /// Use only the first N database photos (default: all).
+    #[arg(long)]
+    database: Option<usize>,
+    #[arg(long, default_value = "mobilenet_v2", value_parser = parse_backbone)]
+    backbone: BackboneArch,
+    #[arg(long, default_value_t = 224)]
+    image_size: usize,
+    #[arg(long, default_value_t = 256)]
+    keep_side: usize,
+    #[arg(long, default_value_t = 4)]
+    cached_views: usize,
+    #[arg(long, default_value_t = 1e-4)]
+    lr_backbone: f64,
+    #[arg(long, default_value_t = 1e-3)]
+    lr_head: f64,
+    #[command(flatten)]
+    device: DeviceArgs,
+    /// Head mode: also score each run with deformed queries (cutout, dropout, zoom, rotation, shear,
+    /// noise) against the clean database.
+    #[arg(long)]
+    robustness: bool,
+    /// Write the table as JSON here too.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+/// One cell row of the table.
+#[derive(Serialize)]
+struct Row {
+    method: &'static str,
+    /// Trained with the protocol's labels (false: ImageNet targets; the baseline uses none).
+    labels: bool,
+    sdh: bool,
+    bits: usize,
+    map_all: f64,
+    map_1000: f64,
+    p_1000: f64,
+    p_r2: f64,
+    train_s: f64,
+    /// mAP@ALL with deformed queries, by deformation (with `--robustness`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    robustness: Vec<(&'static str, f64)>,
+}
+
+#[derive(Serialize)]
+struct Table {
+    protocol: String,
+    seed: u64,
+    backbone: &'static str,
+    mode: &'static str,
+    epochs: usize,
+    batch: usize,
+    image_size: usize,
+    train_images: usize,
+    queries: usize,
+    database: usize,
+    device: String,
+    command: String,
+    rows: Vec<Row>,
+}
+
+pub fn run(a: CompareArgs) -> anyhow::Result<()> {
+    let split = protocol_split(&a.data, &a.protocol, a.seed)
+        .map_err(anyhow::Error::msg)?
+        .first(a.queries, a.train, a.database);
+    let device = a.device.open()?;
+    let classes = split.classes.len();
+    let paths: Vec<PathBuf> = split.train.iter().map(|(p, _)| p.clone()).collect();
+    let rows = data::one_hot(
+        &split.train.iter().map(|(_, c)| *c).collect::<Vec<_>>(),
+        classes,
+    );
+    let cancel = AtomicBool::new(false);
+    let bar = progress_bar(paths.len(), "decoding training photos");
+    let (labelled, skipped) =
+        TrainImages::load(&paths, &rows, classes, a.keep_side, &cancel, |d, _| {
+            bar.set_position(d as u64)
+        })
+        .context("cancelled")?;
+    bar.finish_and_clear();
+    anyhow::ensure!(
+        skipped.is_empty(),
+        "{} training photos could not be read",
+        skipped.len()
+    );
+    let unlabelled = if a.labels != LabelUse::With {
+        let backbone = a.backbone.pretrained(&device.device)?;
+        let pre = TrainConfig::new(a.backbone, DhdLossConfig::new())
+            .with_image_size(a.image_size)
+            .input();
+        eprintln!("hashlens: ImageNet targets for the training photos (labels unused)…");
+        let t = data::imagenet_targets(&labelled, &backbone, &pre, 5, 64, &device.device, &cancel)
+            .context("cancelled")?;
+        let mut images = labelled.clone();
+        images.set_targets(t, 1000);
+        Some(images)
+    } else {
+        None
+    };
+    // (training photos, whether they carry the labels)
+    let mut sets = Vec::new();
+    if a.labels != LabelUse::Without {
+        sets.push((&labelled, true));
+    }
+    if let Some(u) = &unlabelled {
+        sets.push((u, false));
+    }
+    let images = &labelled;
+
+    let base = |method: Method, sdh: bool, bits: usize| {
+        TrainConfig::new(a.backbone, DhdLossConfig::new())
+            .with_method(MethodConfig::new().with_method(method).with_sdh(sdh))
+            .with_bits(bits)
+            .with_epochs(a.epochs)
+            .with_batch(a.batch.min(images.len()))
+            .with_lr_backbone(a.lr_backbone)
+            .with_lr_head(a.lr_head)
+            .with_mode(a.mode.into())
+            .with_image_size(a.image_size)
+            .with_cached_views(a.cached_views)
+            .with_seed(a.seed)
+    };
+    let mut runs = Vec::new();
+    for &(set, labels) in &sets {
+        for &m in &a.methods {
+            let method = m.method();
+            for &bits in &a.bits {
+                runs.push((base(method, method == Method::Dhd, bits), set, labels));
+                if a.with_sdh && method != Method::Dhd {
+                    runs.push((base(method, true, bits), set, labels));
+                }
+            }
+        }
+    }
+    let first = &runs.first().context("no method or bit count to compare")?.0;
+
+    // Head mode: the shared work, once.
+    let shared = match a.mode {
+        Mode::Head => {
+            let bar = progress_bar(0, "caching features of training views");
+            let mut on_event = |e: TrainEvent| {
+                if let TrainEvent::Stage { done, total, .. } = e {
+                    bar.set_length(total as u64);
+                    bar.set_position(done as u64);
+                }
+            };
+            let cache =
+                FeatureCache::compute(first, images, &device.device, &cancel, &mut on_event)?
+                    .context("cancelled")?;
+            bar.finish_and_clear();
+            let backbone = first.backbone.pretrained(&device.device)?;
+            let encode = |photos: &[(PathBuf, usize)], what: &str| {
+                network_outputs(photos, &first.input(), 64, &device.device, what, |x| {
+                    backbone.features(x)
+                })
+            };
+            let deformed = if a.robustness {
+                deformed_queries(&split.query, &first.input(), a.seed, &device.device, |x| {
+                    backbone.features(x)
+                })?
+            } else {
+                Vec::new()
+            };
+            Some((
+                Arc::new(cache),
+                encode(&split.query, "query")?,
+                encode(&split.database, "database")?,
+                encode(&split.train, "training photos")?,
+                deformed,
+            ))
+        }
+        Mode::Full => None,
+    };
+    let labels = |v: &[(PathBuf, usize)]| {
+        Labels::from_classes(classes, &v.iter().map(|(_, c)| *c).collect::<Vec<_>>())
+    };
+    let (q_labels, db_labels) = (labels(&split.query)?, labels(&split.database)?);
+    let cfg = EvalConfig {
+        map_depths: vec![Depth::All, Depth::Top(1000)],
+        at_k: vec![1000],
+        radius: 2,
+        pr_step: 1000,
+    };
+
+    let mut table = Vec::new();
+    let score = |q: &CodeBook, db: &CodeBook| -> anyhow::Result<[f64; 4]> {
+        let r = evaluate(db, &db_labels, q, &q_labels, &cfg)?;
+        Ok([
+            r.map_at(Depth::All).unwrap_or_default(),
+            r.map_at(Depth::Top(1000)).unwrap_or_default(),
+            r.at_k[0].precision,
+            r.precision_within_radius.precision,
+        ])
+    };
+    if let Some((_, q, db, train, _)) = &shared {
+        for &bits in &a.bits {
+            let dim = train.first().map_or(0, Vec::len);
+            let started = Instant::now();
+            let itq = LinearHash::itq(&train.concat(), dim, bits, 50, a.seed)?;
+            let train_s = started.elapsed().as_secs_f64();
+            let [map_all, map_1000, p_1000, p_r2] =
+                score(&itq.encode(&q.concat())?, &itq.encode(&db.concat())?)?;
+            eprintln!(
+                "hashlens: pca-itq {bits} bits: mAP@ALL {map_all:.4}, mAP@1000 {map_1000:.4}"
+            );
+            table.push(Row {
+                method: "pca-itq",
+                labels: false,
+                sdh: false,
+                bits,
+                map_all,
+                map_1000,
+                p_1000,
+                p_r2,
+                train_s,
+                robustness: Vec::new(),
+            });
+        }
+    }
+    for (config, set, labels) in &runs {
+        let name = format!(
+            "{}{} {} bits{}",
+            config.method.method.name(),
+            if config.method.sdh && config.method.method != Method::Dhd {
+                "+SdH"
+            } else {
+                ""
+            },
+            config.bits,
+            if *labels { "" } else { " without labels" }
+        );
+        eprintln!("hashlens: training {name}…");
+        let started = Instant::now();
+        let mut on_event = |_: TrainEvent| {};
+        let hooks = TrainHooks {
+            checkpoint: None,
+            resume: None,
+            evaluate: None,
+            eval_every: 0,
+            cancel: &cancel,
+            on_event: &mut on_event,
+        };
+        let cache = shared.as_ref().map(|s| s.0.clone());
+        let outcome = train_cached(config, set, &device.device, hooks, cache)?;
+        let train_s = started.elapsed().as_secs_f64();
+        let (q, db) = match &shared {
+            Some((_, q, db, _, _)) => (
+                codes_of(&outcome.model, q, &device.device)?,
+                codes_of(&outcome.model, db, &device.device)?,
+            ),
+            None => {
+                let model = &outcome.model;
+                let pre = model.preprocess();
+                let encode = |photos: &[(PathBuf, usize)], what: &str| {
+                    network_outputs(photos, &pre, 64, &device.device, what, |x| model.forward(x))
+                        .map(|v| signs(model.bits(), &v))
+                };
+                (
+                    encode(&split.query, "query")??,
+                    encode(&split.database, "database")??,
+                )
+            }
+        };
+        let [map_all, map_1000, p_1000, p_r2] = score(&q, &db)?;
+        let mut robustness = Vec::new();
+        for (d, features) in shared.iter().flat_map(|s| &s.4) {
+            let deformed = codes_of(&outcome.model, features, &device.device)?;
+            robustness.push((d.name(), score(&deformed, &db)?[0]));
+        }
+        let row = Row {
+            method: config.method.method.name(),
+            labels: *labels,
+            sdh: config.method.distils(),
+            bits: config.bits,
+            map_all,
+            map_1000,
+            p_1000,
+            p_r2,
+            train_s,
+            robustness,
+        };
+        eprintln!(
+            "hashlens: {name}: mAP@ALL {:.4}, mAP@1000 {:.4} ({train_s:.0} s)",
+            row.map_all, row.map_1000
+        );
+        table.push(row);
+    }
+    print_markdown(&table);
+    if let Some(out) = &a.out {
+        let t = Table {
+            protocol: a.protocol.clone(),
+            seed: a.seed,
+            backbone: a.backbone.name(),
+            mode: a.mode.name(),
+            epochs: a.epochs,
+            batch: first.batch,
+            image_size: a.image_size,
+            train_images: images.len(),
+            queries: split.query.len(),
+            database: split.database.len(),
+            device: device.describe(),
+            command: std::env::args().collect::<Vec<_>>().join(" "),
+            rows: table,
+        };
+        hashlens_core::io::write_atomic(out, serde_json::to_string_pretty(&t)?.as_bytes())?;
+        eprintln!("hashlens: wrote {}", out.display());
+    }
+    Ok(())
+}
+
+/// Backbone features of the query photos under every deformation but none (each photo and deformation
+/// with its own seeded draw), decoded once.
+fn deformed_queries(
+    photos: &[(PathBuf, usize)],
+    pre: &hashlens_core::photo::Preprocess,
+    seed: u64,
+    device: &burn::tensor::Device,
+    mut network: impl FnMut(Tensor<4>) -> Tensor<2>,
+) -> anyhow::Result<Vec<(Deformation, Vec<Vec<f32>>)>> {
+    use rand::SeedableRng;
+    use rayon::prelude::*;
+    let decoded: Vec<image::RgbImage> = photos
+        .par_iter()
+        .map(|(p, _)| decode_file(p, &DecodeLimits::default()))
+        .collect::<Result<_, _>>()?;
+    let mut out = Vec::new();
+    for (k, d) in Deformation::ALL.into_iter().enumerate().skip(1) {
+        let bar = progress_bar(decoded.len(), &format!("queries with {}", d.name()));
+        let mut rows = Vec::with_capacity(decoded.len());
+        for (c, chunk) in decoded.chunks(64).enumerate() {
+            let pixels: Vec<f32> = chunk
+                .par_iter()
+                .enumerate()
+                .flat_map_iter(|(i, img)| {
+                    let at = (c * 64 + i) as u64;
+                    let mut rng =
+                        rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ ((k as u64) << 32) ^ at);
+                    let mut v = Vec::with_capacity(pre.len());
+                    pre.apply(&d.apply(img, &mut rng), &mut v);
+                    v
+                })
+                .collect();
+            let y = network(image_batch(pixels, pre.crop as usize, device));
+            let width = y.dims()[1];
+            let values = y
+                .into_data()
+                .convert::<f32>()
+                .try_to_vec::<f32>()
+                .expect("f32");
+            rows.extend(values.chunks(width).map(<[f32]>::to_vec));
+            bar.inc(chunk.len() as u64);
+        }
+        bar.finish_and_clear();
+        out.push((d, rows));
+    }
+    Ok(out)
+}
+
+fn signs(bits: usize, rows: &[Vec<f32>]) -> anyhow::Result<CodeBook> {
+    Ok(CodeBook::from_signs(bits, &rows.concat())?)
+}
+
+/// Codes of backbone `features` under `model`'s hash layer.
+fn codes_of(
+    model: &HashModel,
+    features: &[Vec<f32>],
+    device: &burn::tensor::Device,
+) -> anyhow::Result<CodeBook> {
+    let dim = features.first().map_or(0, Vec::len);
+    let x = Tensor::<2>::from_data(
+        TensorData::new(features.concat(), [features.len(), dim]),
+        device,
+    );
+    let head = &model.net.head;
+    let values: Vec<f32> = head
+        .forward(x)
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .expect("f32");
+    signs(
+        model.bits(),
+        &values
+            .chunks(model.bits())
+            .map(<[f32]>::to_vec)
+            .collect::<Vec<_>>(),
+    )
+}
+
+fn print_markdown(rows: &[Row]) {
+    println!("| method | labels | SdH | bits | mAP@ALL | mAP@1000 | P@1000 | P(r≤2) | train s |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for r in rows {
+        println!(
+            "| {} | {} | {} | {} | {:.4} | {:.4} | {:.4} | {:.4} | {:.0} |",
+            r.method,
+            if r.labels { "yes" } else { "no" },
+            if r.sdh { "yes" } else { "no" },
+            r.bits,
+            r.map_all,
+            r.map_1000,
+            r.p_1000,
+            r.p_r2,
+            r.train_s
+        );
+    }
+    let Some(first) = rows.iter().find(|r| !r.robustness.is_empty()) else {
+        return;
+    };
+    println!();
+    let names: Vec<&str> = first.robustness.iter().map(|(d, _)| *d).collect();
+    println!("Robustness: mAP@ALL with deformed queries against the clean database");
+    println!();
+    println!(
+        "| method | labels | SdH | bits | none | {} |",
+        names.join(" | ")
+    );
+    println!("|---|---|---|---|---|{}", "---|".repeat(names.len()));
+    for r in rows.iter().filter(|r| !r.robustness.is_empty()) {
+        let cells: Vec<String> = r
+            .robustness
+            .iter()
+            .map(|(_, m)| format!("{m:.4}"))
+            .collect();
+        println!(
+            "| {} | {} | {} | {} | {:.4} | {} |",
+            r.method,
+            if r.labels { "yes" } else { "no" },
+            if r.sdh { "yes" } else { "no" },
+            r.bits,
+            r.map_all,
+            cells.join(" | ")
+        );
+    }
+}
