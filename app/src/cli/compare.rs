@@ -458,13 +458,7 @@ fn codes_of(
         .convert::<f32>()
         .try_to_vec::<f32>()
         .expect("f32");
-    signs(
-        model.bits(),
-        &values
-            .chunks(model.bits())
-            .map(<[f32]>::to_vec)
-            .collect::<Vec<_>>(),
-    )
+    Ok(CodeBook::from_signs(model.bits(), &values)?)
 }
 
 fn print_markdown(rows: &[Row]) {

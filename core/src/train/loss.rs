@@ -170,16 +170,17 @@ pub(super) fn bce(p: Tensor<2>, t: Tensor<2>) -> Tensor<1> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use burn::tensor::{Device, TensorData};
 
-    fn t2(rows: &[&[f32]], device: &Device) -> Tensor<2> {
+    /// A `[rows, columns]` tensor of the rows.
+    pub(in crate::train) fn t2(rows: &[&[f32]], device: &Device) -> Tensor<2> {
         let (n, k) = (rows.len(), rows[0].len());
         Tensor::from_data(TensorData::new(rows.concat(), [n, k]), device)
     }
 
-    fn scalar(t: Tensor<1>) -> f64 {
+    pub(in crate::train) fn scalar(t: Tensor<1>) -> f64 {
         t.into_scalar::<f32>() as f64
     }
 

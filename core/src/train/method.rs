@@ -156,17 +156,9 @@ pub fn squared_quantization(u: Tensor<2>) -> Tensor<1> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::loss::tests::{scalar, t2};
     use super::*;
-    use burn::tensor::{Device, TensorData};
-
-    fn t2(rows: &[&[f32]], device: &Device) -> Tensor<2> {
-        let (n, k) = (rows.len(), rows[0].len());
-        Tensor::from_data(TensorData::new(rows.concat(), [n, k]), device)
-    }
-
-    fn scalar(t: Tensor<1>) -> f64 {
-        t.into_scalar::<f32>() as f64
-    }
+    use burn::tensor::Device;
 
     fn softplus(x: f64) -> f64 {
         (1.0 + x.exp()).ln()
