@@ -53,7 +53,8 @@ fn settle(harness: &mut Harness<'static, HashlensApp>, done: impl Fn(&HashlensAp
 
 #[test]
 fn snapshots_of_the_main_views() {
-    let data = std::env::temp_dir().join("hashlens-snapshots");
+    // A fixed path, not $TMPDIR's: the demo folder's path is part of the picture.
+    let data = std::path::PathBuf::from("/tmp/hashlens-snapshots");
     let _ = std::fs::remove_dir_all(&data);
     let mut harness = app(&data);
     harness.run_steps(2);
