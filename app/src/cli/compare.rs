@@ -22,7 +22,6 @@ use anyhow::Context;
 use burn::tensor::{Tensor, TensorData};
 use clap::Args;
 use hashlens_core::CodeBook;
-use hashlens_core::dataset::protocol_split;
 use hashlens_core::eval::{Depth, EvalConfig, Labels, evaluate};
 use hashlens_core::hashing::LinearHash;
 use hashlens_core::model::image_batch;
@@ -35,7 +34,7 @@ use hashlens_core::train::{
 };
 use serde::Serialize;
 
-use super::eval_model::network_outputs;
+use super::eval_model::{ProtocolArgs, network_outputs};
 use super::index::{DeviceArgs, parse_backbone};
 use super::train::{MethodArg, Mode, progress_bar};
 
@@ -48,13 +47,8 @@ enum LabelUse {
 
 #[derive(Args, Debug)]
 pub struct CompareArgs {
-    /// The folder the protocol splits (class sub-folders).
-    #[arg(long)]
-    data: PathBuf,
-    #[arg(long, default_value = "cifar10")]
-    protocol: String,
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    #[command(flatten)]
+    split: ProtocolArgs,
     #[arg(long, value_enum, value_delimiter = ',', default_value = "dhd,dhn,csq")]
     methods: Vec<MethodArg>,
     #[arg(long, value_delimiter = ',', default_value = "16,32,64")]
@@ -122,6 +116,20 @@ struct Row {
     robustness: Vec<(&'static str, f64)>,
 }
 
+impl Row {
+    /// The cells that name the run: method, labels, SdH, bits.
+    fn key(&self) -> String {
+        let yes = |b: bool| if b { "yes" } else { "no" };
+        format!(
+            "{} | {} | {} | {}",
+            self.method,
+            yes(self.labels),
+            yes(self.sdh),
+            self.bits
+        )
+    }
+}
+
 #[derive(Serialize)]
 struct Table {
     protocol: String,
@@ -140,9 +148,8 @@ struct Table {
 }
 
 pub fn run(a: CompareArgs) -> anyhow::Result<()> {
-    let split = protocol_split(&a.data, &a.protocol, a.seed)
-        .map_err(anyhow::Error::msg)?
-        .first(a.queries, a.train, a.database);
+    let seed = a.split.seed;
+    let split = a.split.split()?.first(a.queries, a.train, a.database);
     let device = a.device.open()?;
     let classes = split.classes.len();
     let paths: Vec<PathBuf> = split.train.iter().map(|(p, _)| p.clone()).collect();
@@ -198,7 +205,7 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
             .with_mode(a.mode.into())
             .with_image_size(a.image_size)
             .with_cached_views(a.cached_views)
-            .with_seed(a.seed)
+            .with_seed(seed)
     };
     let mut runs = Vec::new();
     for &(set, labels) in &sets {
@@ -235,7 +242,7 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
                 })
             };
             let deformed = if a.robustness {
-                deformed_queries(&split.query, &first.input(), a.seed, &device.device, |x| {
+                deformed_queries(&split.query, &first.input(), seed, &device.device, |x| {
                     backbone.features(x)
                 })?
             } else {
@@ -276,7 +283,7 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
         for &bits in &a.bits {
             let dim = train.first().map_or(0, Vec::len);
             let started = Instant::now();
-            let itq = LinearHash::itq(&train.concat(), dim, bits, 50, a.seed)?;
+            let itq = LinearHash::itq(&train.concat(), dim, bits, 50, seed)?;
             let train_s = started.elapsed().as_secs_f64();
             let [map_all, map_1000, p_1000, p_r2] =
                 score(&itq.encode(&q.concat())?, &itq.encode(&db.concat())?)?;
@@ -368,8 +375,8 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
     print_markdown(&table);
     if let Some(out) = &a.out {
         let t = Table {
-            protocol: a.protocol.clone(),
-            seed: a.seed,
+            protocol: a.split.protocol.clone(),
+            seed,
             backbone: a.backbone.name(),
             mode: a.mode.name(),
             epochs: a.epochs,
@@ -466,11 +473,8 @@ fn print_markdown(rows: &[Row]) {
     println!("|---|---|---|---|---|---|---|---|---|");
     for r in rows {
         println!(
-            "| {} | {} | {} | {} | {:.4} | {:.4} | {:.4} | {:.4} | {:.0} |",
-            r.method,
-            if r.labels { "yes" } else { "no" },
-            if r.sdh { "yes" } else { "no" },
-            r.bits,
+            "| {} | {:.4} | {:.4} | {:.4} | {:.4} | {:.0} |",
+            r.key(),
             r.map_all,
             r.map_1000,
             r.p_1000,
@@ -496,14 +500,6 @@ fn print_markdown(rows: &[Row]) {
             .iter()
             .map(|(_, m)| format!("{m:.4}"))
             .collect();
-        println!(
-            "| {} | {} | {} | {} | {:.4} | {} |",
-            r.method,
-            if r.labels { "yes" } else { "no" },
-            if r.sdh { "yes" } else { "no" },
-            r.bits,
-            r.map_all,
-            cells.join(" | ")
-        );
+        println!("| {} | {:.4} | {} |", r.key(), r.map_all, cells.join(" | "));
     }
 }

@@ -20,19 +20,32 @@ use serde::Serialize;
 use super::index::DeviceArgs;
 use super::out;
 
+/// A protocol split of a class-folder collection (shared by `eval` and `compare`).
+#[derive(Args, Debug)]
+pub struct ProtocolArgs {
+    /// A folder with one sub-folder per class (e.g. the CIFAR-10 JPEGs).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// The split: cifar10 (100 query / 500 train per class, the rest as database) or cifar10-1.
+    #[arg(long, default_value = "cifar10")]
+    pub protocol: String,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+impl ProtocolArgs {
+    pub fn split(&self) -> anyhow::Result<ProtocolData> {
+        protocol_split(&self.data, &self.protocol, self.seed).map_err(anyhow::Error::msg)
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct EvalArgs {
     /// The model file (from `hashlens train`, or an index's `.model`).
     #[arg(long)]
     model: PathBuf,
-    /// A folder with one sub-folder per class (e.g. the CIFAR-10 JPEGs).
-    #[arg(long)]
-    data: PathBuf,
-    /// The split: cifar10 (100 query / 500 train per class, the rest as database) or cifar10-1.
-    #[arg(long, default_value = "cifar10")]
-    protocol: String,
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    #[command(flatten)]
+    split: ProtocolArgs,
     /// Use only the first N queries of the split (a uniform sample; default all).
     #[arg(long)]
     queries: Option<usize>,
@@ -67,7 +80,7 @@ pub struct ModelEval {
 }
 
 pub fn run(a: EvalArgs) -> anyhow::Result<()> {
-    let data = protocol_split(&a.data, &a.protocol, a.seed).map_err(anyhow::Error::msg)?;
+    let data = a.split.split()?;
     let device = a.device.open()?;
     let model = HashModel::load(&a.model, &device.device)?;
     let r = evaluate_model(
