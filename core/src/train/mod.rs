@@ -24,6 +24,8 @@ pub mod data;
 pub mod learner;
 pub mod loss;
 pub mod method;
+pub mod min_distance;
+pub mod shc;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

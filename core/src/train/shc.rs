@@ -1,0 +1,436 @@
+//! SHC — Deep Hashing with Semantic Hash Centers (ACM TOIS 2025; ../shared/spec/methods.md §6).
+//!
+//! CSQ's centres are equally far apart whatever the classes mean; SHC places the centres of classes a
+//! classifier confuses (cat and dog) closer than those of classes it never confuses (cat and truck), while
+//! every pair keeps at least the Gilbert–Varshamov distance. Three stages:
+//! 1. a classifier, and from its confusions a class-similarity matrix ([`class_similarity`]);
+//! 2. centres that fit that similarity under the minimum-distance constraint ([`semantic_centres`]),
+//!    starting from [`super::min_distance::minimum_distance_centres`];
+//! 3. the hash network trained toward the centres with CSQ's loss (the learner's CSQ objective).
+//!
+//! Stage 1 here is a linear classifier on the frozen backbone's features of augmented training views
+//! (upstream fine-tunes a whole ResNet-34 for 100 epochs first): it costs seconds, and what stage 2 needs
+//! is which classes look alike, which the pretrained features already tell.
+
+use burn::module::Module;
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::nn::{Initializer, LinearConfig};
+use burn::optim::{AdamConfig, GradientsParams, Optimizer as _};
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use nalgebra::DMatrix;
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// Stage 2's constants (upstream's values).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SemanticCentresConfig {
+    pub epochs: usize,
+    pub inner: usize,
+    /// Penalty of the continuous copy M.
+    pub rho: f64,
+    /// Initial multiplier Λ.
+    pub lambda: f64,
+    /// Penalty β of the distance constraints.
+    pub beta: f64,
+    /// Weight μ of the spread term `Σ h_iᵀh_j`.
+    pub mu: f64,
+    /// Step η of the sign update (upstream: "matters a lot, tune per dataset").
+    pub eta: f64,
+    /// Upstream updates the constraint multipliers α only for the last j of each row (a loop bug);
+    /// true reproduces it.
+    pub upstream_alpha_bug: bool,
+}
+
+impl Default for SemanticCentresConfig {
+    fn default() -> Self {
+        Self {
+            epochs: 30,
+            inner: 3,
+            rho: 0.2,
+            lambda: 0.1,
+            beta: 1e-6,
+            mu: 0.625,
+            eta: 0.5,
+            upstream_alpha_bug: false,
+        }
+    }
+}
+
+/// Stage 1's matrix from a classifier's logits (`n × classes`) on photos of known class: each photo's
+/// softmax over the *other* classes is added to its class's row; then `S ← (S + Sᵀ)/2`, each row
+/// centred on its mean and divided by its largest deviation, and the diagonal set to 1.
+pub fn class_similarity(logits: &[f32], labels: &[usize], classes: usize) -> Vec<f32> {
+    let mut s = vec![0.0f64; classes * classes];
+    for (row, &c) in logits.chunks(classes).zip(labels) {
+        let max = row
+            .iter()
+            .enumerate()
+            .filter(|&(j, _)| j != c)
+            .map(|(_, &v)| v as f64)
+            .fold(f64::NEG_INFINITY, f64::max);
+        let e: Vec<f64> = row
+            .iter()
+            .enumerate()
+            .map(|(j, &v)| if j == c { 0.0 } else { (v as f64 - max).exp() })
+            .collect();
+        let z: f64 = e.iter().sum();
+        for (j, v) in e.iter().enumerate() {
+            s[c * classes + j] += v / z.max(1e-300);
+        }
+    }
+    let mut sym = vec![0.0f64; classes * classes];
+    for i in 0..classes {
+        for j in 0..classes {
+            sym[i * classes + j] = (s[i * classes + j] + s[j * classes + i]) / 2.0;
+        }
+    }
+    let mut out = vec![0.0f32; classes * classes];
+    for i in 0..classes {
+        let row = &sym[i * classes..(i + 1) * classes];
+        let mean = row.iter().sum::<f64>() / classes as f64;
+        let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let min = row.iter().copied().fold(f64::INFINITY, f64::min);
+        let scale = (max - mean).abs().max((min - mean).abs()).max(1e-12);
+        for j in 0..classes {
+            out[i * classes + j] = if i == j {
+                1.0
+            } else {
+                ((row[j] - mean) / scale) as f32
+            };
+        }
+    }
+    out
+}
+
+/// Stage 1's classifier: `Linear(dim → classes)` (weights N(0, 0.01), bias 0) on `features`
+/// (`n × dim`) with cross-entropy, Adam at 1e-3 in batches of 256; returns the logits of every row
+/// and the training accuracy. `device` is a plain device (autodiff is added here).
+pub fn classifier_logits(
+    features: &[f32],
+    dim: usize,
+    labels: &[usize],
+    classes: usize,
+    epochs: usize,
+    seed: u64,
+    device: &Device,
+) -> (Vec<f32>, f64) {
+    let n = labels.len();
+    assert_eq!(features.len(), n * dim, "one feature row per label");
+    let ad = device.clone().autodiff();
+    let mut linear = LinearConfig::new(dim, classes)
+        .with_initializer(Initializer::Normal {
+            mean: 0.0,
+            std: 0.01,
+        })
+        .init(&ad);
+    let ce = CrossEntropyLossConfig::new().init(&ad);
+    let mut opt = AdamConfig::new().init();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5C1A);
+    let batch = 256.min(n).max(1);
+    let rows = |items: &[usize], device: &Device| {
+        let v: Vec<f32> = items
+            .iter()
+            .flat_map(|&i| features[i * dim..(i + 1) * dim].iter().copied())
+            .collect();
+        Tensor::<2>::from_data(TensorData::new(v, [items.len(), dim]), device)
+    };
+    let steps = n.div_ceil(batch) * epochs;
+    let mut t = 0;
+    for _ in 0..epochs {
+        let mut order: Vec<usize> = (0..n).collect();
+        order.shuffle(&mut rng);
+        for items in order.chunks(batch) {
+            let y: Vec<i64> = items.iter().map(|&i| labels[i] as i64).collect();
+            let y = Tensor::<1, Int>::from_data(TensorData::new(y, [items.len()]), &ad);
+            let loss = ce.forward(linear.forward(rows(items, &ad)), y);
+            let grads = GradientsParams::from_grads(loss.backward(), &linear);
+            linear = opt.step(super::cosine_lr(1e-3, t, steps), linear, grads);
+            t += 1;
+        }
+    }
+    let linear = linear.valid();
+    let all: Vec<usize> = (0..n).collect();
+    let mut logits = Vec::with_capacity(n * classes);
+    for items in all.chunks(1024) {
+        let out: Vec<f32> = linear
+            .forward(rows(items, device))
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .expect("f32 logits");
+        logits.extend(out);
+    }
+    let correct = logits
+        .chunks(classes)
+        .zip(labels)
+        .filter(|(row, c)| {
+            let best = row
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .map(|(j, _)| j);
+            best == Some(**c)
+        })
+        .count();
+    (logits, correct as f64 / n.max(1) as f64)
+}
+
+/// Stage 2's result.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SemanticCentres {
+    /// `classes × bits`, ±1, row-major.
+    pub centres: Vec<f32>,
+    /// The required minimum distance d, and the smallest distance between two centres.
+    pub required_distance: usize,
+    pub min_distance: usize,
+    /// `‖S − HᵀH/K‖²_F / C²` of the starting centres and of the result.
+    pub start_fit: f64,
+    pub fit: f64,
+}
+
+/// `‖S − HᵀH/K‖²_F / C²`, H with the centres as columns.
+fn fit(s: &DMatrix<f64>, h: &DMatrix<f64>) -> f64 {
+    let k = h.nrows() as f64;
+    let c = h.ncols() as f64;
+    (s - h.transpose() * h / k).norm_squared() / (c * c)
+}
+
+fn min_pair_distance(h: &DMatrix<f64>) -> usize {
+    let g = h.transpose() * h;
+    let k = h.nrows() as f64;
+    let mut min = h.nrows();
+    for i in 0..h.ncols() {
+        for j in 0..i {
+            min = min.min(((k - g[(i, j)]) / 2.0).round() as usize);
+        }
+    }
+    min
+}
+
+/// Stage 2: centres (starting from `start`, `classes × bits` ±1, at least `d` apart) that fit the
+/// similarity `s` (`classes × classes`) while keeping every pair at least `d` bits apart —
+/// upstream's alternating scheme: a continuous copy M in closed form, slacks K for the constraints
+/// `h_iᵀh_j ≤ K − 2d`, a sign step per centre accepted only when the minimum distance survives, and
+/// dual updates; the best-fitting centres over the epochs are kept. (A start closer than d is never
+/// made worse: a step is accepted when the centre's nearest neighbour stays at least min(d, before).)
+pub fn semantic_centres(
+    s: &[f32],
+    start: &[f32],
+    classes: usize,
+    bits: usize,
+    d: usize,
+    config: &SemanticCentresConfig,
+) -> SemanticCentres {
+    let (c, k) = (classes, bits);
+    let kf = k as f64;
+    let s = DMatrix::<f64>::from_row_slice(c, c, &s.iter().map(|&v| v as f64).collect::<Vec<_>>());
+    let mut h = DMatrix::<f64>::from_fn(k, c, |r, col| start[col * k + r] as f64);
+    let bound = kf - 2.0 * d as f64;
+    let rho = config.rho;
+    let beta = config.beta;
+    let mut lambda = DMatrix::<f64>::from_element(k, c, config.lambda);
+    let mut alpha = DMatrix::<f64>::zeros(c, c);
+    let mut slack = DMatrix::<f64>::zeros(c, c);
+    let start_fit = fit(&s, &h);
+    let mut best = (start_fit, h.clone());
+    let nearest = |h: &DMatrix<f64>, i: usize, col: &nalgebra::DVector<f64>| -> usize {
+        (0..c)
+            .filter(|&j| j != i)
+            .map(|j| ((kf - h.column(j).dot(col)) / 2.0).round() as usize)
+            .min()
+            .unwrap_or(k)
+    };
+    for _epoch in 0..config.epochs {
+        for _ in 0..config.inner {
+            // M-step: (2/K² HHᵀ + ρI) M = 2/K HS + Λ + ρH.
+            let a = &h * h.transpose() * (2.0 / (kf * kf)) + DMatrix::identity(k, k) * rho;
+            let rhs = &h * &s * (2.0 / kf) + &lambda + &h * rho;
+            let m = a
+                .cholesky()
+                .expect("2/K² HHᵀ + ρI is positive definite")
+                .solve(&rhs);
+            // K-step.
+            let g = h.transpose() * &h;
+            for i in 0..c {
+                for j in 0..c {
+                    if i != j {
+                        slack[(i, j)] = (bound - g[(i, j)] + alpha[(i, j)] / beta).max(0.0);
+                    }
+                }
+            }
+            // H-step, one centre at a time.
+            let mmt = &m * m.transpose();
+            for i in 0..c {
+                let hi = h.column(i).into_owned();
+                let mut grad = &mmt * &hi * (2.0 / (kf * kf)) - &m * s.column(i) * (2.0 / kf)
+                    + lambda.column(i)
+                    + (&hi - m.column(i)) * rho;
+                let mut pairs = nalgebra::DVector::<f64>::zeros(k);
+                for j in (0..c).filter(|&j| j != i) {
+                    let hj = h.column(j);
+                    pairs += hj * (2.0 * config.mu - 2.0 * alpha[(i, j)])
+                        + (&hi * (2.0 * kf) - hj * (2.0 * (bound - slack[(i, j)]))) * beta;
+                }
+                grad += pairs * 1e-4;
+                let candidate = nalgebra::DVector::<f64>::from_fn(k, |r, _| {
+                    let v = hi[r] - grad[r] / config.eta;
+                    if v > 0.0 {
+                        1.0
+                    } else if v < 0.0 {
+                        -1.0
+                    } else {
+                        hi[r]
+                    }
+                });
+                if nearest(&h, i, &candidate) >= d.min(nearest(&h, i, &hi)) {
+                    h.set_column(i, &candidate);
+                }
+                let step = (h.column(i) - m.column(i)) * rho;
+                let mut l = lambda.column_mut(i);
+                l += step;
+            }
+            // Dual step of the distance constraints.
+            let g = h.transpose() * &h;
+            for i in 0..c {
+                let js: Vec<usize> = if config.upstream_alpha_bug {
+                    (0..c).filter(|&j| j != i).last().into_iter().collect()
+                } else {
+                    (0..c).filter(|&j| j != i).collect()
+                };
+                for j in js {
+                    alpha[(i, j)] += beta * (bound - g[(i, j)] - slack[(i, j)]);
+                }
+            }
+        }
+        let f = fit(&s, &h);
+        if f < best.0 {
+            best = (f, h.clone());
+        }
+    }
+    let (fit_value, h) = best;
+    SemanticCentres {
+        // Column-major K × C: the centres one after the other.
+        centres: h.as_slice().iter().map(|&v| v as f32).collect(),
+        required_distance: d,
+        min_distance: min_pair_distance(&h),
+        start_fit,
+        fit: fit_value,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::centres::{hash_centres, min_distance};
+    use crate::train::min_distance::gilbert_varshamov_distance;
+
+    /// Three classes, one photo each; the softmax over the other classes by hand (see the comments),
+    /// then symmetrised, row-normalised and the diagonal set to 1.
+    #[test]
+    fn similarity_by_hand() {
+        let l3 = 3f32.ln();
+        let logits = [
+            9.0, 0.0, l3, // class 0: others get 1/4, 3/4
+            0.0, 9.0, 0.0, // class 1: 1/2, 1/2
+            0.0, 0.0, 9.0, // class 2: 1/2, 1/2
+        ];
+        let s = class_similarity(&logits, &[0, 1, 2], 3);
+        // Symmetric sums: S01 = (1/4 + 1/2)/2 = .375, S02 = (3/4 + 1/2)/2 = .625, S12 = .5.
+        // Row 0 [0, .375, .625]: mean 1/3, largest deviation 1/3 → [·, .125, .875].
+        // Row 1 [.375, 0, .5]: mean .875/3, largest deviation .875/3 → [2/7, ·, 5/7].
+        // Row 2 [.625, .5, 0]: mean .375, largest deviation .375 → [2/3, 1/3, ·].
+        let want = [
+            1.0,
+            0.125,
+            0.875,
+            2.0 / 7.0,
+            1.0,
+            5.0 / 7.0,
+            2.0 / 3.0,
+            1.0 / 3.0,
+            1.0,
+        ];
+        for (g, w) in s.iter().zip(want) {
+            assert!((g - w).abs() < 1e-5, "{s:?}");
+        }
+    }
+
+    fn rows(flat: &[f32], bits: usize) -> Vec<Vec<f32>> {
+        flat.chunks(bits).map(<[f32]>::to_vec).collect()
+    }
+
+    /// Two groups of five classes, alike within a group and unlike across: the centres move closer
+    /// within the groups than across them, fit the similarity better than the equidistant Hadamard
+    /// start, and no pair comes closer than d_GV.
+    #[test]
+    fn semantic_centres_follow_the_similarity_and_keep_the_distance() {
+        let (c, k) = (10, 16);
+        let group = |i: usize| i / 5;
+        let s: Vec<f32> = (0..c * c)
+            .map(|x| {
+                let (i, j) = (x / c, x % c);
+                if i == j {
+                    1.0
+                } else if group(i) == group(j) {
+                    0.6
+                } else {
+                    -0.6
+                }
+            })
+            .collect();
+        let d = gilbert_varshamov_distance(k, c);
+        let start = hash_centres(c, k, 0);
+        let out = semantic_centres(&s, &start, c, k, d, &SemanticCentresConfig::default());
+        let h = rows(&out.centres, k);
+        assert_eq!(h.len(), c);
+        assert!(h.iter().flatten().all(|v| v.abs() == 1.0));
+        assert!(min_distance(&h) >= d, "{} < {d}", min_distance(&h));
+        assert_eq!(out.min_distance, min_distance(&h));
+        assert!(out.fit < out.start_fit, "{} vs {}", out.fit, out.start_fit);
+        let dist = |a: &[f32], b: &[f32]| a.iter().zip(b).filter(|(x, y)| x != y).count() as f64;
+        let (mut within, mut across) = (Vec::new(), Vec::new());
+        for i in 0..c {
+            for j in 0..i {
+                let v = dist(&h[i], &h[j]);
+                if group(i) == group(j) {
+                    within.push(v)
+                } else {
+                    across.push(v)
+                }
+            }
+        }
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+        assert!(
+            mean(&within) + 2.0 < mean(&across),
+            "within {} across {}",
+            mean(&within),
+            mean(&across)
+        );
+    }
+
+    /// Stage 1 on two well-separated clusters of features: the classifier learns them and the
+    /// similarity of a class with itself is 1.
+    #[test]
+    fn the_classifier_separates_clear_classes() {
+        let dim = 8;
+        let labels: Vec<usize> = (0..64).map(|i| i % 2).collect();
+        let features: Vec<f32> = labels
+            .iter()
+            .enumerate()
+            .flat_map(|(i, &c)| {
+                (0..dim).map(move |j| {
+                    let sign = if c == 0 { 1.0 } else { -1.0 };
+                    sign * if j < 4 { 1.0 } else { 0.0 } + ((i * 7 + j * 3) % 5) as f32 * 0.05
+                })
+            })
+            .collect();
+        let (logits, accuracy) =
+            classifier_logits(&features, dim, &labels, 2, 30, 0, &Device::flex());
+        assert_eq!(logits.len(), 64 * 2);
+        assert_eq!(accuracy, 1.0);
+        let s = class_similarity(&logits, &labels, 2);
+        assert_eq!((s[0], s[3]), (1.0, 1.0));
+    }
+}
