@@ -30,6 +30,9 @@ pub struct CheckpointState {
     pub data_fingerprint: String,
     pub history: Vec<super::EpochStats>,
     pub param_ids: Vec<u64>,
+    /// CSQ's and SHC's centres, made before the first step (a resumed run uses these).
+    #[serde(default)]
+    pub centres: Option<super::class_centres::ClassCentres>,
 }
 
 /// A checkpoint in memory.

@@ -4,7 +4,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use burn::module::Module;
+use burn::module::{Module, Param};
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor, TensorData};
@@ -12,10 +12,11 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::augment::{AugmentGroup, ViewParams, augment};
-use super::centres::{hash_centres, photo_centres};
+use super::centres::photo_centres;
+use super::class_centres::ClassCentres;
 use super::checkpoint::{param_ids, params_finite, with_param_ids};
 use super::data::TrainImages;
-use super::{HashLoss, LossParts, Method, TrainConfig, TrainError, TrainEvent};
+use super::{HashLoss, LossParts, TrainConfig, TrainError, TrainEvent};
 use crate::model::Backbone;
 use crate::model::hash_model::DhdHead;
 use crate::model::weights::{load_safetensors_bytes, to_safetensors_bytes};
@@ -60,7 +61,7 @@ fn adam(weight_decay: f64) -> ModuleOptimizer {
         .init()
 }
 
-/// A run's loss and, for CSQ, every photo's hash centre (`len × bits`, from the run's seed).
+/// A run's loss and, for CSQ and SHC, every photo's hash centre (`len × bits`).
 struct Objective {
     loss: HashLoss,
     centres: Option<Vec<f32>>,
@@ -68,11 +69,15 @@ struct Objective {
 }
 
 impl Objective {
-    fn new(config: &TrainConfig, images: &TrainImages) -> Self {
-        let centres = (config.method.method == Method::Csq).then(|| {
-            let per_class = hash_centres(images.classes, config.bits, config.seed);
+    fn new(config: &TrainConfig, images: &TrainImages, centres: Option<&ClassCentres>) -> Self {
+        assert_eq!(
+            centres.is_some(),
+            config.method.method.uses_centres(),
+            "centres exactly for the methods that use them"
+        );
+        let centres = centres.map(|c| {
             let rows = images.target_rows();
-            photo_centres(&per_class, config.bits, rows, images.classes, config.seed)
+            photo_centres(&c.centres, config.bits, rows, images.classes, config.seed)
         });
         Self {
             loss: HashLoss::new(config.method.clone(), config.loss.clone()),
@@ -113,6 +118,25 @@ impl Objective {
     }
 }
 
+/// A new head; with centres, they replace the proxies (which CSQ and SHC do not train), so that the
+/// model file carries them.
+fn new_head(
+    config: &TrainConfig,
+    dim: usize,
+    classes: usize,
+    centres: Option<&ClassCentres>,
+    device: &Device,
+) -> DhdHead {
+    let mut head = DhdHead::seeded(dim, config.bits, classes, config.seed, device);
+    if let Some(c) = centres {
+        head.proxies = Param::from_data(
+            TensorData::new(c.centres.clone(), [classes, config.bits]),
+            device,
+        );
+    }
+    head
+}
+
 fn optim_bytes(o: &ModuleOptimizer) -> Vec<u8> {
     o.into_bytes().expect("optimiser state serialises").to_vec()
 }
@@ -136,31 +160,26 @@ pub struct FullLearner<'a> {
 }
 
 impl<'a> FullLearner<'a> {
-    /// `device` is an autodiff device.
+    /// `device` is an autodiff device; `centres` those of CSQ and SHC.
     pub fn new(
         config: &TrainConfig,
         images: &'a TrainImages,
         device: &Device,
+        centres: Option<&ClassCentres>,
     ) -> Result<Self, TrainError> {
         let arch = config.backbone;
         let net = DhdNetwork {
             backbone: arch
                 .pretrained(device)
                 .map_err(|e| TrainError::Model(e.to_string()))?,
-            head: DhdHead::seeded(
-                arch.feature_dim(),
-                config.bits,
-                images.classes,
-                config.seed,
-                device,
-            ),
+            head: new_head(config, arch.feature_dim(), images.classes, centres, device),
         };
         Ok(Self {
             net,
             opt_backbone: adam(config.weight_decay),
             opt_head: adam(config.weight_decay),
             images,
-            objective: Objective::new(config, images),
+            objective: Objective::new(config, images, centres),
             teacher: AugmentGroup::teacher(config.teacher_scale),
             student: AugmentGroup::student(),
             pre: config.input(),
@@ -276,6 +295,11 @@ impl FeatureCache {
         )
     }
 
+    /// The teacher views' features: `len × views` rows of `dim` (photo-major), `views`, `dim`.
+    pub(crate) fn teacher_rows(&self) -> (&[f32], usize, usize) {
+        (&self.teacher, self.views, self.dim)
+    }
+
     /// Whether this cache holds the views a run with `config` would draw.
     pub fn serves(&self, config: &TrainConfig) -> bool {
         self.key == Self::key_of(config)
@@ -361,20 +385,21 @@ pub struct HeadLearner<'a> {
 }
 
 impl<'a> HeadLearner<'a> {
-    /// `device` is an autodiff device; `cache` must serve `config`.
+    /// `device` is an autodiff device; `cache` must serve `config`; `centres` those of CSQ and SHC.
     pub fn new(
         config: &TrainConfig,
         images: &'a TrainImages,
         device: &Device,
         cache: std::sync::Arc<FeatureCache>,
+        centres: Option<&ClassCentres>,
     ) -> Self {
         assert!(cache.serves(config), "a feature cache of other settings");
         Self {
-            head: DhdHead::seeded(cache.dim, config.bits, images.classes, config.seed, device),
+            head: new_head(config, cache.dim, images.classes, centres, device),
             cache,
             opt: adam(config.weight_decay),
             images,
-            objective: Objective::new(config, images),
+            objective: Objective::new(config, images, centres),
             device: device.clone(),
         }
     }

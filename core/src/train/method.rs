@@ -9,6 +9,8 @@
 //! - **CSQ** (Yuan et al., CVPR 2020), as the official code: binary cross-entropy between `(u + 1)/2`
 //!   and the photo's hash centre `(c + 1)/2`, plus `λ·mean((|u| − 1)²)` (squared, not the paper's
 //!   log cosh).
+//! - **SHC** (ACM TOIS 2025): CSQ's loss toward semantic hash centres, which [`super::shc`] derives
+//!   from a classifier's confusions before training (its stages 1 and 2).
 //!
 //! All terms use the teacher (weak) view; with the SdH plug-in the student (strong) view is pulled toward
 //! it by `λ_SdH·L_SdH`.
@@ -26,6 +28,7 @@ pub enum Method {
     Dhd,
     Dhn,
     Csq,
+    Shc,
 }
 
 impl Method {
@@ -34,7 +37,16 @@ impl Method {
             Method::Dhd => "dhd",
             Method::Dhn => "dhn",
             Method::Csq => "csq",
+            Method::Shc => "shc",
         }
+    }
+
+    pub const ALL: [Method; 4] = [Method::Dhd, Method::Dhn, Method::Csq, Method::Shc];
+
+    /// Whether photos are pulled toward fixed hash centres (computed before training, saved with the
+    /// model in place of DHD's proxies).
+    pub fn uses_centres(self) -> bool {
+        matches!(self, Method::Csq | Method::Shc)
     }
 }
 
@@ -52,9 +64,16 @@ pub struct MethodConfig {
     /// DHN: weight of the log-cosh quantisation.
     #[config(default = 0.1)]
     pub dhn_lambda: f64,
-    /// CSQ: weight of the squared quantisation (1e-4 in DeepHash-pytorch; 0.05 the official ResNet-50).
+    /// CSQ and SHC: weight of the squared quantisation (1e-4 in DeepHash-pytorch and SHC; 0.05 the
+    /// official CSQ ResNet-50).
     #[config(default = 1e-4)]
     pub csq_lambda: f64,
+    /// SHC stage 1: epochs of the linear classifier whose confusions give the class similarity.
+    #[config(default = 30)]
+    pub shc_classifier_epochs: usize,
+    /// SHC stage 2: step η of the centres' sign updates (upstream: tune it per data set).
+    #[config(default = 0.5)]
+    pub shc_eta: f64,
 }
 
 impl MethodConfig {
@@ -64,7 +83,7 @@ impl MethodConfig {
     }
 }
 
-/// One run's loss: the method's terms, and for CSQ the photos' centres.
+/// One run's loss: the method's terms.
 #[derive(Clone, Debug)]
 pub struct HashLoss {
     pub method: MethodConfig,
@@ -80,7 +99,7 @@ impl HashLoss {
     }
 
     /// `teacher`, `student`: codes `[B, K]` of the two views; `proxies` `[C, K]` (DHD); `targets`
-    /// `[B, C]` class weights; `centres` `[B, K]` ±1 (CSQ: each photo's centre).
+    /// `[B, C]` class weights; `centres` `[B, K]` ±1 (CSQ, SHC: each photo's centre).
     pub fn forward(
         &self,
         teacher: Tensor<2>,
@@ -98,8 +117,8 @@ impl HashLoss {
                 log_cosh_quantization(teacher.clone()),
                 m.dhn_lambda,
             ),
-            Method::Csq => (
-                central_similarity_loss(teacher.clone(), centres.expect("CSQ needs centres")),
+            Method::Csq | Method::Shc => (
+                central_similarity_loss(teacher.clone(), centres.expect("CSQ and SHC need centres")),
                 squared_quantization(teacher.clone()),
                 m.csq_lambda,
             ),

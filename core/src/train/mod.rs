@@ -1,9 +1,11 @@
-//! Training deep hashing models: Deep Hash Distillation (../shared/spec/methods.md §2), and DHN and CSQ
-//! on the same loop (§4, §5), with DHD's self-distillation as a plug-in.
+//! Training deep hashing models: Deep Hash Distillation (../shared/spec/methods.md §2), and DHN, CSQ and
+//! SHC on the same loop (§4–§6), with DHD's self-distillation as a plug-in.
 //!
 //! - [`loss`]: DHD's three losses, L_HP + λ₁·L_SdH + λ₂·L_bce-Q.
-//! - [`method`]: which objective a run trains (DHD, DHN, CSQ) and the SdH plug-in; [`centres`]: CSQ's
-//!   hash centres.
+//! - [`method`]: which objective a run trains (DHD, DHN, CSQ, SHC) and the SdH plug-in;
+//!   [`class_centres`]: the centres CSQ and SHC pull photos toward, made before the first step from
+//!   [`centres`] (CSQ's Hadamard centres), [`min_distance`] (MDSHC's minimum-distance centres) and
+//!   [`shc`] (SHC's semantic centres).
 //! - [`augment`]: the teacher and student augmentation groups, batched on the device.
 //! - [`data`]: training photos decoded once and held in memory, with their targets (labels, or ImageNet
 //!   soft targets for unlabelled folders).
@@ -20,6 +22,7 @@
 pub mod augment;
 pub mod centres;
 pub mod checkpoint;
+pub mod class_centres;
 pub mod data;
 pub mod learner;
 pub mod loss;
@@ -182,6 +185,8 @@ pub enum TrainEvent {
 pub enum TrainError {
     #[error("cannot build the network: {0}")]
     Model(String),
+    #[error("{0}")]
+    Settings(String),
     #[error("training needs at least 2 photos; there are {0}")]
     TooFewPhotos(usize),
     #[error("cannot resume from {path}: {reason}")]
@@ -273,18 +278,41 @@ pub fn train_cached(
         cancel,
         on_event,
     } = hooks;
-    let mut learner: Box<dyn Learner + '_> = match config.mode {
-        TrainMode::Full => Box::new(FullLearner::new(config, images, &ad)?),
-        TrainMode::Head => {
-            let cache = match features.filter(|f| f.serves(config)) {
-                Some(f) => f,
-                None => match FeatureCache::compute(config, images, device, cancel, on_event)? {
-                    Some(f) => Arc::new(f),
-                    None => return Err(TrainError::Cancelled { checkpoint: None }),
-                },
-            };
-            Box::new(HeadLearner::new(config, images, &ad, cache))
-        }
+    let cancelled = || TrainError::Cancelled { checkpoint: None };
+    let cache = match config.mode {
+        TrainMode::Full => None,
+        TrainMode::Head => Some(match features.filter(|f| f.serves(config)) {
+            Some(f) => f,
+            None => match FeatureCache::compute(config, images, device, cancel, on_event)? {
+                Some(f) => Arc::new(f),
+                None => return Err(cancelled()),
+            },
+        }),
+    };
+    let centres = match resume.as_ref().and_then(|(_, c)| c.state.centres.clone()) {
+        Some(c) => Some(c),
+        None if config.method.method.uses_centres() => Some(
+            class_centres::class_centres(
+                config,
+                images,
+                cache.as_deref(),
+                device,
+                cancel,
+                on_event,
+            )?
+            .ok_or_else(cancelled)?,
+        ),
+        None => None,
+    };
+    let mut learner: Box<dyn Learner + '_> = match cache {
+        None => Box::new(FullLearner::new(config, images, &ad, centres.as_ref())?),
+        Some(cache) => Box::new(HeadLearner::new(
+            config,
+            images,
+            &ad,
+            cache,
+            centres.as_ref(),
+        )),
     };
     let config_json = serde_json::to_value(config).expect("configs serialise");
     let data_fingerprint = images.fingerprint();
@@ -334,6 +362,7 @@ pub fn train_cached(
             data_fingerprint: data_fingerprint.clone(),
             history: history.to_vec(),
             param_ids,
+            centres: centres.clone(),
         };
         Checkpoint {
             state,
@@ -468,7 +497,7 @@ pub fn train_cached(
             .as_mut()
             .filter(|_| is_last || (eval_every > 0 && (epoch + 1).is_multiple_of(eval_every)))
         {
-            stats.map = Some(eval(&build_model(config, images, &*learner)?));
+            stats.map = Some(eval(&build_model(config, images, &*learner, centres.as_ref())?));
         }
         history.push(stats.clone());
         on_event(TrainEvent::Epoch(stats));
@@ -477,7 +506,7 @@ pub fn train_cached(
         }
     }
     Ok(TrainOutcome {
-        model: build_model(config, images, &*learner)?,
+        model: build_model(config, images, &*learner, centres.as_ref())?,
         history,
         first_step_s,
         images_per_s: if timed.1 > 0.0 {
@@ -520,6 +549,7 @@ fn build_model(
     config: &TrainConfig,
     images: &TrainImages,
     learner: &dyn Learner,
+    centres: Option<&class_centres::ClassCentres>,
 ) -> Result<HashModel, TrainError> {
     let (backbone, head, fine_tuned) = learner.finish();
     let mode = match config.mode {
@@ -541,7 +571,13 @@ fn build_model(
         software: format!("hashlens {}", env!("CARGO_PKG_VERSION")),
         seed: config.seed,
         images: images.len(),
-        settings: serde_json::to_value(config).expect("configs serialise"),
+        settings: {
+            let mut s = serde_json::to_value(config).expect("configs serialise");
+            if let (Some(c), Some(o)) = (centres, s.as_object_mut()) {
+                o.insert("centres".into(), c.how.clone());
+            }
+            s
+        },
     };
     HashModel::dhd(backbone, head, fine_tuned, Some(config.input()), provenance)
         .map_err(|e| TrainError::Model(e.to_string()))

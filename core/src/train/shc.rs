@@ -15,7 +15,7 @@
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::nn::{Initializer, LinearConfig};
-use burn::optim::{AdamConfig, GradientsParams, Optimizer as _};
+use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use nalgebra::DMatrix;
 use rand::SeedableRng;

@@ -217,12 +217,13 @@ fn divergence_stops_the_run() {
     assert!(!ckpt.exists(), "no checkpoint of a diverged state");
 }
 
-/// DHN and CSQ, each with and without the SdH plug-in, on the same loop: a few head-mode epochs on real
-/// photos in two classes lower each method's own term; without the plug-in L_SdH stays out.
+/// DHN, CSQ and SHC, each with and without the SdH plug-in, on the same loop: a few head-mode epochs
+/// on real photos in two classes lower each method's own term; without the plug-in L_SdH stays out.
+/// CSQ's and SHC's models carry their centres (in place of proxies) and say how they were made.
 #[test]
 fn every_method_lowers_its_loss_on_real_photos() {
     let images = labelled(8, 32);
-    for method in [Method::Dhn, Method::Csq] {
+    for method in [Method::Dhn, Method::Csq, Method::Shc] {
         for sdh in [false, true] {
             let config = small(TrainMode::Head)
                 .with_epochs(15)
@@ -250,6 +251,55 @@ fn every_method_lowers_its_loss_on_real_photos() {
                 "{}",
                 out.model.config.provenance.description
             );
+            let how = &out.model.config.provenance.settings["centres"];
+            assert_eq!(how.is_null(), !method.uses_centres(), "{name}: {how}");
+            if method.uses_centres() {
+                let crate::model::hash_model::HashHead::Dhd(head) = &out.model.net.head else {
+                    panic!("a trained head");
+                };
+                let centres: Vec<f32> = head.proxies.val().into_data().to_vec().unwrap();
+                assert!(centres.iter().all(|v| v.abs() == 1.0), "{name}: {centres:?}");
+                // Two classes at 16 bits: Hadamard rows 0 and 1 are 8 apart; SHC keeps at least d_GV.
+                let d = centres[..16]
+                    .iter()
+                    .zip(&centres[16..])
+                    .filter(|(a, b)| a != b)
+                    .count();
+                assert_eq!(how["min_distance"], d, "{name}");
+                if method == Method::Shc {
+                    assert!(d as u64 >= how["required_distance"].as_u64().unwrap());
+                    assert!(how["classifier_accuracy"].as_f64().unwrap() > 0.0);
+                }
+            }
         }
     }
+}
+
+/// SHC's centres come from a classifier trained before the first step; a resumed run takes them from
+/// the checkpoint and ends as the uninterrupted run does. An unlabelled folder's 1,000 ImageNet
+/// classes are refused with the reason.
+#[test]
+fn shc_resumes_with_its_centres_and_needs_labels() {
+    let images = labelled(8, 32);
+    let config = small(TrainMode::Full)
+        .with_epochs(2)
+        .with_method(MethodConfig::new().with_method(Method::Shc));
+    let whole = run(&config, &images, None, None, None).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ckpt = dir.path().join("shc.ckpt");
+    run(&config, &images, Some(&ckpt), None, Some((2, 1)))
+        .err()
+        .unwrap();
+    let saved = Checkpoint::load(&ckpt).unwrap();
+    let centres = saved.state.centres.clone().expect("centres in the checkpoint");
+    assert_eq!(centres.centres.len(), 2 * 16);
+    let resumed = run(&config, &images, None, Some((&ckpt, saved)), None).unwrap();
+    let (a, b) = (codes(&whole.model, &images), codes(&resumed.model, &images));
+    assert!(a.iter().zip(&b).all(|(x, y)| (x - y).abs() < 1e-4));
+    assert_eq!(whole.model.config, resumed.model.config);
+
+    let mut many = images.clone();
+    many.set_targets(vec![1.0 / 300.0; 8 * 300], 300);
+    let e = run(&config, &many, None, None, None).err().unwrap();
+    assert!(e.to_string().contains("SHC needs class labels"), "{e}");
 }
