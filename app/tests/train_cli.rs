@@ -125,7 +125,8 @@ fn train_head_then_eval_and_resume() {
 }
 
 /// `hashlens compare`: the training-free baseline and each method (± SdH, with and without labels) on
-/// one split, with deformed queries too, as Markdown tables and a JSON file.
+/// one split, with deformed queries too, as Markdown tables and a JSON file. SHC needs labels: it is
+/// left out of the runs without them.
 #[test]
 fn compare_methods_on_one_split() {
     let dir = tempfile::tempdir().unwrap();
@@ -141,7 +142,7 @@ fn compare_methods_on_one_split() {
         "--seed",
         "3",
         "--methods",
-        "dhd,csq",
+        "dhd,csq,shc",
         "--bits",
         "16",
         "--with-sdh",
@@ -203,6 +204,8 @@ fn compare_methods_on_one_split() {
         ("dhd", true, true),
         ("csq", true, false),
         ("csq", true, true),
+        ("shc", true, false),
+        ("shc", true, true),
         ("dhd", false, true),
         ("csq", false, false),
         ("csq", false, true),
@@ -219,6 +222,11 @@ fn compare_methods_on_one_split() {
         "{stdout}"
     );
     assert!(stdout.contains("Robustness"), "{stdout}");
+    assert!(
+        String::from_utf8_lossy(&run.stderr).contains("SHC needs class labels"),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     for r in rows {
         let deformed = r
             .get("robustness")

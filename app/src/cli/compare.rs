@@ -49,11 +49,16 @@ enum LabelUse {
 pub struct CompareArgs {
     #[command(flatten)]
     split: ProtocolArgs,
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "dhd,dhn,csq")]
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "dhd,dhn,csq,shc"
+    )]
     methods: Vec<MethodArg>,
     #[arg(long, value_delimiter = ',', default_value = "16,32,64")]
     bits: Vec<usize>,
-    /// Also run DHN and CSQ with DHD's self-distillation term (DHD always has it).
+    /// Also run DHN, CSQ and SHC with DHD's self-distillation term (DHD always has it).
     #[arg(long)]
     with_sdh: bool,
     /// Train with the protocol's labels, without them (targets: the backbone's top-5 ImageNet classes),
@@ -211,6 +216,12 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
     for &(set, labels) in &sets {
         for &m in &a.methods {
             let method = m.method();
+            if method == Method::Shc && !labels {
+                eprintln!(
+                    "hashlens: SHC needs class labels; it is left out of the runs without them"
+                );
+                continue;
+            }
             for &bits in &a.bits {
                 runs.push((base(method, method == Method::Dhd, bits), set, labels));
                 if a.with_sdh && method != Method::Dhd {

@@ -36,6 +36,8 @@ pub(super) enum MethodArg {
     Dhn,
     /// Central Similarity Quantisation: pull codes to Hadamard hash centres.
     Csq,
+    /// Semantic Hash Centres: centres placed by a classifier's class similarity, then CSQ's loss.
+    Shc,
 }
 
 impl Mode {
@@ -62,6 +64,7 @@ impl MethodArg {
             MethodArg::Dhd => Method::Dhd,
             MethodArg::Dhn => Method::Dhn,
             MethodArg::Csq => Method::Csq,
+            MethodArg::Shc => Method::Shc,
         }
     }
 }
@@ -86,7 +89,7 @@ pub struct TrainArgs {
     unlabelled: bool,
     #[arg(long, value_enum, default_value = "dhd")]
     method: MethodArg,
-    /// Add DHD's self-distillation term (weak → strong view) to DHN or CSQ (DHD always has it).
+    /// Add DHD's self-distillation term (weak → strong view) to DHN, CSQ or SHC (DHD always has it).
     #[arg(long)]
     sdh: bool,
     /// DHN: logits θ = scale·⟨u_i, u_j⟩ (½ in the PyTorch ports).
@@ -95,9 +98,15 @@ pub struct TrainArgs {
     /// DHN: weight of the log-cosh quantisation.
     #[arg(long, default_value_t = 0.1)]
     dhn_lambda: f64,
-    /// CSQ: weight of the squared quantisation.
+    /// CSQ and SHC: weight of the squared quantisation.
     #[arg(long, default_value_t = 1e-4)]
     csq_lambda: f64,
+    /// SHC: epochs of the stage-1 classifier (a linear probe on the backbone's features).
+    #[arg(long, default_value_t = 30)]
+    shc_classifier_epochs: usize,
+    /// SHC: step η of the stage-2 centre optimisation.
+    #[arg(long, default_value_t = 0.5)]
+    shc_eta: f64,
     #[arg(long, default_value = "mobilenet_v2", value_parser = parse_backbone)]
     backbone: BackboneArch,
     #[arg(long, default_value_t = 64)]
@@ -282,7 +291,9 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
             .with_sdh(a.sdh)
             .with_dhn_scale(a.dhn_scale)
             .with_dhn_lambda(a.dhn_lambda)
-            .with_csq_lambda(a.csq_lambda),
+            .with_csq_lambda(a.csq_lambda)
+            .with_shc_classifier_epochs(a.shc_classifier_epochs)
+            .with_shc_eta(a.shc_eta),
     )
     .with_bits(a.bits)
     .with_epochs(a.epochs)

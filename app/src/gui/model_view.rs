@@ -248,7 +248,7 @@ impl ModelPanel {
         );
         let idle = self.task.is_none();
         ui.add_enabled_ui(idle && self.stopped != Some(Stopped::Paused), |ui| {
-            self.settings_ui(ui)
+            self.settings_ui(ui, labels.is_some())
         });
         ui.horizontal(|ui| self.buttons(ui, root, photos, out, device, &mut intent));
         self.progress_ui(ui);
@@ -256,8 +256,8 @@ impl ModelPanel {
         if let Some((path, classes, sims)) = &self.trained {
             ui.label(format!("Saved {}", path.display()));
             if *classes <= 64 && sims.len() == classes * classes {
-                ui.label("Cosine similarity of the learned class proxies (DHD Fig. 5): distinct classes are far apart.")
-                    .on_hover_text("red = 1 (same direction), blue = −1; the diagonal is each proxy with itself");
+                ui.label("Cosine similarity of the class vectors (DHD's learned proxies, DHD Fig. 5; CSQ's and SHC's hash centres).")
+                    .on_hover_text("red = 1 (same direction), blue = −1; the diagonal is each class with itself");
                 let sims: Vec<f64> = sims.iter().map(|&v| v as f64).collect();
                 heatmap(ui, &sims, *classes, 240.0, "proxies");
             }
@@ -265,16 +265,28 @@ impl ModelPanel {
         intent
     }
 
-    fn settings_ui(&mut self, ui: &mut egui::Ui) {
+    /// `labelled`: the photos are in class sub-folders (SHC needs classes).
+    fn settings_ui(&mut self, ui: &mut egui::Ui, labelled: bool) {
         ui.horizontal(|ui| {
             ui.label("method");
             let s = &mut self.settings;
+            if !labelled && s.method == Method::Shc {
+                s.method = Method::Dhd;
+            }
             ui.selectable_value(&mut s.method, Method::Dhd, "DHD")
                 .on_hover_text("Deep Hash Distillation: class proxies, self-distillation, BCE quantisation");
             ui.selectable_value(&mut s.method, Method::Dhn, "DHN")
                 .on_hover_text("Deep Hashing Network: photos of a class pulled together in pairs");
             ui.selectable_value(&mut s.method, Method::Csq, "CSQ")
                 .on_hover_text("Central Similarity Quantisation: each class pulled to its Hadamard hash centre");
+            ui.add_enabled_ui(labelled, |ui| {
+                ui.selectable_value(&mut s.method, Method::Shc, "SHC")
+                    .on_hover_text(
+                        "Semantic Hash Centres: centres placed by how alike a classifier finds the classes \
+                         (at least the Gilbert–Varshamov distance apart), then CSQ's loss",
+                    )
+                    .on_disabled_hover_text("SHC needs classes: put the photos in one sub-folder per class");
+            });
             ui.add_enabled(
                 s.method != Method::Dhd,
                 egui::Checkbox::new(&mut s.sdh, "+ self-distillation (SdH)"),

@@ -45,7 +45,10 @@ pub fn class_centres(
         Method::Csq => {
             let centres = hash_centres(classes, bits, seed);
             let min = super::centres::min_distance(
-                &centres.chunks(bits).map(<[f32]>::to_vec).collect::<Vec<_>>(),
+                &centres
+                    .chunks(bits)
+                    .map(<[f32]>::to_vec)
+                    .collect::<Vec<_>>(),
             );
             Ok(Some(ClassCentres {
                 centres,

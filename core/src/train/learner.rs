@@ -13,8 +13,8 @@ use rand_chacha::ChaCha8Rng;
 
 use super::augment::{AugmentGroup, ViewParams, augment};
 use super::centres::photo_centres;
-use super::class_centres::ClassCentres;
 use super::checkpoint::{param_ids, params_finite, with_param_ids};
+use super::class_centres::ClassCentres;
 use super::data::TrainImages;
 use super::{HashLoss, LossParts, TrainConfig, TrainError, TrainEvent};
 use crate::model::Backbone;

@@ -118,7 +118,10 @@ impl HashLoss {
                 m.dhn_lambda,
             ),
             Method::Csq | Method::Shc => (
-                central_similarity_loss(teacher.clone(), centres.expect("CSQ and SHC need centres")),
+                central_similarity_loss(
+                    teacher.clone(),
+                    centres.expect("CSQ and SHC need centres"),
+                ),
                 squared_quantization(teacher.clone()),
                 m.csq_lambda,
             ),

@@ -110,10 +110,8 @@ pub fn minimum_distance_centres(classes: usize, bits: usize, d: usize, seed: u64
             if nearest(&rows)[i] >= d {
                 continue;
             }
-            let others: Vec<&Vec<f32>> = (0..classes)
-                .filter(|&j| j != i)
-                .map(|j| &rows[j])
-                .collect();
+            let others: Vec<&Vec<f32>> =
+                (0..classes).filter(|&j| j != i).map(|j| &rows[j]).collect();
             let candidate = refine_centre(&rows[i], &others, d);
             if score(&candidate, &others) > score(&rows[i], &others) {
                 rows[i] = candidate;
@@ -165,7 +163,15 @@ fn refine_centre(start: &[f32], others: &[&Vec<f32>], d: usize) -> Vec<f32> {
         let candidate: Vec<f32> = b
             .iter()
             .zip(start)
-            .map(|(&v, &s)| if v > 0.0 { 1.0 } else if v < 0.0 { -1.0 } else { s })
+            .map(|(&v, &s)| {
+                if v > 0.0 {
+                    1.0
+                } else if v < 0.0 {
+                    -1.0
+                } else {
+                    s
+                }
+            })
             .collect();
         let s = score(&candidate, &others_f);
         settled = if candidate == last { settled + 1 } else { 0 };

@@ -497,7 +497,12 @@ pub fn train_cached(
             .as_mut()
             .filter(|_| is_last || (eval_every > 0 && (epoch + 1).is_multiple_of(eval_every)))
         {
-            stats.map = Some(eval(&build_model(config, images, &*learner, centres.as_ref())?));
+            stats.map = Some(eval(&build_model(
+                config,
+                images,
+                &*learner,
+                centres.as_ref(),
+            )?));
         }
         history.push(stats.clone());
         on_event(TrainEvent::Epoch(stats));

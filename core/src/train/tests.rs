@@ -258,7 +258,10 @@ fn every_method_lowers_its_loss_on_real_photos() {
                     panic!("a trained head");
                 };
                 let centres: Vec<f32> = head.proxies.val().into_data().to_vec().unwrap();
-                assert!(centres.iter().all(|v| v.abs() == 1.0), "{name}: {centres:?}");
+                assert!(
+                    centres.iter().all(|v| v.abs() == 1.0),
+                    "{name}: {centres:?}"
+                );
                 // Two classes at 16 bits: Hadamard rows 0 and 1 are 8 apart; SHC keeps at least d_GV.
                 let d = centres[..16]
                     .iter()
@@ -291,7 +294,11 @@ fn shc_resumes_with_its_centres_and_needs_labels() {
         .err()
         .unwrap();
     let saved = Checkpoint::load(&ckpt).unwrap();
-    let centres = saved.state.centres.clone().expect("centres in the checkpoint");
+    let centres = saved
+        .state
+        .centres
+        .clone()
+        .expect("centres in the checkpoint");
     assert_eq!(centres.centres.len(), 2 * 16);
     let resumed = run(&config, &images, None, Some((&ckpt, saved)), None).unwrap();
     let (a, b) = (codes(&whole.model, &images), codes(&resumed.model, &images));
