@@ -41,7 +41,7 @@ pub fn class_centres(
 ) -> Result<Option<ClassCentres>, TrainError> {
     let (classes, bits, seed) = (images.classes, config.bits, config.seed);
     match config.method.method {
-        Method::Dhd | Method::Dhn => Ok(None),
+        Method::Dhd | Method::Dhn | Method::HybridHash => Ok(None),
         Method::Csq => {
             let centres = hash_centres(classes, bits, seed);
             let min = super::centres::min_distance(

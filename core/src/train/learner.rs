@@ -12,11 +12,11 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::augment::{AugmentGroup, ViewParams, augment};
-use super::centres::photo_centres;
 use super::checkpoint::{param_ids, params_finite, with_param_ids};
 use super::class_centres::ClassCentres;
 use super::data::TrainImages;
-use super::{HashLoss, LossParts, TrainConfig, TrainError, TrainEvent};
+use super::objective::Objective;
+use super::{TrainConfig, TrainError, TrainEvent};
 use crate::model::Backbone;
 use crate::model::hash_model::DhdHead;
 use crate::model::weights::{load_safetensors_bytes, to_safetensors_bytes};
@@ -38,7 +38,8 @@ pub trait Learner {
         lr_backbone: f64,
         lr_head: f64,
     ) -> Tensor<1>;
-    /// Network tensors (safetensors), optimiser states and parameter ids for a checkpoint.
+    /// Network tensors (safetensors), optimiser states (then the objective's state, if it has one) and
+    /// parameter ids for a checkpoint.
     fn snapshot(&self) -> (Vec<u8>, Vec<Vec<u8>>, Vec<u64>);
     /// Takes the tensors, optimiser states and parameter ids of a checkpoint.
     fn restore(
@@ -59,63 +60,6 @@ fn adam(weight_decay: f64) -> ModuleOptimizer {
     AdamConfig::new()
         .with_weight_decay(Some(WeightDecayConfig::new(weight_decay as f32)))
         .init()
-}
-
-/// A run's loss and, for CSQ and SHC, every photo's hash centre (`len × bits`).
-struct Objective {
-    loss: HashLoss,
-    centres: Option<Vec<f32>>,
-    bits: usize,
-}
-
-impl Objective {
-    fn new(config: &TrainConfig, images: &TrainImages, centres: Option<&ClassCentres>) -> Self {
-        assert_eq!(
-            centres.is_some(),
-            config.method.method.uses_centres(),
-            "centres exactly for the methods that use them"
-        );
-        let centres = centres.map(|c| {
-            let rows = images.target_rows();
-            photo_centres(&c.centres, config.bits, rows, images.classes, config.seed)
-        });
-        Self {
-            loss: HashLoss::new(config.method.clone(), config.loss.clone()),
-            centres,
-            bits: config.bits,
-        }
-    }
-
-    /// Whether the student view enters the loss (DHD, or the SdH plug-in); otherwise it is not made.
-    fn distils(&self) -> bool {
-        self.loss.method.distils()
-    }
-
-    fn forward(
-        &self,
-        teacher: Tensor<2>,
-        student: Option<Tensor<2>>,
-        proxies: Tensor<2>,
-        images: &TrainImages,
-        items: &[usize],
-        device: &Device,
-    ) -> LossParts {
-        let centres = self.centres.as_ref().map(|c| {
-            let rows: Vec<f32> = items
-                .iter()
-                .flat_map(|&i| c[i * self.bits..(i + 1) * self.bits].iter().copied())
-                .collect();
-            Tensor::from_data(TensorData::new(rows, [items.len(), self.bits]), device)
-        });
-        let student = student.unwrap_or_else(|| teacher.clone());
-        self.loss.forward(
-            teacher,
-            student,
-            proxies,
-            images.targets(items, device),
-            centres,
-        )
-    }
 }
 
 /// A new head; with centres, they replace the proxies (which CSQ and SHC do not train), so that the
@@ -179,7 +123,7 @@ impl<'a> FullLearner<'a> {
             opt_backbone: adam(config.weight_decay),
             opt_head: adam(config.weight_decay),
             images,
-            objective: Objective::new(config, images, centres),
+            objective: Objective::new(config, images, centres, device),
             teacher: AugmentGroup::teacher(config.teacher_scale),
             student: AugmentGroup::student(),
             pre: config.input(),
@@ -238,7 +182,10 @@ impl Learner for FullLearner<'_> {
         let net = to_safetensors_bytes(&self.net.valid(), &[]).expect("network serialises");
         (
             net,
-            vec![optim_bytes(&self.opt_backbone), optim_bytes(&self.opt_head)],
+            [optim_bytes(&self.opt_backbone), optim_bytes(&self.opt_head)]
+                .into_iter()
+                .chain(self.objective.state())
+                .collect(),
             param_ids(&self.net),
         )
     }
@@ -249,9 +196,10 @@ impl Learner for FullLearner<'_> {
         optimizers: &[Vec<u8>],
         ids: &[u64],
     ) -> Result<(), String> {
-        let [ob, oh] = optimizers else {
+        let [ob, oh, state @ ..] = optimizers else {
             return Err("a full-network checkpoint has two optimiser states".into());
         };
+        self.objective.restore(state.first())?;
         load_safetensors_bytes(&mut self.net, network, "checkpoint").map_err(|e| e.to_string())?;
         self.net =
             with_param_ids(self.net.clone(), ids).ok_or("the checkpoint is of another network")?;
@@ -399,7 +347,7 @@ impl<'a> HeadLearner<'a> {
             cache,
             opt: adam(config.weight_decay),
             images,
-            objective: Objective::new(config, images, centres),
+            objective: Objective::new(config, images, centres, device),
             device: device.clone(),
         }
     }
@@ -443,7 +391,10 @@ impl Learner for HeadLearner<'_> {
 
     fn snapshot(&self) -> (Vec<u8>, Vec<Vec<u8>>, Vec<u64>) {
         let head = to_safetensors_bytes(&self.head, &[]).expect("head serialises");
-        (head, vec![optim_bytes(&self.opt)], param_ids(&self.head))
+        let states = std::iter::once(optim_bytes(&self.opt))
+            .chain(self.objective.state())
+            .collect();
+        (head, states, param_ids(&self.head))
     }
 
     fn restore(
@@ -452,9 +403,10 @@ impl Learner for HeadLearner<'_> {
         optimizers: &[Vec<u8>],
         ids: &[u64],
     ) -> Result<(), String> {
-        let [o] = optimizers else {
+        let [o, state @ ..] = optimizers else {
             return Err("a head-only checkpoint has one optimiser state".into());
         };
+        self.objective.restore(state.first())?;
         load_safetensors_bytes(&mut self.head, network, "checkpoint").map_err(|e| e.to_string())?;
         self.head =
             with_param_ids(self.head.clone(), ids).ok_or("the checkpoint is of another head")?;

@@ -11,6 +11,13 @@
 //!   log cosh).
 //! - **SHC** (ACM TOIS 2025): CSQ's loss toward semantic hash centres, which [`super::shc`] derives
 //!   from a classifier's confusions before training (its stages 1 and 2).
+//! - **HybridHash** (ICMR 2024)'s loss, HashNet's weighted maximum likelihood: the batch's codes
+//!   against a memory bank of every training photo's latest code, `θ = α·⟨u_i, U_j⟩` (α ½),
+//!   `log(1 + e^−|θ|) + max(θ, 0) − s·θ`, similar pairs weighted by all/similar and dissimilar ones by
+//!   all/dissimilar; no quantisation term. Upstream's bank starts as zero rows and zero labels, which
+//!   count as dissimilar photos at θ = 0 until visited (spec §10.3, trap 5); here unvisited rows are
+//!   left out. The HybridHash network is a backbone ([`crate::model::hybrid_hash`]); the loss works
+//!   with any.
 //!
 //! All terms use the teacher (weak) view; with the SdH plug-in the student (strong) view is pulled toward
 //! it by `λ_SdH·L_SdH`.
@@ -29,6 +36,7 @@ pub enum Method {
     Dhn,
     Csq,
     Shc,
+    HybridHash,
 }
 
 impl Method {
@@ -38,10 +46,17 @@ impl Method {
             Method::Dhn => "dhn",
             Method::Csq => "csq",
             Method::Shc => "shc",
+            Method::HybridHash => "hybridhash",
         }
     }
 
-    pub const ALL: [Method; 4] = [Method::Dhd, Method::Dhn, Method::Csq, Method::Shc];
+    pub const ALL: [Method; 5] = [
+        Method::Dhd,
+        Method::Dhn,
+        Method::Csq,
+        Method::Shc,
+        Method::HybridHash,
+    ];
 
     /// Whether photos are pulled toward fixed hash centres (computed before training, saved with the
     /// model in place of DHD's proxies).
@@ -74,6 +89,9 @@ pub struct MethodConfig {
     /// SHC stage 2: step η of the centres' sign updates (upstream: tune it per data set).
     #[config(default = 0.5)]
     pub shc_eta: f64,
+    /// HybridHash: θ = α·⟨u_i, U_j⟩.
+    #[config(default = 0.5)]
+    pub hybrid_alpha: f64,
 }
 
 impl MethodConfig {
@@ -81,6 +99,21 @@ impl MethodConfig {
     pub fn distils(&self) -> bool {
         self.method == Method::Dhd || self.sdh
     }
+}
+
+/// What a batch's codes are compared with, besides the proxies and each other.
+pub enum Reference {
+    None,
+    /// CSQ, SHC: each photo's centre, `[B, K]` ±1.
+    Centres(Tensor<2>),
+    /// HybridHash: the memory bank's codes `[N, K]` (detached, the batch's rows already replaced),
+    /// which of them are similar to each photo of the batch `[B, N]` (1/0), and which rows hold a
+    /// code yet `[N]` (1/0).
+    Bank {
+        codes: Tensor<2>,
+        similar: Tensor<2>,
+        visited: Tensor<1>,
+    },
 }
 
 /// One run's loss: the method's terms.
@@ -99,14 +132,14 @@ impl HashLoss {
     }
 
     /// `teacher`, `student`: codes `[B, K]` of the two views; `proxies` `[C, K]` (DHD); `targets`
-    /// `[B, C]` class weights; `centres` `[B, K]` ±1 (CSQ, SHC: each photo's centre).
+    /// `[B, C]` class weights; `reference` what the method needs beyond these.
     pub fn forward(
         &self,
         teacher: Tensor<2>,
         student: Tensor<2>,
         proxies: Tensor<2>,
         targets: Tensor<2>,
-        centres: Option<Tensor<2>>,
+        reference: Reference,
     ) -> LossParts {
         let m = &self.method;
         let lambda_sdh = self.dhd.config.lambda_sdh;
@@ -117,14 +150,34 @@ impl HashLoss {
                 log_cosh_quantization(teacher.clone()),
                 m.dhn_lambda,
             ),
-            Method::Csq | Method::Shc => (
-                central_similarity_loss(
+            Method::Csq | Method::Shc => {
+                let Reference::Centres(centres) = reference else {
+                    panic!("CSQ and SHC need centres");
+                };
+                (
+                    central_similarity_loss(teacher.clone(), centres),
+                    squared_quantization(teacher.clone()),
+                    m.csq_lambda,
+                )
+            }
+            Method::HybridHash => {
+                let Reference::Bank {
+                    codes,
+                    similar,
+                    visited,
+                } = reference
+                else {
+                    panic!("HybridHash's loss needs the memory bank");
+                };
+                let main = weighted_pairwise_loss(
                     teacher.clone(),
-                    centres.expect("CSQ and SHC need centres"),
-                ),
-                squared_quantization(teacher.clone()),
-                m.csq_lambda,
-            ),
+                    codes,
+                    similar,
+                    visited,
+                    m.hybrid_alpha,
+                );
+                (main.clone(), main.zeros_like(), 0.0)
+            }
         };
         let sdh = if m.sdh {
             self_distillation_loss(student, teacher)
@@ -154,6 +207,31 @@ pub fn pairwise_likelihood_loss(codes: Tensor<2>, targets: Tensor<2>, scale: f64
     let softplus =
         theta.clone().clamp_min(0.0) + theta.clone().abs().neg().exp().add_scalar(1.0).log();
     (softplus - similar * theta).mean()
+}
+
+/// HybridHash's (HashNet's) weighted pairwise likelihood of the batch `u` `[B, K]` against the bank
+/// (see [`Reference::Bank`]): `Σ w·ℓ / Σ v` over the pairs with a visited bank row, `ℓ` the stable
+/// `log(1 + e^−|θ|) + max(θ, 0) − s·θ`, `w` = all/similar on similar pairs and all/dissimilar on the
+/// others (counts over visited pairs).
+pub fn weighted_pairwise_loss(
+    u: Tensor<2>,
+    bank: Tensor<2>,
+    similar: Tensor<2>,
+    visited: Tensor<1>,
+    alpha: f64,
+) -> Tensor<1> {
+    let theta = u.matmul(bank.transpose()).mul_scalar(alpha);
+    let nll = theta.clone().abs().neg().exp().add_scalar(1.0).log() + theta.clone().clamp_min(0.0)
+        - similar.clone() * theta;
+    let v: Tensor<2> = visited.unsqueeze();
+    let pos = similar.clone() * v.clone();
+    let neg = similar.neg().add_scalar(1.0) * v;
+    let (n_pos, n_neg) = (pos.clone().sum(), neg.clone().sum());
+    let all = n_pos.clone() + n_neg.clone();
+    let w_pos: Tensor<2> = (all.clone() / n_pos.clamp_min(1.0)).unsqueeze();
+    let w_neg: Tensor<2> = (all.clone() / n_neg.clamp_min(1.0)).unsqueeze();
+    let weights = pos * w_pos + neg * w_neg;
+    (nll * weights).sum() / all.clamp_min(1.0)
 }
 
 /// `mean(log cosh(|u| − 1))`, computed as `|x| + log(1 + e^−2|x|) − log 2` (no overflow).
@@ -233,6 +311,30 @@ mod tests {
         assert!((scalar(loss) + (0.8f64.ln() + 0.6f64.ln()) / 2.0).abs() < 1e-6);
     }
 
+    /// u = (1, 0) against bank rows (1, 0), (0, 1), (1, 1), α ½: θ = (½, 0, ½); row 0 is similar.
+    /// With row 2 unvisited, one similar and one dissimilar pair, both weighted 2/1: the loss is
+    /// (2ℓ₀ + 2ℓ₁)/2 with ℓ₀ = softplus(½) − ½, ℓ₁ = softplus(0). With all rows visited the dissimilar
+    /// pairs are weighted 3/2 and the similar one 3/1, over 3.
+    #[test]
+    fn hybridhash_weighted_pairwise_loss_by_hand() {
+        let d = Device::flex();
+        let u = t2(&[&[1.0, 0.0]], &d);
+        let bank = t2(&[&[1.0, 0.0], &[0.0, 1.0], &[1.0, 1.0]], &d);
+        let similar = t2(&[&[1.0, 0.0, 0.0]], &d);
+        let visited = |v: [f32; 3]| Tensor::<1>::from_floats(v, &d);
+        let (l0, l1, l2) = (softplus(0.5) - 0.5, softplus(0.0), softplus(0.5));
+        let two = weighted_pairwise_loss(
+            u.clone(),
+            bank.clone(),
+            similar.clone(),
+            visited([1.0, 1.0, 0.0]),
+            0.5,
+        );
+        assert!((scalar(two) - (l0 + l1)).abs() < 1e-6);
+        let all = weighted_pairwise_loss(u, bank, similar, visited([1.0; 3]), 0.5);
+        assert!((scalar(all) - (3.0 * l0 + 1.5 * (l1 + l2)) / 3.0).abs() < 1e-6);
+    }
+
     /// Without the plug-in the student view does not matter; with it, L_SdH joins with DHD's weight.
     #[test]
     fn the_sdh_plug_in_adds_the_distillation_term() {
@@ -251,7 +353,7 @@ mod tests {
                 student.clone(),
                 proxies.clone(),
                 targets.clone(),
-                None,
+                Reference::None,
             );
             (scalar(p.main), scalar(p.sdh), scalar(p.q), scalar(p.total))
         };

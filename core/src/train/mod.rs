@@ -28,6 +28,7 @@ pub mod learner;
 pub mod loss;
 pub mod method;
 pub mod min_distance;
+mod objective;
 pub mod shc;
 
 use std::path::{Path, PathBuf};
@@ -45,7 +46,7 @@ use serde::{Deserialize, Serialize};
 pub use checkpoint::Checkpoint;
 pub use data::TrainImages;
 pub use loss::{DhdLoss, DhdLossConfig, LossParts};
-pub use method::{HashLoss, Method, MethodConfig};
+pub use method::{HashLoss, Method, MethodConfig, Reference};
 
 use crate::model::{BackboneArch, HashModel, Provenance};
 pub use learner::FeatureCache;

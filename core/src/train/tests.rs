@@ -217,13 +217,13 @@ fn divergence_stops_the_run() {
     assert!(!ckpt.exists(), "no checkpoint of a diverged state");
 }
 
-/// DHN, CSQ and SHC, each with and without the SdH plug-in, on the same loop: a few head-mode epochs
+/// DHN, CSQ, SHC and HybridHash's loss, each with and without the SdH plug-in, on the same loop: a few head-mode epochs
 /// on real photos in two classes lower each method's own term; without the plug-in L_SdH stays out.
 /// CSQ's and SHC's models carry their centres (in place of proxies) and say how they were made.
 #[test]
 fn every_method_lowers_its_loss_on_real_photos() {
     let images = labelled(8, 32);
-    for method in [Method::Dhn, Method::Csq, Method::Shc] {
+    for method in [Method::Dhn, Method::Csq, Method::Shc, Method::HybridHash] {
         for sdh in [false, true] {
             let config = small(TrainMode::Head)
                 .with_epochs(15)
@@ -257,7 +257,7 @@ fn every_method_lowers_its_loss_on_real_photos() {
                 let crate::model::hash_model::HashHead::Dhd(head) = &out.model.net.head else {
                     panic!("a trained head");
                 };
-                let centres: Vec<f32> = head.proxies.val().into_data().to_vec().unwrap();
+                let centres: Vec<f32> = head.proxies.val().into_data().try_to_vec().unwrap();
                 assert!(
                     centres.iter().all(|v| v.abs() == 1.0),
                     "{name}: {centres:?}"
@@ -278,33 +278,43 @@ fn every_method_lowers_its_loss_on_real_photos() {
     }
 }
 
-/// SHC's centres come from a classifier trained before the first step; a resumed run takes them from
-/// the checkpoint and ends as the uninterrupted run does. An unlabelled folder's 1,000 ImageNet
-/// classes are refused with the reason.
+/// What a method keeps beyond the network survives a kill: SHC's centres (from a classifier trained
+/// before the first step) and HybridHash's memory bank are in the checkpoint, and the resumed run ends
+/// as the uninterrupted one. SHC refuses an unlabelled folder's 1,000 ImageNet classes with the reason.
 #[test]
-fn shc_resumes_with_its_centres_and_needs_labels() {
+fn methods_with_state_resume_exactly() {
     let images = labelled(8, 32);
-    let config = small(TrainMode::Full)
-        .with_epochs(2)
-        .with_method(MethodConfig::new().with_method(Method::Shc));
-    let whole = run(&config, &images, None, None, None).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let ckpt = dir.path().join("shc.ckpt");
-    run(&config, &images, Some(&ckpt), None, Some((2, 1)))
-        .err()
-        .unwrap();
-    let saved = Checkpoint::load(&ckpt).unwrap();
-    let centres = saved
-        .state
-        .centres
-        .clone()
-        .expect("centres in the checkpoint");
-    assert_eq!(centres.centres.len(), 2 * 16);
-    let resumed = run(&config, &images, None, Some((&ckpt, saved)), None).unwrap();
-    let (a, b) = (codes(&whole.model, &images), codes(&resumed.model, &images));
-    assert!(a.iter().zip(&b).all(|(x, y)| (x - y).abs() < 1e-4));
-    assert_eq!(whole.model.config, resumed.model.config);
+    for method in [Method::Shc, Method::HybridHash] {
+        let config = small(TrainMode::Full)
+            .with_epochs(2)
+            .with_method(MethodConfig::new().with_method(method));
+        let whole = run(&config, &images, None, None, None).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let ckpt = dir.path().join("run.ckpt");
+        run(&config, &images, Some(&ckpt), None, Some((2, 1)))
+            .err()
+            .unwrap();
+        let saved = Checkpoint::load(&ckpt).unwrap();
+        if method == Method::Shc {
+            let centres = saved.state.centres.clone().expect("centres in the checkpoint");
+            assert_eq!(centres.centres.len(), 2 * 16);
+        } else {
+            // Two optimisers, then the bank: 8 codes of 16 values and 8 visited flags, as f32.
+            assert_eq!(saved.optimizers.len(), 3);
+            assert_eq!(saved.optimizers[2].len(), (8 * 16 + 8) * 4);
+        }
+        let resumed = run(&config, &images, None, Some((&ckpt, saved)), None).unwrap();
+        let (a, b) = (codes(&whole.model, &images), codes(&resumed.model, &images));
+        let worst = a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0f32, f32::max);
+        assert!(worst < 1e-4, "{}: resumed run differs by {worst}", method.name());
+        assert_eq!(whole.model.config, resumed.model.config);
+    }
 
+    let config = small(TrainMode::Full).with_method(MethodConfig::new().with_method(Method::Shc));
     let mut many = images.clone();
     many.set_targets(vec![1.0 / 300.0; 8 * 300], 300);
     let e = run(&config, &many, None, None, None).err().unwrap();
