@@ -58,7 +58,7 @@ pub struct CompareArgs {
     methods: Vec<MethodArg>,
     #[arg(long, value_delimiter = ',', default_value = "16,32,64")]
     bits: Vec<usize>,
-    /// Also run DHN, CSQ and SHC with DHD's self-distillation term (DHD always has it).
+    /// Also run the other methods with DHD's self-distillation term (DHD always has it).
     #[arg(long)]
     with_sdh: bool,
     /// Train with the protocol's labels, without them (targets: the backbone's top-5 ImageNet classes),

@@ -81,8 +81,11 @@ pub fn inspect(a: InspectArgs) -> anyhow::Result<()> {
             (&own, a.backbone.preprocess())
         }
         (None, Some(path)) => {
-            own = a.backbone.from_safetensors(path, &device)?;
-            (&own, a.backbone.preprocess())
+            let pre = a.backbone.preprocess();
+            own = a
+                .backbone
+                .from_safetensors(path, pre.crop as usize, &device)?;
+            (&own, pre)
         }
     };
     let limits = DecodeLimits::default();
@@ -107,8 +110,11 @@ pub fn inspect(a: InspectArgs) -> anyhow::Result<()> {
         let mut values = Vec::with_capacity(pre.len());
         pre.apply(&img, &mut values);
         let x = image_batch(values, pre.crop as usize, &device);
-        let logits = read(backbone.logits(x.clone()))?;
-        let top5 = imagenet::top_k(&logits, 5);
+        // HybridHash has no ImageNet classifier: its photos get a code only.
+        let top5 = match backbone.logits(x.clone()) {
+            Some(logits) => imagenet::top_k(&read(logits)?, 5),
+            None => Vec::new(),
+        };
         let code = match &hash_model {
             Some(m) => Some(HashCode::from_signs(&read(m.forward(x))?)?.to_string()),
             None => None,

@@ -38,6 +38,9 @@ pub(super) enum MethodArg {
     Csq,
     /// Semantic Hash Centres: centres placed by a classifier's class similarity, then CSQ's loss.
     Shc,
+    /// HybridHash's loss: weighted pairwise likelihood against a memory bank of every photo's code
+    /// (the HybridHash network itself is `--backbone hybridhash`).
+    Hybridhash,
 }
 
 impl Mode {
@@ -65,6 +68,7 @@ impl MethodArg {
             MethodArg::Dhn => Method::Dhn,
             MethodArg::Csq => Method::Csq,
             MethodArg::Shc => Method::Shc,
+            MethodArg::Hybridhash => Method::HybridHash,
         }
     }
 }
@@ -89,7 +93,7 @@ pub struct TrainArgs {
     unlabelled: bool,
     #[arg(long, value_enum, default_value = "dhd")]
     method: MethodArg,
-    /// Add DHD's self-distillation term (weak → strong view) to DHN, CSQ or SHC (DHD always has it).
+    /// Add DHD's self-distillation term (weak → strong view) to the other methods (DHD always has it).
     #[arg(long)]
     sdh: bool,
     /// DHN: logits θ = scale·⟨u_i, u_j⟩ (½ in the PyTorch ports).
@@ -107,8 +111,17 @@ pub struct TrainArgs {
     /// SHC: step η of the stage-2 centre optimisation.
     #[arg(long, default_value_t = 0.5)]
     shc_eta: f64,
+    /// HybridHash: logits θ = α·⟨u_i, U_j⟩.
+    #[arg(long, default_value_t = 0.5)]
+    hybrid_alpha: f64,
+    /// mobilenet_v2, efficientnet_lite0 (shipped ImageNet weights) or hybridhash (none: it trains
+    /// from scratch in full mode, or starts from --backbone-weights).
     #[arg(long, default_value = "mobilenet_v2", value_parser = parse_backbone)]
     backbone: BackboneArch,
+    /// Start the backbone from this safetensors file (its own tensor names) instead of the shipped
+    /// ImageNet weights.
+    #[arg(long)]
+    backbone_weights: Option<PathBuf>,
     #[arg(long, default_value_t = 64)]
     bits: usize,
     #[arg(long, default_value_t = 40)]
@@ -293,7 +306,8 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
             .with_dhn_lambda(a.dhn_lambda)
             .with_csq_lambda(a.csq_lambda)
             .with_shc_classifier_epochs(a.shc_classifier_epochs)
-            .with_shc_eta(a.shc_eta),
+            .with_shc_eta(a.shc_eta)
+            .with_hybrid_alpha(a.hybrid_alpha),
     )
     .with_bits(a.bits)
     .with_epochs(a.epochs)
@@ -304,9 +318,16 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     .with_mode(a.mode.into())
     .with_image_size(a.image_size)
     .with_cached_views(a.cached_views)
+    .with_backbone_weights(a.backbone_weights.clone())
     .with_seed(a.seed);
     let labels = if unlabelled {
         eprintln!("hashlens: no labels used: targets are the backbone's ImageNet classes (top 5)");
+        anyhow::ensure!(
+            a.backbone.has_pretrained(),
+            "training without labels takes its targets from the backbone's ImageNet classifier, and \
+             {} has none: give labels, or use mobilenet_v2 or efficientnet_lite0",
+            a.backbone.name()
+        );
         let backbone = a.backbone.pretrained(&device.device)?;
         let t = data::imagenet_targets(
             &images,

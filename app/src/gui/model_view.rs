@@ -287,6 +287,12 @@ impl ModelPanel {
                     )
                     .on_disabled_hover_text("SHC needs classes: put the photos in one sub-folder per class");
             });
+            ui.selectable_value(&mut s.method, Method::HybridHash, "HybridHash loss")
+                .on_hover_text(
+                    "HybridHash's weighted pairwise likelihood: each photo against a memory bank of every \
+                     photo's latest code (on this backbone; the HybridHash network itself trains from \
+                     scratch on the command line)",
+                );
             ui.add_enabled(
                 s.method != Method::Dhd,
                 egui::Checkbox::new(&mut s.sdh, "+ self-distillation (SdH)"),

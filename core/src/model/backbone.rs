@@ -10,6 +10,7 @@ use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
+use super::hybrid_hash::{HybridHashConfig, HybridHashNet};
 use super::inverted_residual::{self, EFFICIENTNET_LITE0, InvertedResidualNet, MOBILENET_V2};
 use super::weights::{self, WeightsError};
 use crate::photo::Preprocess;
@@ -18,8 +19,8 @@ use crate::photo::Preprocess;
 pub trait ImageNetwork {
     /// Pooled features, `[batch, feature_dim]`, from normalised `[batch, 3, H, W]` images.
     fn features(&self, x: Tensor<4>) -> Tensor<2>;
-    /// ImageNet-1k logits, `[batch, 1000]`.
-    fn logits(&self, x: Tensor<4>) -> Tensor<2>;
+    /// ImageNet-1k logits, `[batch, 1000]`, when the network has an ImageNet classifier.
+    fn logits(&self, x: Tensor<4>) -> Option<Tensor<2>>;
 }
 
 /// The backbones hashlens knows, by name.
@@ -30,6 +31,9 @@ pub enum BackboneArch {
     MobilenetV2,
     /// EfficientNet-Lite0 (TensorFlow's weights, ported): 4.7 M parameters, 1280 features.
     EfficientnetLite0,
+    /// HybridHash's hybrid convolution + transformer network (ICMR 2024): 55.6 M parameters, 512
+    /// features. No ImageNet weights ship for it: it trains from scratch or from a weight file.
+    HybridHash,
 }
 
 /// The ImageNet weights shipped in `assets/models` (see its NOTICE), embedded in the binary.
@@ -83,34 +87,54 @@ fn installed_weights(file: &str) -> &'static [u8] {
 }
 
 impl BackboneArch {
-    pub const ALL: [BackboneArch; 2] = [BackboneArch::MobilenetV2, BackboneArch::EfficientnetLite0];
+    pub const ALL: [BackboneArch; 3] = [
+        BackboneArch::MobilenetV2,
+        BackboneArch::EfficientnetLite0,
+        BackboneArch::HybridHash,
+    ];
 
     /// The name used on the command line and in model files.
     pub fn name(self) -> &'static str {
         match self {
             Self::MobilenetV2 => "mobilenet_v2",
             Self::EfficientnetLite0 => "efficientnet_lite0",
+            Self::HybridHash => "hybridhash",
         }
     }
 
-    fn spec(self) -> &'static inverted_residual::NetSpec {
+    /// The inverted-residual table of the networks that have one.
+    fn spec(self) -> Option<&'static inverted_residual::NetSpec> {
         match self {
-            Self::MobilenetV2 => &MOBILENET_V2,
-            Self::EfficientnetLite0 => &EFFICIENTNET_LITE0,
+            Self::MobilenetV2 => Some(&MOBILENET_V2),
+            Self::EfficientnetLite0 => Some(&EFFICIENTNET_LITE0),
+            Self::HybridHash => None,
+        }
+    }
+
+    /// Whether ImageNet weights ship with hashlens (the frozen-backbone uses need them).
+    pub fn has_pretrained(self) -> bool {
+        self.spec().is_some()
+    }
+
+    fn not_shipped(self) -> WeightsError {
+        WeightsError::NotShipped {
+            arch: self.name().to_string(),
         }
     }
 
     #[cfg(feature = "embedded-weights")]
-    fn pretrained_bytes(self) -> &'static [u8] {
+    fn pretrained_bytes(self) -> Option<&'static [u8]> {
         match self {
-            Self::MobilenetV2 => MOBILENET_V2_WEIGHTS,
-            Self::EfficientnetLite0 => EFFICIENTNET_LITE0_WEIGHTS,
+            Self::MobilenetV2 => Some(MOBILENET_V2_WEIGHTS),
+            Self::EfficientnetLite0 => Some(EFFICIENTNET_LITE0_WEIGHTS),
+            Self::HybridHash => None,
         }
     }
 
     #[cfg(not(feature = "embedded-weights"))]
-    fn pretrained_bytes(self) -> &'static [u8] {
-        installed_weights(&format!("{}.safetensors", self.name()))
+    fn pretrained_bytes(self) -> Option<&'static [u8]> {
+        self.has_pretrained()
+            .then(|| installed_weights(&format!("{}.safetensors", self.name())))
     }
 
     /// How the PyTorch checkpoint the shipped weights come from names the tensors (`convert-weights`).
@@ -118,6 +142,7 @@ impl BackboneArch {
         match self {
             Self::MobilenetV2 => inverted_residual::torchvision_mobilenet_v2_keys(),
             Self::EfficientnetLite0 => inverted_residual::lukemelas_efficientnet_keys(),
+            Self::HybridHash => Vec::new(),
         }
     }
 
@@ -129,14 +154,17 @@ impl BackboneArch {
 
     /// Width of the pooled feature vector.
     pub fn feature_dim(self) -> usize {
-        self.spec().features
+        match self.spec() {
+            Some(spec) => spec.features,
+            None => HybridHashConfig::new().dims[2],
+        }
     }
 
     /// The input transform the pretrained weights expect: torchvision's ImageNet statistics, or for the
     /// TensorFlow-trained Lite weights TensorFlow's `(x − 127) / 128`.
     pub fn preprocess(self) -> Preprocess {
         match self {
-            Self::MobilenetV2 => Preprocess::imagenet(),
+            Self::MobilenetV2 | Self::HybridHash => Preprocess::imagenet(),
             Self::EfficientnetLite0 => Preprocess {
                 mean: [127.0 / 255.0; 3],
                 std: [128.0 / 255.0; 3],
@@ -145,61 +173,86 @@ impl BackboneArch {
         }
     }
 
-    /// A network with random weights (to load a file into).
-    pub fn init(self, device: &Device) -> Backbone {
-        self.wrap(InvertedResidualNet::new(self.spec(), device))
+    /// A network with random weights (to load a file into, or to train from scratch) for `side`-pixel
+    /// inputs (only HybridHash's positional embeddings depend on it).
+    pub fn init(self, side: usize, device: &Device) -> Backbone {
+        match self.spec() {
+            Some(spec) => self.wrap(InvertedResidualNet::new(spec, device)),
+            None => {
+                Backbone::HybridHash(HybridHashConfig::new().with_image_size(side).init(device))
+            }
+        }
     }
 
     /// The network with the ImageNet weights embedded in the binary. (Loaded into the bare network: in a
     /// `Backbone`, tensor names start with the variant's name.)
     pub fn pretrained(self, device: &Device) -> Result<Backbone, WeightsError> {
-        let mut net = InvertedResidualNet::new(self.spec(), device);
+        let (Some(spec), Some(bytes)) = (self.spec(), self.pretrained_bytes()) else {
+            return Err(self.not_shipped());
+        };
+        let mut net = InvertedResidualNet::new(spec, device);
         let name = format!("embedded {}.safetensors", self.name());
-        weights::load_safetensors_bytes(&mut net, self.pretrained_bytes(), &name)?;
+        weights::load_safetensors_bytes(&mut net, bytes, &name)?;
         Ok(self.wrap(net))
     }
 
-    /// The bare network with weights from a PyTorch checkpoint (`convert-weights`).
+    /// The bare network with weights from a PyTorch checkpoint (`convert-weights`; the networks
+    /// whose ImageNet weights ship).
     pub fn from_pytorch(
         self,
         path: &std::path::Path,
         device: &Device,
     ) -> Result<InvertedResidualNet, WeightsError> {
-        let mut net = InvertedResidualNet::new(self.spec(), device);
+        let spec = self.spec().ok_or_else(|| self.not_shipped())?;
+        let mut net = InvertedResidualNet::new(spec, device);
         weights::load_pytorch(&mut net, path, &self.pytorch_key_map())?;
         Ok(net)
     }
 
-    /// The bare network with weights from a safetensors file written by `convert-weights`.
+    /// The network with weights from a safetensors file (written by `convert-weights`, or a bare
+    /// network's tensors), for `side`-pixel inputs.
     pub fn from_safetensors(
         self,
         path: &std::path::Path,
+        side: usize,
         device: &Device,
     ) -> Result<Backbone, WeightsError> {
-        let mut net = InvertedResidualNet::new(self.spec(), device);
-        weights::load_safetensors(&mut net, path)?;
-        Ok(self.wrap(net))
+        match self.init(side, device) {
+            Backbone::MobilenetV2(mut net) | Backbone::EfficientnetLite0(mut net) => {
+                weights::load_safetensors(&mut net, path)?;
+                Ok(self.wrap(net))
+            }
+            Backbone::HybridHash(mut net) => {
+                weights::load_safetensors(&mut net, path)?;
+                Ok(Backbone::HybridHash(net))
+            }
+        }
     }
 
     fn wrap(self, net: InvertedResidualNet) -> Backbone {
         match self {
             Self::MobilenetV2 => Backbone::MobilenetV2(net),
             Self::EfficientnetLite0 => Backbone::EfficientnetLite0(net),
+            Self::HybridHash => unreachable!("HybridHash is not an inverted-residual network"),
         }
     }
 
     /// A short digest of the embedded ImageNet weights: model files that use them record it instead of
-    /// a copy, and a build with other weights refuses them.
+    /// a copy, and a build with other weights refuses them. ("none" for a network without them: no
+    /// model file can refer to them.)
     pub fn pretrained_fingerprint(self) -> String {
-        crate::io::fingerprint(self.pretrained_bytes())
+        self.pretrained_bytes()
+            .map_or_else(|| "none".to_string(), crate::io::fingerprint)
     }
 }
 
-/// Some backbone, as a module.
+/// Some backbone, as a module. (One per model: the variants' size difference costs nothing.)
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum Backbone {
     MobilenetV2(InvertedResidualNet),
     EfficientnetLite0(InvertedResidualNet),
+    HybridHash(HybridHashNet),
 }
 
 impl Backbone {
@@ -207,12 +260,14 @@ impl Backbone {
         match self {
             Self::MobilenetV2(_) => BackboneArch::MobilenetV2,
             Self::EfficientnetLite0(_) => BackboneArch::EfficientnetLite0,
+            Self::HybridHash(_) => BackboneArch::HybridHash,
         }
     }
 
     fn network(&self) -> &dyn ImageNetwork {
         match self {
             Self::MobilenetV2(m) | Self::EfficientnetLite0(m) => m,
+            Self::HybridHash(m) => m,
         }
     }
 
@@ -220,7 +275,8 @@ impl Backbone {
         self.network().features(x)
     }
 
-    pub fn logits(&self, x: Tensor<4>) -> Tensor<2> {
+    /// ImageNet logits, when the network has an ImageNet classifier (HybridHash has none).
+    pub fn logits(&self, x: Tensor<4>) -> Option<Tensor<2>> {
         self.network().logits(x)
     }
 }

@@ -375,7 +375,7 @@ impl HashModel {
             }
             BackboneWeights::InFile => {
                 let mut net = HashNetwork {
-                    backbone: arch.init(device),
+                    backbone: arch.init(config.input.crop as usize, device),
                     head,
                 };
                 super::weights::load_safetensors_bytes(&mut net, bytes, name)?;

@@ -101,7 +101,7 @@ fn model_files_round_trip_with_a_stable_fingerprint() {
 fn fine_tuned_dhd_models_carry_their_backbone() {
     let d = device();
     let dir = tempfile::tempdir().unwrap();
-    let backbone = BackboneArch::MobilenetV2.init(&d);
+    let backbone = BackboneArch::MobilenetV2.init(224, &d);
     let head = DhdHead::new(1280, 32, 10, &d);
     let model = HashModel::dhd(backbone, head, true, None, provenance()).unwrap();
     assert_eq!((model.config.bits, model.config.classes), (32, 10));

@@ -206,8 +206,8 @@ impl super::ImageNetwork for InvertedResidualNet {
         InvertedResidualNet::features(self, x)
     }
 
-    fn logits(&self, x: Tensor<4>) -> Tensor<2> {
-        InvertedResidualNet::logits(self, x)
+    fn logits(&self, x: Tensor<4>) -> Option<Tensor<2>> {
+        Some(InvertedResidualNet::logits(self, x))
     }
 }
 

@@ -6,6 +6,7 @@
 pub mod backbone;
 pub mod features;
 pub mod hash_model;
+pub mod hybrid_hash;
 pub mod imagenet;
 pub mod inverted_residual;
 pub mod weights;

@@ -35,6 +35,11 @@ pub enum WeightsError {
     Mismatch { path: String, message: String },
     #[error("{path}: cannot write: {message}")]
     Write { path: String, message: String },
+    #[error(
+        "no pretrained {arch} weights ship with hashlens: train it from scratch (the whole network) or \
+         start it from a weight file (--backbone-weights)"
+    )]
+    NotShipped { arch: String },
 }
 
 /// Buffers PyTorch keeps that carry no weights.

@@ -218,7 +218,7 @@ pub fn encode_images(
 /// Targets for photos without labels: the pretrained backbone's ImageNet-1k probabilities, keeping the
 /// `top` most likely classes (renormalised). Photos that look alike share likely classes, so L_HP pulls
 /// their codes toward the same proxies, while self-distillation works as with labels. Returns the
-/// `len × 1000` rows.
+/// `len × 1000` rows. `backbone` must have its ImageNet classifier (a pretrained one).
 pub fn imagenet_targets(
     images: &TrainImages,
     backbone: &Backbone,
@@ -240,7 +240,10 @@ pub fn imagenet_targets(
             &ViewParams::identity(chunk.len()),
             pre,
         );
-        let probs = burn::tensor::activation::softmax(backbone.logits(x), 1);
+        let logits = backbone
+            .logits(x)
+            .expect("ImageNet targets come from a backbone with its ImageNet classifier");
+        let probs = burn::tensor::activation::softmax(logits, 1);
         let probs: Vec<f32> = probs
             .into_data()
             .convert::<f32>()

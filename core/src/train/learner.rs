@@ -48,7 +48,8 @@ pub trait Learner {
         optimizers: &[Vec<u8>],
         ids: &[u64],
     ) -> Result<(), String>;
-    /// The inference-mode backbone and head, and whether the backbone changed.
+    /// The inference-mode backbone and head, and whether the backbone differs from the built-in
+    /// pretrained one (fine-tuned, or from a weight file: the model file must carry it).
     fn finish(&self) -> (Backbone, DhdHead, bool);
     /// Whether every trainable parameter is finite (a step with an infinite gradient is not).
     fn finite(&self) -> bool;
@@ -113,9 +114,7 @@ impl<'a> FullLearner<'a> {
     ) -> Result<Self, TrainError> {
         let arch = config.backbone;
         let net = DhdNetwork {
-            backbone: arch
-                .pretrained(device)
-                .map_err(|e| TrainError::Model(e.to_string()))?,
+            backbone: config.starting_backbone(device)?,
             head: new_head(config, arch.feature_dim(), images.classes, centres, device),
         };
         Ok(Self {
@@ -228,18 +227,23 @@ pub struct FeatureCache {
     student: Vec<f32>,
     views: usize,
     dim: usize,
+    /// Whether the backbone is not the built-in pretrained one (a weight file's).
+    own_backbone: bool,
     /// The settings the views were drawn with (a cache only serves runs with the same ones).
-    key: (u64, usize, usize, usize, u64),
+    key: String,
 }
 
 impl FeatureCache {
-    fn key_of(config: &TrainConfig) -> (u64, usize, usize, usize, u64) {
-        (
+    fn key_of(config: &TrainConfig) -> String {
+        format!(
+            "{} {:?} seed {} views {} side {} batch {} s_T {}",
+            config.backbone.name(),
+            config.backbone_weights,
             config.seed,
             config.cached_views.max(1),
             config.image_size,
             config.batch,
-            config.teacher_scale.to_bits(),
+            config.teacher_scale,
         )
     }
 
@@ -263,9 +267,7 @@ impl FeatureCache {
         on_event: &mut dyn FnMut(TrainEvent),
     ) -> Result<Option<Self>, TrainError> {
         let arch = config.backbone;
-        let frozen = arch
-            .pretrained(device)
-            .map_err(|e| TrainError::Model(e.to_string()))?;
+        let frozen = config.starting_backbone(device)?;
         let views = config.cached_views.max(1);
         let dim = arch.feature_dim();
         let pre = config.input();
@@ -312,6 +314,7 @@ impl FeatureCache {
         let [teacher, student] = cache;
         Ok(Some(Self {
             backbone: frozen,
+            own_backbone: config.backbone_weights.is_some(),
             teacher,
             student,
             views,
@@ -415,7 +418,11 @@ impl Learner for HeadLearner<'_> {
     }
 
     fn finish(&self) -> (Backbone, DhdHead, bool) {
-        (self.cache.backbone.clone(), self.head.valid(), false)
+        (
+            self.cache.backbone.clone(),
+            self.head.valid(),
+            self.cache.own_backbone,
+        )
     }
 
     fn finite(&self) -> bool {

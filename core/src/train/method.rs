@@ -102,6 +102,7 @@ impl MethodConfig {
 }
 
 /// What a batch's codes are compared with, besides the proxies and each other.
+#[allow(clippy::large_enum_variant)] // one per step, moved straight into the loss
 pub enum Reference {
     None,
     /// CSQ, SHC: each photo's centre, `[B, K]` ±1.

@@ -88,6 +88,10 @@ pub struct TrainConfig {
     pub teacher_scale: f64,
     #[config(default = "TrainMode::Full")]
     pub mode: TrainMode,
+    /// Start the backbone from this safetensors file instead of the shipped ImageNet weights (for
+    /// HybridHash, which has none, whole-network training otherwise starts from random weights).
+    #[config(default = "None")]
+    pub backbone_weights: Option<PathBuf>,
     /// Head mode: augmented views per photo and group whose features are cached.
     #[config(default = 4)]
     pub cached_views: usize,
@@ -102,6 +106,26 @@ pub struct TrainConfig {
 }
 
 impl TrainConfig {
+    /// The backbone a run starts from: the weight file when one is given, else the shipped ImageNet
+    /// weights, else (a network without them, whole-network training only) random weights drawn from
+    /// the run's seed. `device` may be an autodiff device.
+    pub fn starting_backbone(&self, device: &Device) -> Result<crate::model::Backbone, TrainError> {
+        let arch = self.backbone;
+        let model = |e: crate::model::weights::WeightsError| TrainError::Model(e.to_string());
+        match &self.backbone_weights {
+            Some(path) => arch
+                .from_safetensors(path, self.image_size, device)
+                .map_err(model),
+            None if arch.has_pretrained() || self.mode == TrainMode::Head => {
+                arch.pretrained(device).map_err(model)
+            }
+            None => {
+                device.seed(self.seed);
+                Ok(arch.init(self.image_size, device))
+            }
+        }
+    }
+
     /// The input transform: the backbone's normalisation, views of `image_size`·256/224 pixels
     /// centre-cropped to `image_size`.
     pub fn input(&self) -> crate::photo::Preprocess {

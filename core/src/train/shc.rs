@@ -295,7 +295,7 @@ pub fn semantic_centres(
             let g = h.transpose() * &h;
             for i in 0..c {
                 let js: Vec<usize> = if config.upstream_alpha_bug {
-                    (0..c).filter(|&j| j != i).last().into_iter().collect()
+                    (0..c).rfind(|&j| j != i).into_iter().collect()
                 } else {
                     (0..c).filter(|&j| j != i).collect()
                 };

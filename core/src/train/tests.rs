@@ -296,7 +296,11 @@ fn methods_with_state_resume_exactly() {
             .unwrap();
         let saved = Checkpoint::load(&ckpt).unwrap();
         if method == Method::Shc {
-            let centres = saved.state.centres.clone().expect("centres in the checkpoint");
+            let centres = saved
+                .state
+                .centres
+                .clone()
+                .expect("centres in the checkpoint");
             assert_eq!(centres.centres.len(), 2 * 16);
         } else {
             // Two optimisers, then the bank: 8 codes of 16 values and 8 visited flags, as f32.
@@ -310,7 +314,11 @@ fn methods_with_state_resume_exactly() {
             .zip(&b)
             .map(|(x, y)| (x - y).abs())
             .fold(0f32, f32::max);
-        assert!(worst < 1e-4, "{}: resumed run differs by {worst}", method.name());
+        assert!(
+            worst < 1e-4,
+            "{}: resumed run differs by {worst}",
+            method.name()
+        );
         assert_eq!(whole.model.config, resumed.model.config);
     }
 
@@ -319,4 +327,40 @@ fn methods_with_state_resume_exactly() {
     many.set_targets(vec![1.0 / 300.0; 8 * 300], 300);
     let e = run(&config, &many, None, None, None).err().unwrap();
     assert!(e.to_string().contains("SHC needs class labels"), "{e}");
+}
+
+/// The HybridHash network with its loss, from scratch (no ImageNet weights ship for it): a few
+/// whole-network epochs on real photos lower the loss, the model file carries the network and gives the
+/// same codes after a reload; head-only training without a weight file is refused with the reason.
+#[test]
+fn hybridhash_trains_from_scratch() {
+    let images = labelled(8, 32);
+    let mut config = small(TrainMode::Full)
+        .with_epochs(6)
+        .with_method(MethodConfig::new().with_method(Method::HybridHash));
+    config.backbone = BackboneArch::HybridHash;
+    let out = run(&config, &images, None, None, None).unwrap();
+    let (first, last) = (out.history[0].loss, out.history.last().unwrap().loss);
+    assert!(last.main < first.main, "{first:?} → {last:?}");
+    assert_eq!(out.model.config.backbone, BackboneArch::HybridHash);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hybrid.safetensors");
+    out.model.save(&path).unwrap();
+    let back = HashModel::load(&path, &Device::flex()).unwrap();
+    let (a, b) = (codes(&out.model, &images), codes(&back, &images));
+    assert!(a.iter().zip(&b).all(|(x, y)| (x - y).abs() < 1e-5));
+
+    let e = run(
+        &config.clone().with_mode(TrainMode::Head),
+        &images,
+        None,
+        None,
+        None,
+    )
+    .err()
+    .unwrap();
+    assert!(
+        e.to_string().contains("no pretrained hybridhash weights"),
+        "{e}"
+    );
 }
