@@ -53,7 +53,7 @@ pub struct CompareArgs {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "dhd,dhn,csq,shc"
+        default_value = "dhd,dhn,csq,shc,hybridhash"
     )]
     methods: Vec<MethodArg>,
     #[arg(long, value_delimiter = ',', default_value = "16,32,64")]

@@ -48,11 +48,13 @@ pub enum Command {
     Search(index::SearchArgs),
     /// Print the top-5 ImageNet classes the pretrained backbone sees in each photo.
     Inspect(model::InspectArgs),
-    /// Train a Deep Hash Distillation model on a folder, a list file or a protocol's training split.
+    /// Train a hash model (DHD by default; DHN, CSQ, SHC, HybridHash) on a folder, a list file or a
+    /// protocol's training split.
     Train(train::TrainArgs),
     /// Retrieval quality of a model file under a protocol (mAP@ALL, mAP@1000, P@1000, PR curve).
     Eval(eval_model::EvalArgs),
-    /// Train several methods (DHD, DHN, CSQ; × bits; ± SdH) under one protocol split and print one table.
+    /// Train several methods (DHD, DHN, CSQ, SHC, HybridHash; × bits; ± SdH) under one protocol split
+    /// and print one table.
     Compare(compare::CompareArgs),
 }
 

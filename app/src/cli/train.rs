@@ -108,9 +108,10 @@ pub struct TrainArgs {
     /// SHC: epochs of the stage-1 classifier (a linear probe on the backbone's features).
     #[arg(long, default_value_t = 30)]
     shc_classifier_epochs: usize,
-    /// SHC: step η of the stage-2 centre optimisation.
-    #[arg(long, default_value_t = 0.5)]
-    shc_eta: f64,
+    /// SHC: step η of the stage-2 centre optimisation (default: the best-fitting of 0.5, 0.25, …,
+    /// 0.03125; upstream uses 0.5).
+    #[arg(long)]
+    shc_eta: Option<f64>,
     /// HybridHash: logits θ = α·⟨u_i, U_j⟩.
     #[arg(long, default_value_t = 0.5)]
     hybrid_alpha: f64,

@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 use super::centres::hash_centres;
 use super::learner::FeatureCache;
 use super::min_distance::{gilbert_varshamov_distance, minimum_distance_centres};
-use super::shc::{SemanticCentresConfig, class_similarity, classifier_logits, semantic_centres};
+use super::shc::{
+    ETA_CHOICES, SemanticCentresConfig, best_semantic_centres, class_similarity, classifier_logits,
+};
 use super::{Method, TrainConfig, TrainError, TrainEvent, TrainImages};
 
 /// SHC's centre optimisation costs C² per sweep and needs real classes: more than this is an
@@ -116,11 +118,13 @@ pub fn class_centres(
             let similarity = class_similarity(&logits, &labels, classes);
             let d = gilbert_varshamov_distance(bits, classes);
             let start = minimum_distance_centres(classes, bits, d, seed);
-            let centre_config = SemanticCentresConfig {
-                eta: config.method.shc_eta,
-                ..SemanticCentresConfig::default()
+            let etas = match config.method.shc_eta {
+                Some(eta) => vec![eta],
+                None => ETA_CHOICES.to_vec(),
             };
-            let out = semantic_centres(&similarity, &start, classes, bits, d, &centre_config);
+            let centre_config = SemanticCentresConfig::default();
+            let (out, eta) =
+                best_semantic_centres(&similarity, &start, classes, bits, d, &centre_config, &etas);
             on_event(TrainEvent::Stage {
                 name: stage,
                 done: 2,
@@ -136,7 +140,7 @@ pub fn class_centres(
                     "min_distance": out.min_distance,
                     "start_fit": out.start_fit,
                     "fit": out.fit,
-                    "optimiser": centre_config,
+                    "optimiser": SemanticCentresConfig { eta, ..centre_config },
                     "similarity": similarity,
                 }),
                 centres: out.centres,

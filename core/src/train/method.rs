@@ -86,9 +86,10 @@ pub struct MethodConfig {
     /// SHC stage 1: epochs of the linear classifier whose confusions give the class similarity.
     #[config(default = 30)]
     pub shc_classifier_epochs: usize,
-    /// SHC stage 2: step η of the centres' sign updates (upstream: tune it per data set).
-    #[config(default = 0.5)]
-    pub shc_eta: f64,
+    /// SHC stage 2: step η of the centres' sign updates (upstream: 0.5, "tune it per data set"). `None`
+    /// tries [`super::shc::ETA_CHOICES`] and keeps the centres that fit the class similarity best.
+    #[config(default = "None")]
+    pub shc_eta: Option<f64>,
     /// HybridHash: θ = α·⟨u_i, U_j⟩.
     #[config(default = 0.5)]
     pub hybrid_alpha: f64,

@@ -177,6 +177,33 @@ pub fn classifier_logits(
     (logits, correct as f64 / n.max(1) as f64)
 }
 
+/// The steps η tried when none is given. Upstream's 0.5 suits 16 bits; the gradient's terms shrink
+/// like 1/K, so at 64 bits no sign step passes 0.5 and the start is returned unchanged.
+pub const ETA_CHOICES: [f64; 5] = [0.5, 0.25, 0.125, 0.0625, 0.03125];
+
+/// [`semantic_centres`] for each step η in `etas`: the result that fits the similarity best (and the
+/// η that made it). Stage 2's own objective chooses; no retrieval result is looked at.
+pub fn best_semantic_centres(
+    s: &[f32],
+    start: &[f32],
+    classes: usize,
+    bits: usize,
+    d: usize,
+    config: &SemanticCentresConfig,
+    etas: &[f64],
+) -> (SemanticCentres, f64) {
+    etas.iter()
+        .map(|&eta| {
+            let c = SemanticCentresConfig {
+                eta,
+                ..config.clone()
+            };
+            (semantic_centres(s, start, classes, bits, d, &c), eta)
+        })
+        .min_by(|a, b| a.0.fit.total_cmp(&b.0.fit))
+        .expect("at least one step size")
+}
+
 /// Stage 2's result.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SemanticCentres {
@@ -408,6 +435,33 @@ mod tests {
             mean(&within),
             mean(&across)
         );
+    }
+
+    /// At 64 bits upstream's η = 0.5 never takes a sign step (the start comes back); trying smaller steps
+    /// finds centres that fit better, still at least d_GV = 28 apart.
+    #[test]
+    fn the_step_size_search_moves_centres_at_64_bits() {
+        let (c, k) = (10, 64);
+        let s: Vec<f32> = (0..c * c)
+            .map(|x| match (x / c, x % c) {
+                (i, j) if i == j => 1.0,
+                (i, j) if i / 5 == j / 5 => 0.6,
+                _ => -0.6,
+            })
+            .collect();
+        let d = gilbert_varshamov_distance(k, c);
+        let start = hash_centres(c, k, 0);
+        let config = SemanticCentresConfig::default();
+        let upstream = semantic_centres(&s, &start, c, k, d, &config);
+        assert_eq!(upstream.centres, start);
+        let (best, eta) = best_semantic_centres(&s, &start, c, k, d, &config, &ETA_CHOICES);
+        assert!(
+            eta < 0.5 && best.fit < upstream.fit,
+            "η {eta}: {} vs {}",
+            best.fit,
+            upstream.fit
+        );
+        assert!(min_distance(&rows(&best.centres, k)) >= d);
     }
 
     /// Stage 1 on two well-separated clusters of features: the classifier learns them and the

@@ -273,6 +273,30 @@ fn the_demo_library_opens_offline_and_finds_near_duplicates() {
         stats.histogram.iter().sum::<u64>(),
         (n * (n - 1) / 2) as u64
     );
+
+    // Without class sub-folders SHC cannot be chosen (its centres come from classes); the others can.
+    harness.get_by_label("Model").click();
+    harness.run_steps(2);
+    harness.get_by_label("SHC").click();
+    harness.run_steps(2);
+    let method = harness
+        .state()
+        .library()
+        .unwrap()
+        .model_panel
+        .settings
+        .method;
+    assert_eq!(method, hashlens_core::train::Method::Dhd);
+    harness.get_by_label("HybridHash loss").click();
+    harness.run_steps(2);
+    let method = harness
+        .state()
+        .library()
+        .unwrap()
+        .model_panel
+        .settings
+        .method;
+    assert_eq!(method, hashlens_core::train::Method::HybridHash);
 }
 
 /// The model tab fine-tunes a DHD head on the folder (classes from its two sub-folders), shows the loss
@@ -291,6 +315,17 @@ fn fine_tune_from_the_model_tab_and_reindex_with_it() {
     harness.get_by_label("Model").click();
     harness.run_steps(2);
     harness.get_by_label_contains("16 photos in 2 sub-folders");
+    // With classes every method can be chosen, SHC included.
+    harness.get_by_label("SHC").click();
+    harness.run_steps(2);
+    let method = harness
+        .state()
+        .library()
+        .unwrap()
+        .model_panel
+        .settings
+        .method;
+    assert_eq!(method, hashlens_core::train::Method::Shc);
     if let super::Screen::Library(lib) = &mut harness.state_mut().screen {
         lib.model_panel.settings = super::training::TrainSettings {
             bits: 16,
