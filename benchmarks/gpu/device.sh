@@ -13,9 +13,6 @@ if ls .gl/*.deb >/dev/null 2>&1; then
 fi
 export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 export HASHLENS_MODELS_DIR="$PWD/assets/models"
-# Burn's CUDA backend loads NVRTC at run time: use the one PyTorch's environment installed.
-nvrtc="$(find / -xdev -name 'libnvrtc.so*' -path '*nvidia*' 2>/dev/null | head -1)"
-[ -n "$nvrtc" ] && export LD_LIBRARY_PATH="$(dirname "$nvrtc")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 w=/tmp/hl
 mkdir -p "$w"
 if [ -f .gpu/hashlens.xz ]; then xz -dc .gpu/hashlens.xz >"$w/hashlens" && chmod +x "$w/hashlens"; fi
@@ -28,7 +25,7 @@ if [ "$step" != setup ] && [ ! -d "$w/cifar/train" ]; then
     exit 2
 fi
 hl="$w/hashlens"
-device="${DEVICE:-gpu}"   # or cuda (a binary built with FEATURES=cuda)
+device="${DEVICE:-gpu}"   # or cpu, for a comparison on the machine's 16 cores
 bits="${BITS:-64}"
 model="$w/dhd-$bits-$device.hlmodel"
 # Stop cleanly (checkpoint written) before the tool's 10-minute limit.

@@ -4,11 +4,9 @@
 # CIFAR-10 JPEGs) and .gl/ (the Vulkan/GL loader packages wgpu needs there), all git-ignored. With the
 # tracked files (33 MB of weights among them) a call carries at most 64 MiB, so the binary and the data
 # travel in two calls (README.md).
-#   FEATURES=cuda benchmarks/gpu/prepare.sh    # also Burn's CUDA backend (`--device cuda`)
 set -euo pipefail
 cd "$(git rev-parse --show-toplevel)"
-features="${FEATURES:-}"
-cargo build --release -p hashlens --no-default-features ${features:+--features "$features"}
+cargo build --release -p hashlens --no-default-features
 mkdir -p .gpu
 strip -o .gpu/hashlens target/release/hashlens
 xz -T2 -6 -f .gpu/hashlens

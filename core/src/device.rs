@@ -5,10 +5,6 @@
 //! and a software adapter (Mesa's lavapipe or llvmpipe) is found on many Linux machines but crashes or
 //! crawls on Burn's kernels (../shared/spec/burn-notes.md). So the adapter is requested eagerly, checked,
 //! and anything short of a hardware GPU falls back to the CPU with the reason said out loud.
-//!
-//! Built with the `cuda` feature, `--device cuda` runs Burn's CUDA backend instead of wgpu on NVIDIA
-//! GPUs (the driver's libcuda and CUDA's NVRTC are loaded at run time, nothing is linked at build time):
-//! the comparison that tells whether wgpu's kernels or Burn itself limit training speed.
 
 use burn::tensor::Device;
 use burn::tensor::wgpu::wgpu;
@@ -25,8 +21,6 @@ pub enum DeviceChoice {
     Gpu,
     /// The CPU, even when a GPU exists.
     Cpu,
-    /// An NVIDIA GPU through Burn's CUDA backend (builds with the `cuda` feature) or an error.
-    Cuda,
 }
 
 impl std::str::FromStr for DeviceChoice {
@@ -36,8 +30,7 @@ impl std::str::FromStr for DeviceChoice {
             "auto" => Ok(Self::Auto),
             "gpu" => Ok(Self::Gpu),
             "cpu" => Ok(Self::Cpu),
-            "cuda" => Ok(Self::Cuda),
-            _ => Err(format!("unknown device {s:?}: use auto, gpu, cuda or cpu")),
+            _ => Err(format!("unknown device {s:?}: use auto, gpu or cpu")),
         }
     }
 }
@@ -75,7 +68,6 @@ impl ComputeDevice {
         match choice {
             DeviceChoice::Cpu => Ok(Self::cpu(None)),
             DeviceChoice::Gpu => gpu(),
-            DeviceChoice::Cuda => cuda(),
             DeviceChoice::Auto => Ok(gpu().unwrap_or_else(|NoGpu(why)| {
                 Self::cpu(Some(format!("no usable GPU ({why}); using the CPU")))
             })),
@@ -120,39 +112,6 @@ fn gpu() -> Result<ComputeDevice, NoGpu> {
     .map_err(NoGpu)
 }
 
-/// Burn's CUDA backend on GPU 0, checked with one small computation (its constructor is lazy and
-/// panics on first use without a driver).
-#[cfg(feature = "cuda")]
-fn cuda() -> Result<ComputeDevice, NoGpu> {
-    let attempt = std::panic::catch_unwind(|| {
-        let device = Device::cuda(0);
-        let sum: f32 = burn::tensor::Tensor::<1>::from_floats([1.0, 2.0], &device)
-            .sum()
-            .into_scalar();
-        (sum == 3.0).then_some(device)
-    });
-    match attempt {
-        Ok(Some(device)) => Ok(ComputeDevice {
-            device,
-            gpu: true,
-            name: "NVIDIA GPU 0 (CUDA)".to_string(),
-            note: None,
-        }),
-        Ok(None) => Err(NoGpu("CUDA computed a wrong sum".into())),
-        Err(_) => Err(NoGpu(
-            "CUDA could not start (no NVIDIA driver, or no NVRTC library on the library path)"
-                .into(),
-        )),
-    }
-}
-
-#[cfg(not(feature = "cuda"))]
-fn cuda() -> Result<ComputeDevice, NoGpu> {
-    Err(NoGpu(
-        "this hashlens was built without CUDA (cargo build --release --features cuda)".into(),
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,14 +121,6 @@ mod tests {
         assert_eq!("auto".parse(), Ok(DeviceChoice::Auto));
         assert_eq!("gpu".parse(), Ok(DeviceChoice::Gpu));
         assert!("tpu".parse::<DeviceChoice>().is_err());
-        assert_eq!("cuda".parse(), Ok(DeviceChoice::Cuda));
-        #[cfg(not(feature = "cuda"))]
-        assert!(
-            ComputeDevice::choose(DeviceChoice::Cuda)
-                .unwrap_err()
-                .to_string()
-                .contains("without CUDA")
-        );
         let cpu = ComputeDevice::choose(DeviceChoice::Cpu).unwrap();
         assert!(!cpu.gpu && cpu.name.starts_with("CPU") && cpu.note.is_none());
     }

@@ -50,8 +50,7 @@ pub struct IndexArgs {
 /// `--device`, shared by every command that runs a network.
 #[derive(Args, Debug)]
 pub struct DeviceArgs {
-    /// Where networks run: a GPU when one is usable (auto), a GPU or an error (gpu), the CPU (cpu), or
-    /// an NVIDIA GPU through CUDA (cuda; builds with the `cuda` feature).
+    /// Where networks run: a GPU when one is usable (auto), a GPU or an error (gpu), or the CPU.
     #[arg(long, default_value = "auto")]
     device: DeviceChoice,
 }
