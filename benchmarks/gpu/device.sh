@@ -42,7 +42,7 @@ train)
     resume=()
     [ -f "$model.ckpt" ] && resume=(--resume "$model.ckpt")
     timeout --foreground -s INT "$budget" "$hl" train --data "$w/cifar" --protocol cifar10 --seed 0 \
-        --bits "$bits" --epochs "${EPOCHS:-40}" --batch 128 --keep-side 32 --device "$device" \
+        --bits "$bits" --epochs "${EPOCHS:-40}" --batch "${BATCH:-128}" --keep-side 32 --device "$device" \
         --out "$model" "${resume[@]}" "$@" 2>&1 | tee -a "$w/train-$bits-$device.log"
     cp -f "$w/train-$bits-$device.log" "$OUT/" 2>/dev/null
     ;;

@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(git rev-parse --show-toplevel)"
 cargo build --release -p hashlens --no-default-features
-mkdir -p .gpu
+rm -rf .gpu && mkdir -p .gpu
 strip -o .gpu/hashlens target/release/hashlens
 xz -T2 -6 -f .gpu/hashlens
 mkdir -p .gpu-data
