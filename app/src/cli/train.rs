@@ -351,7 +351,16 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| checkpoint::checkpoint_path_for(&a.out));
     let resume = match &a.resume {
-        Some(p) => Some((p.as_path(), Checkpoint::load(p)?)),
+        Some(p) => {
+            let ckpt = Checkpoint::load(p)?;
+            eprintln!(
+                "hashlens: resuming {} after {} steps ({} epochs finished)",
+                p.display(),
+                ckpt.state.steps_done,
+                ckpt.state.history.len()
+            );
+            Some((p.as_path(), ckpt))
+        }
         None => None,
     };
     let bar = progress_bar(

@@ -14,6 +14,7 @@ use hashlens_core::index::{
     CodeIndex, IndexEvent, IndexJob, IndexReport, ModelChoice, Skipped, encode_photo, index_model,
 };
 use hashlens_core::model::BackboneArch;
+use hashlens_core::train::Method;
 use hashlens_core::{HashCode, Neighbor, search};
 
 use super::codes_view::CodeStats;
@@ -184,9 +185,11 @@ impl Library {
         }
     }
 
-    /// Where a model trained on this folder is written: beside its index.
-    pub fn trained_model_path(&self, bits: usize) -> PathBuf {
-        self.job.index.with_file_name(format!("dhd-{bits}.hlmodel"))
+    /// Where a model trained on this folder is written: beside its index, named by method and bits.
+    pub fn trained_model_path(&self, method: Method, bits: usize) -> PathBuf {
+        self.job
+            .index
+            .with_file_name(format!("{}-{bits}.hlmodel", method.name()))
     }
 
     pub fn indexing(&self) -> bool {

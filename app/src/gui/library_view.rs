@@ -89,7 +89,8 @@ pub fn show(lib: &mut Library, ui: &mut egui::Ui) -> LibraryIntent {
             egui::ScrollArea::vertical().show(ui, |ui| super::codes_view::show(lib, ui));
         }
         Tab::Model => {
-            let out = lib.trained_model_path(lib.model_panel.settings.bits);
+            let settings = &lib.model_panel.settings;
+            let out = lib.trained_model_path(settings.method, settings.bits);
             let device = lib.device_choice;
             let photos = lib.index.as_ref().map_or(&[][..], |i| i.photos());
             let shown = egui::ScrollArea::vertical()

@@ -8,22 +8,41 @@ use eframe::egui;
 use egui_plot::{Legend, Line, Plot, PlotPoints, Points};
 use hashlens_core::device::DeviceChoice;
 use hashlens_core::index::IndexedPhoto;
-use hashlens_core::train::{Method, TrainEvent, TrainMode};
+use hashlens_core::train::{DhdLossConfig, Method, MethodConfig, TrainEvent, TrainMode};
 
 use super::charts::heatmap;
 use super::dialog::{Dialog, Pick};
 use super::training::{TrainSettings, TrainTask, TrainerEvent, folder_labels, start_training};
 
 /// What a run has reported, for the plots (x = global step, or epoch for mAP).
-#[derive(Default)]
 pub struct RunCurves {
-    /// Total, L_HP, L_SdH, L_bce-Q.
+    /// Total, then the method's main term, L_SdH and the quantisation term.
     pub losses: [Vec<[f64; 2]>; 4],
     pub lr: Vec<[f64; 2]>,
     pub map: Vec<[f64; 2]>,
+    /// The run's loss as a formula, and its lines' names (the run's method, whatever is chosen now).
+    pub formula: String,
+    pub names: [&'static str; 4],
+}
+
+impl Default for RunCurves {
+    fn default() -> Self {
+        Self::for_method(&MethodConfig::new())
+    }
 }
 
 impl RunCurves {
+    fn for_method(method: &MethodConfig) -> Self {
+        let [main, sdh, q] = method.method.term_names();
+        Self {
+            losses: Default::default(),
+            lr: Vec::new(),
+            map: Vec::new(),
+            formula: method.formula(&DhdLossConfig::new()),
+            names: ["L", main, sdh, q],
+        }
+    }
+
     fn push_step(&mut self, x: f64, loss: [f64; 4], lr: f64) {
         // After a resume the run repeats the steps since its checkpoint: drop what they replace.
         if self.lr.last().is_some_and(|p| p[0] >= x) {
@@ -92,6 +111,7 @@ impl ModelPanel {
             *self = Self {
                 settings: self.settings.clone(),
                 model_file: std::mem::take(&mut self.model_file),
+                curves: RunCurves::for_method(&self.settings.method_config()),
                 ..Self::default()
             };
         }
@@ -410,14 +430,14 @@ impl ModelPanel {
             return;
         }
         let width = ui.available_width().min(640.0);
-        ui.label("Training loss by step: L = L_HP + 0.1·L_SdH + 0.1·L_bce-Q");
+        ui.label(format!("Training loss by step: {}", c.formula));
         Plot::new("loss")
             .legend(Legend::default())
             .width(width)
             .height(170.0)
             .allow_scroll(false)
             .show(ui, |p| {
-                for (line, name) in c.losses.iter().zip(["L", "L_HP", "L_SdH", "L_bce-Q"]) {
+                for (line, name) in c.losses.iter().zip(c.names) {
                     p.line(Line::new(name, PlotPoints::from(line.clone())));
                 }
             });

@@ -30,6 +30,15 @@ pub struct TrainSettings {
     pub mode: TrainMode,
 }
 
+impl TrainSettings {
+    /// The method and its constants a run with these settings trains.
+    pub fn method_config(&self) -> MethodConfig {
+        MethodConfig::new()
+            .with_method(self.method)
+            .with_sdh(self.sdh)
+    }
+}
+
 impl Default for TrainSettings {
     fn default() -> Self {
         Self {
@@ -159,7 +168,7 @@ fn run(
     }
     let arch = BackboneArch::MobilenetV2;
     let config = TrainConfig::new(arch, DhdLossConfig::new())
-        .with_method(MethodConfig::new().with_method(s.method).with_sdh(s.sdh))
+        .with_method(s.method_config())
         .with_bits(s.bits)
         .with_epochs(s.epochs)
         .with_batch(32.min(images.len()))

@@ -58,6 +58,21 @@ impl Method {
         Method::HybridHash,
     ];
 
+    /// Names of the loss's three terms as [`LossParts`] orders them: the method's main term, L_SdH, and
+    /// the quantisation term.
+    pub fn term_names(self) -> [&'static str; 3] {
+        match self {
+            Method::Dhd => ["L_HP", "L_SdH", "L_bce-Q"],
+            Method::Dhn => ["L_pair", "L_SdH", "L_Q (log cosh)"],
+            Method::Csq | Method::Shc => ["L_C (BCE to centres)", "L_SdH", "L_Q (squared)"],
+            Method::HybridHash => [
+                "L_pair (weighted, memory bank)",
+                "L_SdH",
+                "(no quantisation)",
+            ],
+        }
+    }
+
     /// Whether photos are pulled toward fixed hash centres (computed before training, saved with the
     /// model in place of DHD's proxies).
     pub fn uses_centres(self) -> bool {
@@ -99,6 +114,26 @@ impl MethodConfig {
     /// Whether the student view is used at all.
     pub fn distils(&self) -> bool {
         self.method == Method::Dhd || self.sdh
+    }
+
+    /// The total loss as a formula with this run's weights, e.g. `L = L_HP + 0.1·L_SdH + 0.1·L_bce-Q`.
+    pub fn formula(&self, dhd: &DhdLossConfig) -> String {
+        let [main, sdh, q] = self.method.term_names();
+        let short = |name: &str| name.split(' ').next().unwrap_or(name).to_string();
+        let mut terms = vec![short(main)];
+        let lambda_q = match self.method {
+            Method::Dhd => Some(dhd.lambda_q),
+            Method::Dhn => Some(self.dhn_lambda),
+            Method::Csq | Method::Shc => Some(self.csq_lambda),
+            Method::HybridHash => None,
+        };
+        if self.distils() {
+            terms.push(format!("{}·{sdh}", dhd.lambda_sdh));
+        }
+        if let Some(l) = lambda_q {
+            terms.push(format!("{l}·{}", short(q)));
+        }
+        format!("L = {}", terms.join(" + "))
     }
 }
 
@@ -335,6 +370,21 @@ mod tests {
         assert!((scalar(two) - (l0 + l1)).abs() < 1e-6);
         let all = weighted_pairwise_loss(u, bank, similar, visited([1.0; 3]), 0.5);
         assert!((scalar(all) - (3.0 * l0 + 1.5 * (l1 + l2)) / 3.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn formulas_name_each_method_s_terms_and_weights() {
+        let dhd = DhdLossConfig::new();
+        let f = |m: Method, sdh: bool| {
+            MethodConfig::new()
+                .with_method(m)
+                .with_sdh(sdh)
+                .formula(&dhd)
+        };
+        assert_eq!(f(Method::Dhd, false), "L = L_HP + 0.1·L_SdH + 0.1·L_bce-Q");
+        assert_eq!(f(Method::Dhn, false), "L = L_pair + 0.1·L_Q");
+        assert_eq!(f(Method::Csq, true), "L = L_C + 0.1·L_SdH + 0.0001·L_Q");
+        assert_eq!(f(Method::HybridHash, false), "L = L_pair");
     }
 
     /// Without the plug-in the student view does not matter; with it, L_SdH joins with DHD's weight.

@@ -343,6 +343,11 @@ fn fine_tune_from_the_model_tab_and_reindex_with_it() {
     let lib = harness.state().library().unwrap();
     assert_eq!(lib.model_panel.error, None);
     let (path, classes, sims) = lib.model_panel.trained.clone().unwrap();
+    assert!(
+        path.ends_with(".hashlens/dhd-16.hlmodel"),
+        "{}",
+        path.display()
+    );
     assert_eq!((classes, sims.len()), (2, 4));
     assert!(
         (sims[0] - 1.0).abs() < 1e-4 && (sims[3] - 1.0).abs() < 1e-4,
@@ -355,6 +360,7 @@ fn fine_tune_from_the_model_tab_and_reindex_with_it() {
     assert_eq!(epochs, vec![1.0, 2.0, 3.0, 4.0]);
     assert!(curves.map.iter().all(|p| (0.0..=1.0).contains(&p[1])));
     harness.get_by_label_contains("Cosine similarity of the class vectors");
+    harness.get_by_label("Training loss by step: L = L_HP + 0.1·L_SdH + 0.1·L_bce-Q");
 
     harness.get_by_label("Re-index with the new model").click();
     harness.step();
