@@ -23,6 +23,8 @@ pub struct RunCurves {
     /// The run's loss as a formula, and its lines' names (the run's method, whatever is chosen now).
     pub formula: String,
     pub names: [&'static str; 4],
+    /// The run's method.
+    pub method: Method,
 }
 
 impl Default for RunCurves {
@@ -40,6 +42,7 @@ impl RunCurves {
             map: Vec::new(),
             formula: method.formula(&DhdLossConfig::new()),
             names: ["L", main, sdh, q],
+            method: method.method,
         }
     }
 
@@ -275,7 +278,10 @@ impl ModelPanel {
         self.plots(ui);
         if let Some((path, classes, sims)) = &self.trained {
             ui.label(format!("Saved {}", path.display()));
-            if *classes <= 64 && sims.len() == classes * classes {
+            // DHN's and HybridHash's losses never read the class vectors: theirs are random.
+            let has_class_vectors =
+                self.curves.method == Method::Dhd || self.curves.method.uses_centres();
+            if has_class_vectors && *classes <= 64 && sims.len() == classes * classes {
                 ui.label("Cosine similarity of the class vectors (DHD's learned proxies, DHD Fig. 5; CSQ's and SHC's hash centres).")
                     .on_hover_text("red = 1 (same direction), blue = −1; the diagonal is each class with itself");
                 let sims: Vec<f64> = sims.iter().map(|&v| v as f64).collect();
