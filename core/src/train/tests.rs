@@ -61,6 +61,13 @@ fn codes(model: &HashModel, images: &TrainImages) -> Vec<f32> {
         .unwrap()
 }
 
+fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0f32, f32::max)
+}
+
 fn run(
     config: &TrainConfig,
     images: &TrainImages,
@@ -169,11 +176,7 @@ fn cancel_keeps_a_checkpoint_and_resume_reproduces_the_run() {
     let resumed = run(&config, &images, Some(&ckpt), Some((&ckpt, saved)), None).unwrap();
     assert_eq!(resumed.history.len(), 2);
     let (a, b) = (codes(&whole.model, &images), codes(&resumed.model, &images));
-    let worst = a
-        .iter()
-        .zip(&b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0f32, f32::max);
+    let worst = max_abs_diff(&a, &b);
     assert!(worst < 1e-4, "resumed run differs by {worst}");
     // The first epoch's record comes from the checkpoint, and is the uninterrupted run's.
     assert!((whole.history[0].loss.total - resumed.history[0].loss.total).abs() < 1e-5);
@@ -309,11 +312,7 @@ fn methods_with_state_resume_exactly() {
         }
         let resumed = run(&config, &images, None, Some((&ckpt, saved)), None).unwrap();
         let (a, b) = (codes(&whole.model, &images), codes(&resumed.model, &images));
-        let worst = a
-            .iter()
-            .zip(&b)
-            .map(|(x, y)| (x - y).abs())
-            .fold(0f32, f32::max);
+        let worst = max_abs_diff(&a, &b);
         assert!(
             worst < 1e-4,
             "{}: resumed run differs by {worst}",

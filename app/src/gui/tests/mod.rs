@@ -57,6 +57,17 @@ fn wait(harness: &mut Harness<'static, HashlensApp>, done: impl Fn(&HashlensApp)
     harness.run_steps(3);
 }
 
+/// The method chosen in the open library's Model tab.
+fn chosen_method(harness: &Harness<'static, HashlensApp>) -> hashlens_core::train::Method {
+    harness
+        .state()
+        .library()
+        .unwrap()
+        .model_panel
+        .settings
+        .method
+}
+
 fn open(harness: &mut Harness<'static, HashlensApp>, folder: &Path) {
     harness.state_mut().welcome.path = folder.display().to_string();
     harness.get_by_label("Open").click();
@@ -279,24 +290,13 @@ fn the_demo_library_opens_offline_and_finds_near_duplicates() {
     harness.run_steps(2);
     harness.get_by_label("SHC").click();
     harness.run_steps(2);
-    let method = harness
-        .state()
-        .library()
-        .unwrap()
-        .model_panel
-        .settings
-        .method;
-    assert_eq!(method, hashlens_core::train::Method::Dhd);
+    assert_eq!(chosen_method(&harness), hashlens_core::train::Method::Dhd);
     harness.get_by_label("HybridHash loss").click();
     harness.run_steps(2);
-    let method = harness
-        .state()
-        .library()
-        .unwrap()
-        .model_panel
-        .settings
-        .method;
-    assert_eq!(method, hashlens_core::train::Method::HybridHash);
+    assert_eq!(
+        chosen_method(&harness),
+        hashlens_core::train::Method::HybridHash
+    );
 }
 
 /// The model tab fine-tunes a DHD head on the folder (classes from its two sub-folders), shows the loss
@@ -318,14 +318,7 @@ fn fine_tune_from_the_model_tab_and_reindex_with_it() {
     // With classes every method can be chosen, SHC included.
     harness.get_by_label("SHC").click();
     harness.run_steps(2);
-    let method = harness
-        .state()
-        .library()
-        .unwrap()
-        .model_panel
-        .settings
-        .method;
-    assert_eq!(method, hashlens_core::train::Method::Shc);
+    assert_eq!(chosen_method(&harness), hashlens_core::train::Method::Shc);
     if let super::Screen::Library(lib) = &mut harness.state_mut().screen {
         lib.model_panel.settings = super::training::TrainSettings {
             bits: 16,
