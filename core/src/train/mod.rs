@@ -1,8 +1,9 @@
-//! Training deep hashing models: Deep Hash Distillation (../shared/spec/methods.md §2), and DHN, CSQ and
-//! SHC on the same loop (§4–§6), with DHD's self-distillation as a plug-in.
+//! Training deep hashing models: Deep Hash Distillation (../shared/spec/methods.md §2), and DHN, CSQ, SHC
+//! and HybridHash's loss on the same loop (§4–§7), with DHD's self-distillation as a plug-in.
 //!
 //! - [`loss`]: DHD's three losses, L_HP + λ₁·L_SdH + λ₂·L_bce-Q.
-//! - [`method`]: which objective a run trains (DHD, DHN, CSQ, SHC) and the SdH plug-in;
+//! - [`method`]: which objective a run trains (DHD, DHN, CSQ, SHC, HybridHash) and the SdH plug-in;
+//!   `objective`: what its loss reads besides the network (centres, HybridHash's memory bank);
 //!   [`class_centres`]: the centres CSQ and SHC pull photos toward, made before the first step from
 //!   [`centres`] (CSQ's Hadamard centres), [`min_distance`] (MDSHC's minimum-distance centres) and
 //!   [`shc`] (SHC's semantic centres).
