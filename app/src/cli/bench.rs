@@ -21,6 +21,8 @@ pub enum BenchCommand {
     Hashing(super::bench_hashing::HashingBench),
     /// Photos to codes: first-batch time and steady-state images/s on the chosen device.
     Encode(super::bench_encode::EncodeBench),
+    /// One whole-network training step against its forward pass, per depthwise-gradient method.
+    Step(super::bench_step::StepBench),
 }
 
 #[derive(Args, Debug)]
@@ -88,6 +90,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Search(b) => search(b),
         BenchCommand::Hashing(b) => super::bench_hashing::run(b),
         BenchCommand::Encode(b) => super::bench_encode::run(b),
+        BenchCommand::Step(b) => super::bench_step::run(b),
     }
 }
 

@@ -3,6 +3,7 @@
 mod bench;
 mod bench_encode;
 mod bench_hashing;
+mod bench_step;
 mod compare;
 mod dataset;
 mod eval;

@@ -112,7 +112,7 @@ impl ConvBn {
     }
 
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let y = self.bn.forward(self.conv.forward(x));
+        let y = self.bn.forward(super::depthwise::forward(&self.conv, x));
         if self.relu6 { y.clamp(0.0, 6.0) } else { y }
     }
 }

@@ -4,6 +4,7 @@
 //! they are created on decides whether they run on the GPU (wgpu) or the CPU (flex).
 
 pub mod backbone;
+pub mod depthwise;
 pub mod features;
 pub mod hash_model;
 pub mod hybrid_hash;
