@@ -6,7 +6,7 @@
 # Everything lives in /tmp/hl, which survives between calls while the machine stays warm, so a long
 # training run continues across calls through its checkpoint. Results are copied to $OUT.
 set -uo pipefail
-step="${1:?step: setup | data | train | eval | bench | compare}"; shift
+step="${1:?step: setup | data | step | train | eval | bench | compare}"; shift
 if ls .gl/*.deb >/dev/null 2>&1; then
     for f in .gl/*.deb; do dpkg -x "$f" /; done
     ldconfig
@@ -37,6 +37,11 @@ data)
 setup)
     nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
     "$hl" inspect --device "$device" assets/demo/chelsea.jpg
+    ;;
+step)
+    # The training step against its forward pass, depthwise gradients by taps and by Burn: run first.
+    "$hl" bench step --data "$w/cifar/train" --batch "${BATCH:-128}" --steps 10 --device "$device" "$@" \
+        | tee "$OUT/step-$device.md"
     ;;
 train)
     resume=()
