@@ -117,7 +117,7 @@ pub fn run(b: StepBench) -> anyhow::Result<()> {
         .with_image_size(b.image_size);
 
     let forward_ms = {
-        let backbone = config.starting_backbone(&device.device)?;
+        let (backbone, _) = config.starting_backbone(&device.device)?;
         let x = || {
             Tensor::<4>::random(
                 [2 * b.batch, 3, b.image_size, b.image_size],
@@ -189,7 +189,7 @@ fn time_steps(
     ad: &Device,
 ) -> anyhow::Result<(f64, f64)> {
     let n = images.len();
-    let mut learner = FullLearner::new(config, images, ad, None)?;
+    let mut learner = FullLearner::new(config, images, ad, None, &mut |_| {})?;
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let items: Vec<usize> = (0..b.batch).collect();
     let started = Instant::now();

@@ -82,9 +82,13 @@ pub fn inspect(a: InspectArgs) -> anyhow::Result<()> {
         }
         (None, Some(path)) => {
             let pre = a.backbone.preprocess();
-            own = a
+            let (net, note) = a
                 .backbone
-                .from_safetensors(path, pre.crop as usize, &device)?;
+                .from_weight_file(path, pre.crop as usize, &device)?;
+            if let Some(note) = note {
+                eprintln!("hashlens: {note}");
+            }
+            own = net;
             (&own, pre)
         }
     };

@@ -119,8 +119,9 @@ pub struct TrainArgs {
     /// from scratch in full mode, or starts from --backbone-weights).
     #[arg(long, default_value = "mobilenet_v2", value_parser = parse_backbone)]
     backbone: BackboneArch,
-    /// Start the backbone from this safetensors file (its own tensor names) instead of the shipped
-    /// ImageNet weights.
+    /// Start the backbone from this file instead of the shipped ImageNet weights: safetensors of the
+    /// network's own tensors, or for hybridhash timm's NesT-B ImageNet checkpoint
+    /// (`jx_nest_base-8bc41011.pth` or Hugging Face's `model.safetensors`), loaded where the paper does.
     #[arg(long)]
     backbone_weights: Option<PathBuf>,
     #[arg(long, default_value_t = 64)]
@@ -408,6 +409,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
             }
         }
         TrainEvent::Checkpoint(_) => {}
+        TrainEvent::Note(note) => bar.println(format!("hashlens: {note}")),
     };
     let mut periodic = |model: &hashlens_core::model::HashModel| -> f64 {
         let p = protocol.as_ref().expect("only with a protocol");

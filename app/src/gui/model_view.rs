@@ -173,6 +173,7 @@ impl ModelPanel {
                         self.curves.map.push([stats.epoch as f64, m]);
                     }
                 }
+                TrainerEvent::Train(TrainEvent::Note(n)) => self.notes.push(n),
                 TrainerEvent::Train(_) => {}
                 TrainerEvent::Done(r) => {
                     self.task = None;

@@ -209,22 +209,29 @@ impl BackboneArch {
         Ok(net)
     }
 
-    /// The network with weights from a safetensors file (written by `convert-weights`, or a bare
-    /// network's tensors), for `side`-pixel inputs.
-    pub fn from_safetensors(
+    /// The network with weights from a file, for `side`-pixel inputs, and for a partial load a line
+    /// saying what came from where. A file is either this network's own tensors (safetensors written by
+    /// `convert-weights` or a bare network), which must match exactly, or for HybridHash timm's NesT-B
+    /// ImageNet checkpoint (`model::nest`), which loads where the paper says.
+    pub fn from_weight_file(
         self,
         path: &std::path::Path,
         side: usize,
         device: &Device,
-    ) -> Result<Backbone, WeightsError> {
+    ) -> Result<(Backbone, Option<String>), WeightsError> {
         match self.init(side, device) {
             Backbone::MobilenetV2(mut net) | Backbone::EfficientnetLite0(mut net) => {
                 weights::load_safetensors(&mut net, path)?;
-                Ok(self.wrap(net))
+                Ok((self.wrap(net), None))
+            }
+            Backbone::HybridHash(mut net) if super::nest::is_nest_file(path) => {
+                let depths = HybridHashConfig::new().depths;
+                let report = super::nest::load_nest(&mut net, path, &depths)?;
+                Ok((Backbone::HybridHash(net), Some(report.summary(path))))
             }
             Backbone::HybridHash(mut net) => {
                 weights::load_safetensors(&mut net, path)?;
-                Ok(Backbone::HybridHash(net))
+                Ok((Backbone::HybridHash(net), None))
             }
         }
     }

@@ -10,6 +10,7 @@ pub mod hash_model;
 pub mod hybrid_hash;
 pub mod imagenet;
 pub mod inverted_residual;
+pub mod nest;
 pub mod weights;
 
 pub use backbone::{Backbone, BackboneArch, ImageNetwork};

@@ -105,16 +105,22 @@ pub struct FullLearner<'a> {
 }
 
 impl<'a> FullLearner<'a> {
-    /// `device` is an autodiff device; `centres` those of CSQ and SHC.
+    /// `device` is an autodiff device; `centres` those of CSQ and SHC; `on_event` hears what a weight
+    /// file gave.
     pub fn new(
         config: &TrainConfig,
         images: &'a TrainImages,
         device: &Device,
         centres: Option<&ClassCentres>,
+        on_event: &mut dyn FnMut(TrainEvent),
     ) -> Result<Self, TrainError> {
         let arch = config.backbone;
+        let (backbone, note) = config.starting_backbone(device)?;
+        if let Some(note) = note {
+            on_event(TrainEvent::Note(note));
+        }
         let net = DhdNetwork {
-            backbone: config.starting_backbone(device)?,
+            backbone,
             head: new_head(config, arch.feature_dim(), images.classes, centres, device),
         };
         Ok(Self {
@@ -267,7 +273,10 @@ impl FeatureCache {
         on_event: &mut dyn FnMut(TrainEvent),
     ) -> Result<Option<Self>, TrainError> {
         let arch = config.backbone;
-        let frozen = config.starting_backbone(device)?;
+        let (frozen, note) = config.starting_backbone(device)?;
+        if let Some(note) = note {
+            on_event(TrainEvent::Note(note));
+        }
         let views = config.cached_views.max(1);
         let dim = arch.feature_dim();
         let pre = config.input();

@@ -109,20 +109,24 @@ pub struct TrainConfig {
 impl TrainConfig {
     /// The backbone a run starts from: the weight file when one is given, else the shipped ImageNet
     /// weights, else (a network without them, whole-network training only) random weights drawn from
-    /// the run's seed. `device` may be an autodiff device.
-    pub fn starting_backbone(&self, device: &Device) -> Result<crate::model::Backbone, TrainError> {
+    /// the run's seed; and what a partially used weight file gave (a line for the log). `device` may be
+    /// an autodiff device.
+    pub fn starting_backbone(
+        &self,
+        device: &Device,
+    ) -> Result<(crate::model::Backbone, Option<String>), TrainError> {
         let arch = self.backbone;
         let model = |e: crate::model::weights::WeightsError| TrainError::Model(e.to_string());
         match &self.backbone_weights {
             Some(path) => arch
-                .from_safetensors(path, self.image_size, device)
+                .from_weight_file(path, self.image_size, device)
                 .map_err(model),
             None if arch.has_pretrained() || self.mode == TrainMode::Head => {
-                arch.pretrained(device).map_err(model)
+                Ok((arch.pretrained(device).map_err(model)?, None))
             }
             None => {
                 device.seed(self.seed);
-                Ok(arch.init(self.image_size, device))
+                Ok((arch.init(self.image_size, device), None))
             }
         }
     }
@@ -204,6 +208,9 @@ pub enum TrainEvent {
     },
     Epoch(EpochStats),
     Checkpoint(PathBuf),
+    /// What the user should know about how the run was set up (e.g. which tensors of a weight file it
+    /// used).
+    Note(String),
 }
 
 /// Why a run stopped early.
@@ -331,7 +338,13 @@ pub fn train_cached(
         None => None,
     };
     let mut learner: Box<dyn Learner + '_> = match cache {
-        None => Box::new(FullLearner::new(config, images, &ad, centres.as_ref())?),
+        None => Box::new(FullLearner::new(
+            config,
+            images,
+            &ad,
+            centres.as_ref(),
+            on_event,
+        )?),
         Some(cache) => Box::new(HeadLearner::new(
             config,
             images,
