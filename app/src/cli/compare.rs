@@ -92,6 +92,12 @@ pub struct CompareArgs {
     lr_backbone: f64,
     #[arg(long, default_value_t = 1e-3)]
     lr_head: f64,
+    /// DHN: logits θ = scale·⟨u_i, u_j⟩ (½ in the PyTorch ports).
+    #[arg(long, default_value_t = 0.5)]
+    dhn_scale: f64,
+    /// HybridHash's loss: θ = α·⟨u_i, U_j⟩ (½ upstream).
+    #[arg(long, default_value_t = 0.5)]
+    hybrid_alpha: f64,
     #[command(flatten)]
     device: DeviceArgs,
     /// Head mode: also score each run with deformed queries (cutout, dropout, zoom, rotation, shear,
@@ -201,7 +207,13 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
 
     let base = |method: Method, sdh: bool, bits: usize| {
         TrainConfig::new(a.backbone, DhdLossConfig::new())
-            .with_method(MethodConfig::new().with_method(method).with_sdh(sdh))
+            .with_method(
+                MethodConfig::new()
+                    .with_method(method)
+                    .with_sdh(sdh)
+                    .with_dhn_scale(a.dhn_scale)
+                    .with_hybrid_alpha(a.hybrid_alpha),
+            )
             .with_bits(bits)
             .with_epochs(a.epochs)
             .with_batch(a.batch.min(images.len()))
