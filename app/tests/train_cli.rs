@@ -150,8 +150,9 @@ fn compare_methods_on_one_split() {
         "both",
         "--robustness",
         // CSQ's centre BCE needs about a hundred steps here (DHD's scaled cross-entropy far fewer).
+        // Two counts: every method trains once per count.
         "--epochs",
-        "30",
+        "30,40",
         "--lr-head",
         "0.01",
         "--batch",
@@ -180,7 +181,7 @@ fn compare_methods_on_one_split() {
     );
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(
-        stdout.starts_with("| method | labels | SdH | bits | mAP@ALL"),
+        stdout.starts_with("| method | labels | SdH | bits | epochs | mAP@ALL"),
         "{stdout}"
     );
     let table: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
@@ -189,31 +190,43 @@ fn compare_methods_on_one_split() {
         (Some(50), Some(300))
     );
     let rows = table["rows"].as_array().unwrap();
-    let names: Vec<(String, bool, bool)> = rows
+    let names: Vec<(String, bool, bool, Option<u64>)> = rows
         .iter()
         .map(|r| {
             (
                 r["method"].as_str().unwrap().to_string(),
                 r["labels"].as_bool().unwrap(),
                 r["sdh"].as_bool().unwrap(),
+                r["epochs"].as_u64(),
             )
         })
         .collect();
     let expected = [
-        ("pca-itq", false, false),
-        ("dhd", true, true),
-        ("csq", true, false),
-        ("csq", true, true),
-        ("shc", true, false),
-        ("shc", true, true),
-        ("dhd", false, true),
-        ("csq", false, false),
-        ("csq", false, true),
+        ("pca-itq", false, false, None),
+        ("dhd", true, true, Some(30)),
+        ("dhd", true, true, Some(40)),
+        ("csq", true, false, Some(30)),
+        ("csq", true, true, Some(30)),
+        ("csq", true, false, Some(40)),
+        ("csq", true, true, Some(40)),
+        ("shc", true, false, Some(30)),
+        ("shc", true, true, Some(30)),
+        ("shc", true, false, Some(40)),
+        ("shc", true, true, Some(40)),
+        ("dhd", false, true, Some(30)),
+        ("dhd", false, true, Some(40)),
+        ("csq", false, false, Some(30)),
+        ("csq", false, true, Some(30)),
+        ("csq", false, false, Some(40)),
+        ("csq", false, true, Some(40)),
     ];
     assert_eq!(
         names,
-        expected.map(|(m, l, s)| (m.to_string(), l, s)).to_vec()
+        expected
+            .map(|(m, l, s, e)| (m.to_string(), l, s, e))
+            .to_vec()
     );
+    assert_eq!(table["epochs"], serde_json::json!([30, 40]));
     // Both tables: header and rule, then the rows (the baseline has no robustness row).
     let table_lines = stdout.lines().filter(|l| l.starts_with('|')).count();
     assert_eq!(

@@ -67,8 +67,11 @@ pub struct CompareArgs {
     labels: LabelUse,
     #[arg(long, value_enum, default_value = "head")]
     mode: Mode,
-    #[arg(long, default_value_t = 30)]
-    epochs: usize,
+    /// Epochs; several (e.g. 30,100,300) train every method once per count on the same cached
+    /// features. Measured here: the pairwise likelihoods (DHN, HybridHash's) need ten times the steps of
+    /// the proxy and centre losses, which meanwhile overfit, so one count favours one family.
+    #[arg(long, value_delimiter = ',', default_value = "30")]
+    epochs: Vec<usize>,
     #[arg(long, default_value_t = 128)]
     batch: usize,
     /// Use only the first N photos of the training split (default: all).
@@ -117,6 +120,8 @@ struct Row {
     labels: bool,
     sdh: bool,
     bits: usize,
+    /// Training epochs (none for the training-free baseline).
+    epochs: Option<usize>,
     map_all: f64,
     map_1000: f64,
     p_1000: f64,
@@ -128,15 +133,16 @@ struct Row {
 }
 
 impl Row {
-    /// The cells that name the run: method, labels, SdH, bits.
+    /// The cells that name the run: method, labels, SdH, bits, epochs.
     fn key(&self) -> String {
         let yes = |b: bool| if b { "yes" } else { "no" };
         format!(
-            "{} | {} | {} | {}",
+            "{} | {} | {} | {} | {}",
             self.method,
             yes(self.labels),
             yes(self.sdh),
-            self.bits
+            self.bits,
+            self.epochs.map_or("—".to_string(), |e| e.to_string())
         )
     }
 }
@@ -147,7 +153,7 @@ struct Table {
     seed: u64,
     backbone: &'static str,
     mode: &'static str,
-    epochs: usize,
+    epochs: Vec<usize>,
     batch: usize,
     image_size: usize,
     train_images: usize,
@@ -205,7 +211,7 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
     }
     let images = &labelled;
 
-    let base = |method: Method, sdh: bool, bits: usize| {
+    let base = |method: Method, sdh: bool, bits: usize, epochs: usize| {
         TrainConfig::new(a.backbone, DhdLossConfig::new())
             .with_method(
                 MethodConfig::new()
@@ -215,7 +221,7 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
                     .with_hybrid_alpha(a.hybrid_alpha),
             )
             .with_bits(bits)
-            .with_epochs(a.epochs)
+            .with_epochs(epochs)
             .with_batch(a.batch.min(images.len()))
             .with_lr_backbone(a.lr_backbone)
             .with_lr_head(a.lr_head)
@@ -235,9 +241,15 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
                 continue;
             }
             for &bits in &a.bits {
-                runs.push((base(method, method == Method::Dhd, bits), set, labels));
-                if a.with_sdh && method != Method::Dhd {
-                    runs.push((base(method, true, bits), set, labels));
+                for &epochs in &a.epochs {
+                    runs.push((
+                        base(method, method == Method::Dhd, bits, epochs),
+                        set,
+                        labels,
+                    ));
+                    if a.with_sdh && method != Method::Dhd {
+                        runs.push((base(method, true, bits, epochs), set, labels));
+                    }
                 }
             }
         }
@@ -318,6 +330,7 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
                 labels: false,
                 sdh: false,
                 bits,
+                epochs: None,
                 map_all,
                 map_1000,
                 p_1000,
@@ -329,7 +342,7 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
     }
     for (config, set, labels) in &runs {
         let name = format!(
-            "{}{} {} bits{}",
+            "{}{} {} bits, {} epochs{}",
             config.method.method.name(),
             if config.method.sdh && config.method.method != Method::Dhd {
                 "+SdH"
@@ -337,6 +350,7 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
                 ""
             },
             config.bits,
+            config.epochs,
             if *labels { "" } else { " without labels" }
         );
         eprintln!("hashlens: training {name}…");
@@ -382,6 +396,7 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
             labels: *labels,
             sdh: config.method.distils(),
             bits: config.bits,
+            epochs: Some(config.epochs),
             map_all,
             map_1000,
             p_1000,
@@ -402,7 +417,7 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
             seed,
             backbone: a.backbone.name(),
             mode: a.mode.name(),
-            epochs: a.epochs,
+            epochs: a.epochs.clone(),
             batch: first.batch,
             image_size: a.image_size,
             train_images: images.len(),
@@ -492,8 +507,10 @@ fn codes_of(
 }
 
 fn print_markdown(rows: &[Row]) {
-    println!("| method | labels | SdH | bits | mAP@ALL | mAP@1000 | P@1000 | P(r≤2) | train s |");
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!(
+        "| method | labels | SdH | bits | epochs | mAP@ALL | mAP@1000 | P@1000 | P(r≤2) | train s |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for r in rows {
         println!(
             "| {} | {:.4} | {:.4} | {:.4} | {:.4} | {:.0} |",
@@ -513,10 +530,10 @@ fn print_markdown(rows: &[Row]) {
     println!("Robustness: mAP@ALL with deformed queries against the clean database");
     println!();
     println!(
-        "| method | labels | SdH | bits | none | {} |",
+        "| method | labels | SdH | bits | epochs | none | {} |",
         names.join(" | ")
     );
-    println!("|---|---|---|---|---|{}", "---|".repeat(names.len()));
+    println!("|---|---|---|---|---|---|{}", "---|".repeat(names.len()));
     for r in rows.iter().filter(|r| !r.robustness.is_empty()) {
         let cells: Vec<String> = r
             .robustness

@@ -185,6 +185,10 @@ mod tests {
 
     use super::*;
 
+    fn floats<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+        t.into_data().try_to_vec::<f32>().unwrap()
+    }
+
     /// Values in [-1, 1) from a fixed hash of the position (tests run in parallel and Burn's random
     /// generator is shared, so seeded draws would interleave).
     fn noise<const D: usize>(shape: [usize; D], seed: u64, device: &Device) -> Tensor<D> {
@@ -224,20 +228,8 @@ mod tests {
         let weights = noise(y.dims(), 3, &device);
         let loss = (y.clone() * weights).sum();
         let grads = loss.backward();
-        let gx = x
-            .grad(&grads)
-            .unwrap()
-            .into_data()
-            .try_to_vec::<f32>()
-            .unwrap();
-        let gw = conv
-            .weight
-            .val()
-            .grad(&grads)
-            .unwrap()
-            .into_data()
-            .try_to_vec::<f32>()
-            .unwrap();
+        let gx = floats(x.grad(&grads).unwrap());
+        let gw = floats(conv.weight.val().grad(&grads).unwrap());
         assert!(
             !takes_taps(&conv.valid(), c, DepthwiseGrad::Taps),
             "inference takes Burn's path"
@@ -247,7 +239,7 @@ mod tests {
             DepthwiseGrad::Burn,
             "flex: Burn's"
         );
-        (y.into_data().try_to_vec::<f32>().unwrap(), gx, gw)
+        (floats(y), gx, gw)
     }
 
     fn assert_close(a: &[f32], b: &[f32], what: &str) {
@@ -298,19 +290,9 @@ mod tests {
         assert!(takes_taps(&conv, 1, DepthwiseGrad::Taps));
         let y = forward_with(&conv, x, DepthwiseGrad::Taps);
         // y[0,0] = 1·1 + 2·2 + 3·4 + 4·5 = 37, and so on.
-        assert_eq!(
-            y.clone().into_data().try_to_vec::<f32>().unwrap(),
-            vec![37.0, 47.0, 67.0, 77.0]
-        );
+        assert_eq!(floats(y.clone()), vec![37.0, 47.0, 67.0, 77.0]);
         let grads = y.sum().backward();
-        let gw = conv
-            .weight
-            .val()
-            .grad(&grads)
-            .unwrap()
-            .into_data()
-            .try_to_vec::<f32>()
-            .unwrap();
+        let gw = floats(conv.weight.val().grad(&grads).unwrap());
         // Tap (0,0) sees 1+2+4+5, tap (0,1) 2+3+5+6, tap (1,0) 4+5+7+8, tap (1,1) 5+6+8+9.
         assert_eq!(gw, vec![12.0, 16.0, 24.0, 28.0]);
     }
@@ -332,17 +314,7 @@ mod tests {
                 let g = (net.features(x.clone()) * mix.clone()).sum().backward();
                 net.blocks
                     .iter()
-                    .map(|b| {
-                        b.depthwise
-                            .conv
-                            .weight
-                            .val()
-                            .grad(&g)
-                            .unwrap()
-                            .into_data()
-                            .try_to_vec::<f32>()
-                            .unwrap()
-                    })
+                    .map(|b| floats(b.depthwise.conv.weight.val().grad(&g).unwrap()))
                     .collect::<Vec<_>>()
             })
         };
