@@ -158,7 +158,7 @@ pub fn load_nest(
     let mut unused: Vec<String> = result
         .unused
         .iter()
-        .filter(|k| !k.ends_with("num_batches_tracked"))
+        .filter(|k| !super::weights::ignorable(k))
         .cloned()
         .collect();
     unused.sort();

@@ -43,7 +43,7 @@ pub enum WeightsError {
 }
 
 /// Buffers PyTorch keeps that carry no weights.
-fn ignorable(key: &str) -> bool {
+pub(crate) fn ignorable(key: &str) -> bool {
     key.ends_with("num_batches_tracked")
 }
 
