@@ -8,8 +8,9 @@
 //! trains and encodes each run end to end (a GPU's job).
 //!
 //! In head mode the table also has the training-free default as a baseline: PCA + ITQ fitted on the
-//! training photos' features. `--labels without` (or `both`) trains without the labels (targets from the
-//! backbone's ImageNet classifier, as for a personal library); the evaluation always uses them.
+//! training photos' features. `--labels without` (or `both`) trains without the labels, as for a personal
+//! library, once per `--pseudo-labels` source (the backbone's ImageNet classes, or k-means clusters of
+//! its features); the evaluation always uses them.
 //! `--robustness` (head mode) also scores every run with deformed queries against the clean database
 //! (DHD's Table 4; the deformations are in `hashlens_core::photo::deform`).
 
@@ -29,8 +30,8 @@ use hashlens_core::model::{BackboneArch, HashModel};
 use hashlens_core::photo::deform::Deformation;
 use hashlens_core::photo::{DecodeLimits, decode_file};
 use hashlens_core::train::{
-    DhdLossConfig, FeatureCache, Method, MethodConfig, TrainConfig, TrainEvent, TrainHooks,
-    TrainImages, data, train_cached,
+    DhdLossConfig, FeatureCache, Method, MethodConfig, PseudoLabels, TrainConfig, TrainEvent,
+    TrainHooks, TrainImages, data, train_cached,
 };
 use serde::Serialize;
 
@@ -61,10 +62,13 @@ pub struct CompareArgs {
     /// Also run the other methods with DHD's self-distillation term (DHD always has it).
     #[arg(long)]
     with_sdh: bool,
-    /// Train with the protocol's labels, without them (targets: the backbone's top-5 ImageNet classes),
-    /// or both.
+    /// Train with the protocol's labels, without them (targets: `--pseudo-labels`), or both.
     #[arg(long, value_enum, default_value = "with")]
     labels: LabelUse,
+    /// Without labels: where targets come from, one set of runs each: imagenet[:TOP] (the backbone's
+    /// top ImageNet classes) or clusters[:K] (k-means of its features; √n clusters without K).
+    #[arg(long, value_delimiter = ',', default_value = "imagenet:5")]
+    pseudo_labels: Vec<PseudoLabels>,
     #[arg(long, value_enum, default_value = "head")]
     mode: Mode,
     /// Epochs; several (e.g. 30,100,300) train every method once per count on the same cached
@@ -116,8 +120,11 @@ pub struct CompareArgs {
 #[derive(Serialize)]
 struct Row {
     method: &'static str,
-    /// Trained with the protocol's labels (false: ImageNet targets; the baseline uses none).
+    /// Trained with the protocol's labels (false: `targets`; the baseline uses none).
     labels: bool,
+    /// What the run's targets were: `labels`, a pseudo-label source (`imagenet:5`, `clusters:32`), or
+    /// `none` (the training-free baseline).
+    targets: String,
     sdh: bool,
     bits: usize,
     /// Training epochs (none for the training-free baseline).
@@ -133,13 +140,13 @@ struct Row {
 }
 
 impl Row {
-    /// The cells that name the run: method, labels, SdH, bits, epochs.
+    /// The cells that name the run: method, targets, SdH, bits, epochs.
     fn key(&self) -> String {
         let yes = |b: bool| if b { "yes" } else { "no" };
         format!(
             "{} | {} | {} | {} | {}",
             self.method,
-            yes(self.labels),
+            self.targets,
             yes(self.sdh),
             self.bits,
             self.epochs.map_or("—".to_string(), |e| e.to_string())
@@ -187,27 +194,33 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
         "{} training photos could not be read",
         skipped.len()
     );
-    let unlabelled = if a.labels != LabelUse::With {
+    let mut unlabelled = Vec::new();
+    if a.labels != LabelUse::With {
         let backbone = a.backbone.pretrained(&device.device)?;
         let pre = TrainConfig::new(a.backbone, DhdLossConfig::new())
             .with_image_size(a.image_size)
             .input();
-        eprintln!("hashlens: ImageNet targets for the training photos (labels unused)…");
-        let t = data::imagenet_targets(&labelled, &backbone, &pre, 5, 64, &device.device, &cancel)
-            .context("cancelled")?;
-        let mut images = labelled.clone();
-        images.set_targets(t, 1000);
-        Some(images)
-    } else {
-        None
-    };
-    // (training photos, whether they carry the labels)
+        for &source in &a.pseudo_labels {
+            eprintln!(
+                "hashlens: targets without labels: {}…",
+                source.describe(labelled.len())
+            );
+            let (t, classes) = source
+                .targets(&labelled, &backbone, &pre, 64, &device.device, &cancel)
+                .map_err(anyhow::Error::msg)?
+                .context("cancelled")?;
+            let mut images = labelled.clone();
+            images.set_targets(t, classes);
+            unlabelled.push((images, source.to_string()));
+        }
+    }
+    // (training photos, what their targets are; "labels" when they carry the labels)
     let mut sets = Vec::new();
     if a.labels != LabelUse::Without {
-        sets.push((&labelled, true));
+        sets.push((&labelled, "labels".to_string()));
     }
-    if let Some(u) = &unlabelled {
-        sets.push((u, false));
+    for (images, source) in &unlabelled {
+        sets.push((images, source.clone()));
     }
     let images = &labelled;
 
@@ -231,12 +244,13 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
             .with_seed(seed)
     };
     let mut runs = Vec::new();
-    for &(set, labels) in &sets {
+    for (set, targets) in &sets {
         for &m in &a.methods {
             let method = m.method();
-            if method == Method::Shc && !labels {
+            if method == Method::Shc && set.classes > 256 {
                 eprintln!(
-                    "hashlens: SHC needs class labels; it is left out of the runs without them"
+                    "hashlens: SHC needs classes (labels or clusters); it is left out of the runs \
+                     with {targets} targets"
                 );
                 continue;
             }
@@ -244,11 +258,11 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
                 for &epochs in &a.epochs {
                     runs.push((
                         base(method, method == Method::Dhd, bits, epochs),
-                        set,
-                        labels,
+                        *set,
+                        targets,
                     ));
                     if a.with_sdh && method != Method::Dhd {
-                        runs.push((base(method, true, bits, epochs), set, labels));
+                        runs.push((base(method, true, bits, epochs), *set, targets));
                     }
                 }
             }
@@ -328,6 +342,7 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
             table.push(Row {
                 method: "pca-itq",
                 labels: false,
+                targets: "none".into(),
                 sdh: false,
                 bits,
                 epochs: None,
@@ -340,7 +355,8 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
             });
         }
     }
-    for (config, set, labels) in &runs {
+    for (config, set, targets) in &runs {
+        let labels = *targets == "labels";
         let name = format!(
             "{}{} {} bits, {} epochs{}",
             config.method.method.name(),
@@ -351,7 +367,11 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
             },
             config.bits,
             config.epochs,
-            if *labels { "" } else { " without labels" }
+            if labels {
+                String::new()
+            } else {
+                format!(" without labels ({targets})")
+            }
         );
         eprintln!("hashlens: training {name}…");
         let started = Instant::now();
@@ -393,7 +413,8 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
         }
         let row = Row {
             method: config.method.method.name(),
-            labels: *labels,
+            labels,
+            targets: targets.to_string(),
             sdh: config.method.distils(),
             bits: config.bits,
             epochs: Some(config.epochs),
@@ -508,7 +529,7 @@ fn codes_of(
 
 fn print_markdown(rows: &[Row]) {
     println!(
-        "| method | labels | SdH | bits | epochs | mAP@ALL | mAP@1000 | P@1000 | P(r≤2) | train s |"
+        "| method | targets | SdH | bits | epochs | mAP@ALL | mAP@1000 | P@1000 | P(r≤2) | train s |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|");
     for r in rows {
@@ -530,7 +551,7 @@ fn print_markdown(rows: &[Row]) {
     println!("Robustness: mAP@ALL with deformed queries against the clean database");
     println!();
     println!(
-        "| method | labels | SdH | bits | epochs | none | {} |",
+        "| method | targets | SdH | bits | epochs | none | {} |",
         names.join(" | ")
     );
     println!("|---|---|---|---|---|---|{}", "---|".repeat(names.len()));

@@ -11,8 +11,8 @@ use clap::{Args, ValueEnum};
 use hashlens_core::dataset::{classes_from_folders, protocol_split, read_list_file, scan_images};
 use hashlens_core::model::BackboneArch;
 use hashlens_core::train::{
-    Checkpoint, DhdLossConfig, EpochStats, Method, MethodConfig, TrainConfig, TrainEvent,
-    TrainHooks, TrainImages, TrainMode, checkpoint, data, train,
+    Checkpoint, DhdLossConfig, EpochStats, Method, MethodConfig, PseudoLabels, TrainConfig,
+    TrainEvent, TrainHooks, TrainImages, TrainMode, checkpoint, data, train,
 };
 use serde::Serialize;
 
@@ -88,9 +88,13 @@ pub struct TrainArgs {
     /// A list file (`path labels…` per line, single- or multi-label) instead of class folders.
     #[arg(long, conflicts_with = "protocol")]
     list: Option<PathBuf>,
-    /// Ignore the labels: targets from the backbone's ImageNet classifier (the personal-library mode).
+    /// Ignore the labels (the personal-library mode): targets from `--pseudo-labels`.
     #[arg(long)]
     unlabelled: bool,
+    /// Without labels, targets from imagenet[:TOP] (the backbone's top ImageNet classes) or
+    /// clusters[:K] (k-means of its features; √n clusters without K).
+    #[arg(long, default_value = "imagenet:5")]
+    pseudo_labels: PseudoLabels,
     #[arg(long, value_enum, default_value = "dhd")]
     method: MethodArg,
     /// Add DHD's self-distillation term (weak → strong view) to the other methods (DHD always has it).
@@ -323,26 +327,41 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     .with_backbone_weights(a.backbone_weights.clone())
     .with_seed(a.seed);
     let labels = if unlabelled {
-        eprintln!("hashlens: no labels used: targets are the backbone's ImageNet classes (top 5)");
+        let source = a.pseudo_labels;
+        let what = source.describe(images.len());
+        eprintln!("hashlens: no labels used: the targets are {what}");
         anyhow::ensure!(
-            a.backbone.has_pretrained(),
-            "training without labels takes its targets from the backbone's ImageNet classifier, and \
-             {} has none: give labels, or use mobilenet_v2 or efficientnet_lite0",
+            a.backbone.has_pretrained()
+                || (a.backbone_weights.is_some() && !source.needs_classifier()),
+            "training without labels takes its targets from a pretrained backbone's {}, and {} has \
+             none here: give labels, use mobilenet_v2 or efficientnet_lite0, or (with \
+             --backbone-weights) --pseudo-labels clusters",
+            if source.needs_classifier() {
+                "ImageNet classifier"
+            } else {
+                "features"
+            },
             a.backbone.name()
         );
-        let backbone = a.backbone.pretrained(&device.device)?;
-        let t = data::imagenet_targets(
-            &images,
-            &backbone,
-            &config.input(),
-            5,
-            a.batch.min(64),
-            &device.device,
-            &cancel,
-        )
-        .context("cancelled")?;
-        images.set_targets(t, 1000);
-        "unlabelled (ImageNet top-5 soft targets)".to_string()
+        // ImageNet targets come from the shipped classifier; clusters from the run's own start.
+        let backbone = if source.needs_classifier() {
+            a.backbone.pretrained(&device.device)?
+        } else {
+            config.starting_backbone(&device.device)?.0
+        };
+        let (t, classes) = source
+            .targets(
+                &images,
+                &backbone,
+                &config.input(),
+                a.batch.min(64),
+                &device.device,
+                &cancel,
+            )
+            .map_err(anyhow::Error::msg)?
+            .context("cancelled")?;
+        images.set_targets(t, classes);
+        format!("unlabelled ({what})")
     } else {
         labels
     };

@@ -13,8 +13,8 @@ use hashlens_core::model::BackboneArch;
 use hashlens_core::model::HashModel;
 use hashlens_core::model::hash_model::HashHead;
 use hashlens_core::train::{
-    Checkpoint, DhdLossConfig, Method, MethodConfig, TrainConfig, TrainEvent, TrainHooks,
-    TrainImages, TrainMode, data, train,
+    Checkpoint, DhdLossConfig, Method, MethodConfig, PseudoLabels, TrainConfig, TrainEvent,
+    TrainHooks, TrainImages, TrainMode, data, train,
 };
 
 use super::task::Task;
@@ -174,21 +174,23 @@ fn run(
         .with_batch(32.min(images.len()))
         .with_mode(s.mode);
     if labels.is_none() {
-        send(TrainerEvent::Note(
-            "no class sub-folders: the targets are the ImageNet classes the backbone sees".into(),
-        ));
+        let source = PseudoLabels::default();
+        send(TrainerEvent::Note(format!(
+            "no class sub-folders: the targets are {}",
+            source.describe(images.len())
+        )));
         let backbone = arch.pretrained(&device.device).map_err(|e| e.to_string())?;
-        let t = data::imagenet_targets(
-            &images,
-            &backbone,
-            &config.input(),
-            5,
-            16,
-            &device.device,
-            cancel,
-        )
-        .ok_or("cancelled")?;
-        images.set_targets(t, 1000);
+        let (t, classes) = source
+            .targets(
+                &images,
+                &backbone,
+                &config.input(),
+                16,
+                &device.device,
+                cancel,
+            )?
+            .ok_or("cancelled")?;
+        images.set_targets(t, classes);
     }
     let checkpoint = hashlens_core::train::checkpoint::checkpoint_path_for(out);
     let resumed = match resume {

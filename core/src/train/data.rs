@@ -7,8 +7,8 @@
 //! at their own size, because the augmentation's one bilinear resample goes to 256 anyway.
 //!
 //! Targets are rows of non-negative weights over the classes, normalised to sum to one when the loss
-//! reads them: one-hot for class folders, multi-hot from list files, or for an unlabelled folder the
-//! pretrained backbone's ImageNet class probabilities ([`imagenet_targets`]).
+//! reads them: one-hot for class folders, multi-hot from list files, or for an unlabelled folder what
+//! [`super::pseudo_labels`] makes of the pretrained backbone's view of the photos.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -17,8 +17,8 @@ use burn::tensor::{Device, Tensor, TensorData};
 use image::imageops::{self, FilterType};
 use rayon::prelude::*;
 
-use crate::model::{Backbone, HashModel};
-use crate::photo::{DecodeLimits, PhotoError, Preprocess, decode_file};
+use crate::model::HashModel;
+use crate::photo::{DecodeLimits, PhotoError, decode_file};
 use crate::{CodeBook, HashCode};
 
 /// Photos as `side × side` RGB bytes (channel-major) with their target rows.
@@ -213,53 +213,4 @@ pub fn encode_images(
         }
     }
     book
-}
-
-/// Targets for photos without labels: the pretrained backbone's ImageNet-1k probabilities, keeping the
-/// `top` most likely classes (renormalised). Photos that look alike share likely classes, so L_HP pulls
-/// their codes toward the same proxies, while self-distillation works as with labels. Returns the
-/// `len × 1000` rows. `backbone` must have its ImageNet classifier (a pretrained one).
-pub fn imagenet_targets(
-    images: &TrainImages,
-    backbone: &Backbone,
-    pre: &Preprocess,
-    top: usize,
-    batch: usize,
-    device: &Device,
-    cancel: &AtomicBool,
-) -> Option<Vec<f32>> {
-    use super::augment::{ViewParams, augment};
-    let mut out = Vec::with_capacity(images.len() * 1000);
-    let all: Vec<usize> = (0..images.len()).collect();
-    for chunk in all.chunks(batch.max(1)) {
-        if cancel.load(Ordering::Relaxed) {
-            return None;
-        }
-        let x = augment(
-            images.pixels(chunk, device),
-            &ViewParams::identity(chunk.len()),
-            pre,
-        );
-        let logits = backbone
-            .logits(x)
-            .expect("ImageNet targets come from a backbone with its ImageNet classifier");
-        let probs = burn::tensor::activation::softmax(logits, 1);
-        let probs: Vec<f32> = probs
-            .into_data()
-            .convert::<f32>()
-            .try_to_vec::<f32>()
-            .expect("f32 probabilities");
-        for row in probs.chunks(1000) {
-            let mut order: Vec<usize> = (0..1000).collect();
-            order.sort_by(|&a, &b| row[b].total_cmp(&row[a]));
-            let keep = &order[..top.clamp(1, 1000)];
-            let mass: f32 = keep.iter().map(|&k| row[k]).sum::<f32>().max(1e-12);
-            let mut t = vec![0.0f32; 1000];
-            for &k in keep {
-                t[k] = row[k] / mass;
-            }
-            out.extend(t);
-        }
-    }
-    Some(out)
 }

@@ -8,8 +8,8 @@
 //!   [`centres`] (CSQ's Hadamard centres), [`min_distance`] (MDSHC's minimum-distance centres) and
 //!   [`shc`] (SHC's semantic centres).
 //! - [`augment`]: the teacher and student augmentation groups, batched on the device.
-//! - [`data`]: training photos decoded once and held in memory, with their targets (labels, or ImageNet
-//!   soft targets for unlabelled folders).
+//! - [`data`]: training photos decoded once and held in memory, with their targets;
+//!   [`pseudo_labels`]: the targets of a folder without labels (ImageNet classes or feature clusters).
 //! - [`learner`]: what a step updates: the whole network on the GPU, or the head on cached features.
 //! - [`checkpoint`]: atomic checkpoints that resume a run exactly.
 //!
@@ -30,6 +30,7 @@ pub mod loss;
 pub mod method;
 pub mod min_distance;
 mod objective;
+pub mod pseudo_labels;
 pub mod shc;
 
 use std::path::{Path, PathBuf};
@@ -48,6 +49,7 @@ pub use checkpoint::Checkpoint;
 pub use data::TrainImages;
 pub use loss::{DhdLoss, DhdLossConfig, LossParts};
 pub use method::{HashLoss, Method, MethodConfig, Reference};
+pub use pseudo_labels::PseudoLabels;
 
 use crate::model::{BackboneArch, HashModel, Provenance};
 pub use learner::FeatureCache;

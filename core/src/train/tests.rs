@@ -116,16 +116,18 @@ fn head_mode_lowers_the_loss_on_unlabelled_real_photos() {
     assert!(skipped.is_empty());
     let d = Device::flex();
     let backbone = config.backbone.pretrained(&d).unwrap();
-    let targets = data::imagenet_targets(
-        &images,
-        &backbone,
-        &config.input(),
-        5,
-        8,
-        &d,
-        &AtomicBool::new(false),
-    )
-    .unwrap();
+    let (targets, classes) = PseudoLabels::ImageNet { top: 5 }
+        .targets(
+            &images,
+            &backbone,
+            &config.input(),
+            8,
+            &d,
+            &AtomicBool::new(false),
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(classes, 1000);
     // Each row is a distribution over five ImageNet classes.
     for row in targets.chunks(1000) {
         assert_eq!(row.iter().filter(|&&t| t > 0.0).count(), 5);
