@@ -35,9 +35,11 @@ use hashlens_core::train::{
 };
 use serde::Serialize;
 
+use super::compare_cache::{self, SharedFeatures};
 use super::eval_model::{ProtocolArgs, network_outputs};
 use super::index::{DeviceArgs, parse_backbone};
 use super::train::{MethodArg, Mode, progress_bar};
+use hashlens_core::dataset::ProtocolData;
 
 #[derive(Clone, Copy, Debug, PartialEq, clap::ValueEnum)]
 enum LabelUse {
@@ -114,6 +116,10 @@ pub struct CompareArgs {
     /// Write the table as JSON here too.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Head mode: keep the backbone features in this file and reuse them while the settings and
+    /// photos are the same (a sweep over head-only settings then skips the forward passes).
+    #[arg(long)]
+    feature_cache: Option<PathBuf>,
 }
 
 /// One cell row of the table.
@@ -200,15 +206,23 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
         let pre = TrainConfig::new(a.backbone, DhdLossConfig::new())
             .with_image_size(a.image_size)
             .input();
+        // The ImageNet sources share the probabilities, the cluster sources the features.
+        let mut outputs: [Option<Vec<f32>>; 2] = [None, None];
         for &source in &a.pseudo_labels {
             eprintln!(
                 "hashlens: targets without labels: {}…",
                 source.describe(labelled.len())
             );
-            let (t, classes) = source
-                .targets(&labelled, &backbone, &pre, 64, &device.device, &cancel)
-                .map_err(anyhow::Error::msg)?
-                .context("cancelled")?;
+            let rows = match &mut outputs[usize::from(source.needs_classifier())] {
+                Some(rows) => rows,
+                slot => slot.insert(
+                    source
+                        .network_outputs(&labelled, &backbone, &pre, 64, &device.device, &cancel)
+                        .map_err(anyhow::Error::msg)?
+                        .context("cancelled")?,
+                ),
+            };
+            let (t, classes) = source.targets_from_outputs(rows, labelled.len());
             let mut images = labelled.clone();
             images.set_targets(t, classes);
             unlabelled.push((images, source.to_string()));
@@ -272,39 +286,14 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
 
     // Head mode: the shared work, once.
     let shared = match a.mode {
-        Mode::Head => {
-            let bar = progress_bar(0, "caching features of training views");
-            let mut on_event = |e: TrainEvent| {
-                if let TrainEvent::Stage { done, total, .. } = e {
-                    bar.set_length(total as u64);
-                    bar.set_position(done as u64);
-                }
-            };
-            let cache =
-                FeatureCache::compute(first, images, &device.device, &cancel, &mut on_event)?
-                    .context("cancelled")?;
-            bar.finish_and_clear();
-            let backbone = first.backbone.pretrained(&device.device)?;
-            let encode = |photos: &[(PathBuf, usize)], what: &str| {
-                network_outputs(photos, &first.input(), 64, &device.device, what, |x| {
-                    backbone.features(x)
-                })
-            };
-            let deformed = if a.robustness {
-                deformed_queries(&split.query, &first.input(), seed, &device.device, |x| {
-                    backbone.features(x)
-                })?
-            } else {
-                Vec::new()
-            };
-            Some((
-                Arc::new(cache),
-                encode(&split.query, "query")?,
-                encode(&split.database, "database")?,
-                encode(&split.train, "training photos")?,
-                deformed,
-            ))
-        }
+        Mode::Head => Some(head_features(
+            &a,
+            first,
+            images,
+            &split,
+            &device.device,
+            &cancel,
+        )?),
         Mode::Full => None,
     };
     let labels = |v: &[(PathBuf, usize)]| {
@@ -328,7 +317,13 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
             r.precision_within_radius.precision,
         ])
     };
-    if let Some((_, q, db, train, _)) = &shared {
+    if let Some(SharedFeatures {
+        query: q,
+        database: db,
+        train,
+        ..
+    }) = &shared
+    {
         for &bits in &a.bits {
             let dim = train.first().map_or(0, Vec::len);
             let started = Instant::now();
@@ -384,13 +379,13 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
             cancel: &cancel,
             on_event: &mut on_event,
         };
-        let cache = shared.as_ref().map(|s| s.0.clone());
+        let cache = shared.as_ref().map(|s| s.cache.clone());
         let outcome = train_cached(config, set, &device.device, hooks, cache)?;
         let train_s = started.elapsed().as_secs_f64();
         let (q, db) = match &shared {
-            Some((_, q, db, _, _)) => (
-                codes_of(&outcome.model, q, &device.device)?,
-                codes_of(&outcome.model, db, &device.device)?,
+            Some(s) => (
+                codes_of(&outcome.model, &s.query, &device.device)?,
+                codes_of(&outcome.model, &s.database, &device.device)?,
             ),
             None => {
                 let model = &outcome.model;
@@ -407,7 +402,7 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
         };
         let [map_all, map_1000, p_1000, p_r2] = score(&q, &db)?;
         let mut robustness = Vec::new();
-        for (d, features) in shared.iter().flat_map(|s| &s.4) {
+        for (d, features) in shared.iter().flat_map(|s| &s.deformed) {
             let deformed = codes_of(&outcome.model, features, &device.device)?;
             robustness.push((d.name(), score(&deformed, &db)?[0]));
         }
@@ -452,6 +447,69 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
         eprintln!("hashlens: wrote {}", out.display());
     }
     Ok(())
+}
+
+/// The backbone features every head-mode run shares: read from `--feature-cache` when it holds them
+/// for these settings and photos, else computed (and then saved there).
+fn head_features(
+    a: &CompareArgs,
+    first: &TrainConfig,
+    images: &TrainImages,
+    split: &ProtocolData,
+    device: &burn::tensor::Device,
+    cancel: &AtomicBool,
+) -> anyhow::Result<SharedFeatures> {
+    let photos: Vec<&std::path::Path> = (split.query.iter().chain(&split.database))
+        .map(|(p, _)| p.as_path())
+        .collect();
+    let key = format!(
+        "{} | training photos {} | queries and database {} | robustness {}",
+        FeatureCache::key_for(first),
+        images.fingerprint(),
+        compare_cache::files_key(&photos),
+        a.robustness
+    );
+    if let Some(path) = &a.feature_cache
+        && let Some(shared) = compare_cache::load(path, &key, first, device)?
+    {
+        eprintln!("hashlens: backbone features from {}", path.display());
+        return Ok(shared);
+    }
+    let bar = progress_bar(0, "caching features of training views");
+    let mut on_event = |e: TrainEvent| {
+        if let TrainEvent::Stage { done, total, .. } = e {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        }
+    };
+    let cache = FeatureCache::compute(first, images, device, cancel, &mut on_event)?
+        .context("cancelled")?;
+    bar.finish_and_clear();
+    let backbone = first.backbone.pretrained(device)?;
+    let encode = |photos: &[(PathBuf, usize)], what: &str| {
+        network_outputs(photos, &first.input(), 64, device, what, |x| {
+            backbone.features(x)
+        })
+    };
+    let deformed = if a.robustness {
+        deformed_queries(&split.query, &first.input(), a.split.seed, device, |x| {
+            backbone.features(x)
+        })?
+    } else {
+        Vec::new()
+    };
+    let shared = SharedFeatures {
+        cache: Arc::new(cache),
+        query: encode(&split.query, "query")?,
+        database: encode(&split.database, "database")?,
+        train: encode(&split.train, "training photos")?,
+        deformed,
+    };
+    if let Some(path) = &a.feature_cache {
+        compare_cache::save(path, &key, &shared)?;
+        eprintln!("hashlens: backbone features saved in {}", path.display());
+    }
+    Ok(shared)
 }
 
 /// Backbone features of the query photos under every deformation but none (each photo and deformation

@@ -5,6 +5,7 @@ mod bench_encode;
 mod bench_hashing;
 mod bench_step;
 mod compare;
+mod compare_cache;
 mod dataset;
 mod eval;
 mod eval_model;

@@ -240,7 +240,9 @@ pub struct FeatureCache {
 }
 
 impl FeatureCache {
-    fn key_of(config: &TrainConfig) -> String {
+    /// The settings a run's views are drawn with, in words: a cache serves only runs with the same
+    /// (and a saved cache is reused only under the same).
+    pub fn key_for(config: &TrainConfig) -> String {
         format!(
             "{} {:?} seed {} views {} side {} batch {} s_T {}",
             config.backbone.name(),
@@ -260,7 +262,43 @@ impl FeatureCache {
 
     /// Whether this cache holds the views a run with `config` would draw.
     pub fn serves(&self, config: &TrainConfig) -> bool {
-        self.key == Self::key_of(config)
+        self.key == Self::key_for(config)
+    }
+
+    /// The teacher and the student views' features (each `len × views × dim`, photo-major), to be
+    /// saved and given back to [`FeatureCache::from_views`].
+    pub fn views(&self) -> (&[f32], &[f32]) {
+        (&self.teacher, &self.student)
+    }
+
+    /// A cache of features computed earlier by [`FeatureCache::compute`] for `config` (its frozen
+    /// backbone is loaded again). Refused when the lengths are not `len × views × dim` for `config`.
+    pub fn from_views(
+        config: &TrainConfig,
+        teacher: Vec<f32>,
+        student: Vec<f32>,
+        device: &Device,
+    ) -> Result<Self, TrainError> {
+        let views = config.cached_views.max(1);
+        let dim = config.backbone.feature_dim();
+        let per = views * dim;
+        if teacher.len() != student.len() || teacher.len() % per != 0 {
+            return Err(TrainError::Settings(format!(
+                "saved features of {} and {} values are not photos × {views} views × {dim}",
+                teacher.len(),
+                student.len()
+            )));
+        }
+        let (backbone, _) = config.starting_backbone(device)?;
+        Ok(Self {
+            backbone,
+            own_backbone: config.backbone_weights.is_some(),
+            teacher,
+            student,
+            views,
+            dim,
+            key: Self::key_for(config),
+        })
     }
 
     /// Computes the cache on `device` (a plain device) in batches of `config.batch`. `None` when
@@ -328,7 +366,7 @@ impl FeatureCache {
             student,
             views,
             dim,
-            key: Self::key_of(config),
+            key: Self::key_for(config),
         }))
     }
 }

@@ -114,6 +114,22 @@ impl PseudoLabels {
         device: &Device,
         cancel: &AtomicBool,
     ) -> Result<Option<(Vec<f32>, usize)>, String> {
+        Ok(self
+            .network_outputs(images, backbone, pre, batch, device, cancel)?
+            .map(|rows| self.targets_from_outputs(&rows, images.len())))
+    }
+
+    /// What the targets are made from, one row per photo: the ImageNet probabilities or the features.
+    /// Sources that need the same outputs ([`PseudoLabels::needs_classifier`]) can share them.
+    pub fn network_outputs(
+        self,
+        images: &TrainImages,
+        backbone: &Backbone,
+        pre: &Preprocess,
+        batch: usize,
+        device: &Device,
+        cancel: &AtomicBool,
+    ) -> Result<Option<Vec<f32>>, String> {
         if images.is_empty() {
             return Err("no photos to make targets for".into());
         }
@@ -154,20 +170,24 @@ impl PseudoLabels {
                     .map_err(|e| format!("{e:?}"))?,
             );
         }
-        let n = images.len();
-        Ok(Some(match self {
-            Self::ImageNet { top } => (top_classes(&rows, 1000, top), 1000),
+        Ok(Some(rows))
+    }
+
+    /// The target rows and class count made from [`PseudoLabels::network_outputs`] of `n` photos.
+    pub fn targets_from_outputs(self, rows: &[f32], n: usize) -> (Vec<f32>, usize) {
+        match self {
+            Self::ImageNet { top } => (top_classes(rows, 1000, top), 1000),
             Self::Clusters { k } => {
                 let k = k.unwrap_or_else(|| auto_clusters(n)).min(n);
                 let dim = rows.len() / n;
-                let fit = KMeans::fit(&unit_rows(&rows, dim), dim, k, 50, 0x5EED);
+                let fit = KMeans::fit(&unit_rows(rows, dim), dim, k, 50, 0x5EED);
                 let mut t = vec![0f32; n * k];
                 for (i, &c) in fit.assignment.iter().enumerate() {
                     t[i * k + c] = 1.0;
                 }
                 (t, k)
             }
-        }))
+        }
     }
 }
 
