@@ -133,6 +133,7 @@ fn compare_methods_on_one_split() {
     let data = dir.path().join("photos");
     two_classes(&data);
     let out = dir.path().join("table.json");
+    let features = dir.path().join("features.safetensors");
     let run = hashlens(&[
         "compare",
         "--data",
@@ -148,6 +149,9 @@ fn compare_methods_on_one_split() {
         "--with-sdh",
         "--labels",
         "both",
+        // Without labels: two k-means clusters of the photos' features, which SHC can use too.
+        "--pseudo-labels",
+        "clusters:2",
         "--robustness",
         // CSQ's centre BCE needs about a hundred steps here (DHD's scaled cross-entropy far fewer).
         // Two counts: every method trains once per count.
@@ -173,6 +177,8 @@ fn compare_methods_on_one_split() {
         "cpu",
         "--out",
         out.to_str().unwrap(),
+        "--feature-cache",
+        features.to_str().unwrap(),
     ]);
     assert!(
         run.status.success(),
@@ -181,7 +187,7 @@ fn compare_methods_on_one_split() {
     );
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(
-        stdout.starts_with("| method | labels | SdH | bits | epochs | mAP@ALL"),
+        stdout.starts_with("| method | targets | SdH | bits | epochs | mAP@ALL"),
         "{stdout}"
     );
     let table: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
@@ -190,40 +196,47 @@ fn compare_methods_on_one_split() {
         (Some(50), Some(300))
     );
     let rows = table["rows"].as_array().unwrap();
-    let names: Vec<(String, bool, bool, Option<u64>)> = rows
+    let names: Vec<(String, String, bool, Option<u64>)> = rows
         .iter()
         .map(|r| {
+            assert_eq!(r["labels"].as_bool().unwrap(), r["targets"] == "labels");
             (
                 r["method"].as_str().unwrap().to_string(),
-                r["labels"].as_bool().unwrap(),
+                r["targets"].as_str().unwrap().to_string(),
                 r["sdh"].as_bool().unwrap(),
                 r["epochs"].as_u64(),
             )
         })
         .collect();
+    let (t, f) = (true, false);
+    let (l, c) = ("labels", "clusters:2");
     let expected = [
-        ("pca-itq", false, false, None),
-        ("dhd", true, true, Some(30)),
-        ("dhd", true, true, Some(40)),
-        ("csq", true, false, Some(30)),
-        ("csq", true, true, Some(30)),
-        ("csq", true, false, Some(40)),
-        ("csq", true, true, Some(40)),
-        ("shc", true, false, Some(30)),
-        ("shc", true, true, Some(30)),
-        ("shc", true, false, Some(40)),
-        ("shc", true, true, Some(40)),
-        ("dhd", false, true, Some(30)),
-        ("dhd", false, true, Some(40)),
-        ("csq", false, false, Some(30)),
-        ("csq", false, true, Some(30)),
-        ("csq", false, false, Some(40)),
-        ("csq", false, true, Some(40)),
+        ("pca-itq", "none", f, None),
+        ("dhd", l, t, Some(30)),
+        ("dhd", l, t, Some(40)),
+        ("csq", l, f, Some(30)),
+        ("csq", l, t, Some(30)),
+        ("csq", l, f, Some(40)),
+        ("csq", l, t, Some(40)),
+        ("shc", l, f, Some(30)),
+        ("shc", l, t, Some(30)),
+        ("shc", l, f, Some(40)),
+        ("shc", l, t, Some(40)),
+        ("dhd", c, t, Some(30)),
+        ("dhd", c, t, Some(40)),
+        ("csq", c, f, Some(30)),
+        ("csq", c, t, Some(30)),
+        ("csq", c, f, Some(40)),
+        ("csq", c, t, Some(40)),
+        ("shc", c, f, Some(30)),
+        ("shc", c, t, Some(30)),
+        ("shc", c, f, Some(40)),
+        ("shc", c, t, Some(40)),
     ];
     assert_eq!(
         names,
         expected
-            .map(|(m, l, s, e)| (m.to_string(), l, s, e))
+            .map(|(m, l, s, e)| (m.to_string(), l.to_string(), s, e))
             .to_vec()
     );
     assert_eq!(table["epochs"], serde_json::json!([30, 40]));
@@ -235,11 +248,6 @@ fn compare_methods_on_one_split() {
         "{stdout}"
     );
     assert!(stdout.contains("Robustness"), "{stdout}");
-    assert!(
-        String::from_utf8_lossy(&run.stderr).contains("SHC needs class labels"),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
     for r in rows {
         let deformed = r
             .get("robustness")
@@ -252,9 +260,65 @@ fn compare_methods_on_one_split() {
         );
         let map = r["map_all"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&map), "{r}");
-        // Red and blue photos are told apart by the baseline and by every method trained with labels.
-        if r["labels"].as_bool().unwrap() || r["method"] == "pca-itq" {
-            assert!(map > 0.9, "{r}");
-        }
+        // Red and blue photos are told apart by the baseline and by every method, trained with the
+        // labels or with the two clusters the photos' features fall into.
+        assert!(map > 0.9, "{r}");
+    }
+
+    // Again from the saved features: they are not computed again, and a run gives the same codes.
+    let again = hashlens(&[
+        "compare",
+        "--data",
+        data.to_str().unwrap(),
+        "--protocol",
+        "cifar10-1",
+        "--seed",
+        "3",
+        "--methods",
+        "dhd",
+        "--bits",
+        "16",
+        "--robustness",
+        "--epochs",
+        "30",
+        "--lr-head",
+        "0.01",
+        "--batch",
+        "50",
+        "--train",
+        "200",
+        "--queries",
+        "50",
+        "--database",
+        "300",
+        "--image-size",
+        "32",
+        "--keep-side",
+        "16",
+        "--cached-views",
+        "1",
+        "--device",
+        "cpu",
+        "--out",
+        out.to_str().unwrap(),
+        "--feature-cache",
+        features.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(again.status.success(), "{stderr}");
+    assert!(stderr.contains("backbone features from"), "{stderr}");
+    assert!(!stderr.contains("saved in"), "{stderr}");
+    let second: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let dhd = |rows: &serde_json::Value| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["method"] == "dhd" && r["targets"] == "labels" && r["epochs"] == 30)
+            .cloned()
+            .unwrap()
+    };
+    let (a, b) = (dhd(&table["rows"]), dhd(&second["rows"]));
+    for key in ["map_all", "map_1000", "p_1000", "p_r2", "robustness"] {
+        assert_eq!(a[key], b[key], "{key}");
     }
 }

@@ -225,7 +225,14 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
             let (t, classes) = source.targets_from_outputs(rows, labelled.len());
             let mut images = labelled.clone();
             images.set_targets(t, classes);
-            unlabelled.push((images, source.to_string()));
+            let name = match source {
+                PseudoLabels::Clusters { k: None } => {
+                    eprintln!("hashlens: the silhouette chose {classes} clusters");
+                    format!("clusters (chose {classes})")
+                }
+                _ => source.to_string(),
+            };
+            unlabelled.push((images, name));
         }
     }
     // (training photos, what their targets are; "labels" when they carry the labels)

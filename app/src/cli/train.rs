@@ -361,7 +361,10 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
             .map_err(anyhow::Error::msg)?
             .context("cancelled")?;
         images.set_targets(t, classes);
-        format!("unlabelled ({what})")
+        if let PseudoLabels::Clusters { .. } = source {
+            eprintln!("hashlens: {classes} clusters");
+        }
+        format!("unlabelled ({what}; {classes} target classes)")
     } else {
         labels
     };
