@@ -67,9 +67,9 @@ pub struct CompareArgs {
     /// Train with the protocol's labels, without them (targets: `--pseudo-labels`), or both.
     #[arg(long, value_enum, default_value = "with")]
     labels: LabelUse,
-    /// Without labels: where targets come from, one set of runs each: imagenet[:TOP] (the backbone's
-    /// top ImageNet classes) or clusters[:K] (k-means of its features; √n clusters without K).
-    #[arg(long, value_delimiter = ',', default_value = "imagenet:5")]
+    /// Without labels: where targets come from, one set of runs each: clusters[:K] (k-means of the
+    /// backbone's features; 10 without K) or imagenet[:TOP] (its TOP most likely ImageNet classes).
+    #[arg(long, value_delimiter = ',', default_value = "clusters")]
     pseudo_labels: Vec<PseudoLabels>,
     #[arg(long, value_enum, default_value = "head")]
     mode: Mode,
@@ -200,49 +200,6 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
         "{} training photos could not be read",
         skipped.len()
     );
-    let mut unlabelled = Vec::new();
-    if a.labels != LabelUse::With {
-        let backbone = a.backbone.pretrained(&device.device)?;
-        let pre = TrainConfig::new(a.backbone, DhdLossConfig::new())
-            .with_image_size(a.image_size)
-            .input();
-        // The ImageNet sources share the probabilities, the cluster sources the features.
-        let mut outputs: [Option<Vec<f32>>; 2] = [None, None];
-        for &source in &a.pseudo_labels {
-            eprintln!(
-                "hashlens: targets without labels: {}…",
-                source.describe(labelled.len())
-            );
-            let rows = match &mut outputs[usize::from(source.needs_classifier())] {
-                Some(rows) => rows,
-                slot => slot.insert(
-                    source
-                        .network_outputs(&labelled, &backbone, &pre, 64, &device.device, &cancel)
-                        .map_err(anyhow::Error::msg)?
-                        .context("cancelled")?,
-                ),
-            };
-            let (t, classes) = source.targets_from_outputs(rows, labelled.len());
-            let mut images = labelled.clone();
-            images.set_targets(t, classes);
-            let name = match source {
-                PseudoLabels::Clusters { k: None } => {
-                    eprintln!("hashlens: the silhouette chose {classes} clusters");
-                    format!("clusters (chose {classes})")
-                }
-                _ => source.to_string(),
-            };
-            unlabelled.push((images, name));
-        }
-    }
-    // (training photos, what their targets are; "labels" when they carry the labels)
-    let mut sets = Vec::new();
-    if a.labels != LabelUse::Without {
-        sets.push((&labelled, "labels".to_string()));
-    }
-    for (images, source) in &unlabelled {
-        sets.push((images, source.clone()));
-    }
     let images = &labelled;
 
     let base = |method: Method, sdh: bool, bits: usize, epochs: usize| {
@@ -264,6 +221,38 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
             .with_cached_views(a.cached_views)
             .with_seed(seed)
     };
+    // The settings every run shares (the feature cache's), as the first run has them.
+    let (m0, bits0, epochs0) = match (a.methods.first(), a.bits.first(), a.epochs.first()) {
+        (Some(m), Some(&b), Some(&e)) => (m.method(), b, e),
+        _ => anyhow::bail!("no method, bit count or epoch count to compare"),
+    };
+    let first = &base(m0, m0 == Method::Dhd, bits0, epochs0);
+
+    // Head mode: the shared work, once.
+    let shared = match a.mode {
+        Mode::Head => Some(head_features(
+            &a,
+            first,
+            images,
+            &split,
+            &device.device,
+            &cancel,
+        )?),
+        Mode::Full => None,
+    };
+
+    let unlabelled = match a.labels {
+        LabelUse::With => Vec::new(),
+        _ => pseudo_labelled(&a, images, shared.as_ref(), &device.device, &cancel)?,
+    };
+    // (training photos, what their targets are; "labels" when they carry the labels)
+    let mut sets = Vec::new();
+    if a.labels != LabelUse::Without {
+        sets.push((&labelled, "labels".to_string()));
+    }
+    for (images, source) in &unlabelled {
+        sets.push((images, source.clone()));
+    }
     let mut runs = Vec::new();
     for (set, targets) in &sets {
         for &m in &a.methods {
@@ -289,20 +278,6 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
             }
         }
     }
-    let first = &runs.first().context("no method or bit count to compare")?.0;
-
-    // Head mode: the shared work, once.
-    let shared = match a.mode {
-        Mode::Head => Some(head_features(
-            &a,
-            first,
-            images,
-            &split,
-            &device.device,
-            &cancel,
-        )?),
-        Mode::Full => None,
-    };
     let labels = |v: &[(PathBuf, usize)]| {
         Labels::from_classes(classes, &v.iter().map(|(_, c)| *c).collect::<Vec<_>>())
     };
@@ -454,6 +429,49 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
         eprintln!("hashlens: wrote {}", out.display());
     }
     Ok(())
+}
+
+/// The training photos once per `--pseudo-labels` source, with that source's targets instead of the
+/// labels, each named for the table. In head mode the cluster sources cluster the training photos'
+/// features the comparison already has.
+fn pseudo_labelled(
+    a: &CompareArgs,
+    labelled: &TrainImages,
+    shared: Option<&SharedFeatures>,
+    device: &burn::tensor::Device,
+    cancel: &AtomicBool,
+) -> anyhow::Result<Vec<(TrainImages, String)>> {
+    let backbone = a.backbone.pretrained(device)?;
+    let pre = TrainConfig::new(a.backbone, DhdLossConfig::new())
+        .with_image_size(a.image_size)
+        .input();
+    // The ImageNet sources share the probabilities, the cluster sources the features.
+    let mut outputs: [Option<Vec<f32>>; 2] = [None, shared.map(|s| s.train.concat())];
+    let mut out = Vec::new();
+    for &source in &a.pseudo_labels {
+        eprintln!(
+            "hashlens: targets without labels: {}…",
+            source.describe(labelled.len())
+        );
+        let rows = match &mut outputs[usize::from(!source.needs_classifier())] {
+            Some(rows) => rows,
+            slot => slot.insert(
+                source
+                    .network_outputs(labelled, &backbone, &pre, 64, device, cancel)
+                    .map_err(anyhow::Error::msg)?
+                    .context("cancelled")?,
+            ),
+        };
+        let (t, classes) = source.targets_from_outputs(rows, labelled.len());
+        let mut images = labelled.clone();
+        images.set_targets(t, classes);
+        let name = match source {
+            PseudoLabels::Clusters { k: None } => format!("clusters:{classes}"),
+            _ => source.to_string(),
+        };
+        out.push((images, name));
+    }
+    Ok(out)
 }
 
 /// The backbone features every head-mode run shares: read from `--feature-cache` when it holds them

@@ -91,9 +91,9 @@ pub struct TrainArgs {
     /// Ignore the labels (the personal-library mode): targets from `--pseudo-labels`.
     #[arg(long)]
     unlabelled: bool,
-    /// Without labels, targets from imagenet[:TOP] (the backbone's top ImageNet classes) or
-    /// clusters[:K] (k-means of its features; √n clusters without K).
-    #[arg(long, default_value = "imagenet:5")]
+    /// Without labels, targets from clusters[:K] (k-means of the backbone's features; 10 without K)
+    /// or imagenet[:TOP] (its TOP most likely ImageNet classes; 5 without TOP).
+    #[arg(long, default_value = "clusters")]
     pseudo_labels: PseudoLabels,
     #[arg(long, value_enum, default_value = "dhd")]
     method: MethodArg,

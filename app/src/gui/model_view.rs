@@ -8,7 +8,9 @@ use eframe::egui;
 use egui_plot::{Legend, Line, Plot, PlotPoints, Points};
 use hashlens_core::device::DeviceChoice;
 use hashlens_core::index::IndexedPhoto;
-use hashlens_core::train::{DhdLossConfig, Method, MethodConfig, TrainEvent, TrainMode};
+use hashlens_core::train::{
+    DhdLossConfig, Method, MethodConfig, PseudoLabels, TrainEvent, TrainMode,
+};
 
 use super::charts::heatmap;
 use super::dialog::{Dialog, Pick};
@@ -292,12 +294,33 @@ impl ModelPanel {
         intent
     }
 
-    /// `labelled`: the photos are in class sub-folders (SHC needs classes).
+    /// `labelled`: the photos are in class sub-folders. Without them the targets are pseudo-labels,
+    /// and SHC, which needs classes, can use clusters but not ImageNet's thousand classes.
     fn settings_ui(&mut self, ui: &mut egui::Ui, labelled: bool) {
+        if !labelled {
+            ui.horizontal(|ui| {
+                let p = &mut self.settings.pseudo_labels;
+                ui.label("no class sub-folders: targets from");
+                ui.radio_value(
+                    p,
+                    PseudoLabels::Clusters { k: None },
+                    "groups found in the photos",
+                )
+                .on_hover_text(
+                    "k-means clusters of the backbone's features: ten groups (fewer in a small \
+                     folder). Better codes than ImageNet's classes in our measurements",
+                );
+                ui.radio_value(p, PseudoLabels::ImageNet { top: 5 }, "ImageNet classes")
+                    .on_hover_text(
+                        "the backbone's five most likely ImageNet classes of each photo",
+                    );
+            });
+        }
+        let classes = labelled || !self.settings.pseudo_labels.needs_classifier();
         ui.horizontal(|ui| {
             ui.label("method");
             let s = &mut self.settings;
-            if !labelled && s.method == Method::Shc {
+            if !classes && s.method == Method::Shc {
                 s.method = Method::Dhd;
             }
             ui.selectable_value(&mut s.method, Method::Dhd, "DHD")
@@ -306,13 +329,16 @@ impl ModelPanel {
                 .on_hover_text("Deep Hashing Network: photos of a class pulled together in pairs");
             ui.selectable_value(&mut s.method, Method::Csq, "CSQ")
                 .on_hover_text("Central Similarity Quantisation: each class pulled to its Hadamard hash centre");
-            ui.add_enabled_ui(labelled, |ui| {
+            ui.add_enabled_ui(classes, |ui| {
                 ui.selectable_value(&mut s.method, Method::Shc, "SHC")
                     .on_hover_text(
                         "Semantic Hash Centres: centres placed by how alike a classifier finds the classes \
                          (at least the Gilbert–Varshamov distance apart), then CSQ's loss",
                     )
-                    .on_disabled_hover_text("SHC needs classes: put the photos in one sub-folder per class");
+                    .on_disabled_hover_text(
+                        "SHC needs classes: put the photos in one sub-folder per class, or take the \
+                         targets from groups found in the photos",
+                    );
             });
             ui.selectable_value(&mut s.method, Method::HybridHash, "HybridHash loss")
                 .on_hover_text(

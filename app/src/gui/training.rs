@@ -1,6 +1,7 @@
 //! Fine-tuning a DHD model on the open folder, on a background thread that reports through a channel
 //! (the same `hashlens_core::train` loop as `hashlens train`). Labels come from sub-folders when the
-//! photos sit in two or more of them; otherwise the backbone's ImageNet classes are the targets.
+//! photos sit in two or more of them; otherwise the targets are made from the pretrained backbone's
+//! view of the photos ([`PseudoLabels`]: clusters of its features, or its ImageNet classes).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -28,6 +29,8 @@ pub struct TrainSettings {
     pub bits: usize,
     pub epochs: usize,
     pub mode: TrainMode,
+    /// Where the targets come from when the folder has no class sub-folders.
+    pub pseudo_labels: PseudoLabels,
 }
 
 impl TrainSettings {
@@ -47,6 +50,7 @@ impl Default for TrainSettings {
             bits: 64,
             epochs: 20,
             mode: TrainMode::Head,
+            pseudo_labels: PseudoLabels::default(),
         }
     }
 }
@@ -174,7 +178,7 @@ fn run(
         .with_batch(32.min(images.len()))
         .with_mode(s.mode);
     if labels.is_none() {
-        let source = PseudoLabels::default();
+        let source = s.pseudo_labels;
         send(TrainerEvent::Note(format!(
             "no class sub-folders: the targets are {}",
             source.describe(images.len())
@@ -191,6 +195,11 @@ fn run(
             )?
             .ok_or("cancelled")?;
         images.set_targets(t, classes);
+        if let PseudoLabels::Clusters { .. } = source {
+            send(TrainerEvent::Note(format!(
+                "the photos fall into {classes} clusters"
+            )));
+        }
     }
     let checkpoint = hashlens_core::train::checkpoint::checkpoint_path_for(out);
     let resumed = match resume {

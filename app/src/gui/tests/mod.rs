@@ -285,18 +285,28 @@ fn the_demo_library_opens_offline_and_finds_near_duplicates() {
         (n * (n - 1) / 2) as u64
     );
 
-    // Without class sub-folders SHC cannot be chosen (its centres come from classes); the others can.
+    // Without class sub-folders SHC needs the targets to be clusters (its centres come from classes,
+    // and ImageNet's thousand are too many); the other methods can be chosen with either.
+    use hashlens_core::train::Method;
     harness.get_by_label("Model").click();
+    harness.run_steps(2);
+    harness.get_by_label("ImageNet classes").click();
     harness.run_steps(2);
     harness.get_by_label("SHC").click();
     harness.run_steps(2);
-    assert_eq!(chosen_method(&harness), hashlens_core::train::Method::Dhd);
+    assert_eq!(chosen_method(&harness), Method::Dhd);
+    harness.get_by_label("groups found in the photos").click();
+    harness.run_steps(2);
+    harness.get_by_label("SHC").click();
+    harness.run_steps(2);
+    assert_eq!(chosen_method(&harness), Method::Shc);
+    // Back to ImageNet's classes: SHC is no longer possible, and DHD is chosen instead.
+    harness.get_by_label("ImageNet classes").click();
+    harness.run_steps(2);
+    assert_eq!(chosen_method(&harness), Method::Dhd);
     harness.get_by_label("HybridHash loss").click();
     harness.run_steps(2);
-    assert_eq!(
-        chosen_method(&harness),
-        hashlens_core::train::Method::HybridHash
-    );
+    assert_eq!(chosen_method(&harness), Method::HybridHash);
 }
 
 /// The model tab fine-tunes a DHD head on the folder (classes from its two sub-folders), shows the loss
