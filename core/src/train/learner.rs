@@ -282,7 +282,7 @@ impl FeatureCache {
         let views = config.cached_views.max(1);
         let dim = config.backbone.feature_dim();
         let per = views * dim;
-        if teacher.len() != student.len() || teacher.len() % per != 0 {
+        if teacher.len() != student.len() || !teacher.len().is_multiple_of(per) {
             return Err(TrainError::Settings(format!(
                 "saved features of {} and {} values are not photos × {views} views × {dim}",
                 teacher.len(),

@@ -437,18 +437,14 @@ mod tests {
             let mut mean = [0f64; 4];
             for (i, r) in rows.chunks(4).enumerate() {
                 if fit.assignment[i] == c {
-                    for d in 0..4 {
-                        mean[d] += r[d] as f64;
+                    for (m, &v) in mean.iter_mut().zip(r) {
+                        *m += v as f64;
                     }
                 }
             }
             let norm = mean.iter().map(|v| v * v).sum::<f64>().sqrt();
-            for d in 0..4 {
-                let want = (mean[d] / norm) as f32;
-                assert!(
-                    (fit.centroids[c * 4 + d] - want).abs() < 1e-5,
-                    "centroid {c}"
-                );
+            for (got, m) in fit.centroids[c * 4..c * 4 + 4].iter().zip(mean) {
+                assert!((got - (m / norm) as f32).abs() < 1e-5, "centroid {c}");
             }
         }
     }
