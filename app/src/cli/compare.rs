@@ -33,9 +33,9 @@ use hashlens_core::train::{
     DhdLossConfig, FeatureCache, Method, MethodConfig, PseudoLabels, TrainConfig, TrainEvent,
     TrainHooks, TrainImages, data, train_cached,
 };
-use serde::Serialize;
 
 use super::compare_cache::{self, SharedFeatures};
+use super::compare_table::{Row, Table, mark_chosen, print_markdown};
 use super::eval_model::{ProtocolArgs, network_outputs};
 use super::index::{DeviceArgs, parse_backbone};
 use super::train::{MethodArg, Mode, progress_bar};
@@ -116,70 +116,32 @@ pub struct CompareArgs {
     /// Write the table as JSON here too.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Hold out the last N training photos: they are not trained on, and each run's held-out photos
+    /// search the training photos. For each method, targets, SdH and bits, the epoch count (of
+    /// `--epochs`) that does best there is marked chosen, and the chosen rows are printed as a second
+    /// table: a ranking at epochs chosen without looking at the test split.
+    #[arg(long)]
+    validation: Option<usize>,
     /// Head mode: keep the backbone features in this file and reuse them while the settings and
     /// photos are the same (a sweep over head-only settings then skips the forward passes).
     #[arg(long)]
     feature_cache: Option<PathBuf>,
 }
 
-/// One cell row of the table.
-#[derive(Serialize)]
-struct Row {
-    method: &'static str,
-    /// Trained with the protocol's labels (false: `targets`; the baseline uses none).
-    labels: bool,
-    /// What the run's targets were: `labels`, a pseudo-label source (`imagenet:5`, `clusters:32`), or
-    /// `none` (the training-free baseline).
-    targets: String,
-    sdh: bool,
-    bits: usize,
-    /// Training epochs (none for the training-free baseline).
-    epochs: Option<usize>,
-    map_all: f64,
-    map_1000: f64,
-    p_1000: f64,
-    p_r2: f64,
-    train_s: f64,
-    /// mAP@ALL with deformed queries, by deformation (with `--robustness`).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    robustness: Vec<(&'static str, f64)>,
-}
-
-impl Row {
-    /// The cells that name the run: method, targets, SdH, bits, epochs.
-    fn key(&self) -> String {
-        let yes = |b: bool| if b { "yes" } else { "no" };
-        format!(
-            "{} | {} | {} | {} | {}",
-            self.method,
-            self.targets,
-            yes(self.sdh),
-            self.bits,
-            self.epochs.map_or("—".to_string(), |e| e.to_string())
-        )
-    }
-}
-
-#[derive(Serialize)]
-struct Table {
-    protocol: String,
-    seed: u64,
-    backbone: &'static str,
-    mode: &'static str,
-    epochs: Vec<usize>,
-    batch: usize,
-    image_size: usize,
-    train_images: usize,
-    queries: usize,
-    database: usize,
-    device: String,
-    command: String,
-    rows: Vec<Row>,
-}
-
 pub fn run(a: CompareArgs) -> anyhow::Result<()> {
     let seed = a.split.seed;
-    let split = a.split.split()?.first(a.queries, a.train, a.database);
+    let mut split = a.split.split()?.first(a.queries, a.train, a.database);
+    let held_out = match a.validation {
+        Some(n) => {
+            anyhow::ensure!(
+                n >= 1 && n + 2 <= split.train.len(),
+                "--validation {n}: the training split has {} photos; hold out fewer",
+                split.train.len()
+            );
+            split.train.split_off(split.train.len() - n)
+        }
+        None => Vec::new(),
+    };
     let device = a.device.open()?;
     let classes = split.classes.len();
     let paths: Vec<PathBuf> = split.train.iter().map(|(p, _)| p.clone()).collect();
@@ -235,6 +197,7 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
             first,
             images,
             &split,
+            &held_out,
             &device.device,
             &cancel,
         )?),
@@ -282,6 +245,7 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
         Labels::from_classes(classes, &v.iter().map(|(_, c)| *c).collect::<Vec<_>>())
     };
     let (q_labels, db_labels) = (labels(&split.query)?, labels(&split.database)?);
+    let (val_labels, train_labels) = (labels(&held_out)?, labels(&split.train)?);
     let cfg = EvalConfig {
         map_depths: vec![Depth::All, Depth::Top(1000)],
         at_k: vec![1000],
@@ -329,6 +293,8 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
                 p_r2,
                 train_s,
                 robustness: Vec::new(),
+                val_map_all: None,
+                chosen: false,
             });
         }
     }
@@ -364,25 +330,38 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
         let cache = shared.as_ref().map(|s| s.cache.clone());
         let outcome = train_cached(config, set, &device.device, hooks, cache)?;
         let train_s = started.elapsed().as_secs_f64();
-        let (q, db) = match &shared {
-            Some(s) => (
-                codes_of(&outcome.model, &s.query, &device.device)?,
-                codes_of(&outcome.model, &s.database, &device.device)?,
-            ),
+        // Codes of the query, database and (with --validation) held-out and training photos.
+        let [q, db, val, train] = match &shared {
+            Some(s) => [&s.query, &s.database, &s.held_out, &s.train]
+                .map(|f| codes_of(&outcome.model, f, &device.device)),
             None => {
                 let model = &outcome.model;
                 let pre = model.preprocess();
                 let encode = |photos: &[(PathBuf, usize)], what: &str| {
                     network_outputs(photos, &pre, 64, &device.device, what, |x| model.forward(x))
-                        .map(|v| signs(model.bits(), &v))
+                        .map(|v| signs(model.bits(), &v))?
                 };
-                (
-                    encode(&split.query, "query")??,
-                    encode(&split.database, "database")??,
-                )
+                let train = match held_out.is_empty() {
+                    true => &[][..],
+                    false => &split.train[..],
+                };
+                [
+                    encode(&split.query, "query"),
+                    encode(&split.database, "database"),
+                    encode(&held_out, "held-out training photos"),
+                    encode(train, "training photos"),
+                ]
             }
         };
+        let (q, db) = (q?, db?);
         let [map_all, map_1000, p_1000, p_r2] = score(&q, &db)?;
+        let val_map_all = match held_out.is_empty() {
+            true => None,
+            false => {
+                let r = evaluate(&train?, &train_labels, &val?, &val_labels, &cfg)?;
+                r.map_at(Depth::All)
+            }
+        };
         let mut robustness = Vec::new();
         for (d, features) in shared.iter().flat_map(|s| &s.deformed) {
             let deformed = codes_of(&outcome.model, features, &device.device)?;
@@ -401,6 +380,8 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
             p_r2,
             train_s,
             robustness,
+            val_map_all,
+            chosen: false,
         };
         eprintln!(
             "hashlens: {name}: mAP@ALL {:.4}, mAP@1000 {:.4} ({train_s:.0} s)",
@@ -408,6 +389,7 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
         );
         table.push(row);
     }
+    mark_chosen(&mut table);
     print_markdown(&table);
     if let Some(out) = &a.out {
         let t = Table {
@@ -421,6 +403,7 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
             train_images: images.len(),
             queries: split.query.len(),
             database: split.database.len(),
+            validation: a.validation,
             device: device.describe(),
             command: std::env::args().collect::<Vec<_>>().join(" "),
             rows: table,
@@ -481,10 +464,12 @@ fn head_features(
     first: &TrainConfig,
     images: &TrainImages,
     split: &ProtocolData,
+    held_out: &[(PathBuf, usize)],
     device: &burn::tensor::Device,
     cancel: &AtomicBool,
 ) -> anyhow::Result<SharedFeatures> {
     let photos: Vec<&std::path::Path> = (split.query.iter().chain(&split.database))
+        .chain(held_out)
         .map(|(p, _)| p.as_path())
         .collect();
     let key = format!(
@@ -528,6 +513,7 @@ fn head_features(
         query: encode(&split.query, "query")?,
         database: encode(&split.database, "database")?,
         train: encode(&split.train, "training photos")?,
+        held_out: encode(held_out, "held-out training photos")?,
         deformed,
     };
     if let Some(path) = &a.feature_cache {
@@ -608,42 +594,4 @@ fn codes_of(
         .try_to_vec::<f32>()
         .expect("f32");
     Ok(CodeBook::from_signs(model.bits(), &values)?)
-}
-
-fn print_markdown(rows: &[Row]) {
-    println!(
-        "| method | targets | SdH | bits | epochs | mAP@ALL | mAP@1000 | P@1000 | P(r≤2) | train s |"
-    );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
-    for r in rows {
-        println!(
-            "| {} | {:.4} | {:.4} | {:.4} | {:.4} | {:.0} |",
-            r.key(),
-            r.map_all,
-            r.map_1000,
-            r.p_1000,
-            r.p_r2,
-            r.train_s
-        );
-    }
-    let Some(first) = rows.iter().find(|r| !r.robustness.is_empty()) else {
-        return;
-    };
-    println!();
-    let names: Vec<&str> = first.robustness.iter().map(|(d, _)| *d).collect();
-    println!("Robustness: mAP@ALL with deformed queries against the clean database");
-    println!();
-    println!(
-        "| method | targets | SdH | bits | epochs | none | {} |",
-        names.join(" | ")
-    );
-    println!("|---|---|---|---|---|---|{}", "---|".repeat(names.len()));
-    for r in rows.iter().filter(|r| !r.robustness.is_empty()) {
-        let cells: Vec<String> = r
-            .robustness
-            .iter()
-            .map(|(_, m)| format!("{m:.4}"))
-            .collect();
-        println!("| {} | {:.4} | {} |", r.key(), r.map_all, cells.join(" | "));
-    }
 }

@@ -2,11 +2,12 @@
 //! first run, kept on disk, so that a sweep over head-only settings (`--dhn-scale`, `--pseudo-labels`,
 //! epochs) costs its training runs, not eight minutes of CPU forward passes each time.
 //!
-//! One safetensors file: the training views' features ([`FeatureCache`]), the clean query, database and
-//! training photos' features and, with `--robustness`, the deformed queries'. Its metadata holds a
+//! One safetensors file: the training views' features ([`FeatureCache`]), the clean query, database,
+//! training and held-out training photos' features and, with `--robustness`, the deformed queries'. Its metadata holds a
 //! format version and a key naming everything the features depend on (backbone and weights, split,
-//! sizes, views, seed, and the photos' sizes and modification times). A file with another key is not
-//! used (and is replaced after the features are computed again); a damaged one is an error.
+//! sizes, views, seed, and the photos' sizes and modification times). A file with another key or
+//! version is not used (and is replaced after the features are computed again); a file that is not a
+//! feature cache, or a damaged one, is an error.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -24,11 +25,13 @@ pub struct SharedFeatures {
     pub query: Vec<Vec<f32>>,
     pub database: Vec<Vec<f32>>,
     pub train: Vec<Vec<f32>>,
+    /// Training photos held out for choosing epochs (`--validation`; none without).
+    pub held_out: Vec<Vec<f32>>,
     pub deformed: Vec<(Deformation, Vec<Vec<f32>>)>,
 }
 
 const FORMAT: &str = "hashlens-compare-features";
-const VERSION: &str = "1";
+const VERSION: &str = "2";
 
 /// A fingerprint of the photos as files (path, size, modification time): features computed from them
 /// stay valid while it does.
@@ -63,6 +66,7 @@ pub fn save(path: &Path, key: &str, shared: &SharedFeatures) -> anyhow::Result<(
     rows("query".into(), &shared.query);
     rows("database".into(), &shared.database);
     rows("train".into(), &shared.train);
+    rows("held_out".into(), &shared.held_out);
     for (d, r) in &shared.deformed {
         rows(format!("deformed.{}", d.name()), r);
     }
@@ -104,12 +108,15 @@ pub fn load(
         meta.get("format").map(String::as_str) == Some(FORMAT),
         bad()
     );
-    anyhow::ensure!(
-        meta.get("version").map(String::as_str) == Some(VERSION),
-        "{} is a feature cache of format version {:?}; this hashlens reads {VERSION}",
-        path.display(),
-        meta.get("version")
-    );
+    if meta.get("version").map(String::as_str) != Some(VERSION) {
+        eprintln!(
+            "hashlens: {} is a feature cache of another hashlens (format version {}); computing the \
+             features again",
+            path.display(),
+            meta.get("version").map_or("?", String::as_str)
+        );
+        return Ok(None);
+    }
     if meta.get("key").map(String::as_str) != Some(key) {
         eprintln!(
             "hashlens: {} holds features of other settings or photos; computing them again",
@@ -160,6 +167,7 @@ pub fn load(
         query: rows("query")?,
         database: rows("database")?,
         train: rows("train")?,
+        held_out: rows("held_out")?,
         deformed,
     }))
 }
@@ -186,6 +194,7 @@ mod tests {
             query: vec![vec![1.0, 2.0], vec![3.0, 4.0]],
             database: vec![vec![5.0, 6.0]],
             train: vec![vec![7.0, 8.0]; 3],
+            held_out: vec![vec![0.5, 0.25]],
             deformed: vec![(Deformation::ALL[2], vec![vec![9.0, 10.0]; 2])],
         };
         let dir = tempfile::tempdir().unwrap();
@@ -197,6 +206,7 @@ mod tests {
         assert_eq!(back.query, shared.query);
         assert_eq!(back.database, shared.database);
         assert_eq!(back.train, shared.train);
+        assert_eq!(back.held_out, shared.held_out);
         assert_eq!(back.deformed.len(), 1);
         assert_eq!(back.deformed[0].0.name(), Deformation::ALL[2].name());
         assert_eq!(back.deformed[0].1, shared.deformed[0].1);
