@@ -322,3 +322,96 @@ fn compare_methods_on_one_split() {
         assert_eq!(a[key], b[key], "{key}");
     }
 }
+
+/// `--validation`: the held-out training photos are not trained on, score every run, and choose one
+/// epoch count per method and bit count, the one that scored best on them.
+#[test]
+fn compare_chooses_epochs_on_held_out_photos() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("photos");
+    two_classes(&data);
+    let out = dir.path().join("table.json");
+    let run = hashlens(&[
+        "compare",
+        "--data",
+        data.to_str().unwrap(),
+        "--protocol",
+        "cifar10-1",
+        "--seed",
+        "3",
+        "--methods",
+        "dhd,csq",
+        "--bits",
+        "16",
+        "--epochs",
+        "1,30",
+        "--validation",
+        "50",
+        "--lr-head",
+        "0.01",
+        "--batch",
+        "50",
+        "--train",
+        "200",
+        "--queries",
+        "50",
+        "--database",
+        "300",
+        "--image-size",
+        "32",
+        "--keep-side",
+        "16",
+        "--cached-views",
+        "1",
+        "--device",
+        "cpu",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    let table: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(table["train_images"], 150);
+    assert_eq!(table["validation"], 50);
+    let rows = table["rows"].as_array().unwrap();
+    for method in ["dhd", "csq"] {
+        let runs: Vec<&serde_json::Value> = rows.iter().filter(|r| r["method"] == method).collect();
+        assert_eq!(runs.len(), 2, "{method}: one run per epoch count");
+        let chosen: Vec<&&serde_json::Value> =
+            runs.iter().filter(|r| r["chosen"] == true).collect();
+        assert_eq!(chosen.len(), 1, "{method}: {runs:?}");
+        let best = runs
+            .iter()
+            .map(|r| r["val_map_all"].as_f64().unwrap())
+            .fold(f64::MIN, f64::max);
+        assert_eq!(chosen[0]["val_map_all"].as_f64().unwrap(), best);
+    }
+    let baseline = rows.iter().find(|r| r["method"] == "pca-itq").unwrap();
+    assert!(baseline.get("val_map_all").is_none() && baseline.get("chosen").is_none());
+    // The second table: the baseline and the two chosen rows.
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let (_, chosen_table) = stdout
+        .split_once("Epochs chosen by the held-out")
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let chosen_rows = chosen_table
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| method"))
+        .count();
+    assert_eq!(chosen_rows, 3, "{stdout}");
+    // Holding out all but one training photo is refused before any work.
+    let refused = hashlens(&[
+        "compare",
+        "--data",
+        data.to_str().unwrap(),
+        "--protocol",
+        "cifar10-1",
+        "--train",
+        "20",
+        "--validation",
+        "19",
+        "--device",
+        "cpu",
+    ]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("hold out fewer"));
+}
