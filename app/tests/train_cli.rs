@@ -124,6 +124,64 @@ fn train_head_then_eval_and_resume() {
     assert!(err.contains("other settings"), "{err}");
 }
 
+/// `hashlens train --unlabelled`: the labels are not read; the two k-means clusters of the photos'
+/// features are the targets, and the codes still tell red from blue (scored with the labels).
+#[test]
+fn train_without_labels_on_clusters() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("photos");
+    two_classes(&data);
+    let model = dir.path().join("m.hlmodel");
+    let trained = json(&hashlens(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--protocol",
+        "cifar10-1",
+        "--seed",
+        "3",
+        "--unlabelled",
+        "--pseudo-labels",
+        "clusters:2",
+        "--mode",
+        "head",
+        "--bits",
+        "16",
+        "--epochs",
+        "3",
+        "--batch",
+        "100",
+        "--image-size",
+        "32",
+        "--keep-side",
+        "16",
+        "--cached-views",
+        "1",
+        "--device",
+        "cpu",
+        "--out",
+        model.to_str().unwrap(),
+        "--json",
+    ]));
+    assert_eq!(
+        trained["labels"],
+        "unlabelled (2 k-means clusters of the backbone's features)"
+    );
+    let map_all = trained["map_all"].as_f64().unwrap();
+    assert!(map_all > 0.9, "mAP {map_all}");
+    // A count that is not a count is refused before any work.
+    let out = hashlens(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--unlabelled",
+        "--pseudo-labels",
+        "clusters:x",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("expected a positive count"));
+}
+
 /// `hashlens compare`: the training-free baseline and each method (± SdH, with and without labels) on
 /// one split, with deformed queries too, as Markdown tables and a JSON file. SHC needs labels: it is
 /// left out of the runs without them.

@@ -361,10 +361,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
             .map_err(anyhow::Error::msg)?
             .context("cancelled")?;
         images.set_targets(t, classes);
-        if let PseudoLabels::Clusters { .. } = source {
-            eprintln!("hashlens: {classes} clusters");
-        }
-        format!("unlabelled ({what}; {classes} target classes)")
+        format!("unlabelled ({what})")
     } else {
         labels
     };

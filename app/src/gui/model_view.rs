@@ -263,7 +263,7 @@ impl ModelPanel {
         ui.label(match labels {
             Some(c) => format!("{} photos in {c} sub-folders: the sub-folders are the classes.", photos.len()),
             None => format!(
-                "{} photos without class sub-folders: the targets are the ImageNet classes the backbone sees.",
+                "{} photos without class sub-folders: the targets come from what the pretrained network sees in them.",
                 photos.len()
             ),
         })
@@ -300,7 +300,7 @@ impl ModelPanel {
         if !labelled {
             ui.horizontal(|ui| {
                 let p = &mut self.settings.pseudo_labels;
-                ui.label("no class sub-folders: targets from");
+                ui.label("targets from");
                 ui.radio_value(
                     p,
                     PseudoLabels::Clusters { k: None },

@@ -195,11 +195,6 @@ fn run(
             )?
             .ok_or("cancelled")?;
         images.set_targets(t, classes);
-        if let PseudoLabels::Clusters { .. } = source {
-            send(TrainerEvent::Note(format!(
-                "the photos fall into {classes} clusters"
-            )));
-        }
     }
     let checkpoint = hashlens_core::train::checkpoint::checkpoint_path_for(out);
     let resumed = match resume {
