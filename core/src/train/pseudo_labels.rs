@@ -141,16 +141,6 @@ impl PseudoLabels {
         if images.is_empty() {
             return Err("no photos to make targets for".into());
         }
-        let head = match self {
-            Self::ImageNet { .. } => backbone.arch().has_pretrained().then_some(()),
-            Self::Clusters { .. } => Some(()),
-        };
-        head.ok_or_else(|| {
-            format!(
-                "{} has no ImageNet classifier to take targets from: use clusters",
-                backbone.arch().name()
-            )
-        })?;
         let mut rows = Vec::new();
         let all: Vec<usize> = (0..images.len()).collect();
         for chunk in all.chunks(batch.max(1)) {
@@ -164,9 +154,12 @@ impl PseudoLabels {
             );
             let y = match self {
                 Self::ImageNet { .. } => burn::tensor::activation::softmax(
-                    backbone
-                        .logits(x)
-                        .ok_or("the backbone has no ImageNet classifier")?,
+                    backbone.logits(x).ok_or_else(|| {
+                        format!(
+                            "{} has no ImageNet classifier to take targets from: use clusters",
+                            backbone.arch().name()
+                        )
+                    })?,
                     1,
                 ),
                 Self::Clusters { .. } => backbone.features(x),
