@@ -1,7 +1,7 @@
 //! `compare`'s table: one row per run (and per baseline), printed as Markdown and written as JSON.
 //!
-//! With `--validation`, each row also has the mAP of held-out training photos searching the other
-//! training photos, and for every method, targets, SdH and bit count the epoch count that scored best
+//! With `--validation`, each row also has the mAP of half the held-out training photos searching the
+//! other half, and for every method, targets, SdH and bit count the epoch count that scored best
 //! there is `chosen`: a table that ranks methods at epochs chosen without looking at the test split.
 
 use serde::Serialize;
@@ -27,7 +27,7 @@ pub struct Row {
     /// mAP@ALL with deformed queries, by deformation (with `--robustness`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub robustness: Vec<(&'static str, f64)>,
-    /// With `--validation`: mAP@ALL of the held-out training photos searching the training photos.
+    /// With `--validation`: mAP@ALL of half the held-out training photos searching the other half.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub val_map_all: Option<f64>,
     /// With `--validation`: this run's epoch count scored best on the held-out photos among the runs
