@@ -27,6 +27,40 @@ fn two_classes(root: &Path) {
     }
 }
 
+/// `hashlens compare` on the two-class folder with the settings every test here shares (a 200/50/300
+/// split of 32-pixel photos, one cached view, the CPU), then `extra`.
+fn compare(data: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "compare",
+        "--data",
+        data.to_str().unwrap(),
+        "--protocol",
+        "cifar10-1",
+        "--seed",
+        "3",
+        "--lr-head",
+        "0.01",
+        "--batch",
+        "50",
+        "--train",
+        "200",
+        "--queries",
+        "50",
+        "--database",
+        "300",
+        "--image-size",
+        "32",
+        "--keep-side",
+        "16",
+        "--cached-views",
+        "1",
+        "--device",
+        "cpu",
+    ];
+    args.extend(extra);
+    hashlens(&args)
+}
+
 #[test]
 fn train_head_then_eval_and_resume() {
     let dir = tempfile::tempdir().unwrap();
@@ -192,52 +226,30 @@ fn compare_methods_on_one_split() {
     two_classes(&data);
     let out = dir.path().join("table.json");
     let features = dir.path().join("features.safetensors");
-    let run = hashlens(&[
-        "compare",
-        "--data",
-        data.to_str().unwrap(),
-        "--protocol",
-        "cifar10-1",
-        "--seed",
-        "3",
-        "--methods",
-        "dhd,csq,shc",
-        "--bits",
-        "16",
-        "--with-sdh",
-        "--labels",
-        "both",
-        // Without labels: two k-means clusters of the photos' features, which SHC can use too.
-        "--pseudo-labels",
-        "clusters:2",
-        "--robustness",
-        // CSQ's centre BCE needs about a hundred steps here (DHD's scaled cross-entropy far fewer).
-        // Two counts: every method trains once per count.
-        "--epochs",
-        "30,40",
-        "--lr-head",
-        "0.01",
-        "--batch",
-        "50",
-        "--train",
-        "200",
-        "--queries",
-        "50",
-        "--database",
-        "300",
-        "--image-size",
-        "32",
-        "--keep-side",
-        "16",
-        "--cached-views",
-        "1",
-        "--device",
-        "cpu",
-        "--out",
-        out.to_str().unwrap(),
-        "--feature-cache",
-        features.to_str().unwrap(),
-    ]);
+    let run = compare(
+        &data,
+        &[
+            "--methods",
+            "dhd,csq,shc",
+            "--bits",
+            "16",
+            "--with-sdh",
+            "--labels",
+            "both",
+            // Without labels: two k-means clusters of the photos' features, which SHC can use too.
+            "--pseudo-labels",
+            "clusters:2",
+            "--robustness",
+            // CSQ's centre BCE needs about a hundred steps here (DHD's scaled cross-entropy far fewer).
+            // Two counts: every method trains once per count.
+            "--epochs",
+            "30,40",
+            "--out",
+            out.to_str().unwrap(),
+            "--feature-cache",
+            features.to_str().unwrap(),
+        ],
+    );
     assert!(
         run.status.success(),
         "{}",
@@ -324,44 +336,22 @@ fn compare_methods_on_one_split() {
     }
 
     // Again from the saved features: they are not computed again, and a run gives the same codes.
-    let again = hashlens(&[
-        "compare",
-        "--data",
-        data.to_str().unwrap(),
-        "--protocol",
-        "cifar10-1",
-        "--seed",
-        "3",
-        "--methods",
-        "dhd",
-        "--bits",
-        "16",
-        "--robustness",
-        "--epochs",
-        "30",
-        "--lr-head",
-        "0.01",
-        "--batch",
-        "50",
-        "--train",
-        "200",
-        "--queries",
-        "50",
-        "--database",
-        "300",
-        "--image-size",
-        "32",
-        "--keep-side",
-        "16",
-        "--cached-views",
-        "1",
-        "--device",
-        "cpu",
-        "--out",
-        out.to_str().unwrap(),
-        "--feature-cache",
-        features.to_str().unwrap(),
-    ]);
+    let again = compare(
+        &data,
+        &[
+            "--methods",
+            "dhd",
+            "--bits",
+            "16",
+            "--robustness",
+            "--epochs",
+            "30",
+            "--out",
+            out.to_str().unwrap(),
+            "--feature-cache",
+            features.to_str().unwrap(),
+        ],
+    );
     let stderr = String::from_utf8_lossy(&again.stderr);
     assert!(again.status.success(), "{stderr}");
     assert!(stderr.contains("backbone features from"), "{stderr}");
@@ -389,43 +379,21 @@ fn compare_chooses_epochs_on_held_out_photos() {
     let data = dir.path().join("photos");
     two_classes(&data);
     let out = dir.path().join("table.json");
-    let run = hashlens(&[
-        "compare",
-        "--data",
-        data.to_str().unwrap(),
-        "--protocol",
-        "cifar10-1",
-        "--seed",
-        "3",
-        "--methods",
-        "dhd,csq",
-        "--bits",
-        "16",
-        "--epochs",
-        "1,30",
-        "--validation",
-        "50",
-        "--lr-head",
-        "0.01",
-        "--batch",
-        "50",
-        "--train",
-        "200",
-        "--queries",
-        "50",
-        "--database",
-        "300",
-        "--image-size",
-        "32",
-        "--keep-side",
-        "16",
-        "--cached-views",
-        "1",
-        "--device",
-        "cpu",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let run = compare(
+        &data,
+        &[
+            "--methods",
+            "dhd,csq",
+            "--bits",
+            "16",
+            "--epochs",
+            "1,30",
+            "--validation",
+            "50",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "{stderr}");
     let table: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();

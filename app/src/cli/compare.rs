@@ -345,7 +345,10 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
                 [
                     encode(&split.query, "query"),
                     encode(&split.database, "database"),
-                    encode(&held_out, "held-out training photos"),
+                    match held_out.is_empty() {
+                        true => Ok(CodeBook::new(model.bits())?),
+                        false => encode(&held_out, "held-out training photos"),
+                    },
                 ]
             }
         };
@@ -578,6 +581,9 @@ fn codes_of(
     features: &[Vec<f32>],
     device: &burn::tensor::Device,
 ) -> anyhow::Result<CodeBook> {
+    if features.is_empty() {
+        return Ok(CodeBook::new(model.bits())?);
+    }
     let dim = features.first().map_or(0, Vec::len);
     let x = Tensor::<2>::from_data(
         TensorData::new(features.concat(), [features.len(), dim]),

@@ -290,15 +290,24 @@ impl FeatureCache {
             )));
         }
         let (backbone, _) = config.starting_backbone(device)?;
-        Ok(Self {
+        Ok(Self::assemble(config, backbone, teacher, student))
+    }
+
+    fn assemble(
+        config: &TrainConfig,
+        backbone: Backbone,
+        teacher: Vec<f32>,
+        student: Vec<f32>,
+    ) -> Self {
+        Self {
             backbone,
             own_backbone: config.backbone_weights.is_some(),
             teacher,
             student,
-            views,
-            dim,
+            views: config.cached_views.max(1),
+            dim: config.backbone.feature_dim(),
             key: Self::key_for(config),
-        })
+        }
     }
 
     /// Computes the cache on `device` (a plain device) in batches of `config.batch`. `None` when
@@ -359,15 +368,7 @@ impl FeatureCache {
             }
         }
         let [teacher, student] = cache;
-        Ok(Some(Self {
-            backbone: frozen,
-            own_backbone: config.backbone_weights.is_some(),
-            teacher,
-            student,
-            views,
-            dim,
-            key: Self::key_for(config),
-        }))
+        Ok(Some(Self::assemble(config, frozen, teacher, student)))
     }
 }
 
