@@ -38,6 +38,7 @@ use super::compare_cache::{self, SharedFeatures};
 use super::compare_table::{Row, Table, mark_chosen, print_markdown};
 use super::eval_model::{ProtocolArgs, network_outputs};
 use super::index::{DeviceArgs, parse_backbone};
+use super::logit_scale::LogitScale;
 use super::train::{MethodArg, Mode, progress_bar};
 use hashlens_core::dataset::ProtocolData;
 
@@ -101,12 +102,13 @@ pub struct CompareArgs {
     lr_backbone: f64,
     #[arg(long, default_value_t = 1e-3)]
     lr_head: f64,
-    /// DHN: logits θ = scale·⟨u_i, u_j⟩ (½ in the PyTorch ports).
-    #[arg(long, default_value_t = 0.5)]
-    dhn_scale: f64,
-    /// HybridHash's loss: θ = α·⟨u_i, U_j⟩ (½ upstream).
-    #[arg(long, default_value_t = 0.5)]
-    hybrid_alpha: f64,
+    /// DHN: logits θ = scale·⟨u_i, u_j⟩: a number (½ in the PyTorch ports) or N/K per code length
+    /// (2/K did better at every length here).
+    #[arg(long, default_value = "0.5")]
+    dhn_scale: LogitScale,
+    /// HybridHash's loss: θ = α·⟨u_i, U_j⟩. A number (½ upstream) or N/K.
+    #[arg(long, default_value = "0.5")]
+    hybrid_alpha: LogitScale,
     #[command(flatten)]
     device: DeviceArgs,
     /// Head mode: also score each run with deformed queries (cutout, dropout, zoom, rotation, shear,
@@ -171,8 +173,8 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
                 MethodConfig::new()
                     .with_method(method)
                     .with_sdh(sdh)
-                    .with_dhn_scale(a.dhn_scale)
-                    .with_hybrid_alpha(a.hybrid_alpha),
+                    .with_dhn_scale(a.dhn_scale.at(bits))
+                    .with_hybrid_alpha(a.hybrid_alpha.at(bits)),
             )
             .with_bits(bits)
             .with_epochs(epochs)

@@ -11,6 +11,7 @@ mod dataset;
 mod eval;
 mod eval_model;
 mod index;
+mod logit_scale;
 mod model;
 mod train;
 

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use super::logit_scale::LogitScale;
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use hashlens_core::dataset::{classes_from_folders, protocol_split, read_list_file, scan_images};
@@ -100,9 +101,10 @@ pub struct TrainArgs {
     /// Add DHD's self-distillation term (weak → strong view) to the other methods (DHD always has it).
     #[arg(long)]
     sdh: bool,
-    /// DHN: logits θ = scale·⟨u_i, u_j⟩ (½ in the PyTorch ports).
-    #[arg(long, default_value_t = 0.5)]
-    dhn_scale: f64,
+    /// DHN: logits θ = scale·⟨u_i, u_j⟩: a number (½ in the PyTorch ports) or N/K per code length
+    /// (2/K did better at every length here).
+    #[arg(long, default_value = "0.5")]
+    dhn_scale: LogitScale,
     /// DHN: weight of the log-cosh quantisation.
     #[arg(long, default_value_t = 0.1)]
     dhn_lambda: f64,
@@ -116,9 +118,9 @@ pub struct TrainArgs {
     /// 0.03125; upstream uses 0.5).
     #[arg(long)]
     shc_eta: Option<f64>,
-    /// HybridHash: logits θ = α·⟨u_i, U_j⟩.
-    #[arg(long, default_value_t = 0.5)]
-    hybrid_alpha: f64,
+    /// HybridHash: logits θ = α·⟨u_i, U_j⟩. A number (½ upstream) or N/K.
+    #[arg(long, default_value = "0.5")]
+    hybrid_alpha: LogitScale,
     /// mobilenet_v2, efficientnet_lite0 (shipped ImageNet weights) or hybridhash (none: it trains
     /// from scratch in full mode, or starts from --backbone-weights).
     #[arg(long, default_value = "mobilenet_v2", value_parser = parse_backbone)]
@@ -308,12 +310,12 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         MethodConfig::new()
             .with_method(a.method.method())
             .with_sdh(a.sdh)
-            .with_dhn_scale(a.dhn_scale)
+            .with_dhn_scale(a.dhn_scale.at(a.bits))
             .with_dhn_lambda(a.dhn_lambda)
             .with_csq_lambda(a.csq_lambda)
             .with_shc_classifier_epochs(a.shc_classifier_epochs)
             .with_shc_eta(a.shc_eta)
-            .with_hybrid_alpha(a.hybrid_alpha),
+            .with_hybrid_alpha(a.hybrid_alpha.at(a.bits)),
     )
     .with_bits(a.bits)
     .with_epochs(a.epochs)
