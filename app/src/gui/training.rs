@@ -34,11 +34,17 @@ pub struct TrainSettings {
 }
 
 impl TrainSettings {
-    /// The method and its constants a run with these settings trains.
+    /// The method and its constants a run with these settings trains. The pairwise logit scales are
+    /// 2/K rather than the ports' ½: with hashlens' head every bit is about ±1 from the first step,
+    /// and ½ saturates the likelihood (measured: `benchmarks/results/epochs-chosen-head-cpu-cifar10.md`
+    /// and `pairwise-scale-head-cpu-cifar10.md`).
     pub fn method_config(&self) -> MethodConfig {
+        let per_bit = 2.0 / self.bits.max(1) as f64;
         MethodConfig::new()
             .with_method(self.method)
             .with_sdh(self.sdh)
+            .with_dhn_scale(per_bit)
+            .with_hybrid_alpha(per_bit)
     }
 }
 
