@@ -216,9 +216,9 @@ fn train_without_labels_on_clusters() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("expected a positive count"));
 }
 
-/// `hashlens compare`: the training-free baseline and each method (± SdH, with and without labels) on
-/// one split, with deformed queries too, as Markdown tables and a JSON file. SHC needs labels: it is
-/// left out of the runs without them.
+/// `hashlens compare`: the training-free baseline and each method (± SdH, with labels and with cluster
+/// targets) on one split, with deformed queries too, as Markdown tables and a JSON file; then again
+/// from the features it saved.
 #[test]
 fn compare_methods_on_one_split() {
     let dir = tempfile::tempdir().unwrap();

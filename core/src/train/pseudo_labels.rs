@@ -4,7 +4,8 @@
 //! Two sources, both from the pretrained backbone:
 //! - [`PseudoLabels::ImageNet`]: its ImageNet-1k classifier's `top` most likely classes, renormalised.
 //!   Photos that look alike share likely classes. A thousand proxies in 16 to 64 bits crowd each other,
-//!   and ImageNet's classes split what a library holds unevenly (120 dog breeds, one "ship").
+//!   and ImageNet's classes split what a library holds unevenly (about 120 dog breeds, no class for
+//!   people).
 //! - [`PseudoLabels::Clusters`]: spherical k-means on its features (centred, unit length), one-hot.
 //!   DeepCluster's idea, without the re-clustering: a handful of proxies that follow the folder's own
 //!   structure, and it works for any backbone with meaningful features.
@@ -47,8 +48,8 @@ const FIT_AT_MOST: usize = 20_000;
 /// The number of clusters when none is given: 10, and at most a quarter of the photos (at least 2).
 ///
 /// Measured on CIFAR-10 (1,000 training photos, head mode, `benchmarks/results/unlabelled-targets-*`):
-/// 5 to 16 clusters beat ImageNet's classes (most at 16 bits) and PCA + ITQ; 5 did best there, 20 and
-/// 100 fall off. A label-free choice was tried and dropped: the mean silhouette falls steadily from
+/// 5 to 16 clusters beat ImageNet's classes at every length (most at 16 bits), 5 and 10 beat PCA + ITQ
+/// too; 5 did best there, 20 and more fall off. A label-free choice was tried and dropped: the mean silhouette falls steadily from
 /// 2 clusters to 64 on these features (0.13 to 0.04; they have no strong cluster structure), so it
 /// always picks 2, which scored below PCA + ITQ. Ten is a guess at how many kinds of photo a library
 /// holds, deliberately not the count that did best on CIFAR-10.
