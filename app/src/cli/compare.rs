@@ -209,7 +209,7 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
 
     let unlabelled = match a.labels {
         LabelUse::With => Vec::new(),
-        _ => pseudo_labelled(&a, images, shared.as_ref(), &device.device, &cancel)?,
+        _ => pseudo_labelled(&a, first, images, shared.as_ref(), &device.device, &cancel)?,
     };
     // (training photos, what their targets are; "labels" when they carry the labels)
     let mut sets = Vec::new();
@@ -421,15 +421,14 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
 /// features the comparison already has.
 fn pseudo_labelled(
     a: &CompareArgs,
+    first: &TrainConfig,
     labelled: &TrainImages,
     shared: Option<&SharedFeatures>,
     device: &burn::tensor::Device,
     cancel: &AtomicBool,
 ) -> anyhow::Result<Vec<(TrainImages, String)>> {
-    let backbone = a.backbone.pretrained(device)?;
-    let pre = TrainConfig::new(a.backbone, DhdLossConfig::new())
-        .with_image_size(a.image_size)
-        .input();
+    let backbone = first.backbone.pretrained(device)?;
+    let pre = first.input();
     // The ImageNet sources share the probabilities, the cluster sources the features.
     let mut outputs: [Option<Vec<f32>>; 2] = [None, shared.map(|s| s.train.concat())];
     let mut out = Vec::new();
