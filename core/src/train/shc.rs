@@ -276,6 +276,10 @@ pub fn semantic_centres(
     let mut slack = DMatrix::<f64>::zeros(c, c);
     let start_fit = fit(&s, &h);
     let mut best = (start_fit, h.clone());
+    // Two classes: each row's only other entry is its largest deviation from the row mean, so stage 1
+    // gives +1 whatever the classifier confused. That says nothing; moving the centres toward each
+    // other on its word would only take margin from them, so the start is kept.
+    let epochs = if c < 3 { 0 } else { config.epochs };
     let nearest = |h: &DMatrix<f64>, i: usize, col: &nalgebra::DVector<f64>| -> usize {
         (0..c)
             .filter(|&j| j != i)
@@ -283,7 +287,7 @@ pub fn semantic_centres(
             .min()
             .unwrap_or(k)
     };
-    for _epoch in 0..config.epochs {
+    for _epoch in 0..epochs {
         for _ in 0..config.inner {
             // M-step: (2/K² HHᵀ + ρI) M = 2/K HS + Λ + ρH.
             let a = &h * h.transpose() * (2.0 / (kf * kf)) + DMatrix::identity(k, k) * rho;
@@ -517,6 +521,27 @@ mod tests {
             upstream.fit
         );
         assert!(min_distance(&rows(&best.centres, k)) >= d);
+    }
+
+    /// Two classes' similarity is +1 however little the classifier confused them, so their centres keep
+    /// CSQ's (the start), which are as far apart as 16 bits allow.
+    #[test]
+    fn two_classes_keep_their_start() {
+        let s = class_similarity(&[5.0, 0.0, 0.0, 5.0], &[0, 1], 2);
+        assert_eq!(s, vec![1.0; 4]);
+        let d = gilbert_varshamov_distance(16, 2);
+        let start = minimum_distance_centres(2, 16, d, 0);
+        assert_eq!(min_distance(&rows(&start, 16)), 16);
+        let (out, _) = best_semantic_centres(
+            &s,
+            &start,
+            2,
+            16,
+            d,
+            &SemanticCentresConfig::default(),
+            &ETA_CHOICES,
+        );
+        assert_eq!(out.centres, start);
     }
 
     /// Stage 1's matrix of a real run: five k-means clusters of MobileNetV2 features of 1,000 CIFAR-10
