@@ -372,7 +372,8 @@ fn compare_methods_on_one_split() {
 }
 
 /// `--validation`: the held-out training photos are not trained on, score every run, and choose one
-/// epoch count per method and bit count, the one that scored best on them.
+/// epoch count (and for DHN one logit scale) per method and bit count, the run that scored best on
+/// them.
 #[test]
 fn compare_chooses_epochs_on_held_out_photos() {
     let dir = tempfile::tempdir().unwrap();
@@ -383,7 +384,9 @@ fn compare_chooses_epochs_on_held_out_photos() {
         &data,
         &[
             "--methods",
-            "dhd,csq",
+            "dhd,csq,dhn",
+            "--dhn-scale",
+            "0.5,2/K",
             "--bits",
             "16",
             "--epochs",
@@ -400,9 +403,13 @@ fn compare_chooses_epochs_on_held_out_photos() {
     assert_eq!(table["train_images"], 150);
     assert_eq!(table["validation"], 50);
     let rows = table["rows"].as_array().unwrap();
-    for method in ["dhd", "csq"] {
+    for (method, settings) in [("dhd", 2), ("csq", 2), ("dhn", 4)] {
         let runs: Vec<&serde_json::Value> = rows.iter().filter(|r| r["method"] == method).collect();
-        assert_eq!(runs.len(), 2, "{method}: one run per epoch count");
+        assert_eq!(
+            runs.len(),
+            settings,
+            "{method}: one run per epoch count and scale"
+        );
         let chosen: Vec<&&serde_json::Value> =
             runs.iter().filter(|r| r["chosen"] == true).collect();
         assert_eq!(chosen.len(), 1, "{method}: {runs:?}");
@@ -412,9 +419,20 @@ fn compare_chooses_epochs_on_held_out_photos() {
             .fold(f64::MIN, f64::max);
         assert_eq!(chosen[0]["val_map_all"].as_f64().unwrap(), best);
     }
+    // DHN once per scale as given, each with both epoch counts; the others have no scale.
+    let scales = |scale: &str| {
+        rows.iter()
+            .filter(|r| r["method"] == "dhn" && r["logit_scale"] == scale)
+            .count()
+    };
+    assert_eq!((scales("0.5"), scales("2/K")), (2, 2));
+    assert!(
+        rows.iter()
+            .all(|r| r["method"] == "dhn" || r.get("logit_scale").is_none())
+    );
     let baseline = rows.iter().find(|r| r["method"] == "pca-itq").unwrap();
     assert!(baseline.get("val_map_all").is_none() && baseline.get("chosen").is_none());
-    // The second table: the baseline and the two chosen rows.
+    // The second table: the baseline and the three chosen rows.
     let stdout = String::from_utf8_lossy(&run.stdout);
     let (_, chosen_table) = stdout
         .split_once("Epochs chosen by the held-out")
@@ -423,7 +441,7 @@ fn compare_chooses_epochs_on_held_out_photos() {
         .lines()
         .filter(|l| l.starts_with("| ") && !l.starts_with("| method"))
         .count();
-    assert_eq!(chosen_rows, 3, "{stdout}");
+    assert_eq!(chosen_rows, 4, "{stdout}");
     // Holding out all but one training photo is refused before any work.
     let refused = hashlens(&[
         "compare",

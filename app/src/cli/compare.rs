@@ -103,12 +103,12 @@ pub struct CompareArgs {
     #[arg(long, default_value_t = 1e-3)]
     lr_head: f64,
     /// DHN: logits θ = scale·⟨u_i, u_j⟩: a number (½ in the PyTorch ports) or N/K per code length
-    /// (2/K did better at every length here).
-    #[arg(long, default_value = "0.5")]
-    dhn_scale: LogitScale,
-    /// HybridHash's loss: θ = α·⟨u_i, U_j⟩. A number (½ upstream) or N/K.
-    #[arg(long, default_value = "0.5")]
-    hybrid_alpha: LogitScale,
+    /// (2/K did better at every length here); several (e.g. 0.5,2/K) train DHN once per scale.
+    #[arg(long, value_delimiter = ',', default_value = "0.5")]
+    dhn_scale: Vec<LogitScale>,
+    /// HybridHash's loss: θ = α·⟨u_i, U_j⟩. A number (½ upstream) or N/K; several train it once each.
+    #[arg(long, value_delimiter = ',', default_value = "0.5")]
+    hybrid_alpha: Vec<LogitScale>,
     #[command(flatten)]
     device: DeviceArgs,
     /// Head mode: also score each run with deformed queries (cutout, dropout, zoom, rotation, shear,
@@ -120,9 +120,9 @@ pub struct CompareArgs {
     out: Option<PathBuf>,
     /// Hold out the last N training photos: they are not trained on, and after each run half of them
     /// search the other half (as queries search the database, neither trained on). For each method,
-    /// targets, SdH and bits, the epoch count (of `--epochs`) that does best there is marked chosen,
-    /// and the chosen rows are printed as a second table: a ranking at epochs chosen without looking
-    /// at the test split.
+    /// targets, SdH and bits, the epoch count (of `--epochs`) and, for DHN and HybridHash's loss, the
+    /// logit scale that do best there are marked chosen, and the chosen rows are printed as a second
+    /// table: a ranking at settings chosen without looking at the test split.
     #[arg(long)]
     validation: Option<usize>,
     /// Head mode: keep the backbone features in this file and reuse them while the settings and
@@ -167,31 +167,41 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
     );
     let images = &labelled;
 
-    let base = |method: Method, sdh: bool, bits: usize, epochs: usize| {
-        TrainConfig::new(a.backbone, DhdLossConfig::new())
-            .with_method(
-                MethodConfig::new()
-                    .with_method(method)
-                    .with_sdh(sdh)
-                    .with_dhn_scale(a.dhn_scale.at(bits))
-                    .with_hybrid_alpha(a.hybrid_alpha.at(bits)),
-            )
-            .with_bits(bits)
-            .with_epochs(epochs)
-            .with_batch(a.batch.min(images.len()))
-            .with_lr_backbone(a.lr_backbone)
-            .with_lr_head(a.lr_head)
-            .with_mode(a.mode.into())
-            .with_image_size(a.image_size)
-            .with_cached_views(a.cached_views)
-            .with_seed(seed)
+    // The logit scales a method is trained at: one run each (none for the methods without one).
+    let scales = |method: Method| -> Vec<Option<LogitScale>> {
+        match method {
+            Method::Dhn => a.dhn_scale.iter().copied().map(Some).collect(),
+            Method::HybridHash => a.hybrid_alpha.iter().copied().map(Some).collect(),
+            _ => vec![None],
+        }
     };
+    let base =
+        |method: Method, scale: Option<LogitScale>, sdh: bool, bits: usize, epochs: usize| {
+            let mut m = MethodConfig::new().with_method(method).with_sdh(sdh);
+            if let Some(s) = scale {
+                m = match method {
+                    Method::Dhn => m.with_dhn_scale(s.at(bits)),
+                    _ => m.with_hybrid_alpha(s.at(bits)),
+                };
+            }
+            TrainConfig::new(a.backbone, DhdLossConfig::new())
+                .with_method(m)
+                .with_bits(bits)
+                .with_epochs(epochs)
+                .with_batch(a.batch.min(images.len()))
+                .with_lr_backbone(a.lr_backbone)
+                .with_lr_head(a.lr_head)
+                .with_mode(a.mode.into())
+                .with_image_size(a.image_size)
+                .with_cached_views(a.cached_views)
+                .with_seed(seed)
+        };
     // The settings every run shares (the feature cache's), as the first run has them.
     let (m0, bits0, epochs0) = match (a.methods.first(), a.bits.first(), a.epochs.first()) {
         (Some(m), Some(&b), Some(&e)) => (m.method(), b, e),
         _ => anyhow::bail!("no method, bit count or epoch count to compare"),
     };
-    let first = &base(m0, m0 == Method::Dhd, bits0, epochs0);
+    let first = &base(m0, scales(m0)[0], m0 == Method::Dhd, bits0, epochs0);
 
     // Head mode: the shared work, once.
     let shared = match a.mode {
@@ -231,14 +241,15 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
                 continue;
             }
             for &bits in &a.bits {
-                for &epochs in &a.epochs {
-                    runs.push((
-                        base(method, method == Method::Dhd, bits, epochs),
-                        *set,
-                        targets,
-                    ));
-                    if a.with_sdh && method != Method::Dhd {
-                        runs.push((base(method, true, bits, epochs), *set, targets));
+                for scale in scales(method) {
+                    for &epochs in &a.epochs {
+                        let dhd = method == Method::Dhd;
+                        let run =
+                            |sdh| (base(method, scale, sdh, bits, epochs), *set, targets, scale);
+                        runs.push(run(dhd));
+                        if a.with_sdh && !dhd {
+                            runs.push(run(true));
+                        }
                     }
                 }
             }
@@ -295,22 +306,24 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
                 p_1000,
                 p_r2,
                 train_s,
+                logit_scale: None,
                 robustness: Vec::new(),
                 val_map_all: None,
                 chosen: false,
             });
         }
     }
-    for (config, set, targets) in &runs {
+    for (config, set, targets, scale) in &runs {
         let labels = *targets == "labels";
         let name = format!(
-            "{}{} {} bits, {} epochs{}",
+            "{}{}{} {} bits, {} epochs{}",
             config.method.method.name(),
             if config.method.sdh && config.method.method != Method::Dhd {
                 "+SdH"
             } else {
                 ""
             },
+            scale.map_or(String::new(), |s| format!(" (scale {s})")),
             config.bits,
             config.epochs,
             if labels {
@@ -376,6 +389,7 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
             sdh: config.method.distils(),
             bits: config.bits,
             epochs: Some(config.epochs),
+            logit_scale: scale.map(|s| s.to_string()),
             map_all,
             map_1000,
             p_1000,

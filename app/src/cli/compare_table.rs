@@ -19,6 +19,10 @@ pub struct Row {
     pub bits: usize,
     /// Training epochs (none for the training-free baseline).
     pub epochs: Option<usize>,
+    /// DHN's `--dhn-scale` or HybridHash's `--hybrid-alpha` as given (`0.5`, `2/K`); none for the
+    /// methods without a logit scale.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logit_scale: Option<String>,
     pub map_all: f64,
     pub map_1000: f64,
     pub p_1000: f64,
@@ -30,39 +34,40 @@ pub struct Row {
     /// With `--validation`: mAP@ALL of half the held-out training photos searching the other half.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub val_map_all: Option<f64>,
-    /// With `--validation`: this run's epoch count scored best on the held-out photos among the runs
-    /// that differ from it only in epochs.
+    /// With `--validation`: this run scored best on the held-out photos among the runs that differ
+    /// from it only in epochs and logit scale.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub chosen: bool,
 }
 
 impl Row {
-    /// The cells that name the run: method, targets, SdH, bits, epochs.
+    /// The cells that name the run: method (with its logit scale), targets, SdH, bits, epochs.
     fn key(&self) -> String {
+        let yes = |b: bool| if b { "yes" } else { "no" };
         format!(
-            "{} | {}",
-            self.group(),
+            "{}{} | {} | {} | {} | {}",
+            self.method,
+            self.logit_scale
+                .as_ref()
+                .map_or(String::new(), |s| format!(", scale {s}")),
+            self.targets,
+            yes(self.sdh),
+            self.bits,
             self.epochs.map_or("—".to_string(), |e| e.to_string())
         )
     }
 
-    /// The cells that name the run but for its epochs.
-    fn group(&self) -> String {
-        let yes = |b: bool| if b { "yes" } else { "no" };
-        format!(
-            "{} | {} | {} | {}",
-            self.method,
-            self.targets,
-            yes(self.sdh),
-            self.bits
-        )
+    /// What the runs a choice is made among share: all but epochs and logit scale.
+    fn group(&self) -> (&'static str, &str, bool, usize) {
+        (self.method, &self.targets, self.sdh, self.bits)
     }
 }
 
-/// Marks in each group of rows that differ only in epochs the one with the best `val_map_all` (the
-/// fewer epochs on a tie). Rows without a validation score are left alone.
+/// Marks in each group of rows that differ only in epochs and logit scale the one with the best
+/// `val_map_all` (on a tie the fewer epochs, then the earlier row). Rows without a validation score are
+/// left alone.
 pub fn mark_chosen(rows: &mut [Row]) {
-    let mut best: std::collections::HashMap<String, (usize, f64, usize)> = Default::default();
+    let mut best: std::collections::HashMap<_, (usize, f64, usize)> = Default::default();
     for (i, r) in rows.iter().enumerate() {
         let (Some(v), Some(e)) = (r.val_map_all, r.epochs) else {
             continue;
@@ -72,7 +77,8 @@ pub fn mark_chosen(rows: &mut [Row]) {
             *b = (i, v, e);
         }
     }
-    for (i, _, _) in best.into_values() {
+    let chosen: Vec<usize> = best.into_values().map(|(i, _, _)| i).collect();
+    for i in chosen {
         rows[i].chosen = true;
     }
 }
@@ -131,7 +137,8 @@ pub fn print_markdown(rows: &[Row]) {
     if validated {
         println!();
         println!(
-            "Epochs chosen by the held-out training photos (val mAP); the baseline has none to choose"
+            "Epochs chosen by the held-out training photos (val mAP), and for DHN and HybridHash's \
+             loss the logit scale; the baseline has none to choose"
         );
         println!();
         main(&mut rows.iter().filter(|r| r.chosen || r.epochs.is_none()));

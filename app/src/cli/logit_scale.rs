@@ -25,6 +25,16 @@ impl LogitScale {
     }
 }
 
+/// As it is written on the command line (`0.5`, `2/K`), for the table.
+impl std::fmt::Display for LogitScale {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Fixed(s) => write!(f, "{s}"),
+            Self::PerBit(n) => write!(f, "{n}/K"),
+        }
+    }
+}
+
 impl FromStr for LogitScale {
     type Err = String;
 
@@ -59,6 +69,10 @@ mod tests {
             (0.125, 0.0625, 0.03125)
         );
         assert_eq!(LogitScale::Fixed(0.5).at(64), 0.5);
+        assert_eq!(
+            (per_bit.to_string(), LogitScale::Fixed(0.5).to_string()),
+            ("2/K".into(), "0.5".into())
+        );
         for bad in ["", "K", "/K", "-1", "0", "x/K", "nan"] {
             assert!(bad.parse::<LogitScale>().is_err(), "{bad}");
         }
