@@ -6,6 +6,7 @@ mod bench_hashing;
 mod bench_step;
 mod compare;
 mod compare_cache;
+mod compare_features;
 mod compare_table;
 mod dataset;
 mod eval;
