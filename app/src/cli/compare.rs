@@ -19,12 +19,8 @@ use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use anyhow::Context;
-use burn::tensor::{Tensor, TensorData};
 use clap::Args;
-use hashlens_core::CodeBook;
-use hashlens_core::eval::{Depth, EvalConfig, Labels, evaluate, evaluate_held_out};
-use hashlens_core::hashing::LinearHash;
-use hashlens_core::model::{BackboneArch, HashModel};
+use hashlens_core::model::BackboneArch;
 use hashlens_core::train::{
     DhdLossConfig, Method, MethodConfig, PseudoLabels, TrainConfig, TrainEvent, TrainHooks,
     TrainImages, data, train_cached,
@@ -32,8 +28,9 @@ use hashlens_core::train::{
 
 use super::compare_cache::SharedFeatures;
 use super::compare_features::head_features;
+use super::compare_score::Scorer;
 use super::compare_table::{Row, Table, mark_chosen, print_markdown};
-use super::eval_model::{ProtocolArgs, network_outputs};
+use super::eval_model::ProtocolArgs;
 use super::index::{DeviceArgs, parse_backbone};
 use super::logit_scale::LogitScale;
 use super::train::{MethodArg, Mode, progress_bar};
@@ -252,84 +249,9 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
             }
         }
     }
-    let labels = |v: &[(PathBuf, usize)]| {
-        Labels::from_classes(classes, &v.iter().map(|(_, c)| *c).collect::<Vec<_>>())
-    };
-    let (q_labels, db_labels) = (labels(&split.query)?, labels(&split.database)?);
-    let val_labels = labels(&held_out)?;
-    let cfg = EvalConfig {
-        map_depths: vec![Depth::All, Depth::Top(1000)],
-        at_k: vec![1000],
-        radius: 2,
-        pr_step: 1000,
-    };
-
-    let mut table = Vec::new();
-    let score = |q: &CodeBook, db: &CodeBook| -> anyhow::Result<[f64; 4]> {
-        let r = evaluate(db, &db_labels, q, &q_labels, &cfg)?;
-        Ok([
-            r.map_at(Depth::All).unwrap_or_default(),
-            r.map_at(Depth::Top(1000)).unwrap_or_default(),
-            r.at_k[0].precision,
-            r.precision_within_radius.precision,
-        ])
-    };
-    if let Some(SharedFeatures {
-        query: q,
-        database: db,
-        train,
-        ..
-    }) = &shared
-    {
-        for &bits in &a.bits {
-            let dim = train.first().map_or(0, Vec::len);
-            let started = Instant::now();
-            let itq = LinearHash::itq(&train.concat(), dim, bits, 50, seed)?;
-            let train_s = started.elapsed().as_secs_f64();
-            let [map_all, map_1000, p_1000, p_r2] =
-                score(&itq.encode(&q.concat())?, &itq.encode(&db.concat())?)?;
-            eprintln!(
-                "hashlens: pca-itq {bits} bits: mAP@ALL {map_all:.4}, mAP@1000 {map_1000:.4}"
-            );
-            table.push(Row {
-                method: "pca-itq",
-                labels: false,
-                targets: "none".into(),
-                sdh: false,
-                bits,
-                epochs: None,
-                map_all,
-                map_1000,
-                p_1000,
-                p_r2,
-                train_s,
-                logit_scale: None,
-                robustness: Vec::new(),
-                val_map_all: None,
-                chosen: false,
-            });
-        }
-    }
+    let scorer = Scorer::new(&split, &held_out, shared.as_ref(), seed, &device.device)?;
+    let mut table = scorer.baselines(&a.bits)?;
     for (config, set, targets, scale) in &runs {
-        let labels = *targets == "labels";
-        let name = format!(
-            "{}{}{} {} bits, {} epochs{}",
-            config.method.method.name(),
-            if config.method.sdh && config.method.method != Method::Dhd {
-                "+SdH"
-            } else {
-                ""
-            },
-            scale.map_or(String::new(), |s| format!(" (scale {s})")),
-            config.bits,
-            config.epochs,
-            if labels {
-                String::new()
-            } else {
-                format!(" without labels ({targets})")
-            }
-        );
-        eprintln!("hashlens: training {name}…");
         let started = Instant::now();
         let mut on_event = |_: TrainEvent| {};
         let hooks = TrainHooks {
@@ -340,60 +262,27 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
             cancel: &cancel,
             on_event: &mut on_event,
         };
+        let name = run_name(config, targets, *scale);
+        eprintln!("hashlens: training {name}…");
         let cache = shared.as_ref().map(|s| s.cache.clone());
         let outcome = train_cached(config, set, &device.device, hooks, cache)?;
         let train_s = started.elapsed().as_secs_f64();
-        // Codes of the query, database and (with --validation) held-out photos.
-        let [q, db, val] = match &shared {
-            Some(s) => [&s.query, &s.database, &s.held_out]
-                .map(|f| codes_of(&outcome.model, f, &device.device)),
-            None => {
-                let model = &outcome.model;
-                let pre = model.preprocess();
-                let encode = |photos: &[(PathBuf, usize)], what: &str| {
-                    network_outputs(photos, &pre, 64, &device.device, what, |x| model.forward(x))
-                        .map(|v| signs(model.bits(), &v))?
-                };
-                [
-                    encode(&split.query, "query"),
-                    encode(&split.database, "database"),
-                    match held_out.is_empty() {
-                        true => Ok(CodeBook::new(model.bits())?),
-                        false => encode(&held_out, "held-out training photos"),
-                    },
-                ]
-            }
-        };
-        let (q, db, val) = (q?, db?, val?);
-        let [map_all, map_1000, p_1000, p_r2] = score(&q, &db)?;
-        // Like the test split, neither side of the validation was trained on: half the held-out
-        // photos search the other half. (Searching the training photos instead rewards overfitting:
-        // measured, it chose 300 epochs where 30 did best on the test split.)
-        let val_map_all = match held_out.is_empty() {
-            true => None,
-            false => evaluate_held_out(&val, &val_labels, held_out.len() / 2, seed, &cfg)?
-                .map_at(Depth::All),
-        };
-        let mut robustness = Vec::new();
-        for (d, features) in shared.iter().flat_map(|s| &s.deformed) {
-            let deformed = codes_of(&outcome.model, features, &device.device)?;
-            robustness.push((d.name(), score(&deformed, &db)?[0]));
-        }
+        let scores = scorer.score_model(&outcome.model)?;
         let row = Row {
             method: config.method.method.name(),
-            labels,
+            labels: *targets == "labels",
             targets: targets.to_string(),
             sdh: config.method.distils(),
             bits: config.bits,
             epochs: Some(config.epochs),
             logit_scale: scale.map(|s| s.to_string()),
-            map_all,
-            map_1000,
-            p_1000,
-            p_r2,
+            map_all: scores.map_all,
+            map_1000: scores.map_1000,
+            p_1000: scores.p_1000,
+            p_r2: scores.p_r2,
             train_s,
-            robustness,
-            val_map_all,
+            robustness: scores.robustness,
+            val_map_all: scores.val_map_all,
             chosen: false,
         };
         eprintln!(
@@ -469,30 +358,23 @@ fn pseudo_labelled(
     Ok(out)
 }
 
-fn signs(bits: usize, rows: &[Vec<f32>]) -> anyhow::Result<CodeBook> {
-    Ok(CodeBook::from_signs(bits, &rows.concat())?)
-}
-
-/// Codes of backbone `features` under `model`'s hash layer.
-fn codes_of(
-    model: &HashModel,
-    features: &[Vec<f32>],
-    device: &burn::tensor::Device,
-) -> anyhow::Result<CodeBook> {
-    if features.is_empty() {
-        return Ok(CodeBook::new(model.bits())?);
-    }
-    let dim = features.first().map_or(0, Vec::len);
-    let x = Tensor::<2>::from_data(
-        TensorData::new(features.concat(), [features.len(), dim]),
-        device,
-    );
-    let head = &model.net.head;
-    let values: Vec<f32> = head
-        .forward(x)
-        .into_data()
-        .convert::<f32>()
-        .try_to_vec::<f32>()
-        .expect("f32");
-    Ok(CodeBook::from_signs(model.bits(), &values)?)
+/// How a run is named in the progress lines: method (+SdH), scale, bits, epochs, targets.
+fn run_name(config: &TrainConfig, targets: &str, scale: Option<LogitScale>) -> String {
+    let m = &config.method;
+    format!(
+        "{}{}{} {} bits, {} epochs{}",
+        m.method.name(),
+        if m.sdh && m.method != Method::Dhd {
+            "+SdH"
+        } else {
+            ""
+        },
+        scale.map_or(String::new(), |s| format!(" (scale {s})")),
+        config.bits,
+        config.epochs,
+        match targets {
+            "labels" => String::new(),
+            _ => format!(" without labels ({targets})"),
+        }
+    )
 }

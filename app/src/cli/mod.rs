@@ -7,6 +7,7 @@ mod bench_step;
 mod compare;
 mod compare_cache;
 mod compare_features;
+mod compare_score;
 mod compare_table;
 mod dataset;
 mod eval;
