@@ -372,8 +372,8 @@ fn compare_methods_on_one_split() {
 }
 
 /// `--validation`: the held-out training photos are not trained on, score every run, and choose one
-/// epoch count (and for DHN one logit scale) per method and bit count, the run that scored best on
-/// them.
+/// epoch count (and DHD's τ and DHN's logit scale) per method and bit count, the run that scored
+/// best on them.
 #[test]
 fn compare_chooses_epochs_on_held_out_photos() {
     let dir = tempfile::tempdir().unwrap();
@@ -387,6 +387,8 @@ fn compare_chooses_epochs_on_held_out_photos() {
             "dhd,csq,dhn",
             "--dhn-scale",
             "0.5,2/K",
+            "--temperature",
+            "0.2,0.5",
             "--bits",
             "16",
             "--epochs",
@@ -403,7 +405,7 @@ fn compare_chooses_epochs_on_held_out_photos() {
     assert_eq!(table["train_images"], 150);
     assert_eq!(table["validation"], 50);
     let rows = table["rows"].as_array().unwrap();
-    for (method, settings) in [("dhd", 2), ("csq", 2), ("dhn", 4)] {
+    for (method, settings) in [("dhd", 4), ("csq", 2), ("dhn", 4)] {
         let runs: Vec<&serde_json::Value> = rows.iter().filter(|r| r["method"] == method).collect();
         assert_eq!(
             runs.len(),
@@ -419,16 +421,33 @@ fn compare_chooses_epochs_on_held_out_photos() {
             .fold(f64::MIN, f64::max);
         assert_eq!(chosen[0]["val_map_all"].as_f64().unwrap(), best);
     }
-    // DHN once per scale as given, each with both epoch counts; the others have no scale.
-    let scales = |scale: &str| {
+    // DHN once per scale as given and DHD once per τ, each with both epoch counts; CSQ has neither.
+    let with = |method: &str, key: &str, value: serde_json::Value| {
         rows.iter()
-            .filter(|r| r["method"] == "dhn" && r["logit_scale"] == scale)
+            .filter(|r| r["method"] == method && r[key] == value)
             .count()
     };
-    assert_eq!((scales("0.5"), scales("2/K")), (2, 2));
+    assert_eq!(
+        (
+            with("dhn", "logit_scale", "0.5".into()),
+            with("dhn", "logit_scale", "2/K".into())
+        ),
+        (2, 2)
+    );
+    assert_eq!(
+        (
+            with("dhd", "temperature", 0.2.into()),
+            with("dhd", "temperature", 0.5.into())
+        ),
+        (2, 2)
+    );
     assert!(
         rows.iter()
             .all(|r| r["method"] == "dhn" || r.get("logit_scale").is_none())
+    );
+    assert!(
+        rows.iter()
+            .all(|r| r["method"] == "dhd" || r.get("temperature").is_none())
     );
     let baseline = rows.iter().find(|r| r["method"] == "pca-itq").unwrap();
     assert!(baseline.get("val_map_all").is_none() && baseline.get("chosen").is_none());

@@ -95,6 +95,10 @@ pub struct CompareArgs {
     lr_backbone: f64,
     #[arg(long, default_value_t = 1e-3)]
     lr_head: f64,
+    /// DHD: temperature τ of L_HP (0.2, the paper's for ImageNet); several (e.g. 0.2,0.5) train DHD
+    /// once per value.
+    #[arg(long, value_delimiter = ',', default_value = "0.2")]
+    temperature: Vec<f64>,
     /// DHN: logits θ = scale·⟨u_i, u_j⟩: a number (½ in the PyTorch ports) or N/K per code length
     /// (2/K did better at every length here); several (e.g. 0.5,2/K) train DHN once per scale.
     #[arg(long, value_delimiter = ',', default_value = "0.5")]
@@ -113,9 +117,10 @@ pub struct CompareArgs {
     out: Option<PathBuf>,
     /// Hold out the last N training photos: they are not trained on, and after each run half of them
     /// search the other half (as queries search the database, neither trained on). For each method,
-    /// targets, SdH and bits, the epoch count (of `--epochs`) and, for DHN and HybridHash's loss, the
-    /// logit scale that do best there are marked chosen, and the chosen rows are printed as a second
-    /// table: a ranking at settings chosen without looking at the test split.
+    /// targets, SdH and bits, the epoch count (of `--epochs`) and the method's own setting (DHD's τ,
+    /// the logit scale of DHN and HybridHash's loss) that do best there are marked chosen, and the
+    /// chosen rows are printed as a second table: a ranking at settings chosen without looking at the
+    /// test split.
     #[arg(long)]
     validation: Option<usize>,
     /// Head mode: keep the backbone features in this file and reuse them while the settings and
@@ -160,41 +165,50 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
     );
     let images = &labelled;
 
-    // The logit scales a method is trained at: one run each (none for the methods without one).
-    let scales = |method: Method| -> Vec<Option<LogitScale>> {
+    // The values of a method's own setting it is trained at: one run each (none for CSQ and SHC).
+    let knobs = |method: Method| -> Vec<Option<Knob>> {
         match method {
-            Method::Dhn => a.dhn_scale.iter().copied().map(Some).collect(),
-            Method::HybridHash => a.hybrid_alpha.iter().copied().map(Some).collect(),
-            _ => vec![None],
+            Method::Dhd => a
+                .temperature
+                .iter()
+                .map(|&t| Some(Knob::Temperature(t)))
+                .collect(),
+            Method::Dhn => a.dhn_scale.iter().map(|&s| Some(Knob::Scale(s))).collect(),
+            Method::HybridHash => a
+                .hybrid_alpha
+                .iter()
+                .map(|&s| Some(Knob::Scale(s)))
+                .collect(),
+            Method::Csq | Method::Shc => vec![None],
         }
     };
-    let base =
-        |method: Method, scale: Option<LogitScale>, sdh: bool, bits: usize, epochs: usize| {
-            let mut m = MethodConfig::new().with_method(method).with_sdh(sdh);
-            if let Some(s) = scale {
-                m = match method {
-                    Method::Dhn => m.with_dhn_scale(s.at(bits)),
-                    _ => m.with_hybrid_alpha(s.at(bits)),
-                };
-            }
-            TrainConfig::new(a.backbone, DhdLossConfig::new())
-                .with_method(m)
-                .with_bits(bits)
-                .with_epochs(epochs)
-                .with_batch(a.batch.min(images.len()))
-                .with_lr_backbone(a.lr_backbone)
-                .with_lr_head(a.lr_head)
-                .with_mode(a.mode.into())
-                .with_image_size(a.image_size)
-                .with_cached_views(a.cached_views)
-                .with_seed(seed)
-        };
+    let base = |method: Method, knob: Option<Knob>, sdh: bool, bits: usize, epochs: usize| {
+        let mut m = MethodConfig::new().with_method(method).with_sdh(sdh);
+        let mut loss = DhdLossConfig::new();
+        match knob {
+            Some(Knob::Temperature(t)) => loss = loss.with_temperature(t),
+            Some(Knob::Scale(s)) if method == Method::Dhn => m = m.with_dhn_scale(s.at(bits)),
+            Some(Knob::Scale(s)) => m = m.with_hybrid_alpha(s.at(bits)),
+            None => {}
+        }
+        TrainConfig::new(a.backbone, loss)
+            .with_method(m)
+            .with_bits(bits)
+            .with_epochs(epochs)
+            .with_batch(a.batch.min(images.len()))
+            .with_lr_backbone(a.lr_backbone)
+            .with_lr_head(a.lr_head)
+            .with_mode(a.mode.into())
+            .with_image_size(a.image_size)
+            .with_cached_views(a.cached_views)
+            .with_seed(seed)
+    };
     // The settings every run shares (the feature cache's), as the first run has them.
     let (m0, bits0, epochs0) = match (a.methods.first(), a.bits.first(), a.epochs.first()) {
         (Some(m), Some(&b), Some(&e)) => (m.method(), b, e),
         _ => anyhow::bail!("no method, bit count or epoch count to compare"),
     };
-    let first = &base(m0, scales(m0)[0], m0 == Method::Dhd, bits0, epochs0);
+    let first = &base(m0, knobs(m0)[0], m0 == Method::Dhd, bits0, epochs0);
 
     // Head mode: the shared work, once.
     let shared = match a.mode {
@@ -235,11 +249,11 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
                 continue;
             }
             for &bits in &a.bits {
-                for scale in scales(method) {
+                for knob in knobs(method) {
                     for &epochs in &a.epochs {
                         let dhd = method == Method::Dhd;
                         let run =
-                            |sdh| (base(method, scale, sdh, bits, epochs), *set, targets, scale);
+                            |sdh| (base(method, knob, sdh, bits, epochs), *set, targets, knob);
                         runs.push(run(dhd));
                         if a.with_sdh && !dhd {
                             runs.push(run(true));
@@ -251,7 +265,7 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
     }
     let scorer = Scorer::new(&split, &held_out, shared.as_ref(), seed, &device.device)?;
     let mut table = scorer.baselines(&a.bits)?;
-    for (config, set, targets, scale) in &runs {
+    for (config, set, targets, knob) in &runs {
         let started = Instant::now();
         let mut on_event = |_: TrainEvent| {};
         let hooks = TrainHooks {
@@ -262,7 +276,7 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
             cancel: &cancel,
             on_event: &mut on_event,
         };
-        let name = run_name(config, targets, *scale);
+        let name = run_name(config, targets, *knob);
         eprintln!("hashlens: training {name}…");
         let cache = shared.as_ref().map(|s| s.cache.clone());
         let outcome = train_cached(config, set, &device.device, hooks, cache)?;
@@ -275,7 +289,14 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
             sdh: config.method.distils(),
             bits: config.bits,
             epochs: Some(config.epochs),
-            logit_scale: scale.map(|s| s.to_string()),
+            temperature: match knob {
+                Some(Knob::Temperature(t)) => Some(*t),
+                _ => None,
+            },
+            logit_scale: match knob {
+                Some(Knob::Scale(s)) => Some(s.to_string()),
+                _ => None,
+            },
             map_all: scores.map_all,
             map_1000: scores.map_1000,
             p_1000: scores.p_1000,
@@ -358,8 +379,25 @@ fn pseudo_labelled(
     Ok(out)
 }
 
-/// How a run is named in the progress lines: method (+SdH), scale, bits, epochs, targets.
-fn run_name(config: &TrainConfig, targets: &str, scale: Option<LogitScale>) -> String {
+/// The one setting of a method that `compare` trains at several values for `--validation` to choose
+/// among: DHD's temperature τ (L_HP's sharpness), the logit scale of DHN and HybridHash's loss.
+#[derive(Clone, Copy, Debug)]
+enum Knob {
+    Temperature(f64),
+    Scale(LogitScale),
+}
+
+impl std::fmt::Display for Knob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Temperature(t) => write!(f, "τ {t}"),
+            Self::Scale(s) => write!(f, "scale {s}"),
+        }
+    }
+}
+
+/// How a run is named in the progress lines: method (+SdH), setting, bits, epochs, targets.
+fn run_name(config: &TrainConfig, targets: &str, knob: Option<Knob>) -> String {
     let m = &config.method;
     format!(
         "{}{}{} {} bits, {} epochs{}",
@@ -369,7 +407,7 @@ fn run_name(config: &TrainConfig, targets: &str, scale: Option<LogitScale>) -> S
         } else {
             ""
         },
-        scale.map_or(String::new(), |s| format!(" (scale {s})")),
+        knob.map_or(String::new(), |k| format!(" ({k})")),
         config.bits,
         config.epochs,
         match targets {

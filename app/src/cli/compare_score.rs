@@ -107,6 +107,7 @@ impl<'a> Scorer<'a> {
                 sdh: false,
                 bits,
                 epochs: None,
+                temperature: None,
                 logit_scale: None,
                 map_all,
                 map_1000,

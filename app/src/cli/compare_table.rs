@@ -1,8 +1,9 @@
 //! `compare`'s table: one row per run (and per baseline), printed as Markdown and written as JSON.
 //!
 //! With `--validation`, each row also has the mAP of half the held-out training photos searching the
-//! other half, and for every method, targets, SdH and bit count the epoch count that scored best
-//! there is `chosen`: a table that ranks methods at epochs chosen without looking at the test split.
+//! other half, and for every method, targets, SdH and bit count the run (of the epoch counts and the
+//! method's τ or logit scales) that scored best there is `chosen`: a table that ranks methods at
+//! settings chosen without looking at the test split.
 
 use serde::Serialize;
 
@@ -19,6 +20,9 @@ pub struct Row {
     pub bits: usize,
     /// Training epochs (none for the training-free baseline).
     pub epochs: Option<usize>,
+    /// DHD's `--temperature` τ (none for the other methods).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
     /// DHN's `--dhn-scale` or HybridHash's `--hybrid-alpha` as given (`0.5`, `2/K`); none for the
     /// methods without a logit scale.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -35,21 +39,23 @@ pub struct Row {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub val_map_all: Option<f64>,
     /// With `--validation`: this run scored best on the held-out photos among the runs that differ
-    /// from it only in epochs and logit scale.
+    /// from it only in epochs and τ or logit scale.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub chosen: bool,
 }
 
 impl Row {
-    /// The cells that name the run: method (with its logit scale), targets, SdH, bits, epochs.
+    /// The cells that name the run: method (with its τ or logit scale), targets, SdH, bits, epochs.
     fn key(&self) -> String {
         let yes = |b: bool| if b { "yes" } else { "no" };
+        let setting = match (self.temperature, &self.logit_scale) {
+            (Some(t), _) => format!(", τ {t}"),
+            (_, Some(s)) => format!(", scale {s}"),
+            (None, None) => String::new(),
+        };
         format!(
-            "{}{} | {} | {} | {} | {}",
+            "{}{setting} | {} | {} | {} | {}",
             self.method,
-            self.logit_scale
-                .as_ref()
-                .map_or(String::new(), |s| format!(", scale {s}")),
             self.targets,
             yes(self.sdh),
             self.bits,
@@ -57,13 +63,13 @@ impl Row {
         )
     }
 
-    /// What the runs a choice is made among share: all but epochs and logit scale.
+    /// What the runs a choice is made among share: all but epochs and τ or logit scale.
     fn group(&self) -> (&'static str, &str, bool, usize) {
         (self.method, &self.targets, self.sdh, self.bits)
     }
 }
 
-/// Marks in each group of rows that differ only in epochs and logit scale the one with the best
+/// Marks in each group of rows that differ only in epochs and τ or logit scale the one with the best
 /// `val_map_all` (on a tie the fewer epochs, then the earlier row). Rows without a validation score are
 /// left alone.
 pub fn mark_chosen(rows: &mut [Row]) {
@@ -137,8 +143,8 @@ pub fn print_markdown(rows: &[Row]) {
     if validated {
         println!();
         println!(
-            "Epochs chosen by the held-out training photos (val mAP), and for DHN and HybridHash's \
-             loss the logit scale; the baseline has none to choose"
+            "Epochs chosen by the held-out training photos (val mAP), and DHD's τ and the logit scale of \
+             DHN and HybridHash's loss; the baseline has none to choose"
         );
         println!();
         main(&mut rows.iter().filter(|r| r.chosen || r.epochs.is_none()));
