@@ -25,7 +25,7 @@ pub struct SharedFeatures {
     pub query: Vec<Vec<f32>>,
     pub database: Vec<Vec<f32>>,
     pub train: Vec<Vec<f32>>,
-    /// Training photos held out for choosing epochs (`--validation`; none without).
+    /// Training photos held out for choosing epochs and settings (`--validation`; none without).
     pub held_out: Vec<Vec<f32>>,
     pub deformed: Vec<(Deformation, Vec<Vec<f32>>)>,
 }

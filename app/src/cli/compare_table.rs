@@ -101,7 +101,7 @@ pub struct Table {
     pub train_images: usize,
     pub queries: usize,
     pub database: usize,
-    /// Training photos held out for choosing the epochs (not trained on).
+    /// Training photos held out for choosing the epochs and settings (not trained on).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub validation: Option<usize>,
     pub device: String,

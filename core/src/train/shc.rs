@@ -46,6 +46,7 @@ pub struct SemanticCentresConfig {
     /// one at a time, most wanted first (largest |gradient|), keeping each that keeps the distance.
     /// Upstream rejects the whole step; with few classes d_GV is close to K/2, almost every step of
     /// more than one flip breaks it, and the centres stay CSQ's (five classes at 16–64 bits did).
+    /// A record written before this setting existed reads `false`: those runs took whole steps.
     #[serde(default)]
     pub partial_steps: bool,
 }
@@ -68,7 +69,9 @@ impl Default for SemanticCentresConfig {
 
 /// Stage 1's matrix from a classifier's logits (`n × classes`) on photos of known class: each photo's
 /// softmax over the *other* classes is added to its class's row; then `S ← (S + Sᵀ)/2`, each row
-/// centred on its mean and divided by its largest deviation, and the diagonal set to 1.
+/// centred on its mean and divided by its largest deviation, and the diagonal set to 1. With two
+/// classes the off-diagonal entries always come out +1 (a row's one other entry is its largest
+/// deviation), so that matrix says nothing about how alike they are.
 pub fn class_similarity(logits: &[f32], labels: &[usize], classes: usize) -> Vec<f32> {
     let mut s = vec![0.0f64; classes * classes];
     for (row, &c) in logits.chunks(classes).zip(labels) {
@@ -191,7 +194,7 @@ pub fn classifier_logits(
 }
 
 /// The steps η tried when none is given. Upstream's 0.5 suits 16 bits; the gradient's terms shrink
-/// like 1/K, so at 64 bits no sign step passes 0.5 and the start is returned unchanged.
+/// like 1/K, so at 64 bits upstream's whole steps at 0.5 are all refused and the start comes back.
 pub const ETA_CHOICES: [f64; 5] = [0.5, 0.25, 0.125, 0.0625, 0.03125];
 
 /// [`semantic_centres`] for each step η in `etas`: the result that fits the similarity best (and the
@@ -256,6 +259,8 @@ fn min_pair_distance(h: &DMatrix<f64>) -> usize {
 /// with `partial_steps`, as much of it as keeps the distance), and
 /// dual updates; the best-fitting centres over the epochs are kept. (A start closer than d is never
 /// made worse: a step is accepted when the centre's nearest neighbour stays at least min(d, before).)
+/// Fewer than three classes return the start: stage 1's similarity of two classes carries no
+/// information (see [`class_similarity`]).
 pub fn semantic_centres(
     s: &[f32],
     start: &[f32],
@@ -575,9 +580,9 @@ mod tests {
         1.0,
     ];
 
-    /// With five classes d_GV is 7 of 16 bits (30 of 64) and the Hadamard start is 8 (32) apart, so any
-    /// step of two flips toward a neighbour breaks the bound: upstream's all-or-nothing steps never
-    /// move, whatever η. Partial steps move the confused pairs to the bound and the rest no closer.
+    /// With five classes d_GV is 7 of 16 bits (30 of 64) and the Hadamard start is 8 (32) apart, so a
+    /// step of several flips toward a neighbour breaks the bound: upstream's all-or-nothing steps never
+    /// move here, whatever η. Partial steps bring the confused pairs closer and keep the bound.
     #[test]
     fn partial_steps_move_few_centres_that_whole_steps_cannot() {
         let c = 5;
@@ -607,7 +612,7 @@ mod tests {
                 out.start_fit
             );
             let dist = |a: usize, b: usize| h[a].iter().zip(&h[b]).filter(|(x, y)| x != y).count();
-            // The pairs the similarity calls alike come closer than K/2; the most unlike pair does not.
+            // The pairs the similarity calls alike (S = 1) come closer than K/2; an unlike pair does not.
             assert!(dist(1, 3) < k / 2 && dist(2, 4) < k / 2, "{k} bits: {h:?}");
             assert!(dist(0, 2) >= k / 2, "{k} bits: {}", dist(0, 2));
         }
