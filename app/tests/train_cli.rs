@@ -214,6 +214,19 @@ fn train_without_labels_on_clusters() {
     ]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("expected a positive count"));
+    // So is a temperature τ that L_HP cannot divide by, in `train` and in `compare`.
+    for command in ["train", "compare"] {
+        let out = hashlens(&[
+            command,
+            "--data",
+            data.to_str().unwrap(),
+            "--temperature",
+            "0",
+        ]);
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("τ must be a positive number"), "{stderr}");
+    }
 }
 
 /// `hashlens compare`: the training-free baseline and each method (± SdH, with labels and with cluster

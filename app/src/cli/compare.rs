@@ -33,7 +33,7 @@ use super::compare_table::{Row, Table, mark_chosen, print_markdown};
 use super::eval_model::ProtocolArgs;
 use super::index::{DeviceArgs, parse_backbone};
 use super::logit_scale::LogitScale;
-use super::train::{MethodArg, Mode, progress_bar};
+use super::train::{MethodArg, Mode, parse_temperature, progress_bar};
 
 #[derive(Clone, Copy, Debug, PartialEq, clap::ValueEnum)]
 enum LabelUse {
@@ -97,7 +97,7 @@ pub struct CompareArgs {
     lr_head: f64,
     /// DHD: temperature τ of L_HP (0.2, the paper's for ImageNet); several (e.g. 0.2,0.5) train DHD
     /// once per value.
-    #[arg(long, value_delimiter = ',', default_value = "0.2")]
+    #[arg(long, value_delimiter = ',', default_value = "0.2", value_parser = parse_temperature)]
     temperature: Vec<f64>,
     /// DHN: logits θ = scale·⟨u_i, u_j⟩: a number (½ in the PyTorch ports) or N/K per code length
     /// (2/K did better at every length here); several (e.g. 0.5,2/K) train DHN once per scale.

@@ -153,7 +153,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 0.5)]
     teacher_scale: f64,
     /// τ of the hash-proxy loss.
-    #[arg(long, default_value_t = 0.2)]
+    #[arg(long, default_value_t = 0.2, value_parser = parse_temperature)]
     temperature: f64,
     /// Also quantise the proxies (the paper's text; off in DHD's released code).
     #[arg(long)]
@@ -533,4 +533,13 @@ fn ctrlc_once(f: impl Fn() + Send + Sync + 'static) -> anyhow::Result<()> {
 #[cfg(not(unix))]
 fn ctrlc_once(_f: impl Fn() + Send + Sync + 'static) -> anyhow::Result<()> {
     Ok(())
+}
+
+/// τ divides the cosines of L_HP: zero, negative or not a number would only surface later as a
+/// "diverged" run, so it is refused up front.
+pub fn parse_temperature(s: &str) -> Result<f64, String> {
+    s.parse::<f64>()
+        .ok()
+        .filter(|t| t.is_finite() && *t > 0.0)
+        .ok_or_else(|| format!("{s:?}: τ must be a positive number (DHD uses 0.2)"))
 }
