@@ -2,7 +2,7 @@
 //! photos with noise), head-only training at a small input size, the protocol evaluation, and a resume
 //! of a finished run that gives back the same model.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use image::{Rgb, RgbImage};
 use rand::{Rng, SeedableRng};
@@ -11,6 +11,15 @@ use rand_chacha::ChaCha8Rng;
 mod common;
 
 use common::{hashlens, json};
+
+/// A temporary folder holding [`two_classes`] in `photos/` (returned beside it); the folder lives as
+/// long as the `TempDir`.
+fn two_class_folder() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("photos");
+    two_classes(&data);
+    (dir, data)
+}
 
 /// 600 noisy 16 × 16 photos per class: reddish ones and bluish ones.
 fn two_classes(root: &Path) {
@@ -63,9 +72,7 @@ fn compare(data: &Path, extra: &[&str]) -> std::process::Output {
 
 #[test]
 fn train_head_then_eval_and_resume() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("photos");
-    two_classes(&data);
+    let (dir, data) = two_class_folder();
     let model = dir.path().join("m.hlmodel");
     let (d, m) = (data.to_str().unwrap(), model.to_str().unwrap());
     let args = [
@@ -162,9 +169,7 @@ fn train_head_then_eval_and_resume() {
 /// features are the targets, and the codes still tell red from blue (scored with the labels).
 #[test]
 fn train_without_labels_on_clusters() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("photos");
-    two_classes(&data);
+    let (dir, data) = two_class_folder();
     let model = dir.path().join("m.hlmodel");
     let trained = json(&hashlens(&[
         "train",
@@ -234,9 +239,7 @@ fn train_without_labels_on_clusters() {
 /// from the features it saved.
 #[test]
 fn compare_methods_on_one_split() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("photos");
-    two_classes(&data);
+    let (dir, data) = two_class_folder();
     let out = dir.path().join("table.json");
     let features = dir.path().join("features.safetensors");
     let run = compare(
@@ -389,9 +392,7 @@ fn compare_methods_on_one_split() {
 /// best on them.
 #[test]
 fn compare_chooses_epochs_on_held_out_photos() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("photos");
-    two_classes(&data);
+    let (dir, data) = two_class_folder();
     let out = dir.path().join("table.json");
     let run = compare(
         &data,

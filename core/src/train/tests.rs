@@ -102,16 +102,23 @@ fn cosine_schedule_by_hand() {
     assert!((cosine_lr(2.0, 25, 100) - (1.0 + 0.5f64.sqrt())).abs() < 1e-12);
 }
 
+/// The 16 demo photos without targets, kept at `side` pixels; every one of them decodes.
+fn unlabelled_demo_photos(side: usize) -> TrainImages {
+    let paths = demo_photos(16);
+    let empty = vec![Vec::new(); paths.len()];
+    let (images, skipped) =
+        TrainImages::load(&paths, &empty, 0, side, &AtomicBool::new(false), |_, _| {}).unwrap();
+    assert!(skipped.is_empty());
+    images
+}
+
 /// Cluster targets of the demo photos: one-hot rows over the clusters, every cluster used, each
 /// near-duplicate pair (a copy, a brighter, a smaller and a mirrored version) in one cluster, and the
 /// same clusters on a second call. (The 85 % crop of the coffee cup is not asserted: the two coffee
 /// photos are the farthest from the rest, so k-means++ seeds a cluster at each and they stay apart.)
 #[test]
 fn cluster_targets_group_near_duplicates() {
-    let paths = demo_photos(16);
-    let empty = vec![Vec::new(); paths.len()];
-    let (images, _) =
-        TrainImages::load(&paths, &empty, 0, 128, &AtomicBool::new(false), |_, _| {}).unwrap();
+    let images = unlabelled_demo_photos(128);
     let d = Device::flex();
     let config = small(TrainMode::Head).with_image_size(128);
     let backbone = config.backbone.pretrained(&d).unwrap();
@@ -163,15 +170,11 @@ fn cluster_targets_group_near_duplicates() {
 /// Head-only training on the demo photos without labels (ImageNet soft targets): the loss falls.
 #[test]
 fn head_mode_lowers_the_loss_on_unlabelled_real_photos() {
-    let paths = demo_photos(16);
     let config = small(TrainMode::Head)
         .with_epochs(25)
         .with_image_size(64)
         .with_cached_views(2);
-    let empty = vec![Vec::new(); paths.len()];
-    let (mut images, skipped) =
-        TrainImages::load(&paths, &empty, 0, 64, &AtomicBool::new(false), |_, _| {}).unwrap();
-    assert!(skipped.is_empty());
+    let mut images = unlabelled_demo_photos(64);
     let d = Device::flex();
     let backbone = config.backbone.pretrained(&d).unwrap();
     let (targets, classes) = PseudoLabels::ImageNet { top: 5 }
