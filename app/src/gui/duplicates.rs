@@ -2,15 +2,13 @@
 //! background thread, shown side by side with what tells copies apart (size, resolution, date).
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, channel};
 
 use eframe::egui::{self, RichText, Vec2};
 use hashlens_core::code::stats::near_duplicate_groups;
 use hashlens_core::index::CodeIndex;
 
 use super::library::Library;
+use super::task::{Panicked, Task};
 use super::thumbs::Thumbnails;
 
 /// One photo of a group, with what a person compares.
@@ -28,6 +26,13 @@ pub struct Member {
 enum Event {
     Progress(usize, usize),
     Done(Vec<Vec<Member>>),
+    Failed(String),
+}
+
+impl From<Panicked> for Event {
+    fn from(p: Panicked) -> Self {
+        Event::Failed(format!("the search for near-duplicates {p}"))
+    }
 }
 
 /// A running or finished search for near-duplicates.
@@ -37,8 +42,8 @@ pub struct Duplicates {
     pub for_len: usize,
     pub groups: Option<Vec<Vec<Member>>>,
     pub progress: Option<(usize, usize)>,
-    events: Option<Receiver<Event>>,
-    cancel: Arc<AtomicBool>,
+    pub error: Option<String>,
+    task: Option<Task<Event>>,
 }
 
 impl Duplicates {
@@ -48,30 +53,28 @@ impl Duplicates {
             for_len: 0,
             groups: None,
             progress: None,
-            events: None,
-            cancel: Arc::new(AtomicBool::new(false)),
+            error: None,
+            task: None,
         }
     }
 
     pub fn running(&self) -> bool {
-        self.events.is_some()
+        self.task.is_some()
     }
 
     /// Starts grouping the codes of `index` (a snapshot) within `self.radius`.
     pub fn start(&mut self, index: &CodeIndex, ctx: &egui::Context) {
-        self.cancel.store(true, Ordering::Relaxed);
-        self.cancel = Arc::new(AtomicBool::new(false));
-        let (tx, rx) = channel();
-        let (index, radius, cancel, ctx) =
-            (index.clone(), self.radius, self.cancel.clone(), ctx.clone());
+        if let Some(old) = &self.task {
+            old.cancel();
+        }
+        let (index, radius) = (index.clone(), self.radius);
         self.for_len = index.len();
-        self.events = Some(rx);
         self.progress = Some((0, index.len()));
-        std::thread::spawn(move || {
+        self.error = None;
+        self.task = Some(Task::spawn("near-duplicates", ctx, move |r| {
             let codes = index.codes();
-            let groups = near_duplicate_groups(codes, radius, &cancel, |done, total| {
-                let _ = tx.send(Event::Progress(done, total));
-                ctx.request_repaint();
+            let groups = near_duplicate_groups(codes, radius, &r.cancel, |done, total| {
+                r.send(Event::Progress(done, total))
             });
             let Some(groups) = groups else { return };
             let members = groups
@@ -93,20 +96,24 @@ impl Duplicates {
                         .collect()
                 })
                 .collect();
-            let _ = tx.send(Event::Done(members));
-            ctx.request_repaint();
-        });
+            r.send(Event::Done(members));
+        }));
     }
 
     pub fn poll(&mut self) {
-        let Some(rx) = &self.events else { return };
-        for e in rx.try_iter().collect::<Vec<_>>() {
+        let Some(task) = &self.task else { return };
+        for e in task.poll() {
             match e {
                 Event::Progress(d, t) => self.progress = Some((d, t)),
                 Event::Done(groups) => {
                     self.groups = Some(groups);
                     self.progress = None;
-                    self.events = None;
+                    self.task = None;
+                }
+                Event::Failed(e) => {
+                    self.error = Some(e);
+                    self.progress = None;
+                    self.task = None;
                 }
             }
         }
@@ -115,7 +122,9 @@ impl Duplicates {
 
 impl Drop for Duplicates {
     fn drop(&mut self) {
-        self.cancel.store(true, Ordering::Relaxed);
+        if let Some(task) = &self.task {
+            task.cancel();
+        }
     }
 }
 
@@ -185,6 +194,9 @@ pub fn show(lib: &mut Library, ui: &mut egui::Ui) -> Option<usize> {
             );
         }
     });
+    if let Some(e) = &dup.error {
+        ui.colored_label(ui.visuals().error_fg_color, e);
+    }
     if dup.groups.is_some() && dup.for_len != len {
         ui.label(RichText::new("The library changed since: search again.").weak());
     }

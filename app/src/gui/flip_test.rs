@@ -3,7 +3,6 @@
 //! bits flip and where the original photo then ranks. A good hash model keeps the bits of weak views.
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, channel};
 
 use eframe::egui::{self, ColorImage, RichText, TextureHandle, TextureOptions, Vec2};
 use hashlens_core::device::{ComputeDevice, DeviceChoice};
@@ -16,6 +15,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::bits::code_grid;
+use super::task::Task;
 
 /// Views drawn per test.
 const VIEWS: usize = 6;
@@ -37,7 +37,7 @@ pub struct FlipTest {
     pub seed: u64,
     pub views: Vec<View>,
     pub error: Option<String>,
-    pending: Option<Receiver<Result<Encoded, String>>>,
+    pending: Option<Task<Result<Encoded, String>>>,
 }
 
 impl FlipTest {
@@ -53,18 +53,16 @@ impl FlipTest {
         device: DeviceChoice,
         ctx: &egui::Context,
     ) -> Self {
-        let (tx, rx) = channel();
-        let (path, fingerprint, ctx) = (path.to_path_buf(), index.model().to_string(), ctx.clone());
-        std::thread::spawn(move || {
-            let _ = tx.send(encode_views(
+        let (path, fingerprint) = (path.to_path_buf(), index.model().to_string());
+        let task = Task::spawn("flip test", ctx, move |r| {
+            r.send(encode_views(
                 &path,
                 &index_path,
                 &fingerprint,
                 teacher,
                 seed,
                 device,
-            ));
-            ctx.request_repaint();
+            ))
         });
         Self {
             photo,
@@ -72,7 +70,7 @@ impl FlipTest {
             seed,
             views: Vec::new(),
             error: None,
-            pending: Some(rx),
+            pending: Some(task),
         }
     }
 
@@ -82,7 +80,7 @@ impl FlipTest {
 
     /// Takes finished views (ranking the original among each view's neighbours in `index`).
     pub fn poll(&mut self, index: &CodeIndex, ctx: &egui::Context) {
-        let Some(result) = self.pending.as_ref().and_then(|rx| rx.try_recv().ok()) else {
+        let Some(result) = self.pending.as_ref().and_then(|t| t.poll().pop()) else {
             return;
         };
         self.pending = None;

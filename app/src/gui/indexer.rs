@@ -4,7 +4,7 @@ use eframe::egui;
 use hashlens_core::device::{ComputeDevice, DeviceChoice};
 use hashlens_core::index::{CodeIndex, IndexEvent, IndexJob, IndexReport, update_index};
 
-use super::task::Task;
+use super::task::{Panicked, Task};
 
 /// What the background indexer reports.
 pub enum TaskEvent {
@@ -15,6 +15,12 @@ pub enum TaskEvent {
     Index(IndexEvent),
     /// The run ended: its report, and the index it saved.
     Done(Result<(IndexReport, CodeIndex), String>),
+}
+
+impl From<Panicked> for TaskEvent {
+    fn from(p: Panicked) -> Self {
+        TaskEvent::Done(Err(format!("indexing {p}")))
+    }
 }
 
 /// Indexing in the background.

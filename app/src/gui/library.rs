@@ -5,7 +5,6 @@
 //! scan of 100,000 64-bit codes takes well under a millisecond.
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, channel};
 use std::time::Instant;
 
 use eframe::egui;
@@ -22,6 +21,7 @@ use super::duplicates::Duplicates;
 use super::flip_test::FlipTest;
 use super::indexer::{IndexTask, TaskEvent, start_indexing};
 use super::quality::Quality;
+use super::task::Task;
 use super::thumbs::Thumbnails;
 
 /// Progress of the running stage.
@@ -80,7 +80,7 @@ pub struct Library {
     /// A photo from outside the library used as the query (dropped on the window), with its code.
     pub outside: Option<(PathBuf, HashCode)>,
     /// The outside photo being encoded.
-    encoding: Option<Receiver<Result<(PathBuf, HashCode), String>>>,
+    encoding: Option<Task<Result<(PathBuf, HashCode), String>>>,
     pub query: Query,
     /// The results of `searched` under `query`.
     pub results: Vec<Neighbor>,
@@ -216,7 +216,7 @@ impl Library {
         if let (Some(flip), Some(index)) = (&mut self.flip, &self.index) {
             flip.poll(index, ctx);
         }
-        if let Some(result) = self.encoding.as_ref().and_then(|rx| rx.try_recv().ok()) {
+        if let Some(result) = self.encoding.as_ref().and_then(|t| t.poll().pop()) {
             self.encoding = None;
             match result {
                 Ok(query) => {
@@ -349,13 +349,10 @@ impl Library {
             self.error = Some("the library has no index yet to search".into());
             return;
         };
-        let (tx, rx) = channel();
-        let (index_path, photo, ctx) = (self.job.index.clone(), photo.to_path_buf(), ctx.clone());
-        self.encoding = Some(rx);
-        std::thread::spawn(move || {
-            let _ = tx.send(encode_outside(&index_path, &fingerprint, &photo, device));
-            ctx.request_repaint();
-        });
+        let (index_path, photo) = (self.job.index.clone(), photo.to_path_buf());
+        self.encoding = Some(Task::spawn("outside query", ctx, move |r| {
+            r.send(encode_outside(&index_path, &fingerprint, &photo, device))
+        }));
     }
 
     /// The query's code and its position in the index (`None` for an outside photo).

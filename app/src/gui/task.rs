@@ -1,6 +1,12 @@
 //! A background job that reports through a channel: the UI polls it once per frame and never waits on
-//! it; the job checks a cancel flag at its own safe points. Indexing and fine-tuning both run this way.
+//! it; the job checks a cancel flag at its own safe points. Indexing, fine-tuning, the evaluation, the
+//! flip test, near-duplicates and outside queries all run this way.
+//!
+//! A job that panics (a GPU driver's out-of-memory, a bug) must not leave its view "running" forever:
+//! the panic is caught and arrives as the job's last event, through `E: From<Panicked>`, which each event
+//! type maps to its own failure.
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
@@ -27,14 +33,31 @@ impl<E> Reporter<E> {
     }
 }
 
+/// A job that panicked, with the panic's message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Panicked(pub String);
+
+impl std::fmt::Display for Panicked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "stopped unexpectedly: {}", self.0)
+    }
+}
+
+/// Jobs whose last event is a `Result` with a message fail with the panic's.
+impl<T> From<Panicked> for Result<T, String> {
+    fn from(p: Panicked) -> Self {
+        Err(p.to_string())
+    }
+}
+
 /// The UI's side.
 pub struct Task<E> {
     events: Receiver<E>,
     cancel: Arc<AtomicBool>,
 }
 
-impl<E: Send + 'static> Task<E> {
-    /// Runs `job` on a new thread named `name`.
+impl<E: From<Panicked> + Send + 'static> Task<E> {
+    /// Runs `job` on a new thread named `name`; a panic in it becomes its last event.
     pub fn spawn(
         name: &str,
         ctx: &egui::Context,
@@ -43,13 +66,19 @@ impl<E: Send + 'static> Task<E> {
         let (tx, events) = channel();
         let cancel = Arc::new(AtomicBool::new(false));
         let reporter = Reporter {
-            tx,
+            tx: tx.clone(),
             ctx: ctx.clone(),
             cancel: cancel.clone(),
         };
+        let ctx = ctx.clone();
         std::thread::Builder::new()
             .name(name.into())
-            .spawn(move || job(reporter))
+            .spawn(move || {
+                if let Err(payload) = catch_unwind(AssertUnwindSafe(|| job(reporter))) {
+                    let _ = tx.send(Panicked(panic_message(payload.as_ref())).into());
+                    ctx.request_repaint();
+                }
+            })
             .expect("a thread can be started");
         Self { events, cancel }
     }
@@ -66,5 +95,55 @@ impl<E: Send + 'static> Task<E> {
     /// Events since the last call.
     pub fn poll(&self) -> Vec<E> {
         self.events.try_iter().collect()
+    }
+}
+
+/// The text a panic was raised with (`panic!` gives a `&str` or a `String`).
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wait_for<E: From<Panicked> + Send + 'static>(task: &Task<E>) -> Vec<E> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let events = task.poll();
+            if !events.is_empty() || std::time::Instant::now() > deadline {
+                return events;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    fn a_panicking_job_ends_with_its_message_as_a_failure() {
+        let ctx = egui::Context::default();
+        let task: Task<Result<u32, String>> = Task::spawn("test", &ctx, |_r| {
+            let v: Vec<u32> = Vec::new();
+            let i = v.len() + 3;
+            panic!("out of memory allocating {i} buffers");
+        });
+        assert_eq!(
+            wait_for(&task),
+            vec![Err(
+                "stopped unexpectedly: out of memory allocating 3 buffers".to_string()
+            )]
+        );
+    }
+
+    #[test]
+    fn a_job_that_ends_normally_sends_only_its_own_events() {
+        let ctx = egui::Context::default();
+        let task: Task<Result<u32, String>> = Task::spawn("test", &ctx, |r| r.send(Ok(7)));
+        assert_eq!(wait_for(&task), vec![Ok(7)]);
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(task.poll().is_empty());
     }
 }

@@ -18,7 +18,7 @@ use hashlens_core::train::{
     TrainHooks, TrainImages, TrainMode, data, train,
 };
 
-use super::task::Task;
+use super::task::{Panicked, Task};
 
 /// What the user chose in the model panel.
 #[derive(Clone, Debug, PartialEq)]
@@ -67,6 +67,12 @@ pub enum TrainerEvent {
     Train(TrainEvent),
     /// The model file and the proxies' cosine similarities (`classes × classes`, row-major), or why not.
     Done(Result<(PathBuf, usize, Vec<f32>), String>),
+}
+
+impl From<Panicked> for TrainerEvent {
+    fn from(p: Panicked) -> Self {
+        TrainerEvent::Done(Err(format!("training {p}")))
+    }
 }
 
 /// Fine-tuning in the background.
