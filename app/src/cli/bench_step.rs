@@ -34,6 +34,9 @@ pub struct StepBench {
     images: usize,
     #[arg(long, default_value_t = 128)]
     batch: usize,
+    /// Push at most this many photos of a view through the network at a time (`train --micro-batch`).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    micro_batch: Option<u32>,
     /// Timed steps per variant, after one untimed step (kernel preparation).
     #[arg(long, default_value_t = 10)]
     steps: usize,
@@ -70,6 +73,7 @@ struct StepReport {
     backbone: &'static str,
     device: String,
     batch: usize,
+    micro_batch: Option<u32>,
     image_size: usize,
     steps: usize,
     /// Inference forward of `2 × batch` views (no autodiff), steady state.
@@ -114,6 +118,7 @@ pub fn run(b: StepBench) -> anyhow::Result<()> {
     let device = b.device.open()?;
     let config = TrainConfig::new(b.backbone, DhdLossConfig::new())
         .with_batch(b.batch)
+        .with_micro_batch(b.micro_batch.map(|m| m as usize))
         .with_image_size(b.image_size);
 
     let forward_ms = {
@@ -138,6 +143,7 @@ pub fn run(b: StepBench) -> anyhow::Result<()> {
         backbone: b.backbone.name(),
         device: device.describe(),
         batch: b.batch,
+        micro_batch: b.micro_batch,
         image_size: b.image_size,
         steps: b.steps,
         forward_ms,
@@ -159,10 +165,14 @@ pub fn run(b: StepBench) -> anyhow::Result<()> {
         return super::print_json(&report);
     }
     out!(
-        "{} on {}: batch {} (two views each) at {} px; forward of both views {:.1} ms",
+        "{} on {}: batch {} (two views each{}) at {} px; forward of both views {:.1} ms",
         report.backbone,
         report.device,
         report.batch,
+        report
+            .micro_batch
+            .map(|m| format!(", {m} photos per pass"))
+            .unwrap_or_default(),
         report.image_size,
         report.forward_ms
     );

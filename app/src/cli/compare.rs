@@ -74,6 +74,12 @@ pub struct CompareArgs {
     epochs: Vec<usize>,
     #[arg(long, default_value_t = 128)]
     batch: usize,
+    /// Whole-network mode: push at most this many photos through the network at a time when the GPU
+    /// lacks the memory for --batch. The step's gradient stays the whole batch's (codes first, then
+    /// the loss's gradient back micro-batch by micro-batch: a second forward pass); only BatchNorm
+    /// normalises per micro-batch. A checkpoint resumes under another value.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    micro_batch: Option<u32>,
     /// Use only the first N photos of the training split (default: all).
     #[arg(long)]
     train: Option<usize>,
@@ -196,6 +202,7 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
             .with_bits(bits)
             .with_epochs(epochs)
             .with_batch(a.batch.min(images.len()))
+            .with_micro_batch(a.micro_batch.map(|m| m as usize))
             .with_lr_backbone(a.lr_backbone)
             .with_lr_head(a.lr_head)
             .with_mode(a.mode.into())

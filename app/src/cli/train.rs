@@ -136,6 +136,12 @@ pub struct TrainArgs {
     epochs: usize,
     #[arg(long, default_value_t = 128)]
     batch: usize,
+    /// Whole-network mode: push at most this many photos through the network at a time when the GPU
+    /// lacks the memory for --batch. The step's gradient stays the whole batch's (codes first, then
+    /// the loss's gradient back micro-batch by micro-batch: a second forward pass); only BatchNorm
+    /// normalises per micro-batch. A checkpoint resumes under another value.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    micro_batch: Option<u32>,
     #[arg(long, value_enum, default_value = "full")]
     mode: Mode,
     /// Network input side (DHD: 224).
@@ -320,6 +326,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     .with_bits(a.bits)
     .with_epochs(a.epochs)
     .with_batch(a.batch)
+    .with_micro_batch(a.micro_batch.map(|m| m as usize))
     .with_lr_backbone(a.lr_backbone)
     .with_lr_head(a.lr_head)
     .with_teacher_scale(a.teacher_scale)

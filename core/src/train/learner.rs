@@ -15,6 +15,7 @@ use super::augment::{AugmentGroup, ViewParams, augment};
 use super::checkpoint::{param_ids, params_finite, with_param_ids};
 use super::class_centres::ClassCentres;
 use super::data::TrainImages;
+use super::micro_batch::{StepGradients, batch_gradients};
 use super::objective::Objective;
 use super::{TrainConfig, TrainError, TrainEvent};
 use crate::model::Backbone;
@@ -101,6 +102,8 @@ pub struct FullLearner<'a> {
     teacher: AugmentGroup,
     student: AugmentGroup,
     pre: crate::photo::Preprocess,
+    /// Photos per pass through the network (`usize::MAX`: the whole batch).
+    micro_batch: usize,
     device: Device,
 }
 
@@ -132,6 +135,7 @@ impl<'a> FullLearner<'a> {
             teacher: AugmentGroup::teacher(config.teacher_scale),
             student: AugmentGroup::student(),
             pre: config.input(),
+            micro_batch: config.micro_batch.unwrap_or(usize::MAX).max(1),
             device: device.clone(),
         })
     }
@@ -156,23 +160,22 @@ impl Learner for FullLearner<'_> {
         // stream (and a resumed run) does not depend on the method.
         let student_params = ViewParams::draw(&self.student, b, rng);
         // Two passes through the same network, as DHD (BatchNorm sees each view's own statistics).
-        let u_t = self.net.head.forward(self.net.backbone.features(teacher));
-        let u_s = self.objective.distils().then(|| {
-            let student = augment(x, &student_params, &self.pre);
-            self.net.head.forward(self.net.backbone.features(student))
-        });
-        let parts = self.objective.forward(
-            u_t,
-            u_s,
-            self.net.head.proxies.val(),
-            self.images,
-            items,
-            &self.device,
+        let student = self
+            .objective
+            .distils()
+            .then(|| augment(x, &student_params, &self.pre));
+        let (objective, images, device) = (&mut self.objective, self.images, &self.device);
+        let StepGradients {
+            values,
+            backbone: g_backbone,
+            head: g_head,
+        } = batch_gradients(
+            &self.net,
+            teacher,
+            student,
+            self.micro_batch,
+            |u_t, u_s, proxies| objective.forward(u_t, u_s, proxies, images, items, device),
         );
-        let values = parts.values();
-        let mut grads = parts.total.backward();
-        let g_backbone = GradientsParams::from_module(&mut grads, &self.net.backbone);
-        let g_head = GradientsParams::from_module(&mut grads, &self.net.head);
         let DhdNetwork { backbone, head } = self.net.clone();
         self.net = DhdNetwork {
             backbone: self.opt_backbone.step(lr_backbone, backbone, g_backbone),

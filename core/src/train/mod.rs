@@ -28,6 +28,7 @@ pub mod data;
 pub mod learner;
 pub mod loss;
 pub mod method;
+mod micro_batch;
 pub mod min_distance;
 mod objective;
 pub mod pseudo_labels;
@@ -79,6 +80,12 @@ pub struct TrainConfig {
     pub epochs: usize,
     #[config(default = 128)]
     pub batch: usize,
+    /// Whole-network mode: push at most this many photos of a view through the network at a time, for
+    /// a GPU without the memory for the batch. The step's gradient stays the whole batch's (see
+    /// `micro_batch`); only BatchNorm's statistics become the micro-batches'. Not part of a run's
+    /// identity: a checkpoint resumes under another value.
+    #[config(default = "None")]
+    pub micro_batch: Option<usize>,
     #[config(default = 1e-4)]
     pub lr_backbone: f64,
     #[config(default = 1e-3)]
@@ -368,7 +375,12 @@ pub fn train_cached(
         let mut theirs = s.config.clone();
         let mut ours = config_json.clone();
         for v in [&mut theirs, &mut ours] {
-            v.as_object_mut().map(|o| o.remove("log_every"));
+            if let Some(o) = v.as_object_mut() {
+                // How the run is computed, not what: a run that ran out of memory resumes with a
+                // smaller micro-batch.
+                o.remove("log_every");
+                o.remove("micro_batch");
+            }
         }
         if theirs != ours {
             return Err(fail(format!(

@@ -265,6 +265,27 @@ fn cancel_keeps_a_checkpoint_and_resume_reproduces_the_run() {
     assert!(e.to_string().contains("checksum"), "{e}");
 }
 
+/// A run stopped (say, out of GPU memory) resumes in micro-batches: the micro-batch size is how a step
+/// is computed, not what, so the checkpoint is accepted, and the rest of the run trains through the
+/// micro-batch path.
+#[test]
+fn a_checkpoint_resumes_in_micro_batches() {
+    let images = labelled(8, 32);
+    let config = small(TrainMode::Full).with_epochs(2);
+    let dir = tempfile::tempdir().unwrap();
+    let ckpt = dir.path().join("run.ckpt");
+    run(&config, &images, Some(&ckpt), None, Some((2, 1)))
+        .err()
+        .unwrap();
+    let saved = Checkpoint::load(&ckpt).unwrap();
+    let first_epoch = saved.state.history[0].loss.total;
+    let micro = config.clone().with_micro_batch(Some(2));
+    let resumed = run(&micro, &images, Some(&ckpt), Some((&ckpt, saved)), None).unwrap();
+    assert_eq!(resumed.history.len(), 2);
+    assert_eq!(resumed.history[0].loss.total, first_epoch);
+    assert!(resumed.history[1].loss.total.is_finite());
+}
+
 /// A loss that becomes NaN stops the run with a clear error instead of saving a broken model.
 #[test]
 fn divergence_stops_the_run() {
