@@ -4,6 +4,7 @@
 
 mod cli;
 mod gui;
+mod panics;
 
 use clap::Parser;
 

@@ -2,9 +2,10 @@
 //! all) or on a protocol's training split, with a progress bar, a checkpoint every epoch, `--resume`,
 //! and, under a protocol, the evaluation of the result (`--json` prints one object with everything).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::SystemTime;
 
 use super::logit_scale::LogitScale;
 use anyhow::{Context, bail};
@@ -459,7 +460,18 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         cancel: &cancel,
         on_event: &mut on_event,
     };
-    let outcome = train(&config, &images, &device.device, hooks)?;
+    let started = SystemTime::now();
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        train(&config, &images, &device.device, hooks)
+    }))
+    .map_err(|payload| {
+        bar.abandon();
+        backend_failure(
+            &crate::panics::message(payload.as_ref()),
+            &checkpoint,
+            started,
+        )
+    })??;
     bar.finish_and_clear();
     outcome.model.save(&a.out)?;
     eprintln!(
@@ -542,6 +554,25 @@ fn ctrlc_once(_f: impl Fn() + Send + Sync + 'static) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What to do after the compute backend panicked mid-run (it panics rather than return errors): the
+/// checkpoint of the last finished epoch (if this run, `started` then, wrote one), and for an exhausted
+/// GPU the remedy.
+fn backend_failure(message: &str, checkpoint: &Path, started: SystemTime) -> anyhow::Error {
+    let mut text = format!("training stopped inside the compute backend: {message}");
+    let written = std::fs::metadata(checkpoint).and_then(|m| m.modified());
+    if written.is_ok_and(|t| t >= started) {
+        text += &format!(
+            "\nthe last finished epoch is in {0}: continue with --resume {0}",
+            checkpoint.display()
+        );
+    }
+    if crate::panics::out_of_memory(message) {
+        text += "\nthe device ran out of memory: a smaller --micro-batch (e.g. 32, then 16) keeps the \
+                 batch and its gradient and needs a fraction of the memory";
+    }
+    anyhow::anyhow!(text)
+}
+
 /// τ divides the cosines of L_HP: zero, negative or not a number would only surface later as a
 /// "diverged" run, so it is refused up front.
 pub fn parse_temperature(s: &str) -> Result<f64, String> {
@@ -549,4 +580,39 @@ pub fn parse_temperature(s: &str) -> Result<f64, String> {
         .ok()
         .filter(|t| t.is_finite() && *t > 0.0)
         .ok_or_else(|| format!("{s:?}: τ must be a positive number (DHD uses 0.2)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn a_backend_failure_names_the_checkpoint_and_the_remedy() {
+        let dir = tempfile::tempdir().unwrap();
+        let ckpt = dir.path().join("m.hlmodel.ckpt");
+        let oom = "out of device memory allocating 1073741824 bytes";
+        let before = SystemTime::now() - Duration::from_secs(5);
+
+        // No checkpoint yet: only the message and the remedy.
+        let text = backend_failure(oom, &ckpt, before).to_string();
+        assert!(text.contains(oom), "{text}");
+        assert!(!text.contains("--resume"), "{text}");
+        assert!(text.contains("--micro-batch"), "{text}");
+
+        // This run's checkpoint is offered; another failure gets no memory advice.
+        std::fs::write(&ckpt, b"x").unwrap();
+        let text = backend_failure("index out of bounds", &ckpt, before).to_string();
+        assert!(
+            text.contains(&format!("--resume {}", ckpt.display())),
+            "{text}"
+        );
+        assert!(!text.contains("--micro-batch"), "{text}");
+
+        // An older run's checkpoint is not this run's progress.
+        let later = SystemTime::now() + Duration::from_secs(60);
+        let text = backend_failure(oom, &ckpt, later).to_string();
+        assert!(!text.contains("--resume"), "{text}");
+    }
 }

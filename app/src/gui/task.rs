@@ -75,7 +75,7 @@ impl<E: From<Panicked> + Send + 'static> Task<E> {
             .name(name.into())
             .spawn(move || {
                 if let Err(payload) = catch_unwind(AssertUnwindSafe(|| job(reporter))) {
-                    let _ = tx.send(Panicked(panic_message(payload.as_ref())).into());
+                    let _ = tx.send(Panicked(crate::panics::message(payload.as_ref())).into());
                     ctx.request_repaint();
                 }
             })
@@ -96,15 +96,6 @@ impl<E: From<Panicked> + Send + 'static> Task<E> {
     pub fn poll(&self) -> Vec<E> {
         self.events.try_iter().collect()
     }
-}
-
-/// The text a panic was raised with (`panic!` gives a `&str` or a `String`).
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic without a message".into())
 }
 
 #[cfg(test)]

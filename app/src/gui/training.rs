@@ -71,7 +71,13 @@ pub enum TrainerEvent {
 
 impl From<Panicked> for TrainerEvent {
     fn from(p: Panicked) -> Self {
-        TrainerEvent::Done(Err(format!("training {p}")))
+        let hint = if crate::panics::out_of_memory(&p.0) {
+            " — the GPU ran out of memory; \"hash layer only\" needs a small part of it, and the \
+             command line's `train --micro-batch` trains the whole network in parts"
+        } else {
+            ""
+        };
+        TrainerEvent::Done(Err(format!("training {p}{hint}")))
     }
 }
 
