@@ -94,6 +94,21 @@ fn run(
     train(config, images, &Device::flex(), hooks)
 }
 
+/// A run cancelled at the first step of epoch 2, and the checkpoint it left in `dir`.
+fn interrupted(
+    config: &TrainConfig,
+    images: &TrainImages,
+    dir: &std::path::Path,
+) -> (PathBuf, Checkpoint) {
+    let ckpt = dir.join("run.ckpt");
+    let e = run(config, images, Some(&ckpt), None, Some((2, 1)))
+        .err()
+        .unwrap();
+    assert!(matches!(e, TrainError::Cancelled { .. }), "{e}");
+    let saved = Checkpoint::load(&ckpt).unwrap();
+    (ckpt, saved)
+}
+
 #[test]
 fn cosine_schedule_by_hand() {
     assert_eq!(cosine_lr(1e-3, 0, 100), 1e-3);
@@ -273,11 +288,7 @@ fn a_checkpoint_resumes_in_micro_batches() {
     let images = labelled(8, 32);
     let config = small(TrainMode::Full).with_epochs(2);
     let dir = tempfile::tempdir().unwrap();
-    let ckpt = dir.path().join("run.ckpt");
-    run(&config, &images, Some(&ckpt), None, Some((2, 1)))
-        .err()
-        .unwrap();
-    let saved = Checkpoint::load(&ckpt).unwrap();
+    let (ckpt, saved) = interrupted(&config, &images, dir.path());
     let first_epoch = saved.state.history[0].loss.total;
     let micro = config.clone().with_micro_batch(Some(2));
     let resumed = run(&micro, &images, Some(&ckpt), Some((&ckpt, saved)), None).unwrap();
@@ -377,11 +388,7 @@ fn methods_with_state_resume_exactly() {
             .with_method(MethodConfig::new().with_method(method));
         let whole = run(&config, &images, None, None, None).unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let ckpt = dir.path().join("run.ckpt");
-        run(&config, &images, Some(&ckpt), None, Some((2, 1)))
-            .err()
-            .unwrap();
-        let saved = Checkpoint::load(&ckpt).unwrap();
+        let (ckpt, saved) = interrupted(&config, &images, dir.path());
         if method == Method::Shc {
             let centres = saved
                 .state
