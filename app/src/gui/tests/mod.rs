@@ -375,6 +375,9 @@ fn fine_tune_from_the_model_tab_and_reindex_with_it() {
     let index = CodeIndex::load(&root.join(".hashlens/index.hlindex")).unwrap();
     assert_eq!(index.model(), model.fingerprint());
     assert_eq!((index.len(), index.bits()), (16, 16));
+    // The app's hash-layer-only runs use τ 0.5 (`training::temperature`), and the model records it.
+    let settings = &model.config.provenance.settings;
+    assert_eq!(settings["loss"]["temperature"], 0.5, "{settings}");
 
     // The codes view scores the folder's codes against its sub-folders (8 held-out queries).
     harness.get_by_label("Codes").click();
