@@ -48,7 +48,14 @@ fn index_then_search_by_outside_and_indexed_photos() {
         "cpu",
         "--json",
     ];
-    let v = json(&hashlens(&index_args));
+    let out = hashlens(&index_args);
+    // The log reaches stderr although it is no terminal here (as in a log file): the scan, the
+    // warning that 10 photos are too few for PCA + ITQ, the model.
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("10 photos found, 1 entries skipped"), "{log}");
+    assert!(log.contains("warning: 10 photos are too few"), "{log}");
+    assert!(log.contains("fitted model: LSH"), "{log}");
+    let v = json(&out);
     assert_eq!(
         (v["indexed"].as_u64(), v["encoded"].as_u64()),
         (Some(10), Some(10))

@@ -93,18 +93,22 @@ pub fn index(a: IndexArgs) -> anyhow::Result<()> {
     let cancel = AtomicBool::new(false);
     let mut stage = "";
     let report = update_index(&job, &device, &cancel, &mut |event| match event {
-        IndexEvent::Scanned { images, problems } => bar.println(format!(
-            "{images} photos found, {problems} entries skipped by the scan"
-        )),
-        IndexEvent::Warning(w) => bar.println(format!("warning: {w}")),
+        IndexEvent::Scanned { images, problems } => super::log_line(
+            &bar,
+            format!("{images} photos found, {problems} entries skipped by the scan"),
+        ),
+        IndexEvent::Warning(w) => super::log_line(&bar, format!("warning: {w}")),
         IndexEvent::Model {
             description,
             fitted,
             ..
-        } => bar.println(format!(
-            "{} model: {description}",
-            if fitted { "fitted" } else { "using" }
-        )),
+        } => super::log_line(
+            &bar,
+            format!(
+                "{} model: {description}",
+                if fitted { "fitted" } else { "using" }
+            ),
+        ),
         IndexEvent::Progress {
             stage: s,
             done,

@@ -95,3 +95,15 @@ pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     out!("{}", serde_json::to_string(value)?);
     Ok(())
 }
+
+/// A line of a run's log, above its progress bar. indicatif's `println` prints nothing while the bar is
+/// hidden, which it is whenever stderr is not a terminal (a log file, CI, a pipe): warnings about
+/// unreadable photos and the epochs' losses would be lost exactly where they are kept. Then the line
+/// goes to stderr directly.
+pub fn log_line(bar: &indicatif::ProgressBar, line: impl AsRef<str>) {
+    if bar.is_hidden() {
+        eprintln!("{}", line.as_ref());
+    } else {
+        bar.println(line);
+    }
+}

@@ -425,20 +425,23 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         }
         TrainEvent::Epoch(s) => {
             if !json {
-                bar.println(format!(
-                    "epoch {:>3}: loss {:.4} (main {:.4} sdh {:.4} q {:.4}) {:.0} img/s{}",
-                    s.epoch,
-                    s.loss.total,
-                    s.loss.main,
-                    s.loss.sdh,
-                    s.loss.q,
-                    s.images_per_s,
-                    s.map.map(|m| format!(" mAP {m:.4}")).unwrap_or_default()
-                ));
+                super::log_line(
+                    &bar,
+                    format!(
+                        "epoch {:>3}: loss {:.4} (main {:.4} sdh {:.4} q {:.4}) {:.0} img/s{}",
+                        s.epoch,
+                        s.loss.total,
+                        s.loss.main,
+                        s.loss.sdh,
+                        s.loss.q,
+                        s.images_per_s,
+                        s.map.map(|m| format!(" mAP {m:.4}")).unwrap_or_default()
+                    ),
+                );
             }
         }
         TrainEvent::Checkpoint(_) => {}
-        TrainEvent::Note(note) => bar.println(format!("hashlens: {note}")),
+        TrainEvent::Note(note) => super::log_line(&bar, format!("hashlens: {note}")),
     };
     let mut periodic = |model: &hashlens_core::model::HashModel| -> f64 {
         let p = protocol.as_ref().expect("only with a protocol");

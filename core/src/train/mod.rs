@@ -346,6 +346,13 @@ pub fn train_cached(
         ),
         None => None,
     };
+    if cache.is_some() && config.micro_batch.is_some() {
+        on_event(TrainEvent::Note(
+            "micro-batches apply to whole-network training only: head-only steps on cached features \
+             take the whole batch at once"
+                .into(),
+        ));
+    }
     let mut learner: Box<dyn Learner + '_> = match cache {
         None => Box::new(FullLearner::new(
             config,
