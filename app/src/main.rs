@@ -25,8 +25,44 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::SUCCESS
         }
         Err(err) => {
-            eprintln!("hashlens: error: {err:#}");
+            eprintln!("hashlens: error: {}", report(&err));
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// `err` and its causes, each said once. hashlens' error types name their cause in their own message
+/// (the GUI shows only that message), so anyhow's `{:#}`, which appends every cause, would say it twice.
+fn report(err: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in err.chain().map(|c| c.to_string()) {
+        if text.contains(&cause) {
+            continue;
+        }
+        if !text.is_empty() {
+            text += ": ";
+        }
+        text += &cause;
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_report_says_each_cause_once() {
+        let missing = hashlens_core::dataset::scan_images(std::path::Path::new("/no/such/folder"))
+            .unwrap_err();
+        let err = anyhow::Error::new(missing).context("reading the photos");
+        assert_eq!(
+            report(&err),
+            "reading the photos: /no/such/folder: No such file or directory (os error 2)"
+        );
+        // Causes that the message does not name are kept.
+        let io = std::io::Error::new(std::io::ErrorKind::Other, "disk on fire");
+        let err = anyhow::Error::new(io).context("saving the index");
+        assert_eq!(report(&err), "saving the index: disk on fire");
     }
 }

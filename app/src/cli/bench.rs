@@ -31,7 +31,7 @@ pub struct SearchBench {
     #[arg(long, default_value_t = 1_000_000)]
     n: usize,
     /// Code length in bits (a multiple of 8, at most 1024).
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = super::parse_bits)]
     bits: usize,
     /// Neighbours per query.
     #[arg(long, default_value_t = 100)]

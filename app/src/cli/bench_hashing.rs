@@ -21,7 +21,7 @@ pub struct HashingBench {
     #[arg(long)]
     data: PathBuf,
     /// Code length.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = super::parse_bits)]
     bits: usize,
     /// Seed of the protocol split (and of LSH and ITQ's initial rotation).
     #[arg(long, default_value_t = 0)]

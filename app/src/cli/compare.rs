@@ -53,7 +53,7 @@ pub struct CompareArgs {
         default_value = "dhd,dhn,csq,shc,hybridhash"
     )]
     methods: Vec<MethodArg>,
-    #[arg(long, value_delimiter = ',', default_value = "16,32,64")]
+    #[arg(long, value_delimiter = ',', default_value = "16,32,64", value_parser = super::parse_bits)]
     bits: Vec<usize>,
     /// Also run the other methods with DHD's self-distillation term (DHD always has it).
     #[arg(long)]

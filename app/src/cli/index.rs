@@ -29,7 +29,7 @@ pub struct IndexArgs {
     #[arg(long)]
     index: Option<PathBuf>,
     /// Code length of the default model (a multiple of 8).
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = super::parse_bits)]
     bits: usize,
     /// Backbone of the default model.
     #[arg(long, default_value = "mobilenet_v2", value_parser = parse_backbone)]

@@ -107,3 +107,26 @@ pub fn log_line(bar: &indicatif::ProgressBar, line: impl AsRef<str>) {
         bar.println(line);
     }
 }
+
+/// `--bits`: a code length hashlens supports (a multiple of 8 up to 1,024), refused before any work
+/// rather than after an index's photos are encoded or a model is trained.
+pub fn parse_bits(s: &str) -> Result<usize, String> {
+    let bits: usize = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of bits"))?;
+    hashlens_core::code::check_bits(bits).map_err(|e| e.to_string())?;
+    Ok(bits)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn bits_are_multiples_of_8_up_to_1024() {
+        assert_eq!(super::parse_bits("64"), Ok(64));
+        assert_eq!(super::parse_bits("1024"), Ok(1024));
+        for bad in ["12", "0", "2048", "sixty"] {
+            let e = super::parse_bits(bad).unwrap_err();
+            assert!(e.contains("bits"), "{bad}: {e}");
+        }
+    }
+}

@@ -131,7 +131,7 @@ pub struct TrainArgs {
     /// (`jx_nest_base-8bc41011.pth` or Hugging Face's `model.safetensors`), loaded where the paper does.
     #[arg(long)]
     backbone_weights: Option<PathBuf>,
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = super::parse_bits)]
     bits: usize,
     #[arg(long, default_value_t = 40)]
     epochs: usize,
@@ -557,11 +557,11 @@ fn ctrlc_once(_f: impl Fn() + Send + Sync + 'static) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// What to do after the compute backend panicked mid-run (it panics rather than return errors): the
-/// checkpoint of the last finished epoch (if this run, `started` then, wrote one), and for an exhausted
-/// GPU the remedy.
+/// What to do after a panic mid-run (Burn's backends panic rather than return errors, on an exhausted
+/// GPU above all): the checkpoint of the last finished epoch (if this run, `started` then, wrote one),
+/// and for an exhausted GPU the remedy.
 fn backend_failure(message: &str, checkpoint: &Path, started: SystemTime) -> anyhow::Error {
-    let mut text = format!("training stopped inside the compute backend: {message}");
+    let mut text = format!("training stopped unexpectedly: {message}");
     let written = std::fs::metadata(checkpoint).and_then(|m| m.modified());
     if written.is_ok_and(|t| t >= started) {
         text += &format!(

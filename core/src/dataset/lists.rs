@@ -237,7 +237,13 @@ pub fn classes_from_folders(images: &[ImageEntry]) -> Result<FolderClasses, Stri
             .parent()
             .and_then(|p| p.file_name())
             .map(|n| n.to_os_string())
-            .ok_or_else(|| format!("{} is not inside a class folder", e.relative.display()))
+            .ok_or_else(|| {
+                format!(
+                    "{} is not inside a class folder: this needs one sub-folder per class \
+                     (FOLDER/CLASS/photo.jpg)",
+                    e.relative.display()
+                )
+            })
     };
     let keys = images.iter().map(class_of).collect::<Result<Vec<_>, _>>()?;
     let mut names: Vec<OsString> = keys.clone();

@@ -311,6 +311,8 @@ pub fn train_cached(
     if n < 2 {
         return Err(TrainError::TooFewPhotos(n));
     }
+    // Before any work: a model file cannot hold codes of other lengths.
+    crate::code::check_bits(config.bits).map_err(|e| TrainError::Settings(e.to_string()))?;
     let ad = device.clone().autodiff();
     let TrainHooks {
         checkpoint,

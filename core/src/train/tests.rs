@@ -297,6 +297,24 @@ fn a_checkpoint_resumes_in_micro_batches() {
     assert!(resumed.history[1].loss.total.is_finite());
 }
 
+/// A code length a model file cannot hold is refused before any work (it used to fail when the trained
+/// model was written).
+#[test]
+fn unsupported_code_lengths_are_refused_up_front() {
+    let images = labelled(4, 32);
+    let e = run(
+        &small(TrainMode::Head).with_bits(12),
+        &images,
+        None,
+        None,
+        None,
+    )
+    .err()
+    .unwrap();
+    assert!(matches!(e, TrainError::Settings(_)), "{e}");
+    assert!(e.to_string().contains("multiple of 8"), "{e}");
+}
+
 /// A loss that becomes NaN stops the run with a clear error instead of saving a broken model.
 #[test]
 fn divergence_stops_the_run() {
