@@ -61,7 +61,7 @@ mod tests {
             "reading the photos: /no/such/folder: No such file or directory (os error 2)"
         );
         // Causes that the message does not name are kept.
-        let io = std::io::Error::new(std::io::ErrorKind::Other, "disk on fire");
+        let io = std::io::Error::other("disk on fire");
         let err = anyhow::Error::new(io).context("saving the index");
         assert_eq!(report(&err), "saving the index: disk on fire");
     }
