@@ -74,7 +74,7 @@ fn scan_and_protocol_splits_on_real_cifar10() {
     }
 
     let spec = SplitSpec::named("cifar10").unwrap();
-    let s = split(&fc.classes, 10, &spec, 0).unwrap();
+    let s = split(&fc.classes, &fc.names, &spec, 0).unwrap();
     assert_eq!(
         (s.query.len(), s.train.len(), s.database.len()),
         (1_000, 5_000, 54_000)
@@ -84,12 +84,18 @@ fn scan_and_protocol_splits_on_real_cifar10() {
         assert_eq!(s.train.iter().filter(|&&i| fc.classes[i] == c).count(), 500);
     }
     assert_eq!(
-        split(&fc.classes, 10, &spec, 0).unwrap(),
+        split(&fc.classes, &fc.names, &spec, 0).unwrap(),
         s,
         "same seed, same split"
     );
 
-    let s1 = split(&fc.classes, 10, &SplitSpec::named("cifar10-1").unwrap(), 0).unwrap();
+    let s1 = split(
+        &fc.classes,
+        &fc.names,
+        &SplitSpec::named("cifar10-1").unwrap(),
+        0,
+    )
+    .unwrap();
     assert_eq!(s1.database.len(), 59_000);
     assert_eq!(
         SplitSpec::named("cifar10-1").unwrap().database,

@@ -46,7 +46,7 @@ pub fn protocol_split(folder: &Path, name: &str, seed: u64) -> Result<ProtocolDa
         .ok_or_else(|| format!("unknown protocol {name:?} (known: cifar10, cifar10-1)"))?;
     let scan = scan_images(folder).map_err(|e| e.to_string())?;
     let classes = classes_from_folders(&scan.images)?;
-    let s = split(&classes.classes, classes.names.len(), &spec, seed)?;
+    let s = split(&classes.classes, &classes.names, &spec, seed)?;
     let part = |idx: &[usize]| -> Vec<(PathBuf, usize)> {
         idx.iter()
             .map(|&i| (scan.images[i].path.clone(), classes.classes[i]))

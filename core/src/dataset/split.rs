@@ -55,14 +55,15 @@ pub struct Split {
     pub database: Vec<usize>,
 }
 
-/// Draws a split of items labelled `classes[i] < num_classes`. A class with fewer items than the query and
-/// train counts need is an error that names it.
+/// Draws a split of items labelled `classes[i] < names.len()`. A class with fewer items than the query
+/// and train counts need is an error that names it.
 pub fn split(
     classes: &[usize],
-    num_classes: usize,
+    names: &[String],
     spec: &SplitSpec,
     seed: u64,
 ) -> Result<Split, String> {
+    let num_classes = names.len();
     let mut per_class: Vec<Vec<usize>> = vec![Vec::new(); num_classes];
     for (i, &c) in classes.iter().enumerate() {
         per_class
@@ -76,7 +77,8 @@ pub fn split(
     for (c, items) in per_class.iter_mut().enumerate() {
         if items.len() < need {
             return Err(format!(
-                "class {c} has {} items but the split needs {need} ({} query + {} train)",
+                "class {:?} has {} items but the split needs {need} ({} query + {} train)",
+                names[c],
                 items.len(),
                 spec.query_per_class,
                 spec.train_per_class
@@ -111,6 +113,13 @@ mod tests {
         (0..per * n).map(|i| i % n).collect()
     }
 
+    fn names(n: usize) -> Vec<String> {
+        ["cat", "dog", "ship"][..n]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    }
+
     #[test]
     fn counts_disjointness_and_seed() {
         let labels = classes(20, 3);
@@ -119,7 +128,7 @@ mod tests {
             train_per_class: 5,
             database: DatabaseRule::Rest,
         };
-        let s = split(&labels, 3, &spec, 7).unwrap();
+        let s = split(&labels, &names(3), &spec, 7).unwrap();
         assert_eq!(
             (s.query.len(), s.train.len(), s.database.len()),
             (6, 15, 39)
@@ -131,8 +140,8 @@ mod tests {
             assert_eq!(s.query.iter().filter(|&&i| labels[i] == c).count(), 2);
             assert_eq!(s.train.iter().filter(|&&i| labels[i] == c).count(), 5);
         }
-        assert_eq!(split(&labels, 3, &spec, 7).unwrap(), s);
-        assert_ne!(split(&labels, 3, &spec, 8).unwrap().query, s.query);
+        assert_eq!(split(&labels, &names(3), &spec, 7).unwrap(), s);
+        assert_ne!(split(&labels, &names(3), &spec, 8).unwrap().query, s.query);
     }
 
     #[test]
@@ -141,7 +150,7 @@ mod tests {
         let mut spec = SplitSpec::named("cifar10-1").unwrap();
         spec.query_per_class = 2;
         spec.train_per_class = 5;
-        let s = split(&labels, 3, &spec, 0).unwrap();
+        let s = split(&labels, &names(3), &spec, 0).unwrap();
         assert_eq!(s.database.len(), 54);
         assert!(s.train.iter().all(|t| s.database.contains(t)));
         assert!(s.query.iter().all(|q| !s.database.contains(q)));
@@ -150,7 +159,7 @@ mod tests {
     #[test]
     fn small_classes_are_named() {
         let spec = SplitSpec::named("cifar10").unwrap();
-        let err = split(&classes(10, 2), 2, &spec, 0).unwrap_err();
-        assert!(err.contains("class 0 has 10 items"), "{err}");
+        let err = split(&classes(10, 2), &names(2), &spec, 0).unwrap_err();
+        assert!(err.contains("class \"cat\" has 10 items"), "{err}");
     }
 }
