@@ -207,7 +207,8 @@ fn status_bar(lib: &mut Library, ui: &mut egui::Ui) {
     });
 }
 
-fn duration(seconds: f64) -> String {
+/// Seconds in words for a time left: "42 s", "3 min 5 s", "1 h 12 min".
+pub(super) fn duration(seconds: f64) -> String {
     let s = seconds.round() as u64;
     if s >= 3600 {
         format!("{} h {} min", s / 3600, s % 3600 / 60)

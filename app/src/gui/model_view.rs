@@ -3,6 +3,7 @@
 //! cancel, the learned proxies' similarities (DHD Fig. 5) and "re-index with it".
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use eframe::egui;
 use egui_plot::{Legend, Line, Plot, PlotPoints, Points};
@@ -14,6 +15,7 @@ use hashlens_core::train::{
 
 use super::charts::heatmap;
 use super::dialog::{Dialog, Pick};
+use super::library_view::duration;
 use super::training::{TrainSettings, TrainTask, TrainerEvent, folder_labels, start_training};
 
 /// What a run has reported, for the plots (x = global step, or epoch for mAP).
@@ -78,6 +80,8 @@ pub struct ModelPanel {
     stopping: Option<Stopped>,
     stopped: Option<Stopped>,
     stage: Option<(&'static str, usize, usize)>,
+    /// When the current stage began (its time left is estimated from its pace so far).
+    stage_started: Option<Instant>,
     pub curves: RunCurves,
     position: Option<(usize, usize, usize, usize, f64)>,
     notes: Vec<String>,
@@ -151,6 +155,9 @@ impl ModelPanel {
             match e {
                 TrainerEvent::Note(n) => self.notes.push(n),
                 TrainerEvent::Train(TrainEvent::Stage { name, done, total }) => {
+                    if self.stage.is_none_or(|(current, ..)| current != name) {
+                        self.stage_started = Some(Instant::now());
+                    }
                     self.stage = Some((name, done, total))
                 }
                 TrainerEvent::Train(TrainEvent::Step {
@@ -429,9 +436,12 @@ impl ModelPanel {
 
     fn progress_ui(&self, ui: &mut egui::Ui) {
         if let Some((name, done, total)) = self.stage {
+            let left = stage_time_left(self.stage_started.map(|t| t.elapsed()), done, total)
+                .map(|s| format!(" — about {} left", duration(s)))
+                .unwrap_or_default();
             ui.add(
                 egui::ProgressBar::new(done as f32 / total.max(1) as f32)
-                    .text(format!("{name}: {done}/{total}")),
+                    .text(format!("{name}: {done}/{total}{left}")),
             );
         }
         if let Some((epoch, epochs, step, steps, eta)) = self.position {
@@ -508,17 +518,25 @@ impl ModelPanel {
     }
 }
 
-fn duration(s: f64) -> String {
-    if s >= 90.0 {
-        format!("{:.0} min", s / 60.0)
-    } else {
-        format!("{s:.0} s")
-    }
+/// A stage's time left at the pace of its first `done` of `total` items, once there is a pace to go by.
+fn stage_time_left(elapsed: Option<Duration>, done: usize, total: usize) -> Option<f64> {
+    let elapsed = elapsed?.as_secs_f64();
+    (done > 0 && done < total && elapsed >= 1.0)
+        .then(|| elapsed * (total - done) as f64 / done as f64)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stage_estimates_its_time_left_from_its_pace() {
+        let after = |s| Some(Duration::from_secs(s));
+        assert_eq!(stage_time_left(after(30), 100, 400), Some(90.0));
+        assert_eq!(stage_time_left(after(30), 0, 400), None, "no pace yet");
+        assert_eq!(stage_time_left(after(30), 400, 400), None, "done");
+        assert_eq!(stage_time_left(None, 100, 400), None);
+    }
 
     #[test]
     fn a_resumed_run_replaces_the_steps_it_repeats() {
