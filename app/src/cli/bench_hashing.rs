@@ -20,9 +20,9 @@ pub struct HashingBench {
     /// A folder with one sub-folder per class (e.g. the CIFAR-10 JPEGs).
     #[arg(long)]
     data: PathBuf,
-    /// Code length.
-    #[arg(long, default_value_t = 64, value_parser = super::parse_bits)]
-    bits: usize,
+    /// Code lengths.
+    #[arg(long, value_delimiter = ',', default_value = "64", value_parser = super::parse_bits)]
+    bits: Vec<usize>,
     /// Seed of the protocol split (and of LSH and ITQ's initial rotation).
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -36,6 +36,10 @@ pub struct HashingBench {
     /// Use only this many training images to fit ITQ (default: all).
     #[arg(long)]
     train: Option<usize>,
+    /// Also fit on only the first N training images, for each N (e.g. 100,500,2000): how many photos
+    /// the index's default model needs to be fitted on (it fits on a sample of up to 2,000).
+    #[arg(long, value_delimiter = ',')]
+    fit_sizes: Vec<usize>,
     /// Backbone whose ImageNet features are hashed.
     #[arg(long, default_value = "mobilenet_v2", value_parser = super::index::parse_backbone)]
     backbone: BackboneArch,
@@ -51,6 +55,9 @@ pub struct HashingBench {
 #[derive(Serialize)]
 struct Row {
     method: &'static str,
+    bits: usize,
+    /// Training images the hash function was fitted on (LSH uses none of their content).
+    fitted_on: usize,
     map_all: f64,
     map_1000: f64,
     precision_radius_2: f64,
@@ -60,7 +67,6 @@ struct Row {
 struct HashingReport {
     backbone: &'static str,
     device: String,
-    bits: usize,
     seed: u64,
     queries: usize,
     database: usize,
@@ -129,23 +135,40 @@ pub fn run(b: HashingBench) -> anyhow::Result<()> {
         map_depths: vec![Depth::All, Depth::Top(1000)],
         ..EvalConfig::default()
     };
+    let mut fit_sizes: Vec<usize> = b
+        .fit_sizes
+        .iter()
+        .copied()
+        .filter(|&n| n < train.len())
+        .chain([train.len()])
+        .collect();
+    fit_sizes.sort_unstable();
+    fit_sizes.dedup();
     let mut results = Vec::new();
-    for (method, hash) in [
-        ("pca-itq", LinearHash::itq(&tr, dim, b.bits, 50, b.seed)?),
-        ("lsh", LinearHash::lsh(&tr, dim, b.bits, b.seed)?),
-    ] {
-        let r = evaluate(&hash.encode(&db)?, &dbl, &hash.encode(&q)?, &ql, &cfg)?;
-        results.push(Row {
-            method,
-            map_all: r.map_at(Depth::All).unwrap_or_default(),
-            map_1000: r.map_at(Depth::Top(1000)).unwrap_or_default(),
-            precision_radius_2: r.precision_within_radius.precision,
-        });
+    for &bits in &b.bits {
+        // ITQ's PCA needs more photos than bits (the index falls back to LSH below that).
+        for &n in fit_sizes.iter().filter(|&&n| n > bits) {
+            let fit = &tr[..n * dim];
+            let mut hashes = vec![("pca-itq", LinearHash::itq(fit, dim, bits, 50, b.seed)?)];
+            if n == train.len() {
+                hashes.push(("lsh", LinearHash::lsh(fit, dim, bits, b.seed)?));
+            }
+            for (method, hash) in hashes {
+                let r = evaluate(&hash.encode(&db)?, &dbl, &hash.encode(&q)?, &ql, &cfg)?;
+                results.push(Row {
+                    method,
+                    bits,
+                    fitted_on: n,
+                    map_all: r.map_at(Depth::All).unwrap_or_default(),
+                    map_1000: r.map_at(Depth::Top(1000)).unwrap_or_default(),
+                    precision_radius_2: r.precision_within_radius.precision,
+                });
+            }
+        }
     }
     let report = HashingReport {
         backbone: b.backbone.name(),
         device: device.describe(),
-        bits: b.bits,
         seed: b.seed,
         queries: query.len(),
         database: database.len(),
@@ -158,20 +181,21 @@ pub fn run(b: HashingBench) -> anyhow::Result<()> {
         return super::print_json(&report);
     }
     out!(
-        "{}: {} queries, {} database, {} train images; {} bits; features at {:.1} images/s on {} ({} CPU threads)",
+        "{}: {} queries, {} database, {} train images; features at {:.1} images/s on {} ({} CPU threads)",
         report.backbone,
         report.queries,
         report.database,
         report.train,
-        report.bits,
         report.feature_images_per_s,
         report.device,
         report.threads
     );
     for r in &report.results {
         out!(
-            "  {:<8} mAP@all {:.4}  mAP@1000 {:.4}  P(r≤2) {:.4}",
+            "  {:<8} {:>4} bits, fitted on {:>5}: mAP@all {:.4}  mAP@1000 {:.4}  P(r≤2) {:.4}",
             r.method,
+            r.bits,
+            r.fitted_on,
             r.map_all,
             r.map_1000,
             r.precision_radius_2

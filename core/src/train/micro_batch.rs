@@ -1,10 +1,11 @@
 //! A whole batch's gradient computed a few photos at a time, for GPUs without the memory for a batch's
 //! activations (DHD's batch of 128 photos, two views each, at 224 px wants several GiB).
 //!
-//! Why not plain gradient accumulation (a loss per micro-batch, gradients summed): the losses here are
-//! not sums over photos. DHN's and HybridHash's pairwise terms compare every pair of the batch, so
-//! per-micro-batch losses would see only the pairs inside each micro-batch: another objective. Instead
-//! this is the "gradient cache" of Gao et al. (2021), exact for any loss of the codes:
+//! Why not plain gradient accumulation (a loss per micro-batch, gradients summed): not every loss here
+//! is a sum over photos. DHD's terms are, but DHN's and HybridHash's pairwise terms compare every pair
+//! of the batch, so per-micro-batch losses would see only the pairs inside each micro-batch: another
+//! objective. Instead this is the "gradient cache" of Gao et al. (2021, "Scaling Deep Contrastive
+//! Learning Batch Size under Memory Limited Setup"), exact for any loss of the codes:
 //! 1. every micro-batch's codes, with no graph kept;
 //! 2. the whole batch's loss of those codes, and its gradient with respect to each code (and to the
 //!    proxies, which only the loss sees);
