@@ -50,7 +50,8 @@ pub struct IndexJob {
     pub model: ModelChoice,
     /// Photos per network batch.
     pub batch: usize,
-    /// Most photos whose features fit the default model.
+    /// Most photos whose features fit the default model. 2,000 by default: fewer would show the first
+    /// results sooner, but cost up to 0.01 mAP@ALL (`benchmarks/results/fit-sample-pca-itq-cpu-cifar10.md`).
     pub fit_sample: usize,
     pub seed: u64,
 }
