@@ -94,6 +94,13 @@ fn run(
     train(config, images, &Device::flex(), hooks)
 }
 
+/// Why a run with `config` is refused (it must be).
+fn refusal(config: &TrainConfig, images: &TrainImages) -> TrainError {
+    run(config, images, None, None, None)
+        .err()
+        .expect("the run is refused")
+}
+
 /// A run cancelled at the first step of epoch 2, and the checkpoint it left in `dir`.
 fn interrupted(
     config: &TrainConfig,
@@ -302,15 +309,7 @@ fn a_checkpoint_resumes_in_micro_batches() {
 #[test]
 fn unsupported_code_lengths_are_refused_up_front() {
     let images = labelled(4, 32);
-    let e = run(
-        &small(TrainMode::Head).with_bits(12),
-        &images,
-        None,
-        None,
-        None,
-    )
-    .err()
-    .unwrap();
+    let e = refusal(&small(TrainMode::Head).with_bits(12), &images);
     assert!(matches!(e, TrainError::Settings(_)), "{e}");
     assert!(e.to_string().contains("multiple of 8"), "{e}");
 }
@@ -458,15 +457,7 @@ fn hybridhash_trains_from_scratch() {
     let (a, b) = (codes(&out.model, &images), codes(&back, &images));
     assert!(a.iter().zip(&b).all(|(x, y)| (x - y).abs() < 1e-5));
 
-    let e = run(
-        &config.clone().with_mode(TrainMode::Head),
-        &images,
-        None,
-        None,
-        None,
-    )
-    .err()
-    .unwrap();
+    let e = refusal(&config.clone().with_mode(TrainMode::Head), &images);
     assert!(
         e.to_string().contains("no pretrained hybridhash weights"),
         "{e}"
