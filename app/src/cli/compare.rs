@@ -74,10 +74,8 @@ pub struct CompareArgs {
     epochs: Vec<usize>,
     #[arg(long, default_value_t = 128)]
     batch: usize,
-    /// Whole-network mode: push at most this many photos through the network at a time when the GPU
-    /// lacks the memory for --batch. The step's gradient stays the whole batch's (codes first, then
-    /// the loss's gradient back micro-batch by micro-batch: a second forward pass); only BatchNorm
-    /// normalises per micro-batch. A checkpoint resumes under another value.
+    /// Whole-network mode: at most this many photos through the network at a time, with the whole
+    /// batch's gradient (as `train --micro-batch`).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     micro_batch: Option<u32>,
     /// Use only the first N photos of the training split (default: all).
