@@ -50,7 +50,7 @@ fn scan_and_protocol_splits_on_real_cifar10() {
         report
             .images
             .iter()
-            .all(|i| i.format == image::ImageFormat::Jpeg)
+            .all(|i| i.format == hashlens_core::photo::PhotoFormat::Image(image::ImageFormat::Jpeg))
     );
 
     let fc = classes_from_folders(&report.images).unwrap();
@@ -106,4 +106,103 @@ fn scan_and_protocol_splits_on_real_cifar10() {
     let mut db1 = s1.database.clone();
     db1.sort();
     assert!(q1.iter().all(|q| db1.binary_search(q).is_err()));
+}
+
+/// Reduced-size JPEG decoding (`photo::decode_at_least`, 1/8 in the DCT domain for 12-megapixel photos)
+/// against full decoding, both followed by the same resize and crop, on camera-sized photos made from
+/// real ones (CIFAR-10 test photos upscaled to 4032 × 3024 with sensor-like grain, JPEG quality 92):
+/// MobileNetV2's features agree to a cosine of at least 0.99 on every photo, and 64-bit codes (signs of
+/// seeded random projections of the centred features) differ in at most a few bits.
+#[test]
+fn reduced_jpeg_decoding_keeps_features_on_camera_sized_photos() {
+    use hashlens_core::model::CpuInference;
+    use hashlens_core::photo::{DecodeLimits, Preprocess, decode_at_least};
+    use image::{Rgb, RgbImage};
+    use rand::{Rng, SeedableRng};
+
+    let Some(tgz) = archive() else { return };
+    let root = extracted(&tgz);
+    let report = scan_images(&root.join("test")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    let paths: Vec<PathBuf> = report
+        .images
+        .iter()
+        .step_by(report.images.len() / 16)
+        .take(16)
+        .enumerate()
+        .map(|(i, entry)| {
+            let small = image::open(&entry.path).unwrap().into_rgb8();
+            let big = image::imageops::resize(&small, 4032, 3024, image::imageops::CatmullRom);
+            let grainy = RgbImage::from_fn(4032, 3024, |x, y| {
+                let g: f32 = rng.random_range(-8.0..8.0);
+                let p = big.get_pixel(x, y).0;
+                Rgb(p.map(|v| (v as f32 + g).clamp(0.0, 255.0) as u8))
+            });
+            let path = dir.path().join(format!("IMG_{i:04}.jpg"));
+            grainy.save(&path).unwrap();
+            path
+        })
+        .collect();
+
+    let device = hashlens_core::device::ComputeDevice::cpu(None).device;
+    let cpu = hashlens_core::model::BackboneArch::MobilenetV2
+        .pretrained(&device)
+        .unwrap()
+        .cpu_net(&device, CpuInference::Auto)
+        .expect("MobileNetV2 runs on the CPU path");
+    let pre = Preprocess::imagenet();
+    let limits = DecodeLimits::default();
+    let features = |side: Option<u32>| {
+        let mut pixels = Vec::new();
+        for p in &paths {
+            let img = decode_at_least(p, &limits, side).unwrap();
+            if side.is_some() {
+                assert_eq!(img.dimensions(), (504, 378), "an eighth of 4032 × 3024");
+            }
+            pre.apply(&img, &mut pixels);
+        }
+        cpu.features(&pixels, paths.len(), 224, 224)
+    };
+    let full = features(None);
+    let reduced = features(Some(256));
+    let dim = cpu.feature_dim();
+    let cosine = |a: &[f32], b: &[f32]| {
+        let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+        let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        dot / (norm(a) * norm(b))
+    };
+    let cosines: Vec<f32> = full
+        .chunks(dim)
+        .zip(reduced.chunks(dim))
+        .map(|(a, b)| cosine(a, b))
+        .collect();
+    let worst = cosines.iter().copied().fold(1f32, f32::min);
+    eprintln!("feature cosines, full vs reduced decode: worst {worst:.4}, all {cosines:.4?}");
+    assert!(worst >= 0.99, "worst cosine {worst}");
+
+    let mean: Vec<f32> = (0..dim)
+        .map(|d| full.chunks(dim).map(|f| f[d]).sum::<f32>() / paths.len() as f32)
+        .collect();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+    let planes: Vec<f32> = (0..64 * dim)
+        .map(|_| rng.random_range(-1.0f32..1.0))
+        .collect();
+    let code = |f: &[f32]| -> u64 {
+        (0..64).fold(0u64, |bits, b| {
+            let v: f32 = (0..dim)
+                .map(|d| (f[d] - mean[d]) * planes[b * dim + d])
+                .sum();
+            bits | (((v >= 0.0) as u64) << b)
+        })
+    };
+    let flips: Vec<u32> = full
+        .chunks(dim)
+        .zip(reduced.chunks(dim))
+        .map(|(a, b)| (code(a) ^ code(b)).count_ones())
+        .collect();
+    let mean_flips = flips.iter().sum::<u32>() as f64 / flips.len() as f64;
+    eprintln!("bits of 64 that differ: mean {mean_flips:.2}, per photo {flips:?}");
+    assert!(mean_flips <= 3.0, "{flips:?}");
+    assert!(flips.iter().all(|&f| f <= 8), "{flips:?}");
 }

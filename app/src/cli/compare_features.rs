@@ -60,6 +60,7 @@ pub fn head_features(
         .context("cancelled")?;
     bar.finish_and_clear();
     let backbone = first.backbone.pretrained(device)?;
+    let backbone = backbone.for_inference(device);
     let encode = |photos: &[(PathBuf, usize)], what: &str| {
         network_outputs(photos, &first.input(), 64, device, what, |x| {
             backbone.features(x)

@@ -188,7 +188,7 @@ fn codes_of(model: &HashModel, features: &[Vec<f32>], device: &Device) -> anyhow
         device,
     );
     let values: Vec<f32> = model
-        .net
+        .net()
         .head
         .forward(x)
         .into_data()

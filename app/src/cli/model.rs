@@ -75,7 +75,7 @@ pub fn inspect(a: InspectArgs) -> anyhow::Result<()> {
     };
     let own;
     let (backbone, pre) = match (&hash_model, &a.weights) {
-        (Some(m), _) => (&m.net.backbone, m.preprocess()),
+        (Some(m), _) => (&m.net().backbone, m.preprocess()),
         (None, None) => {
             own = a.backbone.pretrained(&device)?;
             (&own, a.backbone.preprocess())

@@ -5,7 +5,7 @@
 //! scan of 100,000 64-bit codes takes well under a millisecond.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use eframe::egui;
 use hashlens_core::device::{ComputeDevice, DeviceChoice};
@@ -43,6 +43,32 @@ impl Progress {
     pub fn eta(&self) -> Option<f64> {
         let r = self.rate();
         (r > 0.0).then(|| (self.total - self.done) as f64 / r)
+    }
+}
+
+/// How long the user waited, from opening the folder: for the first photo that can be searched, the
+/// first screen of thumbnails and the whole folder indexed. `HASHLENS_FRAME_STATS=1` prints it on exit.
+#[derive(Clone, Copy, Debug)]
+pub struct Timeline {
+    pub opened: Instant,
+    pub first_searchable: Option<Duration>,
+    /// No thumbnail asked for is still missing, and some are shown.
+    pub first_thumbnails: Option<Duration>,
+    pub indexed: Option<Duration>,
+}
+
+impl Timeline {
+    fn new() -> Self {
+        Self {
+            opened: Instant::now(),
+            first_searchable: None,
+            first_thumbnails: None,
+            indexed: None,
+        }
+    }
+
+    fn mark(&self, slot: Option<Duration>) -> Option<Duration> {
+        slot.or_else(|| Some(self.opened.elapsed()))
     }
 }
 
@@ -98,6 +124,7 @@ pub struct Library {
     pub model_panel: super::model_view::ModelPanel,
     /// When the last progress report (or the run) started: the next stage's clock starts there.
     last_progress: Instant,
+    pub timeline: Timeline,
 }
 
 impl Library {
@@ -148,6 +175,7 @@ impl Library {
             quality: None,
             model_panel: Default::default(),
             last_progress: Instant::now(),
+            timeline: Timeline::new(),
         };
         library.reindex(device, ctx);
         library
@@ -209,6 +237,12 @@ impl Library {
     /// Applies what the background indexer reported. Call once per frame.
     pub fn poll(&mut self, ctx: &egui::Context) {
         self.thumbs.poll(ctx);
+        if self.timeline.first_thumbnails.is_none()
+            && self.thumbs.waiting() == 0
+            && self.thumbs.ready() > 0
+        {
+            self.timeline.first_thumbnails = self.timeline.mark(None);
+        }
         self.model_panel.poll();
         if let Some(q) = &mut self.quality {
             q.poll();
@@ -243,6 +277,7 @@ impl Library {
                         Ok((report, index)) => {
                             self.index = Some(index);
                             self.last_report = Some(report);
+                            self.timeline.indexed = self.timeline.mark(self.timeline.indexed);
                         }
                         Err(e) => self.error = Some(e),
                     }
@@ -297,7 +332,10 @@ impl Library {
                         // A changed photo keeps its place until the run ends.
                         Some(_) => {}
                         None => {
-                            let _ = index.push(photo, &code);
+                            if index.push(photo, &code).is_ok() {
+                                self.timeline.first_searchable =
+                                    self.timeline.mark(self.timeline.first_searchable);
+                            }
                         }
                     }
                 }

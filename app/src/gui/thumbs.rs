@@ -14,7 +14,7 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Condvar, Mutex};
 
 use eframe::egui::{self, ColorImage, TextureHandle, TextureOptions};
-use hashlens_core::photo::{DecodeLimits, decode_file};
+use hashlens_core::photo::{DecodeLimits, decode_at_least};
 
 /// Longest side of a thumbnail in pixels.
 pub const SIDE: u32 = 160;
@@ -97,10 +97,17 @@ impl Thumbnails {
         }
     }
 
-    #[cfg(test)]
     /// Thumbnails asked for and not yet back.
     pub fn waiting(&self) -> usize {
         self.requested.len()
+    }
+
+    /// Thumbnails ready to draw.
+    pub fn ready(&self) -> usize {
+        self.cache
+            .values()
+            .filter(|(t, _)| matches!(t, Thumb::Ready(_)))
+            .count()
     }
 
     /// Uploads finished thumbnails and evicts the least recently drawn past capacity. Call once per frame.
@@ -196,13 +203,14 @@ fn cache_file(disk: &Path, path: &Path) -> Option<PathBuf> {
 }
 
 /// The photo downscaled to at most `SIDE` pixels a side: from the disk cache when it is there, otherwise
-/// decoded (under the usual limits) and then cached. `None` for photos that cannot be decoded.
+/// decoded (under the usual limits; a large JPEG at the smallest DCT scale that still covers `SIDE`) and
+/// then cached. `None` for photos that cannot be decoded.
 pub fn thumbnail(path: &Path, disk: Option<&Path>) -> Option<image::RgbImage> {
     let cached = disk.and_then(|d| cache_file(d, path));
     if let Some(img) = cached.as_ref().and_then(|c| image::open(c).ok()) {
         return Some(img.into_rgb8());
     }
-    let img = decode_file(path, &DecodeLimits::default()).ok()?;
+    let img = decode_at_least(path, &DecodeLimits::default(), Some(SIDE)).ok()?;
     let scale = SIDE as f32 / img.width().max(img.height()) as f32;
     let small = if scale < 1.0 {
         let w = ((img.width() as f32 * scale).round() as u32).max(1);

@@ -273,7 +273,7 @@ fn run(
     };
     let outcome = train(&config, &images, &device.device, hooks).map_err(|e| e.to_string())?;
     outcome.model.save(out).map_err(|e| e.to_string())?;
-    let HashHead::Dhd(head) = &outcome.model.net.head else {
+    let HashHead::Dhd(head) = &outcome.model.net().head else {
         unreachable!("training makes DHD heads")
     };
     let p = head.proxies.val();

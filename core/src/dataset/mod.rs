@@ -10,5 +10,5 @@ pub use lists::{
     parse_list, read_list_file, unescape_path,
 };
 pub use protocol::{ProtocolData, protocol_split};
-pub use scan::{IMAGE_EXTENSIONS, ImageEntry, ScanError, ScanProblem, ScanReport, scan_images};
+pub use scan::{ImageEntry, ScanError, ScanProblem, ScanReport, scan_images};
 pub use split::{DatabaseRule, Split, SplitSpec, split};

@@ -9,13 +9,10 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
-use image::ImageFormat;
 use walkdir::WalkDir;
 
-/// Extensions (lower case) that mark a file as a candidate image.
-pub const IMAGE_EXTENSIONS: &[&str] = &[
-    "jpg", "jpeg", "jpe", "png", "webp", "bmp", "gif", "tif", "tiff",
-];
+use crate::photo::PhotoFormat;
+use crate::photo::format::{is_candidate_name, sniff};
 
 /// Folder names that hold derived or system files (thumbnail caches of NAS boxes and archivers, trash),
 /// never the user's photos. Hidden caches (`.cache`, `.thumbnails`, hashlens's own `.hashlens`) are skipped
@@ -36,8 +33,9 @@ pub struct ImageEntry {
     pub path: PathBuf,
     /// The path relative to the scanned root.
     pub relative: PathBuf,
-    /// The format sniffed from the file's first bytes (not from its extension).
-    pub format: ImageFormat,
+    /// The format sniffed from the file's first bytes (its extension only tells camera RAW files from
+    /// plain TIFFs).
+    pub format: PhotoFormat,
     pub size: u64,
     /// Modification time in nanoseconds since the Unix epoch (0 when unknown).
     pub mtime_ns: u128,
@@ -95,7 +93,7 @@ pub fn scan_images(root: &Path) -> Result<ScanReport, ScanError> {
                 continue;
             }
         };
-        if !entry.file_type().is_file() || !is_candidate(entry.path()) {
+        if !entry.file_type().is_file() || !is_candidate_name(entry.path()) {
             continue;
         }
         match inspect(entry.path()) {
@@ -125,19 +123,8 @@ fn is_skipped(e: &walkdir::DirEntry) -> bool {
         || (e.file_type().is_dir() && SKIPPED_DIRS.iter().any(|d| d.as_bytes() == name))
 }
 
-/// An image extension, or no extension at all (then the content decides).
-fn is_candidate(path: &Path) -> bool {
-    match path.extension() {
-        None => true,
-        Some(ext) => {
-            let ext = ext.to_string_lossy().to_ascii_lowercase();
-            IMAGE_EXTENSIONS.contains(&ext.as_str())
-        }
-    }
-}
-
 /// Sniffs the format from the first bytes and reads size and modification time.
-fn inspect(path: &Path) -> Result<(ImageFormat, u64, u128), String> {
+fn inspect(path: &Path) -> Result<(PhotoFormat, u64, u128), String> {
     let mut file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
     let meta = file.metadata().map_err(|e| format!("cannot stat: {e}"))?;
     let mut head = [0u8; 32];
@@ -153,10 +140,9 @@ fn inspect(path: &Path) -> Result<(ImageFormat, u64, u128), String> {
     if got == 0 {
         return Err("empty file".into());
     }
-    let format = image::guess_format(&head[..got])
-        .ok()
-        .filter(|f| SUPPORTED.contains(f))
-        .ok_or("not a supported image (the content is not JPEG, PNG, WebP, BMP, GIF or TIFF)")?;
+    let format = sniff(&head[..got], path).ok_or(
+        "not a supported image (the content is not JPEG, PNG, WebP, BMP, GIF, TIFF, HEIC, AVIF or camera RAW)",
+    )?;
     let mtime_ns = meta
         .modified()
         .ok()
@@ -164,15 +150,6 @@ fn inspect(path: &Path) -> Result<(ImageFormat, u64, u128), String> {
         .map_or(0, |d| d.as_nanos());
     Ok((format, meta.len(), mtime_ns))
 }
-
-const SUPPORTED: &[ImageFormat] = &[
-    ImageFormat::Jpeg,
-    ImageFormat::Png,
-    ImageFormat::WebP,
-    ImageFormat::Bmp,
-    ImageFormat::Gif,
-    ImageFormat::Tiff,
-];
 
 fn walk_problem(root: &Path, err: walkdir::Error) -> ScanProblem {
     let path = err.path().unwrap_or(root).to_path_buf();

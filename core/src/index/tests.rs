@@ -13,7 +13,7 @@ fn entry(path: &str, size: u64, mtime_ns: u128) -> ImageEntry {
     ImageEntry {
         path: PathBuf::from(path),
         relative: PathBuf::from(path),
-        format: image::ImageFormat::Jpeg,
+        format: crate::photo::PhotoFormat::Image(image::ImageFormat::Jpeg),
         size,
         mtime_ns,
     }

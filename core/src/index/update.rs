@@ -446,6 +446,7 @@ fn fit_default(
     sample.sort_unstable();
     let paths: Vec<PathBuf> = sample.iter().map(|&s| images[s].path.clone()).collect();
     let backbone = arch.pretrained(&device.device).map_err(ModelError::from)?;
+    let backbone = backbone.for_inference(&device.device);
     let mut features = HashMap::new();
     let mut failed = HashMap::new();
     let mut rows = Vec::new();

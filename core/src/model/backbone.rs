@@ -10,6 +10,7 @@ use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
+use super::cpu_net::CpuNet;
 use super::hybrid_hash::{HybridHashConfig, HybridHashNet};
 use super::inverted_residual::{self, EFFICIENTNET_LITE0, InvertedResidualNet, MOBILENET_V2};
 use super::weights::{self, WeightsError};
@@ -285,5 +286,92 @@ impl Backbone {
     /// ImageNet logits, when the network has an ImageNet classifier (HybridHash has none).
     pub fn logits(&self, x: Tensor<4>) -> Option<Tensor<2>> {
         self.network().logits(x)
+    }
+}
+
+/// Which implementation runs a backbone's inference on the CPU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CpuInference {
+    /// [`CpuNet`] for the networks it supports (MobileNetV2, EfficientNet-Lite0), Burn's forward for
+    /// the others. `HASHLENS_CPU_NETWORK=burn` in the environment selects [`Burn`](Self::Burn).
+    Auto,
+    /// Burn's own forward pass on `flex` (the reference; `hashlens bench encode --network burn`).
+    Burn,
+}
+
+impl CpuInference {
+    fn resolved(self) -> Self {
+        match self {
+            Self::Auto if std::env::var_os("HASHLENS_CPU_NETWORK").is_some_and(|v| v == "burn") => {
+                Self::Burn
+            }
+            other => other,
+        }
+    }
+}
+
+/// A backbone as indexing, search and feature caching run it: on the CPU through [`CpuNet`] where it
+/// can (its weights folded once, here), otherwise through Burn. Inference only: no gradient flows
+/// through it.
+pub struct InferenceBackbone<'a> {
+    backbone: &'a Backbone,
+    cpu: Option<CpuNet>,
+}
+
+impl<'a> InferenceBackbone<'a> {
+    pub fn new(backbone: &'a Backbone, device: &Device, choice: CpuInference) -> Self {
+        Self {
+            backbone,
+            cpu: backbone.cpu_net(device, choice),
+        }
+    }
+
+    /// Whether this runs through [`CpuNet`].
+    pub fn is_cpu_net(&self) -> bool {
+        self.cpu.is_some()
+    }
+
+    /// The folded network, when this runs through it.
+    pub fn cpu_net(&self) -> Option<&CpuNet> {
+        self.cpu.as_ref()
+    }
+
+    /// Pooled features, `[batch, feature_dim]`, from normalised `[batch, 3, H, W]` images.
+    pub fn features(&self, x: Tensor<4>) -> Tensor<2> {
+        match &self.cpu {
+            Some(cpu) => cpu_features(cpu, x),
+            None => self.backbone.features(x),
+        }
+    }
+}
+
+/// `cpu`'s features of the images in `x`, as a tensor on `x`'s device.
+pub(super) fn cpu_features(cpu: &CpuNet, x: Tensor<4>) -> Tensor<2> {
+    let [n, _, h, w] = x.dims();
+    let device = x.device();
+    let pixels = x.into_data().try_to_vec::<f32>().expect("images are f32");
+    let features = cpu.features(&pixels, n, h, w);
+    Tensor::from_data(
+        burn::tensor::TensorData::new(features, [n, cpu.feature_dim()]),
+        &device,
+    )
+}
+
+impl Backbone {
+    /// This backbone folded for CPU inference, when `device` is the CPU and the network is one
+    /// [`CpuNet`] runs.
+    pub fn cpu_net(&self, device: &Device, choice: CpuInference) -> Option<CpuNet> {
+        if choice.resolved() == CpuInference::Burn || device.clone().inner() != Device::flex() {
+            return None;
+        }
+        match self {
+            Self::MobilenetV2(net) | Self::EfficientnetLite0(net) => Some(CpuNet::new(net)),
+            Self::HybridHash(_) => None,
+        }
+    }
+
+    /// This backbone ready for inference on `device` (see [`InferenceBackbone`]).
+    pub fn for_inference(&self, device: &Device) -> InferenceBackbone<'_> {
+        InferenceBackbone::new(self, device, CpuInference::Auto)
     }
 }

@@ -100,7 +100,8 @@ pub fn forward_with(conv: &Conv2d, x: Tensor<4>, mode: DepthwiseGrad) -> Tensor<
     }
     let weight = conv.weight.val();
     let [_, _, kh, kw] = weight.dims();
-    let [(top, bottom), (left, right)] = padding_pairs(conv, [h, w]);
+    let [(top, bottom), (left, right)] =
+        padding_pairs(&conv.padding, conv.kernel_size, conv.stride, [h, w]);
     let options = ConvOptions::new_with_padding(
         conv.stride,
         [(top, bottom), (left, right)],
@@ -164,14 +165,20 @@ pub fn takes_taps(conv: &Conv2d, channels: usize, mode: DepthwiseGrad) -> bool {
 
 /// `(before, after)` padding of height and width, as `Conv2d::forward` computes it (Burn keeps its own
 /// function private): TensorFlow's "SAME" puts the odd pixel after.
-fn padding_pairs(conv: &Conv2d, size: [usize; 2]) -> [(usize, usize); 2] {
-    match conv.padding {
+/// `[(top, bottom), (left, right)]` padding of a convolution over a `size` input, as Burn's `Conv2d`
+/// computes it (TensorFlow's "SAME" puts the odd pixel at the bottom and right).
+pub(super) fn padding_pairs(
+    padding: &PaddingConfig2d,
+    kernel_size: [usize; 2],
+    stride: [usize; 2],
+    size: [usize; 2],
+) -> [(usize, usize); 2] {
+    match *padding {
         PaddingConfig2d::Valid => [(0, 0); 2],
         PaddingConfig2d::Explicit(top, left, bottom, right) => [(top, bottom), (left, right)],
         PaddingConfig2d::Same => std::array::from_fn(|d| {
-            let out = size[d].div_ceil(conv.stride[d]);
-            let total =
-                ((out.max(1) - 1) * conv.stride[d] + conv.kernel_size[d]).saturating_sub(size[d]);
+            let out = size[d].div_ceil(stride[d]);
+            let total = ((out.max(1) - 1) * stride[d] + kernel_size[d]).saturating_sub(size[d]);
             (total / 2, total - total / 2)
         }),
     }

@@ -13,7 +13,7 @@ use burn::tensor::{Device, Tensor};
 use rayon::prelude::*;
 
 use super::image_batch;
-use crate::photo::{DecodeLimits, PhotoError, Preprocess, decode_file};
+use crate::photo::{DecodeLimits, PhotoError, Preprocess, decode_at_least};
 
 /// One batch ready for the network: preprocessed pixels, and per photo either its row or the error.
 struct Prepared {
@@ -24,12 +24,48 @@ struct Prepared {
 /// What the network made of one photo (a row of its output), or why the photo could not be read.
 pub type PhotoOutput = Result<Vec<f32>, PhotoError>;
 
+/// How photos are decoded for a network.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Decode {
+    pub limits: DecodeLimits,
+    /// JPEGs are decoded at a reduced size whose shorter side still covers this many pixels
+    /// ([`decode_at_least`]); `None` decodes every photo at full size.
+    pub side: Option<u32>,
+}
+
+impl Decode {
+    /// At the reduced size that `pre`'s resize still covers, under the default limits.
+    pub fn for_input(pre: &Preprocess) -> Self {
+        Self {
+            limits: DecodeLimits::default(),
+            side: Some(pre.resize.max(pre.crop)),
+        }
+    }
+}
+
 /// Runs `network` over the photos at `paths` in batches of `batch`, decoding the next batch while the
 /// current one runs. `on_batch(first, outputs)` receives each batch's outputs in order (`first` = position
-/// of the batch's first photo in `paths`). Setting `cancel` stops after the batch in flight.
+/// of the batch's first photo in `paths`). Setting `cancel` stops after the batch in flight. Photos are
+/// decoded as [`Decode::for_input`] says.
 pub fn for_each_batch(
     paths: &[PathBuf],
     pre: &Preprocess,
+    batch: usize,
+    device: &Device,
+    cancel: &AtomicBool,
+    network: impl FnMut(Tensor<4>) -> Tensor<2>,
+    on_batch: impl FnMut(usize, Vec<PhotoOutput>),
+) {
+    let decode = Decode::for_input(pre);
+    for_each_batch_with(paths, pre, decode, batch, device, cancel, network, on_batch)
+}
+
+/// [`for_each_batch`] with the decoding given.
+#[allow(clippy::too_many_arguments)]
+pub fn for_each_batch_with(
+    paths: &[PathBuf],
+    pre: &Preprocess,
+    decode: Decode,
     batch: usize,
     device: &Device,
     cancel: &AtomicBool,
@@ -50,7 +86,7 @@ pub fn for_each_batch(
                 let decoded: Vec<Result<Vec<f32>, PhotoError>> = chunk
                     .par_iter()
                     .map(|p| {
-                        let img = decode_file(p, &DecodeLimits::default())?;
+                        let img = decode_at_least(p, &decode.limits, decode.side)?;
                         let mut v = Vec::with_capacity(per_image);
                         pre.apply(&img, &mut v);
                         Ok(v)

@@ -12,13 +12,14 @@
 //! digest of the whole file, recorded by every index made with it: codes from two models never mix.
 
 use std::path::Path;
+use std::sync::OnceLock;
 
 use burn::module::{Module, Param};
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
-use super::{Backbone, BackboneArch};
+use super::{Backbone, BackboneArch, CpuInference, CpuNet};
 use crate::hashing::LinearHash;
 use crate::photo::Preprocess;
 
@@ -213,8 +214,11 @@ impl HashNetwork {
 #[derive(Debug)]
 pub struct HashModel {
     pub config: ModelConfig,
-    pub net: HashNetwork,
+    /// Private and never changed once made: the CPU path below is folded from it once.
+    net: HashNetwork,
     fingerprint: String,
+    /// The backbone folded for CPU inference ([`super::CpuNet`]), made on the first CPU forward pass.
+    cpu: OnceLock<Option<CpuNet>>,
 }
 
 /// Why a model file could not be read or written.
@@ -291,6 +295,7 @@ impl HashModel {
             config,
             net: HashNetwork { backbone, head },
             fingerprint: String::new(),
+            cpu: OnceLock::new(),
         };
         model.fingerprint = fingerprint(&model.to_bytes()?).expect("bytes we just wrote parse");
         Ok(model)
@@ -321,9 +326,29 @@ impl HashModel {
         self.config.input
     }
 
-    /// Continuous code values, `[batch, bits]`: their signs are the codes (≥ 0 → bit 1).
+    /// The network: backbone and head.
+    pub fn net(&self) -> &HashNetwork {
+        &self.net
+    }
+
+    /// Continuous code values, `[batch, bits]`: their signs are the codes (≥ 0 → bit 1). Inference: on
+    /// the CPU the backbone runs through [`super::CpuNet`] where it can.
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
-        self.net.forward(images)
+        let device = images.device();
+        let cpu = if device.clone().inner() == Device::flex() {
+            self.cpu
+                .get_or_init(|| self.net.backbone.cpu_net(&device, CpuInference::Auto))
+                .as_ref()
+        } else {
+            None
+        };
+        match cpu {
+            Some(cpu) => self
+                .net
+                .head
+                .forward(super::backbone::cpu_features(cpu, images)),
+            None => self.net.forward(images),
+        }
     }
 
     /// Writes the model file atomically.
@@ -386,6 +411,7 @@ impl HashModel {
             config,
             net,
             fingerprint: fingerprint(bytes).map_err(invalid)?,
+            cpu: OnceLock::new(),
         })
     }
 }

@@ -4,6 +4,7 @@
 //! they are created on decides whether they run on the GPU (wgpu) or the CPU (flex).
 
 pub mod backbone;
+pub mod cpu_net;
 pub mod depthwise;
 pub mod features;
 pub mod hash_model;
@@ -13,7 +14,8 @@ pub mod inverted_residual;
 pub mod nest;
 pub mod weights;
 
-pub use backbone::{Backbone, BackboneArch, ImageNetwork};
+pub use backbone::{Backbone, BackboneArch, CpuInference, ImageNetwork, InferenceBackbone};
+pub use cpu_net::CpuNet;
 pub use hash_model::{HashModel, HashNetwork, HeadKind, ModelConfig, ModelError, Provenance};
 
 use burn::tensor::{Device, Tensor, TensorData};

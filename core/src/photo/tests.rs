@@ -139,3 +139,215 @@ fn preprocess_by_hand() {
     p.apply(&RgbImage::new(10, 20), &mut out);
     assert_eq!(out.len(), 2 * 3 * 224 * 224);
 }
+
+/// EXIF with one tag: orientation `o` (little-endian TIFF).
+fn orientation_exif(o: u16) -> Vec<u8> {
+    [
+        &b"II*\0"[..],
+        &8u32.to_le_bytes(),
+        &1u16.to_le_bytes(),
+        &0x0112u16.to_le_bytes(),
+        &3u16.to_le_bytes(),
+        &1u32.to_le_bytes(),
+        &o.to_le_bytes(),
+        &[0, 0],
+        &0u32.to_le_bytes(),
+    ]
+    .concat()
+}
+
+/// A photo-like test image: smooth shapes plus fine texture, so that downscaling has work to do.
+fn textured(w: u32, h: u32) -> RgbImage {
+    RgbImage::from_fn(w, h, |x, y| {
+        let (fx, fy) = (x as f32 / w as f32, y as f32 / h as f32);
+        let fine = ((x * 7 + y * 13) % 17) as f32 * 3.0;
+        Rgb([
+            (200.0 * fx + fine) as u8,
+            (120.0 + 100.0 * (fy * 9.0).sin() + fine) as u8,
+            (255.0 * (1.0 - fx * fy)) as u8,
+        ])
+    })
+}
+
+fn write_jpeg(path: &Path, img: &RgbImage, exif: Option<Vec<u8>>) {
+    let mut bytes = Vec::new();
+    let mut enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 92);
+    if let Some(exif) = exif {
+        enc.set_exif_metadata(exif).unwrap();
+    }
+    enc.write_image(
+        img.as_raw(),
+        img.width(),
+        img.height(),
+        image::ExtendedColorType::Rgb8,
+    )
+    .unwrap();
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn jpegs_decode_at_the_smallest_dct_scale_that_covers_the_side() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.jpg");
+    write_jpeg(&path, &textured(2100, 1500), None);
+    let limits = DecodeLimits::default();
+    // 1500 / 4 = 375 ≥ 256 but 1500 / 8 = 187.5 < 256: a quarter, rounded up (2100 / 4 = 525).
+    let quarter = decode_at_least(&path, &limits, Some(256)).unwrap();
+    assert_eq!(quarter.dimensions(), (525, 375));
+    // 1500 / 8 = 187.5 ≥ 150: an eighth (2100 / 8 = 262.5 → 263, 188).
+    assert_eq!(
+        decode_at_least(&path, &limits, Some(150))
+            .unwrap()
+            .dimensions(),
+        (263, 188)
+    );
+    // Nothing smaller covers 1000: full size, and `None` is always full size.
+    assert_eq!(
+        decode_at_least(&path, &limits, Some(1000))
+            .unwrap()
+            .dimensions(),
+        (2100, 1500)
+    );
+    let full = decode_at_least(&path, &limits, None).unwrap();
+    assert_eq!(full.dimensions(), (2100, 1500));
+    // The reduced decode is the full one averaged 4 × 4 (the DCT keeps the block's low frequencies):
+    // compare with a box filter of the full decode.
+    let mut total = 0f64;
+    for y in 0..375 {
+        for x in 0..525 {
+            for c in 0..3 {
+                let mut sum = 0u32;
+                for dy in 0..4 {
+                    for dx in 0..4 {
+                        sum += full.get_pixel(x * 4 + dx, y * 4 + dy)[c] as u32;
+                    }
+                }
+                total += (sum as f64 / 16.0 - quarter.get_pixel(x, y)[c] as f64).abs();
+            }
+        }
+    }
+    let mean = total / (525.0 * 375.0 * 3.0);
+    assert!(
+        mean < 3.0,
+        "mean difference from a 4 × 4 box filter: {mean}"
+    );
+    // A PNG is decoded at full size whatever is asked.
+    let png_path = dir.path().join("big.png");
+    std::fs::write(&png_path, png(&DynamicImage::ImageRgb8(textured(600, 400)))).unwrap();
+    assert_eq!(
+        decode_at_least(&png_path, &limits, Some(100))
+            .unwrap()
+            .dimensions(),
+        (600, 400)
+    );
+}
+
+#[test]
+fn reduced_jpegs_keep_exif_orientation_and_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    // Stored sideways (1600 × 1200, red on the left), EXIF 6: seen upright as 1200 × 1600, red on top.
+    let img = RgbImage::from_fn(1600, 1200, |x, _| {
+        if x < 800 {
+            Rgb([255, 0, 0])
+        } else {
+            Rgb([0, 0, 255])
+        }
+    });
+    let path = dir.path().join("sideways.jpg");
+    write_jpeg(&path, &img, Some(orientation_exif(6)));
+    let out = decode_at_least(&path, &DecodeLimits::default(), Some(256)).unwrap();
+    assert_eq!(out.dimensions(), (300, 400), "a quarter, turned upright");
+    assert!(out.get_pixel(150, 10)[0] > 200 && out.get_pixel(150, 390)[2] > 200);
+    // The side limit applies to the stored size, before anything is decoded.
+    let small = DecodeLimits {
+        max_side: 1000,
+        max_alloc: 1 << 30,
+    };
+    let err = decode_at_least(&path, &small, Some(256)).unwrap_err();
+    assert!(matches!(err, PhotoError::TooLarge(_)), "{err}");
+    // A truncated JPEG is an error, never a panic.
+    let bytes = std::fs::read(&path).unwrap();
+    let cut = dir.path().join("cut.jpg");
+    std::fs::write(&cut, &bytes[..bytes.len() / 3]).unwrap();
+    match decode_at_least(&cut, &DecodeLimits::default(), Some(256)) {
+        Err(PhotoError::Corrupt(_) | PhotoError::Io(_)) => {}
+        // Some decoders fill a truncated scan with grey; then the size is still the reduced one.
+        Ok(img) => assert_eq!(img.dimensions(), (300, 400)),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/formats")
+        .join(name)
+}
+
+/// HEIC and AVIF fixtures made here with Debian's `heif-enc` (64 × 48, red left half, blue right):
+/// decoded through libheif when it is installed, reported in words when it is not.
+#[test]
+fn heic_and_avif_decode_or_say_what_is_missing() {
+    for name in ["red-left-64x48.heic", "red-left-64x48.avif"] {
+        let path = fixture(name);
+        let head = std::fs::read(&path).unwrap();
+        assert_eq!(
+            format::sniff(&head[..32], &path),
+            Some(PhotoFormat::Heif),
+            "{name}"
+        );
+        match decode_at_least(&path, &DecodeLimits::default(), Some(256)) {
+            Ok(img) => {
+                assert!(heif::available());
+                assert_eq!(img.dimensions(), (64, 48), "{name}");
+                let (left, right) = (img.get_pixel(8, 24), img.get_pixel(56, 24));
+                assert!(left[0] > 200 && left[2] < 60, "{name}: {left:?}");
+                assert!(right[2] > 200 && right[0] < 60, "{name}: {right:?}");
+            }
+            Err(e) => {
+                assert!(!heif::available(), "{name}: {e}");
+                assert!(matches!(e, PhotoError::NotInstalled(_)));
+                assert_eq!(
+                    e.to_string(),
+                    "HEIC/AVIF support is not installed (libheif)"
+                );
+            }
+        }
+        // A damaged file is an error, never a crash.
+        let dir = tempfile::tempdir().unwrap();
+        let cut = dir.path().join(name);
+        std::fs::write(&cut, &head[..head.len() / 2]).unwrap();
+        assert!(decode_file(&cut, &DecodeLimits::default()).is_err());
+    }
+}
+
+#[test]
+fn raw_files_decode_their_preview_upright_and_reduced() {
+    let dir = tempfile::tempdir().unwrap();
+    let preview = RgbImage::from_fn(1600, 1200, |x, _| {
+        if x < 800 {
+            Rgb([255, 0, 0])
+        } else {
+            Rgb([0, 0, 255])
+        }
+    });
+    let path = dir.path().join("DSC_0001.NEF");
+    std::fs::write(&path, super::raw::tests::fake_raw(&preview, 6)).unwrap();
+    let reduced = decode_at_least(&path, &DecodeLimits::default(), Some(256)).unwrap();
+    assert_eq!(
+        reduced.dimensions(),
+        (300, 400),
+        "a quarter of the preview, upright"
+    );
+    assert!(reduced.get_pixel(150, 10)[0] > 200 && reduced.get_pixel(150, 390)[2] > 200);
+    let full = decode_file(&path, &DecodeLimits::default()).unwrap();
+    assert_eq!(full.dimensions(), (1200, 1600));
+    // The same bytes named .tif are a TIFF (and not a valid one).
+    let tif = dir.path().join("scan.tif");
+    std::fs::copy(&path, &tif).unwrap();
+    assert!(decode_file(&tif, &DecodeLimits::default()).is_err());
+    // A RAW without a preview says so.
+    let bare = dir.path().join("bare.dng");
+    std::fs::write(&bare, b"II*\0\x08\0\0\0\0\0\0\0\0\0sensor bytes only").unwrap();
+    let err = decode_file(&bare, &DecodeLimits::default()).unwrap_err();
+    assert!(err.to_string().contains("no JPEG preview"), "{err}");
+}

@@ -332,6 +332,7 @@ impl FeatureCache {
         let pre = config.input();
         let n = images.len();
         let mut cache = [vec![0f32; n * views * dim], vec![0f32; n * views * dim]];
+        let inference = frozen.for_inference(device);
         let groups = [
             AugmentGroup::teacher(config.teacher_scale),
             AugmentGroup::student(),
@@ -351,7 +352,7 @@ impl FeatureCache {
                         &ViewParams::draw(group, chunk.len(), &mut rng),
                         &pre,
                     );
-                    let f: Vec<f32> = frozen
+                    let f: Vec<f32> = inference
                         .features(x)
                         .into_data()
                         .convert::<f32>()

@@ -147,6 +147,7 @@ impl PseudoLabels {
         }
         let mut rows = Vec::new();
         let all: Vec<usize> = (0..images.len()).collect();
+        let inference = backbone.for_inference(device);
         for chunk in all.chunks(batch.max(1)) {
             if cancel.load(Ordering::Relaxed) {
                 return Ok(None);
@@ -166,7 +167,7 @@ impl PseudoLabels {
                     })?,
                     1,
                 ),
-                Self::Clusters { .. } => backbone.features(x),
+                Self::Clusters { .. } => inference.features(x),
             };
             rows.extend(
                 y.into_data()

@@ -226,7 +226,7 @@ fn head_mode_lowers_the_loss_on_unlabelled_real_photos() {
     assert_eq!(out.model.bits(), 16);
     // Head-only: the model keeps the built-in backbone, and its features are those of the pretrained one.
     let x = crate::model::image_batch(vec![0.3; 3 * 64 * 64], 64, &d);
-    let diff: f32 = (out.model.net.backbone.features(x.clone()) - backbone.features(x))
+    let diff: f32 = (out.model.net().backbone.features(x.clone()) - backbone.features(x))
         .abs()
         .max()
         .into_scalar();
@@ -369,7 +369,7 @@ fn every_method_lowers_its_loss_on_real_photos() {
             let how = &out.model.config.provenance.settings["centres"];
             assert_eq!(how.is_null(), !method.uses_centres(), "{name}: {how}");
             if method.uses_centres() {
-                let crate::model::hash_model::HashHead::Dhd(head) = &out.model.net.head else {
+                let crate::model::hash_model::HashHead::Dhd(head) = &out.model.net().head else {
                     panic!("a trained head");
                 };
                 let centres: Vec<f32> = head.proxies.val().into_data().try_to_vec().unwrap();

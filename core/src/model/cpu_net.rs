@@ -1,0 +1,982 @@
+//! MobileNetV2 and EfficientNet-Lite0 prepared for inference on the CPU.
+//!
+//! Why this exists: through Burn's `flex` backend the whole network ran at about 27 photos/s on two cores,
+//! where ONNX Runtime runs the same network with the same weights at about 200/s
+//! (`benchmarks/results/encode-cpu.md`). Indexing a library is inference only, so it does not need what
+//! a training framework keeps around: here the network is rewritten once, at load, into the form CPU
+//! inference engines use:
+//! - **BatchNorm folded** into the preceding convolution's weights and a bias (`W·γ/σ`, `β − μ·γ/σ`);
+//! - **channels last** (`[rows = H·W, channels]` per photo): a 1×1 convolution is then one matrix product
+//!   `[H·W, C_in] × [C_in, C_out]`, run by the `gemm` crate (the kernels Burn's `flex` uses for its own
+//!   matrix products, with run-time AVX2/FMA dispatch), with the bias and the residual written into the
+//!   destination first, so the product accumulates onto them;
+//! - **a direct depthwise kernel**: each output pixel is `bias + Σ_taps x·w` over a contiguous run of
+//!   channels, which the compiler vectorises (compiled a second time with AVX2 and FMA enabled, chosen at
+//!   run time);
+//! - **ReLU6 fused** into the pass that produced the values, no autodiff bookkeeping, no allocation per
+//!   layer: each worker keeps its buffers from photo to photo;
+//! - **one photo per core**: a batch is spread over the cores photo by photo, each photo running its
+//!   products on one core, which keeps its activations in that core's caches and needs no synchronisation
+//!   between layers. A single photo (a search with an outside photo) splits each layer over the cores
+//!   instead.
+//!
+//! Burn's forward pass stays the reference: the tests compare every output with it (within 1e-4,
+//! relative to the features' scale), for both networks and for inputs that are not square.
+
+use std::time::{Duration, Instant};
+
+use burn::tensor::Tensor;
+use gemm::Parallelism;
+use rayon::prelude::*;
+
+use super::depthwise::padding_pairs;
+use super::inverted_residual::{ConvBn, InvertedResidualNet};
+
+fn floats<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data()
+        .try_to_vec::<f32>()
+        .expect("network weights are f32")
+}
+
+/// A convolution with its BatchNorm folded in: `weight` in the layout its kernel reads, one bias per
+/// output channel.
+#[derive(Clone)]
+struct Folded {
+    cin: usize,
+    cout: usize,
+    /// Kernel side (1 for pointwise).
+    k: usize,
+    stride: usize,
+    relu6: bool,
+    weight: Vec<f32>,
+    bias: Vec<f32>,
+    /// How Burn pads this layer (depends on the input size for TensorFlow's "SAME").
+    padding: burn::nn::PaddingConfig2d,
+}
+
+/// Which layout a folded weight is stored in.
+#[derive(Clone, Copy)]
+enum Layout {
+    /// `[(ky·k + kx)·C_in + c_in][C_out]`: the stem's taps, or `[C_in][C_out]` for a 1×1 convolution.
+    Dense,
+    /// `[ky·k + kx][C]`: one filter per channel.
+    Depthwise,
+}
+
+fn fold(layer: &ConvBn, layout: Layout) -> Folded {
+    let conv = &layer.conv;
+    let bn = &layer.bn;
+    let [cout, cin_per_group, kh, kw] = conv.weight.val().dims();
+    assert_eq!(kh, kw, "square kernels");
+    let w = floats(conv.weight.val());
+    let gamma = floats(bn.gamma.val());
+    let beta = floats(bn.beta.val());
+    let mean = floats(bn.running_mean.value());
+    let var = floats(bn.running_var.value());
+    let conv_bias = conv.bias.as_ref().map(|b| floats(b.val()));
+    let scale: Vec<f32> = (0..cout)
+        .map(|c| gamma[c] / (var[c] as f64 + bn.epsilon).sqrt() as f32)
+        .collect();
+    let bias: Vec<f32> = (0..cout)
+        .map(|c| {
+            let b = conv_bias.as_ref().map_or(0.0, |b| b[c]);
+            (b - mean[c]) * scale[c] + beta[c]
+        })
+        .collect();
+    let k = kh;
+    let taps = k * k;
+    let (cin, weight) = match layout {
+        Layout::Dense => {
+            let cin = cin_per_group;
+            let mut out = vec![0.0; taps * cin * cout];
+            for co in 0..cout {
+                for ci in 0..cin {
+                    for t in 0..taps {
+                        out[(t * cin + ci) * cout + co] = w[(co * cin + ci) * taps + t] * scale[co];
+                    }
+                }
+            }
+            (cin, out)
+        }
+        Layout::Depthwise => {
+            assert_eq!(cin_per_group, 1, "one filter per channel");
+            assert!(taps <= 49, "depthwise kernels up to 7 × 7");
+            let mut out = vec![0.0; taps * cout];
+            for c in 0..cout {
+                for t in 0..taps {
+                    out[t * cout + c] = w[c * taps + t] * scale[c];
+                }
+            }
+            (cout, out)
+        }
+    };
+    Folded {
+        cin,
+        cout,
+        k,
+        stride: conv.stride[0],
+        relu6: layer.relu6,
+        weight,
+        bias,
+        padding: conv.padding.clone(),
+    }
+}
+
+#[derive(Clone)]
+struct Block {
+    expand: Option<Folded>,
+    depthwise: Folded,
+    project: Folded,
+    residual: bool,
+}
+
+/// Time spent per kind of layer, summed over photos (`hashlens bench encode --profile`).
+#[derive(Clone, Debug, Default)]
+pub struct LayerTimes {
+    pub stem: Duration,
+    pub expand: Duration,
+    pub depthwise: Duration,
+    pub project: Duration,
+    pub head: Duration,
+    pub photos: usize,
+    /// Per block: its input size and channels (`h × w`, in → hidden → out) and the time of its three
+    /// layers (expansion, depthwise, projection).
+    pub blocks: Vec<BlockTimes>,
+}
+
+/// One inverted-residual block's shape and time ([`LayerTimes::blocks`]).
+#[derive(Clone, Debug, Default)]
+pub struct BlockTimes {
+    pub size: (usize, usize),
+    pub channels: (usize, usize, usize),
+    pub stride: usize,
+    pub kernel: usize,
+    pub layers: [Duration; 3],
+}
+
+impl LayerTimes {
+    /// `(name, time)` per kind of layer, in the network's order.
+    pub fn rows(&self) -> [(&'static str, Duration); 5] {
+        [
+            ("stem 3×3 convolution", self.stem),
+            ("1×1 expansions", self.expand),
+            ("depthwise convolutions", self.depthwise),
+            ("1×1 projections", self.project),
+            ("1×1 head and pooling", self.head),
+        ]
+    }
+}
+
+thread_local! {
+    /// Each worker thread's buffers, kept from batch to batch: fresh buffers would cost page faults and
+    /// zeroing on every photo. (About 20 MB a thread for MobileNetV2 at 224 × 224.)
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+}
+
+/// A worker's buffers, reused from photo to photo.
+#[derive(Default)]
+struct Scratch {
+    x: Vec<f32>,
+    y: Vec<f32>,
+    hidden: Vec<f32>,
+    spatial: Vec<f32>,
+}
+
+/// An inverted-residual network ready for CPU inference (see the module documentation).
+#[derive(Clone)]
+pub struct CpuNet {
+    stem: Folded,
+    blocks: Vec<Block>,
+    head: Folded,
+}
+
+impl std::fmt::Debug for CpuNet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CpuNet")
+            .field("blocks", &self.blocks.len())
+            .field("features", &self.feature_dim())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Sizes a `Vec` to `n` values without clearing what it held (every value is overwritten).
+fn sized(v: &mut Vec<f32>, n: usize) -> &mut [f32] {
+    v.resize(n, 0.0);
+    &mut v[..n]
+}
+
+fn out_size(size: usize, k: usize, stride: usize, (a, b): (usize, usize)) -> usize {
+    (size + a + b - k) / stride + 1
+}
+
+impl CpuNet {
+    /// Folds `net`'s weights (its current values: a fine-tuned backbone works as well as the ImageNet one).
+    pub fn new(net: &InvertedResidualNet) -> Self {
+        Self {
+            stem: fold(&net.stem, Layout::Dense),
+            blocks: net
+                .blocks
+                .iter()
+                .map(|b| Block {
+                    expand: b.expand.as_ref().map(|e| fold(e, Layout::Dense)),
+                    depthwise: fold(&b.depthwise, Layout::Depthwise),
+                    project: fold(&b.project, Layout::Dense),
+                    residual: b.residual,
+                })
+                .collect(),
+            head: fold(&net.head, Layout::Dense),
+        }
+    }
+
+    /// Width of the pooled feature vector.
+    pub fn feature_dim(&self) -> usize {
+        self.head.cout
+    }
+
+    /// Pooled features, `n × feature_dim` values, of `n` normalised images given channel-major
+    /// (`[n, 3, height, width]`, as [`crate::photo::Preprocess`] writes them).
+    pub fn features(&self, pixels: &[f32], n: usize, height: usize, width: usize) -> Vec<f32> {
+        let per_image = 3 * height * width;
+        assert_eq!(pixels.len(), n * per_image, "whole images only");
+        let dim = self.feature_dim();
+        let mut out = vec![0.0; n * dim];
+        if n == 1 {
+            // One photo: every layer uses every core.
+            let mut s = Scratch::default();
+            self.forward_one(pixels, height, width, &mut s, true, None, &mut out);
+            return out;
+        }
+        pixels
+            .par_chunks(per_image)
+            .zip(out.par_chunks_mut(dim))
+            .for_each(|(img, o)| {
+                SCRATCH.with_borrow_mut(|s| self.forward_one(img, height, width, s, false, None, o))
+            });
+        out
+    }
+
+    /// [`features`](Self::features) one photo after another on one core, timing each kind of layer.
+    pub fn profile(&self, pixels: &[f32], n: usize, height: usize, width: usize) -> LayerTimes {
+        let per_image = 3 * height * width;
+        let mut times = LayerTimes::default();
+        let mut s = Scratch::default();
+        let mut o = vec![0.0; self.feature_dim()];
+        for img in pixels.chunks_exact(per_image).take(n) {
+            self.forward_one(img, height, width, &mut s, false, Some(&mut times), &mut o);
+            times.photos += 1;
+        }
+        times
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn forward_one(
+        &self,
+        chw: &[f32],
+        height: usize,
+        width: usize,
+        s: &mut Scratch,
+        parallel: bool,
+        mut times: Option<&mut LayerTimes>,
+        out: &mut [f32],
+    ) {
+        let mut clock = Instant::now();
+        let mut lap = |slot: fn(&mut LayerTimes) -> &mut Duration,
+                       times: &mut Option<&mut LayerTimes>| {
+            if let Some(t) = times.as_deref_mut() {
+                let now = Instant::now();
+                *slot(t) += now - clock;
+                clock = now;
+            }
+        };
+        let (mut h, mut w) = stem(&self.stem, chw, height, width, s, parallel);
+        lap(|t| &mut t.stem, &mut times);
+        for (i, b) in self.blocks.iter().enumerate() {
+            let before = times.as_deref().map(|t| [t.expand, t.depthwise, t.project]);
+            let rows = h * w;
+            let input: &[f32] = match &b.expand {
+                Some(e) => {
+                    pointwise(e, &s.x, rows, &mut s.hidden, false, parallel);
+                    lap(|t| &mut t.expand, &mut times);
+                    &s.hidden
+                }
+                None => &s.x,
+            };
+            let (ho, wo) = depthwise(&b.depthwise, input, h, w, &mut s.spatial, parallel);
+            lap(|t| &mut t.depthwise, &mut times);
+            let rows_out = ho * wo;
+            if b.residual {
+                // The block's input is added to the projection: start the destination from it.
+                let y = sized(&mut s.y, rows_out * b.project.cout);
+                y.copy_from_slice(&s.x[..rows_out * b.project.cout]);
+            }
+            pointwise(
+                &b.project, &s.spatial, rows_out, &mut s.y, b.residual, parallel,
+            );
+            std::mem::swap(&mut s.x, &mut s.y);
+            lap(|t| &mut t.project, &mut times);
+            if let (Some(t), Some(before)) = (times.as_deref_mut(), before) {
+                if t.blocks.len() <= i {
+                    t.blocks.push(BlockTimes {
+                        size: (h, w),
+                        channels: (
+                            b.expand.as_ref().map_or(b.depthwise.cout, |e| e.cin),
+                            b.depthwise.cout,
+                            b.project.cout,
+                        ),
+                        stride: b.depthwise.stride,
+                        kernel: b.depthwise.k,
+                        layers: Default::default(),
+                    });
+                }
+                let now = [t.expand, t.depthwise, t.project];
+                for (l, slot) in t.blocks[i].layers.iter_mut().enumerate() {
+                    *slot += now[l] - before[l];
+                }
+            }
+            (h, w) = (ho, wo);
+        }
+        let rows = h * w;
+        pointwise(&self.head, &s.x, rows, &mut s.hidden, false, parallel);
+        let dim = self.head.cout;
+        out.fill(0.0);
+        for row in s.hidden[..rows * dim].chunks_exact(dim) {
+            for (o, v) in out.iter_mut().zip(row) {
+                *o += v;
+            }
+        }
+        let inv = 1.0 / rows as f32;
+        out.iter_mut().for_each(|o| *o *= inv);
+        lap(|t| &mut t.head, &mut times);
+    }
+}
+
+fn parallelism(parallel: bool) -> Parallelism {
+    if parallel {
+        Parallelism::Rayon(0)
+    } else {
+        Parallelism::None
+    }
+}
+
+/// `out[rows, cout] = input[rows, cin] × weight (+ out, when `accumulate`: the residual) + bias`, then
+/// ReLU6 if the layer has it. The product writes `out` directly; bias and ReLU6 are one pass after it.
+fn pointwise(
+    layer: &Folded,
+    input: &[f32],
+    rows: usize,
+    out: &mut Vec<f32>,
+    accumulate: bool,
+    parallel: bool,
+) {
+    let (cin, cout) = (layer.cin * layer.k * layer.k, layer.cout);
+    let input = &input[..rows * cin];
+    let out = sized(out, rows * cout);
+    if cin * cout <= DIRECT_WEIGHTS {
+        return pointwise_direct(layer, input, out, accumulate, parallel);
+    }
+    // SAFETY: `out` holds rows × cout values, `input` rows × cin and the weight cin × cout, all
+    // row-major with the strides given; the three do not overlap.
+    unsafe {
+        gemm::gemm(
+            rows,
+            cout,
+            cin,
+            out.as_mut_ptr(),
+            1,
+            cout as isize,
+            accumulate,
+            input.as_ptr(),
+            1,
+            cin as isize,
+            layer.weight.as_ptr(),
+            1,
+            cout as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism(parallel),
+        );
+    }
+    for row in out.chunks_exact_mut(cout) {
+        if layer.relu6 {
+            for (o, b) in row.iter_mut().zip(&layer.bias) {
+                *o = (*o + b).clamp(0.0, 6.0);
+            }
+        } else {
+            for (o, b) in row.iter_mut().zip(&layer.bias) {
+                *o += b;
+            }
+        }
+    }
+}
+
+/// Weights (values) up to which a 1×1 convolution runs through [`pointwise_direct`]: they stay in the
+/// L1 cache (32 KiB), and the layer is narrow (`C_in` of 16 to 32 in the first expansions, `C_out` of
+/// 16 to 32 in the first projections), where a general matrix product spends its time packing. These
+/// early layers are also the largest in pixels: computing bias, ReLU6 and the residual as each output is
+/// stored saves a pass over megabytes.
+const DIRECT_WEIGHTS: usize = 6144;
+
+/// A narrow 1×1 convolution computed directly, four pixels × sixteen channels at a time in registers,
+/// with bias, residual (`accumulate`: `out` holds it) and ReLU6 applied as the values are stored.
+fn pointwise_direct(
+    layer: &Folded,
+    input: &[f32],
+    out: &mut [f32],
+    accumulate: bool,
+    parallel: bool,
+) {
+    let (cin, cout) = (layer.cin, layer.cout);
+    const ROWS: usize = 64;
+    if parallel {
+        input
+            .par_chunks(ROWS * cin)
+            .zip(out.par_chunks_mut(ROWS * cout))
+            .for_each(|(x, o)| pointwise_rows(layer, x, o, accumulate));
+    } else {
+        pointwise_rows(layer, input, out, accumulate);
+    }
+}
+
+fn pointwise_rows(layer: &Folded, input: &[f32], out: &mut [f32], accumulate: bool) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU has just been checked for AVX2 and FMA.
+        return unsafe { pointwise_rows_avx2(layer, input, out, accumulate) };
+    }
+    pointwise_rows_generic::<false>(layer, input, out, accumulate)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn pointwise_rows_avx2(layer: &Folded, input: &[f32], out: &mut [f32], accumulate: bool) {
+    pointwise_rows_generic::<true>(layer, input, out, accumulate)
+}
+
+#[inline(always)]
+fn pointwise_rows_generic<const FMA: bool>(
+    layer: &Folded,
+    input: &[f32],
+    out: &mut [f32],
+    accumulate: bool,
+) {
+    let rows = input.len() / layer.cin;
+    let mut r = 0;
+    while r + 4 <= rows {
+        pointwise_pixels::<4, FMA>(layer, input, out, accumulate, r);
+        r += 4;
+    }
+    while r < rows {
+        pointwise_pixels::<1, FMA>(layer, input, out, accumulate, r);
+        r += 1;
+    }
+}
+
+#[inline(always)]
+fn pointwise_pixels<const P: usize, const FMA: bool>(
+    layer: &Folded,
+    input: &[f32],
+    out: &mut [f32],
+    accumulate: bool,
+    r: usize,
+) {
+    let cout = layer.cout;
+    let mut c0 = 0;
+    while c0 + 16 <= cout {
+        pointwise_block::<16, P, FMA>(layer, input, out, accumulate, r, c0);
+        c0 += 16;
+    }
+    while c0 + 8 <= cout {
+        pointwise_block::<8, P, FMA>(layer, input, out, accumulate, r, c0);
+        c0 += 8;
+    }
+    while c0 < cout {
+        pointwise_block::<1, P, FMA>(layer, input, out, accumulate, r, c0);
+        c0 += 1;
+    }
+}
+
+/// Output channels `c0..c0 + N` of pixels `r..r + P`.
+#[inline(always)]
+fn pointwise_block<const N: usize, const P: usize, const FMA: bool>(
+    layer: &Folded,
+    input: &[f32],
+    out: &mut [f32],
+    accumulate: bool,
+    r: usize,
+    c0: usize,
+) {
+    let (cin, cout) = (layer.cin, layer.cout);
+    let bias: [f32; N] = layer.bias[c0..c0 + N].try_into().expect("N values");
+    let mut acc = [bias; P];
+    let x: [&[f32]; P] = std::array::from_fn(|p| &input[(r + p) * cin..(r + p + 1) * cin]);
+    for k in 0..cin {
+        let wt: &[f32; N] = layer.weight[k * cout + c0..k * cout + c0 + N]
+            .try_into()
+            .expect("N values");
+        for p in 0..P {
+            let v = x[p][k];
+            for j in 0..N {
+                acc[p][j] = if FMA {
+                    v.mul_add(wt[j], acc[p][j])
+                } else {
+                    acc[p][j] + v * wt[j]
+                };
+            }
+        }
+    }
+    for (p, acc) in acc.iter().enumerate() {
+        let at = (r + p) * cout + c0;
+        for (o, a) in out[at..at + N].iter_mut().zip(acc) {
+            let v = if accumulate { *o + a } else { *a };
+            *o = if layer.relu6 { v.clamp(0.0, 6.0) } else { v };
+        }
+    }
+}
+
+/// The stem: a k×k convolution over the three colour planes, computed directly (`C_in` = 3 is too
+/// narrow for a matrix product to pay): the photo is copied channels-last into `s.spatial`, the output
+/// goes to `s.x`. Returns the output size.
+fn stem(
+    layer: &Folded,
+    chw: &[f32],
+    height: usize,
+    width: usize,
+    s: &mut Scratch,
+    parallel: bool,
+) -> (usize, usize) {
+    let (k, stride, cin, cout) = (layer.k, layer.stride, layer.cin, layer.cout);
+    let [(top, bottom), (left, right)] =
+        padding_pairs(&layer.padding, [k, k], [stride, stride], [height, width]);
+    let ho = out_size(height, k, stride, (top, bottom));
+    let wo = out_size(width, k, stride, (left, right));
+    let plane = height * width;
+    let hwc = sized(&mut s.spatial, plane * cin);
+    for (i, px) in hwc.chunks_exact_mut(cin).enumerate() {
+        for (c, v) in px.iter_mut().enumerate() {
+            *v = chw[c * plane + i];
+        }
+    }
+    let hwc = &s.spatial[..plane * cin];
+    let out = sized(&mut s.x, ho * wo * cout);
+    let g = Geometry {
+        h: height,
+        w: width,
+        c: cin,
+        k,
+        stride,
+        top,
+        left,
+        wo,
+    };
+    let run = |oy: usize, row: &mut [f32]| stem_row(layer, hwc, &g, oy, row);
+    if parallel {
+        out.par_chunks_mut(wo * cout)
+            .enumerate()
+            .for_each(|(oy, row)| run(oy, row));
+    } else {
+        out.chunks_mut(wo * cout)
+            .enumerate()
+            .for_each(|(oy, row)| run(oy, row));
+    }
+    (ho, wo)
+}
+
+fn stem_row(layer: &Folded, hwc: &[f32], g: &Geometry, oy: usize, row: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU has just been checked for AVX2 and FMA.
+        return unsafe { stem_row_avx2(layer, hwc, g, oy, row) };
+    }
+    stem_row_generic::<false>(layer, hwc, g, oy, row)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn stem_row_avx2(layer: &Folded, hwc: &[f32], g: &Geometry, oy: usize, row: &mut [f32]) {
+    stem_row_generic::<true>(layer, hwc, g, oy, row)
+}
+
+#[inline(always)]
+fn stem_row_generic<const FMA: bool>(
+    layer: &Folded,
+    hwc: &[f32],
+    g: &Geometry,
+    oy: usize,
+    row: &mut [f32],
+) {
+    let cout = layer.cout;
+    let rows = taps(oy, g.stride, g.top, g.k, g.h);
+    let mut ox = 0;
+    while ox < g.wo {
+        let cols = taps(ox, g.stride, g.left, g.k, g.w);
+        let pair = ox + 2 <= g.wo && cols == taps(ox + 1, g.stride, g.left, g.k, g.w);
+        let mut c0 = 0;
+        while c0 + 16 <= cout {
+            if pair {
+                stem_block::<16, 2, FMA>(layer, hwc, g, rows, cols, oy, ox, c0, row);
+            } else {
+                stem_block::<16, 1, FMA>(layer, hwc, g, rows, cols, oy, ox, c0, row);
+            }
+            c0 += 16;
+        }
+        while c0 < cout {
+            if pair {
+                stem_block::<1, 2, FMA>(layer, hwc, g, rows, cols, oy, ox, c0, row);
+            } else {
+                stem_block::<1, 1, FMA>(layer, hwc, g, rows, cols, oy, ox, c0, row);
+            }
+            c0 += 1;
+        }
+        ox += if pair { 2 } else { 1 };
+    }
+}
+
+/// Output channels `c0..c0 + N` of the stem's outputs `ox..ox + P` on row `oy`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn stem_block<const N: usize, const P: usize, const FMA: bool>(
+    layer: &Folded,
+    hwc: &[f32],
+    g: &Geometry,
+    (ky_lo, ky_hi): (usize, usize),
+    (kx_lo, kx_hi): (usize, usize),
+    oy: usize,
+    ox: usize,
+    c0: usize,
+    row: &mut [f32],
+) {
+    let (cin, cout) = (g.c, layer.cout);
+    let bias: [f32; N] = layer.bias[c0..c0 + N].try_into().expect("N values");
+    let mut acc = [bias; P];
+    for ky in ky_lo..ky_hi {
+        let iy = oy * g.stride + ky - g.top;
+        for kx in kx_lo..kx_hi {
+            for ci in 0..cin {
+                let wt: &[f32; N] = layer.weight[((ky * g.k + kx) * cin + ci) * cout + c0..][..N]
+                    .try_into()
+                    .expect("N values");
+                for (p, acc) in acc.iter_mut().enumerate() {
+                    let ix = (ox + p) * g.stride + kx - g.left;
+                    let v = hwc[(iy * g.w + ix) * cin + ci];
+                    for j in 0..N {
+                        acc[j] = if FMA {
+                            v.mul_add(wt[j], acc[j])
+                        } else {
+                            acc[j] + v * wt[j]
+                        };
+                    }
+                }
+            }
+        }
+    }
+    for (p, acc) in acc.iter().enumerate() {
+        let at = (ox + p) * cout + c0;
+        for (o, a) in row[at..at + N].iter_mut().zip(acc) {
+            *o = a.clamp(0.0, 6.0);
+        }
+    }
+}
+
+/// The kernel taps `lo..hi` of output position `o` that fall inside an input of `size` (the others
+/// read padding, which is zero).
+fn taps(o: usize, stride: usize, pad: usize, k: usize, size: usize) -> (usize, usize) {
+    let start = (o * stride) as isize - pad as isize;
+    let lo = (-start).clamp(0, k as isize) as usize;
+    let hi = (size as isize - start).clamp(0, k as isize) as usize;
+    (lo, hi.max(lo))
+}
+
+/// A depthwise k×k convolution of channels-last `input` (`[h, w, C]`) into `out` (`[ho, wo, C]`), bias
+/// and ReLU6 included. Returns the output size.
+fn depthwise(
+    layer: &Folded,
+    input: &[f32],
+    h: usize,
+    w: usize,
+    out: &mut Vec<f32>,
+    parallel: bool,
+) -> (usize, usize) {
+    let (k, stride, c) = (layer.k, layer.stride, layer.cout);
+    let [(top, bottom), (left, right)] =
+        padding_pairs(&layer.padding, [k, k], [stride, stride], [h, w]);
+    let ho = out_size(h, k, stride, (top, bottom));
+    let wo = out_size(w, k, stride, (left, right));
+    let out = sized(out, ho * wo * c);
+    let geometry = Geometry {
+        h,
+        w,
+        c,
+        k,
+        stride,
+        top,
+        left,
+        wo,
+    };
+    let run = |oy: usize, row: &mut [f32]| depthwise_row(layer, input, &geometry, oy, row);
+    if parallel {
+        out.par_chunks_mut(wo * c)
+            .enumerate()
+            .for_each(|(oy, row)| run(oy, row));
+    } else {
+        out.chunks_mut(wo * c)
+            .enumerate()
+            .for_each(|(oy, row)| run(oy, row));
+    }
+    (ho, wo)
+}
+
+struct Geometry {
+    h: usize,
+    w: usize,
+    c: usize,
+    k: usize,
+    stride: usize,
+    top: usize,
+    left: usize,
+    wo: usize,
+}
+
+fn depthwise_row(layer: &Folded, input: &[f32], g: &Geometry, oy: usize, row: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU has just been checked for AVX2 and FMA.
+        return unsafe { depthwise_row_avx2(layer, input, g, oy, row) };
+    }
+    depthwise_row_generic::<false>(layer, input, g, oy, row)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn depthwise_row_avx2(
+    layer: &Folded,
+    input: &[f32],
+    g: &Geometry,
+    oy: usize,
+    row: &mut [f32],
+) {
+    depthwise_row_generic::<true>(layer, input, g, oy, row)
+}
+
+#[inline(always)]
+fn depthwise_row_generic<const FMA: bool>(
+    layer: &Folded,
+    input: &[f32],
+    g: &Geometry,
+    oy: usize,
+    row: &mut [f32],
+) {
+    let c = g.c;
+    let rows = taps(oy, g.stride, g.top, g.k, g.h);
+    let full = |ox: usize| taps(ox, g.stride, g.left, g.k, g.w) == (0, g.k);
+    let mut ox = 0;
+    while ox < g.wo {
+        // Four neighbours away from the left and right edges share their taps: their sums are four
+        // independent chains per register, which keeps the FMA units busy (one output's taps alone
+        // form a chain as long as the kernel, bound by the instruction's latency).
+        if ox + 4 <= g.wo && full(ox) && full(ox + 3) {
+            let mut c0 = 0;
+            while c0 + 16 <= c {
+                block::<16, 4, FMA>(layer, input, g, rows, (0, g.k), oy, ox, c0, row);
+                c0 += 16;
+            }
+            while c0 + 8 <= c {
+                block::<8, 4, FMA>(layer, input, g, rows, (0, g.k), oy, ox, c0, row);
+                c0 += 8;
+            }
+            while c0 < c {
+                block::<1, 4, FMA>(layer, input, g, rows, (0, g.k), oy, ox, c0, row);
+                c0 += 1;
+            }
+            ox += 4;
+        } else {
+            let cols = taps(ox, g.stride, g.left, g.k, g.w);
+            let mut c0 = 0;
+            while c0 + 16 <= c {
+                block::<16, 1, FMA>(layer, input, g, rows, cols, oy, ox, c0, row);
+                c0 += 16;
+            }
+            while c0 + 8 <= c {
+                block::<8, 1, FMA>(layer, input, g, rows, cols, oy, ox, c0, row);
+                c0 += 8;
+            }
+            while c0 < c {
+                block::<1, 1, FMA>(layer, input, g, rows, cols, oy, ox, c0, row);
+                c0 += 1;
+            }
+            ox += 1;
+        }
+    }
+}
+
+/// Channels `c0..c0 + N` of the depthwise outputs `ox..ox + P` on row `oy`: bias, the taps
+/// `rows × cols`, ReLU6, accumulated in registers.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn block<const N: usize, const P: usize, const FMA: bool>(
+    layer: &Folded,
+    input: &[f32],
+    g: &Geometry,
+    (ky_lo, ky_hi): (usize, usize),
+    (kx_lo, kx_hi): (usize, usize),
+    oy: usize,
+    ox: usize,
+    c0: usize,
+    row: &mut [f32],
+) {
+    let c = g.c;
+    let bias: [f32; N] = layer.bias[c0..c0 + N].try_into().expect("N values");
+    let mut acc = [bias; P];
+    for ky in ky_lo..ky_hi {
+        let iy = oy * g.stride + ky - g.top;
+        for kx in kx_lo..kx_hi {
+            let wt: &[f32; N] = layer.weight[(ky * g.k + kx) * c + c0..][..N]
+                .try_into()
+                .expect("N values");
+            for (p, acc) in acc.iter_mut().enumerate() {
+                let ix = (ox + p) * g.stride + kx - g.left;
+                let at = (iy * g.w + ix) * c + c0;
+                let x: &[f32; N] = input[at..at + N].try_into().expect("N values");
+                for j in 0..N {
+                    acc[j] = if FMA {
+                        x[j].mul_add(wt[j], acc[j])
+                    } else {
+                        acc[j] + x[j] * wt[j]
+                    };
+                }
+            }
+        }
+    }
+    for (p, acc) in acc.iter().enumerate() {
+        let at = (ox + p) * c + c0;
+        for (o, a) in row[at..at + N].iter_mut().zip(acc) {
+            *o = a.clamp(0.0, 6.0);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::{Device, Tensor, TensorData};
+
+    use super::*;
+    use crate::model::inverted_residual::{EFFICIENTNET_LITE0, MOBILENET_V2, NetSpec};
+
+    /// Smooth, image-like values in about [-2, 2] from a fixed formula of the position.
+    fn image(n: usize, h: usize, w: usize) -> Vec<f32> {
+        (0..n * 3 * h * w)
+            .map(|i| {
+                let (img, rest) = (i / (3 * h * w), i % (3 * h * w));
+                let (c, y, x) = (rest / (h * w), (rest / w) % h, rest % w);
+                let t = (x as f32 * 0.07 + img as f32).sin() * (y as f32 * 0.05 + c as f32).cos();
+                2.0 * t + 0.3 * ((i * 7919 % 1000) as f32 / 1000.0 - 0.5)
+            })
+            .collect()
+    }
+
+    /// A network whose BatchNorm statistics are not the identity, so that folding is tested too.
+    fn perturbed(spec: &NetSpec, device: &Device) -> InvertedResidualNet {
+        let net = InvertedResidualNet::new(spec, device);
+        let map = |bn: &mut burn::nn::BatchNorm, seed: usize| {
+            let c = bn.gamma.val().dims()[0];
+            let v = |f: &dyn Fn(usize) -> f32| {
+                Tensor::<1>::from_data(TensorData::new((0..c).map(f).collect(), [c]), device)
+            };
+            bn.running_mean =
+                burn::module::RunningState::new(v(&|i| 0.1 * ((i + seed) as f32 * 0.37).sin()));
+            bn.running_var = burn::module::RunningState::new(v(&|i| {
+                0.5 + 0.4 * ((i + seed) as f32 * 0.11).cos().abs()
+            }));
+            bn.beta =
+                burn::module::Param::from_tensor(v(&|i| 0.05 * ((i * 3 + seed) as f32).sin()));
+        };
+        let mut net = net;
+        let mut seed = 0;
+        let mut each = |l: &mut ConvBn| {
+            map(&mut l.bn, seed);
+            seed += 1;
+        };
+        each(&mut net.stem);
+        for b in &mut net.blocks {
+            if let Some(e) = &mut b.expand {
+                each(e);
+            }
+            each(&mut b.depthwise);
+            each(&mut b.project);
+        }
+        each(&mut net.head);
+        net
+    }
+
+    fn compare(net: &InvertedResidualNet, n: usize, h: usize, w: usize) {
+        let device = Device::flex();
+        let pixels = image(n, h, w);
+        let reference: Vec<f32> = net
+            .features(Tensor::from_data(
+                TensorData::new(pixels.clone(), [n, 3, h, w]),
+                &device,
+            ))
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        let cpu = CpuNet::new(net);
+        let got = cpu.features(&pixels, n, h, w);
+        assert_eq!(got.len(), reference.len());
+        let scale = reference.iter().fold(0f32, |m, v| m.max(v.abs()));
+        assert!(scale > 1e-3, "features are not all zero ({scale})");
+        let worst = got
+            .iter()
+            .zip(&reference)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        assert!(
+            worst <= 1e-4 * scale,
+            "largest difference {worst} against features up to {scale}"
+        );
+        // Photo by photo on every core gives the same values as the batch.
+        let alone = cpu.features(&pixels[..3 * h * w], 1, h, w);
+        let worst_alone = alone
+            .iter()
+            .zip(&got)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        assert!(worst_alone <= 1e-5 * scale, "{worst_alone}");
+    }
+
+    #[test]
+    fn mobilenet_v2_matches_burn() {
+        let device = Device::flex();
+        compare(&perturbed(&MOBILENET_V2, &device), 3, 64, 48);
+    }
+
+    #[test]
+    fn efficientnet_lite0_matches_burn_with_same_padding() {
+        let device = Device::flex();
+        // Odd sizes: TensorFlow's "SAME" puts the extra pixel at the bottom and right.
+        compare(&perturbed(&EFFICIENTNET_LITE0, &device), 2, 57, 66);
+    }
+
+    #[test]
+    fn pretrained_weights_match_burn_at_full_size() {
+        let device = Device::flex();
+        let crate::model::Backbone::MobilenetV2(net) = crate::model::BackboneArch::MobilenetV2
+            .pretrained(&device)
+            .unwrap()
+        else {
+            unreachable!()
+        };
+        compare(&net, 2, 224, 224);
+    }
+
+    #[test]
+    fn profile_counts_every_photo() {
+        let device = Device::flex();
+        let net = CpuNet::new(&InvertedResidualNet::new(&MOBILENET_V2, &device));
+        let pixels = image(2, 32, 32);
+        let t = net.profile(&pixels, 2, 32, 32);
+        assert_eq!(t.photos, 2);
+        assert!(t.rows().iter().all(|(_, d)| *d > Duration::ZERO));
+    }
+}
