@@ -79,7 +79,10 @@ fn hostile_folder_keeps_every_good_image_and_reports_every_bad_entry() {
         .iter()
         .find(|i| i.relative.ends_with("liar.jpg"))
         .unwrap();
-    assert_eq!(liar.format, ImageFormat::Png);
+    assert_eq!(
+        liar.format,
+        hashlens_core::photo::PhotoFormat::Image(ImageFormat::Png)
+    );
     #[cfg(unix)]
     {
         use std::os::unix::ffi::OsStrExt;

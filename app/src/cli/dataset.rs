@@ -45,9 +45,7 @@ pub fn scan(a: ScanArgs) -> anyhow::Result<()> {
     let report = scan_images(&a.folder)?;
     let mut formats = BTreeMap::new();
     for img in &report.images {
-        *formats
-            .entry(format!("{:?}", img.format).to_lowercase())
-            .or_insert(0) += 1;
+        *formats.entry(img.format.key()).or_insert(0) += 1;
     }
     let summary = ScanSummary {
         root: a.folder.to_string_lossy().into_owned(),

@@ -130,6 +130,15 @@ struct Block {
     residual: bool,
 }
 
+impl Block {
+    /// Whether [`fused_block`] runs this block: an expansion, both 1×1 layers small enough for
+    /// [`pointwise_direct`], and a depthwise kernel of at most 7 × 7.
+    fn fusable(&self) -> bool {
+        let direct = |l: &Folded| l.cin * l.cout <= DIRECT_WEIGHTS;
+        self.expand.as_ref().is_some_and(direct) && direct(&self.project) && self.depthwise.k <= 7
+    }
+}
+
 /// Time spent per kind of layer, summed over photos (`hashlens bench encode --profile`).
 #[derive(Clone, Debug, Default)]
 pub struct LayerTimes {
@@ -138,6 +147,8 @@ pub struct LayerTimes {
     pub depthwise: Duration,
     pub project: Duration,
     pub head: Duration,
+    /// Blocks run by bands of rows (expansion, depthwise and projection together).
+    pub fused: Duration,
     pub photos: usize,
     /// Per block: its input size and channels (`h × w`, in → hidden → out) and the time of its three
     /// layers (expansion, depthwise, projection).
@@ -151,14 +162,34 @@ pub struct BlockTimes {
     pub channels: (usize, usize, usize),
     pub stride: usize,
     pub kernel: usize,
+    /// Run by bands of rows ([`fused_block`]): then the whole block's time is `layers[0]`.
+    pub fused: bool,
     pub layers: [Duration; 3],
+}
+
+impl BlockTimes {
+    fn of(b: &Block, size: (usize, usize), fused: bool) -> Self {
+        Self {
+            size,
+            channels: (
+                b.expand.as_ref().map_or(b.depthwise.cout, |e| e.cin),
+                b.depthwise.cout,
+                b.project.cout,
+            ),
+            stride: b.depthwise.stride,
+            kernel: b.depthwise.k,
+            fused,
+            layers: Default::default(),
+        }
+    }
 }
 
 impl LayerTimes {
     /// `(name, time)` per kind of layer, in the network's order.
-    pub fn rows(&self) -> [(&'static str, Duration); 5] {
+    pub fn rows(&self) -> [(&'static str, Duration); 6] {
         [
             ("stem 3×3 convolution", self.stem),
+            ("early blocks, by rows", self.fused),
             ("1×1 expansions", self.expand),
             ("depthwise convolutions", self.depthwise),
             ("1×1 projections", self.project),
@@ -292,6 +323,20 @@ impl CpuNet {
         lap(|t| &mut t.stem, &mut times);
         for (i, b) in self.blocks.iter().enumerate() {
             let before = times.as_deref().map(|t| [t.expand, t.depthwise, t.project]);
+            if let Some(e) = b.expand.as_ref().filter(|_| !parallel && b.fusable()) {
+                let size = (h, w);
+                let fused_before = times.as_deref().map(|t| t.fused);
+                (h, w) = fused_block(b, e, h, w, s);
+                std::mem::swap(&mut s.x, &mut s.y);
+                lap(|t| &mut t.fused, &mut times);
+                if let (Some(t), Some(f0)) = (times.as_deref_mut(), fused_before) {
+                    if t.blocks.len() <= i {
+                        t.blocks.push(BlockTimes::of(b, size, true));
+                    }
+                    t.blocks[i].layers[0] += t.fused - f0;
+                }
+                continue;
+            }
             let rows = h * w;
             let input: &[f32] = match &b.expand {
                 Some(e) => {
@@ -316,17 +361,7 @@ impl CpuNet {
             lap(|t| &mut t.project, &mut times);
             if let (Some(t), Some(before)) = (times.as_deref_mut(), before) {
                 if t.blocks.len() <= i {
-                    t.blocks.push(BlockTimes {
-                        size: (h, w),
-                        channels: (
-                            b.expand.as_ref().map_or(b.depthwise.cout, |e| e.cin),
-                            b.depthwise.cout,
-                            b.project.cout,
-                        ),
-                        stride: b.depthwise.stride,
-                        kernel: b.depthwise.k,
-                        layers: Default::default(),
-                    });
+                    t.blocks.push(BlockTimes::of(b, (h, w), false));
                 }
                 let now = [t.expand, t.depthwise, t.project];
                 for (l, slot) in t.blocks[i].layers.iter_mut().enumerate() {
@@ -570,6 +605,7 @@ fn stem(
         top,
         left,
         wo,
+        ring: 0,
     };
     let run = |oy: usize, row: &mut [f32]| stem_row(layer, hwc, &g, oy, row);
     if parallel {
@@ -714,6 +750,7 @@ fn depthwise(
         top,
         left,
         wo,
+        ring: 0,
     };
     let run = |oy: usize, row: &mut [f32]| depthwise_row(layer, input, &geometry, oy, row);
     if parallel {
@@ -737,6 +774,8 @@ struct Geometry {
     top: usize,
     left: usize,
     wo: usize,
+    /// Input row `iy` is stored at row `iy % ring` (a ring of the last `ring` rows), or at `iy` when 0.
+    ring: usize,
 }
 
 fn depthwise_row(layer: &Folded, input: &[f32], g: &Geometry, oy: usize, row: &mut [f32]) {
@@ -770,6 +809,13 @@ fn depthwise_row_generic<const FMA: bool>(
 ) {
     let c = g.c;
     let rows = taps(oy, g.stride, g.top, g.k, g.h);
+    // Where each tap row of this output row starts in `input`.
+    let mut bases = [0usize; 7];
+    for ky in rows.0..rows.1 {
+        let iy = oy * g.stride + ky - g.top;
+        let stored = if g.ring > 0 { iy % g.ring } else { iy };
+        bases[ky] = stored * g.w * c;
+    }
     let full = |ox: usize| taps(ox, g.stride, g.left, g.k, g.w) == (0, g.k);
     let mut ox = 0;
     while ox < g.wo {
@@ -779,15 +825,15 @@ fn depthwise_row_generic<const FMA: bool>(
         if ox + 4 <= g.wo && full(ox) && full(ox + 3) {
             let mut c0 = 0;
             while c0 + 16 <= c {
-                block::<16, 4, FMA>(layer, input, g, rows, (0, g.k), oy, ox, c0, row);
+                block::<16, 4, FMA>(layer, input, g, &bases, rows, (0, g.k), ox, c0, row);
                 c0 += 16;
             }
             while c0 + 8 <= c {
-                block::<8, 4, FMA>(layer, input, g, rows, (0, g.k), oy, ox, c0, row);
+                block::<8, 4, FMA>(layer, input, g, &bases, rows, (0, g.k), ox, c0, row);
                 c0 += 8;
             }
             while c0 < c {
-                block::<1, 4, FMA>(layer, input, g, rows, (0, g.k), oy, ox, c0, row);
+                block::<1, 4, FMA>(layer, input, g, &bases, rows, (0, g.k), ox, c0, row);
                 c0 += 1;
             }
             ox += 4;
@@ -795,15 +841,15 @@ fn depthwise_row_generic<const FMA: bool>(
             let cols = taps(ox, g.stride, g.left, g.k, g.w);
             let mut c0 = 0;
             while c0 + 16 <= c {
-                block::<16, 1, FMA>(layer, input, g, rows, cols, oy, ox, c0, row);
+                block::<16, 1, FMA>(layer, input, g, &bases, rows, cols, ox, c0, row);
                 c0 += 16;
             }
             while c0 + 8 <= c {
-                block::<8, 1, FMA>(layer, input, g, rows, cols, oy, ox, c0, row);
+                block::<8, 1, FMA>(layer, input, g, &bases, rows, cols, ox, c0, row);
                 c0 += 8;
             }
             while c0 < c {
-                block::<1, 1, FMA>(layer, input, g, rows, cols, oy, ox, c0, row);
+                block::<1, 1, FMA>(layer, input, g, &bases, rows, cols, ox, c0, row);
                 c0 += 1;
             }
             ox += 1;
@@ -811,17 +857,17 @@ fn depthwise_row_generic<const FMA: bool>(
     }
 }
 
-/// Channels `c0..c0 + N` of the depthwise outputs `ox..ox + P` on row `oy`: bias, the taps
-/// `rows × cols`, ReLU6, accumulated in registers.
+/// Channels `c0..c0 + N` of the depthwise outputs `ox..ox + P` of one row (its tap rows start at
+/// `bases`): bias, the taps `rows × cols`, ReLU6, accumulated in registers.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn block<const N: usize, const P: usize, const FMA: bool>(
     layer: &Folded,
     input: &[f32],
     g: &Geometry,
+    bases: &[usize; 7],
     (ky_lo, ky_hi): (usize, usize),
     (kx_lo, kx_hi): (usize, usize),
-    oy: usize,
     ox: usize,
     c0: usize,
     row: &mut [f32],
@@ -830,14 +876,14 @@ fn block<const N: usize, const P: usize, const FMA: bool>(
     let bias: [f32; N] = layer.bias[c0..c0 + N].try_into().expect("N values");
     let mut acc = [bias; P];
     for ky in ky_lo..ky_hi {
-        let iy = oy * g.stride + ky - g.top;
+        let base = bases[ky] + c0;
         for kx in kx_lo..kx_hi {
             let wt: &[f32; N] = layer.weight[(ky * g.k + kx) * c + c0..][..N]
                 .try_into()
                 .expect("N values");
             for (p, acc) in acc.iter_mut().enumerate() {
                 let ix = (ox + p) * g.stride + kx - g.left;
-                let at = (iy * g.w + ix) * c + c0;
+                let at = base + ix * c;
                 let x: &[f32; N] = input[at..at + N].try_into().expect("N values");
                 for j in 0..N {
                     acc[j] = if FMA {
@@ -855,6 +901,63 @@ fn block<const N: usize, const P: usize, const FMA: bool>(
             *o = a.clamp(0.0, 6.0);
         }
     }
+}
+
+/// A whole block by bands of rows, for the early blocks whose expanded activations (up to 4.8 MB at
+/// 112 × 112) would otherwise go out to L3 and back between the expansion and the depthwise convolution:
+/// the expansion fills a ring of the last `k` rows (what one depthwise output row reads), each depthwise
+/// output row is projected at once. Only for blocks whose 1×1 layers run [`pointwise_direct`] (a
+/// general product per row would pack its weights again for every row). Reads `s.x`, writes `s.y`.
+fn fused_block(b: &Block, expand: &Folded, h: usize, w: usize, s: &mut Scratch) -> (usize, usize) {
+    let dw = &b.depthwise;
+    let (k, stride, hidden, cin, cout) = (dw.k, dw.stride, dw.cout, expand.cin, b.project.cout);
+    let [(top, bottom), (left, right)] =
+        padding_pairs(&dw.padding, [k, k], [stride, stride], [h, w]);
+    let ho = out_size(h, k, stride, (top, bottom));
+    let wo = out_size(w, k, stride, (left, right));
+    let x = &s.x[..h * w * cin];
+    let ring = sized(&mut s.hidden, k * w * hidden);
+    let dw_row = sized(&mut s.spatial, wo * hidden);
+    let y = sized(&mut s.y, ho * wo * cout);
+    if b.residual {
+        y.copy_from_slice(&x[..ho * wo * cout]);
+    }
+    let g = Geometry {
+        h,
+        w,
+        c: hidden,
+        k,
+        stride,
+        top,
+        left,
+        wo,
+        ring: k,
+    };
+    let mut next = 0;
+    for oy in 0..ho {
+        let (_, ky_hi) = taps(oy, stride, top, k, h);
+        // Input rows up to this output's last tap row, each expanded once; the ring keeps the k rows
+        // an output row reads (a row overwritten is older than any still needed).
+        let last = oy * stride + ky_hi - top;
+        while next < last {
+            let slot = next % k;
+            pointwise_rows(
+                expand,
+                &x[next * w * cin..(next + 1) * w * cin],
+                &mut ring[slot * w * hidden..(slot + 1) * w * hidden],
+                false,
+            );
+            next += 1;
+        }
+        depthwise_row(dw, ring, &g, oy, dw_row);
+        pointwise_rows(
+            &b.project,
+            dw_row,
+            &mut y[oy * wo * cout..(oy + 1) * wo * cout],
+            b.residual,
+        );
+    }
+    (ho, wo)
 }
 
 #[cfg(test)]

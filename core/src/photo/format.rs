@@ -35,6 +35,15 @@ pub enum PhotoFormat {
 }
 
 impl PhotoFormat {
+    /// A short lower-case key (`scan --json`'s `formats`): jpeg, png, webp, bmp, gif, tiff, heif, raw.
+    pub fn key(self) -> String {
+        match self {
+            Self::Image(f) => format!("{f:?}").to_lowercase(),
+            Self::Heif => "heif".into(),
+            Self::Raw => "raw".into(),
+        }
+    }
+
     /// What users call it.
     pub fn name(self) -> &'static str {
         match self {

@@ -2,9 +2,17 @@
 //!
 //! A photo library holds whatever people put there: 100-megapixel panoramas, PNGs whose header claims
 //! 30,000 × 30,000 pixels over a few bytes of data (a decompression bomb), CMYK or 16-bit files, phone
-//! pictures stored sideways with an EXIF orientation tag. Decoding here:
+//! pictures stored sideways with an EXIF orientation tag, iPhones' HEIC, cameras' RAW files. Decoding
+//! here:
+//! - reads JPEG, PNG, WebP, TIFF, BMP and GIF (the `image` crate), HEIC/HEIF and AVIF (the system's
+//!   libheif, loaded at run time: [`heif`]) and camera RAW files through their embedded JPEG preview
+//!   ([`raw`]); [`format`] tells them apart from their first bytes;
+//! - decodes a large JPEG at the reduced size that is needed ([`decode_at_least`]: 1/2, 1/4 or 1/8 in the
+//!   DCT domain), so a 12-megapixel photo for a 224-pixel network costs an eighth of the work and 1/64
+//!   of the memory;
 //! - refuses images beyond [`DecodeLimits`] from the header, before any pixel buffer is allocated;
-//! - applies the EXIF orientation, so a portrait photo is seen upright, as the user sees it;
+//! - applies the EXIF orientation (HEIF: its rotation and mirror boxes; RAW: the file's own tag), so a
+//!   portrait photo is seen upright, as the user sees it;
 //! - converts every colour type (grey, grey+alpha, 16-bit, CMYK via the JPEG decoder) to 8-bit RGB. Alpha
 //!   is dropped, as PIL's `convert("RGB")` does in the reference pipelines.
 //!

@@ -90,7 +90,7 @@ pub(crate) mod tests {
         ]
         .concat();
         tiff.extend(jpeg(&RgbImage::from_pixel(160, 120, Rgb([9, 9, 9]))));
-        tiff.extend((0..5000u32).map(|i| (i * 2654435761u32 >> 24) as u8));
+        tiff.extend((0..5000u32).map(|i| (i.wrapping_mul(2654435761) >> 24) as u8));
         tiff.extend([0xFF, 0xD8, 0xFF, 0x00, 0x01]);
         tiff.extend(jpeg(preview));
         tiff.extend([0u8; 64]);
