@@ -534,6 +534,8 @@ fn pointwise_pixels<const P: usize, const FMA: bool>(
 }
 
 /// Output channels `c0..c0 + N` of pixels `r..r + P`.
+// `k` indexes the weights' rows and every pixel's inputs alike.
+#[allow(clippy::needless_range_loop)]
 #[inline(always)]
 fn pointwise_block<const N: usize, const P: usize, const FMA: bool>(
     layer: &Folded,
@@ -811,10 +813,10 @@ fn depthwise_row_generic<const FMA: bool>(
     let rows = taps(oy, g.stride, g.top, g.k, g.h);
     // Where each tap row of this output row starts in `input`.
     let mut bases = [0usize; 7];
-    for ky in rows.0..rows.1 {
+    for (ky, base) in bases.iter_mut().enumerate().take(rows.1).skip(rows.0) {
         let iy = oy * g.stride + ky - g.top;
         let stored = if g.ring > 0 { iy % g.ring } else { iy };
-        bases[ky] = stored * g.w * c;
+        *base = stored * g.w * c;
     }
     let full = |ox: usize| taps(ox, g.stride, g.left, g.k, g.w) == (0, g.k);
     let mut ox = 0;
@@ -875,8 +877,8 @@ fn block<const N: usize, const P: usize, const FMA: bool>(
     let c = g.c;
     let bias: [f32; N] = layer.bias[c0..c0 + N].try_into().expect("N values");
     let mut acc = [bias; P];
-    for ky in ky_lo..ky_hi {
-        let base = bases[ky] + c0;
+    for (ky, &base) in bases.iter().enumerate().take(ky_hi).skip(ky_lo) {
+        let base = base + c0;
         for kx in kx_lo..kx_hi {
             let wt: &[f32; N] = layer.weight[(ky * g.k + kx) * c + c0..][..N]
                 .try_into()
