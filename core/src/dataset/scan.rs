@@ -5,14 +5,13 @@
 //! found and every entry it had to skip, with the reason, so that callers can show both.
 
 use std::fs::File;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
 use walkdir::WalkDir;
 
 use crate::photo::PhotoFormat;
-use crate::photo::format::{is_candidate_name, sniff};
+use crate::photo::format::{HEAD, is_candidate_name, read_head, sniff};
 
 /// Folder names that hold derived or system files (thumbnail caches of NAS boxes and archivers, trash),
 /// never the user's photos. Hidden caches (`.cache`, `.thumbnails`, hashlens's own `.hashlens`) are skipped
@@ -127,16 +126,8 @@ fn is_skipped(e: &walkdir::DirEntry) -> bool {
 fn inspect(path: &Path) -> Result<(PhotoFormat, u64, u128), String> {
     let mut file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
     let meta = file.metadata().map_err(|e| format!("cannot stat: {e}"))?;
-    let mut head = [0u8; 32];
-    let mut got = 0;
-    while got < head.len() {
-        match file.read(&mut head[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(format!("cannot read: {e}")),
-        }
-    }
+    let mut head = [0u8; HEAD];
+    let got = read_head(&mut file, &mut head).map_err(|e| format!("cannot read: {e}"))?;
     if got == 0 {
         return Err("empty file".into());
     }

@@ -4,6 +4,7 @@
 //! from iPhones and AVIF (decoded by the system's libheif, loaded at run time: [`super::heif`]), and camera
 //! RAW files, of which the embedded full-size JPEG preview is used ([`super::raw`]), as photo viewers do.
 
+use std::io::Read;
 use std::path::Path;
 
 use image::ImageFormat;
@@ -112,6 +113,24 @@ pub fn sniff(head: &[u8], path: &Path) -> Option<PhotoFormat> {
         Some(f) => Some(PhotoFormat::Image(f)),
         None => None,
     }
+}
+
+/// Bytes [`sniff`] needs from a file's start.
+pub const HEAD: usize = 32;
+
+/// Reads up to [`HEAD`] bytes from the start of `file` into `head`; returns how many (fewer for a short
+/// file).
+pub fn read_head(file: &mut impl Read, head: &mut [u8; HEAD]) -> std::io::Result<usize> {
+    let mut got = 0;
+    while got < head.len() {
+        match file.read(&mut head[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
 }
 
 /// The major brand of an ISO base media file (`....ftypBRND`).

@@ -90,16 +90,8 @@ pub fn decode_at_least(
     min_short_side: Option<u32>,
 ) -> Result<RgbImage, PhotoError> {
     let mut file = std::fs::File::open(path)?;
-    let mut head = [0u8; 32];
-    let mut got = 0;
-    while got < head.len() {
-        match file.read(&mut head[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
+    let mut head = [0u8; format::HEAD];
+    let got = format::read_head(&mut file, &mut head)?;
     file.seek(SeekFrom::Start(0))?;
     let whole = |mut file: std::fs::File| -> Result<Vec<u8>, PhotoError> {
         // Read whole only where a decoder needs the bytes in memory, and never a file larger than the

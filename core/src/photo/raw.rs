@@ -77,18 +77,7 @@ pub(crate) mod tests {
     /// JPEG, sensor-like bytes (with a stray `FF D8 FF`), and the full-size preview JPEG. Made here, by
     /// hand: the layout viewers rely on, not a real camera's file.
     pub(crate) fn fake_raw(preview: &RgbImage, orientation: u16) -> Vec<u8> {
-        let mut tiff: Vec<u8> = [
-            &b"II*\0"[..],
-            &8u32.to_le_bytes(),
-            &1u16.to_le_bytes(),
-            &0x0112u16.to_le_bytes(),
-            &3u16.to_le_bytes(),
-            &1u32.to_le_bytes(),
-            &orientation.to_le_bytes(),
-            &[0, 0],
-            &0u32.to_le_bytes(),
-        ]
-        .concat();
+        let mut tiff = crate::photo::tests::orientation_exif(orientation);
         tiff.extend(jpeg(&RgbImage::from_pixel(160, 120, Rgb([9, 9, 9]))));
         tiff.extend((0..5000u32).map(|i| (i.wrapping_mul(2654435761) >> 24) as u8));
         tiff.extend([0xFF, 0xD8, 0xFF, 0x00, 0x01]);

@@ -43,18 +43,7 @@ fn exif_orientation_is_applied() {
             Rgb([0, 0, 255])
         }
     });
-    let exif: Vec<u8> = [
-        &b"II*\0"[..],
-        &8u32.to_le_bytes(),
-        &1u16.to_le_bytes(),
-        &0x0112u16.to_le_bytes(),
-        &3u16.to_le_bytes(),
-        &1u32.to_le_bytes(),
-        &6u16.to_le_bytes(),
-        &[0, 0],
-        &0u32.to_le_bytes(),
-    ]
-    .concat();
+    let exif = orientation_exif(6);
     let mut jpeg = Vec::new();
     let mut enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 100);
     enc.set_exif_metadata(exif).unwrap();
@@ -141,7 +130,7 @@ fn preprocess_by_hand() {
 }
 
 /// EXIF with one tag: orientation `o` (little-endian TIFF).
-fn orientation_exif(o: u16) -> Vec<u8> {
+pub(super) fn orientation_exif(o: u16) -> Vec<u8> {
     [
         &b"II*\0"[..],
         &8u32.to_le_bytes(),
@@ -246,13 +235,7 @@ fn jpegs_decode_at_the_smallest_dct_scale_that_covers_the_side() {
 fn reduced_jpegs_keep_exif_orientation_and_limits() {
     let dir = tempfile::tempdir().unwrap();
     // Stored sideways (1600 × 1200, red on the left), EXIF 6: seen upright as 1200 × 1600, red on top.
-    let img = RgbImage::from_fn(1600, 1200, |x, _| {
-        if x < 800 {
-            Rgb([255, 0, 0])
-        } else {
-            Rgb([0, 0, 255])
-        }
-    });
+    let img = red_left_blue_right(1600, 1200);
     let path = dir.path().join("sideways.jpg");
     write_jpeg(&path, &img, Some(orientation_exif(6)));
     let out = decode_at_least(&path, &DecodeLimits::default(), Some(256)).unwrap();
@@ -323,13 +306,7 @@ fn heic_and_avif_decode_or_say_what_is_missing() {
 #[test]
 fn raw_files_decode_their_preview_upright_and_reduced() {
     let dir = tempfile::tempdir().unwrap();
-    let preview = RgbImage::from_fn(1600, 1200, |x, _| {
-        if x < 800 {
-            Rgb([255, 0, 0])
-        } else {
-            Rgb([0, 0, 255])
-        }
-    });
+    let preview = red_left_blue_right(1600, 1200);
     let path = dir.path().join("DSC_0001.NEF");
     std::fs::write(&path, super::raw::tests::fake_raw(&preview, 6)).unwrap();
     let reduced = decode_at_least(&path, &DecodeLimits::default(), Some(256)).unwrap();
@@ -350,4 +327,15 @@ fn raw_files_decode_their_preview_upright_and_reduced() {
     std::fs::write(&bare, b"II*\0\x08\0\0\0\0\0\0\0\0\0sensor bytes only").unwrap();
     let err = decode_file(&bare, &DecodeLimits::default()).unwrap_err();
     assert!(err.to_string().contains("no JPEG preview"), "{err}");
+}
+
+/// Red on the left half, blue on the right.
+fn red_left_blue_right(w: u32, h: u32) -> RgbImage {
+    RgbImage::from_fn(w, h, |x, _| {
+        if x < w / 2 {
+            Rgb([255, 0, 0])
+        } else {
+            Rgb([0, 0, 255])
+        }
+    })
 }
