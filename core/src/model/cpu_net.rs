@@ -477,7 +477,7 @@ fn pointwise_direct(
 
 fn pointwise_rows(layer: &Folded, input: &[f32], out: &mut [f32], accumulate: bool) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+    if avx2_fma() {
         // SAFETY: the CPU has just been checked for AVX2 and FMA.
         return unsafe { pointwise_rows_avx2(layer, input, out, accumulate) };
     }
@@ -609,22 +609,15 @@ fn stem(
         wo,
         ring: 0,
     };
-    let run = |oy: usize, row: &mut [f32]| stem_row(layer, hwc, &g, oy, row);
-    if parallel {
-        out.par_chunks_mut(wo * cout)
-            .enumerate()
-            .for_each(|(oy, row)| run(oy, row));
-    } else {
-        out.chunks_mut(wo * cout)
-            .enumerate()
-            .for_each(|(oy, row)| run(oy, row));
-    }
+    for_each_row(out, wo * cout, parallel, |oy, row| {
+        stem_row(layer, hwc, &g, oy, row)
+    });
     (ho, wo)
 }
 
 fn stem_row(layer: &Folded, hwc: &[f32], g: &Geometry, oy: usize, row: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+    if avx2_fma() {
         // SAFETY: the CPU has just been checked for AVX2 and FMA.
         return unsafe { stem_row_avx2(layer, hwc, g, oy, row) };
     }
@@ -754,17 +747,34 @@ fn depthwise(
         wo,
         ring: 0,
     };
-    let run = |oy: usize, row: &mut [f32]| depthwise_row(layer, input, &geometry, oy, row);
-    if parallel {
-        out.par_chunks_mut(wo * c)
-            .enumerate()
-            .for_each(|(oy, row)| run(oy, row));
-    } else {
-        out.chunks_mut(wo * c)
-            .enumerate()
-            .for_each(|(oy, row)| run(oy, row));
-    }
+    for_each_row(out, wo * c, parallel, |oy, row| {
+        depthwise_row(layer, input, &geometry, oy, row)
+    });
     (ho, wo)
+}
+
+/// Runs `f(row index, row)` over the rows of `out` (`row_len` values each), on every core when `parallel`.
+fn for_each_row(
+    out: &mut [f32],
+    row_len: usize,
+    parallel: bool,
+    f: impl Fn(usize, &mut [f32]) + Sync,
+) {
+    if parallel {
+        out.par_chunks_mut(row_len)
+            .enumerate()
+            .for_each(|(i, row)| f(i, row));
+    } else {
+        out.chunks_mut(row_len)
+            .enumerate()
+            .for_each(|(i, row)| f(i, row));
+    }
+}
+
+/// Whether this CPU runs the kernels' AVX2 + FMA versions (checked once, then cached by `std`).
+#[cfg(target_arch = "x86_64")]
+fn avx2_fma() -> bool {
+    std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
 }
 
 struct Geometry {
@@ -782,7 +792,7 @@ struct Geometry {
 
 fn depthwise_row(layer: &Folded, input: &[f32], g: &Geometry, oy: usize, row: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+    if avx2_fma() {
         // SAFETY: the CPU has just been checked for AVX2 and FMA.
         return unsafe { depthwise_row_avx2(layer, input, g, oy, row) };
     }
