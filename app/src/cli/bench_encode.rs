@@ -70,6 +70,8 @@ struct BlockShare {
     block: String,
     /// Run by bands of rows: the whole block's time is `expand_ms`.
     fused: bool,
+    /// Run by rows with the stem: `expand_ms` is the stem's and this block's time together.
+    with_stem: bool,
     expand_ms: f64,
     depthwise_ms: f64,
     project_ms: f64,
@@ -200,6 +202,7 @@ pub fn run(b: EncodeBench) -> anyhow::Result<()> {
                         k = t.kernel
                     ),
                     fused: t.fused,
+                    with_stem: t.with_stem,
                     expand_ms: ms(t.layers[0]),
                     depthwise_ms: ms(t.layers[1]),
                     project_ms: ms(t.layers[2]),
@@ -297,7 +300,13 @@ pub fn run(b: EncodeBench) -> anyhow::Result<()> {
         out!("  per block, ms/photo on one core: expansion, depthwise, projection");
     }
     for b in &report.profile_blocks {
-        if b.fused {
+        if b.with_stem {
+            out!(
+                "    {:<26} {:>5.2} (with the stem, by rows)",
+                b.block,
+                b.expand_ms
+            );
+        } else if b.fused {
             out!(
                 "    {:<26} {:>5.2} (the three by rows)",
                 b.block,

@@ -30,6 +30,9 @@ use gemm::Parallelism;
 use rayon::prelude::*;
 
 use super::depthwise::padding_pairs;
+
+#[cfg(target_arch = "x86_64")]
+mod avx2;
 use super::inverted_residual::{ConvBn, InvertedResidualNet};
 
 fn floats<const D: usize>(t: Tensor<D>) -> Vec<f32> {
@@ -49,6 +52,11 @@ struct Folded {
     stride: usize,
     relu6: bool,
     weight: Vec<f32>,
+    /// The weights again as panels of 16 output channels (`[C_out / 16][depth][16]`, the last panel 8
+    /// wide when `C_out` is 8 more than a multiple of 16), so that a register tile reads its weights
+    /// contiguously: for the 1×1 layers too wide for [`pointwise_direct`], on CPUs with AVX2. Empty
+    /// otherwise.
+    panels: Vec<f32>,
     bias: Vec<f32>,
     /// How Burn pads this layer (depends on the input size for TensorFlow's "SAME").
     padding: burn::nn::PaddingConfig2d,
@@ -116,9 +124,34 @@ fn fold(layer: &ConvBn, layout: Layout) -> Folded {
         k,
         stride: conv.stride[0],
         relu6: layer.relu6,
+        panels: Vec::new(),
         weight,
         bias,
         padding: conv.padding.clone(),
+    }
+}
+
+impl Folded {
+    /// Fills [`panels`](Self::panels) when the packed tile will run this layer.
+    fn with_panels(mut self) -> Self {
+        #[cfg(target_arch = "x86_64")]
+        if avx2_fma() && self.cout % 8 == 0 && self.depth() * self.cout > DIRECT_WEIGHTS {
+            let (depth, cout) = (self.depth(), self.cout);
+            let mut panels = Vec::with_capacity(depth * cout);
+            for c0 in (0..cout).step_by(16) {
+                let width = (cout - c0).min(16);
+                for k in 0..depth {
+                    panels.extend_from_slice(&self.weight[k * cout + c0..][..width]);
+                }
+            }
+            self.panels = panels;
+        }
+        self
+    }
+
+    /// Inputs per output value of a dense layer: `k·k·C_in` (`C_in` for a 1×1 convolution).
+    fn depth(&self) -> usize {
+        self.k * self.k * self.cin
     }
 }
 
@@ -137,6 +170,15 @@ impl Block {
         let direct = |l: &Folded| l.cin * l.cout <= DIRECT_WEIGHTS;
         self.expand.as_ref().is_some_and(direct) && direct(&self.project) && self.depthwise.k <= 7
     }
+
+    /// Whether [`fused_stem`] runs the stem and this first block together: no expansion, no residual,
+    /// a projection small enough for [`pointwise_direct`].
+    fn fusable_with_stem(&self) -> bool {
+        self.expand.is_none()
+            && !self.residual
+            && self.project.cin * self.project.cout <= DIRECT_WEIGHTS
+            && self.depthwise.k <= 7
+    }
 }
 
 /// Time spent per kind of layer, summed over photos (`hashlens bench encode --profile`).
@@ -149,6 +191,8 @@ pub struct LayerTimes {
     pub head: Duration,
     /// Blocks run by bands of rows (expansion, depthwise and projection together).
     pub fused: Duration,
+    /// The first block ran with the stem ([`fused_stem`]): its time is in `stem`.
+    pub stem_with_first_block: bool,
     pub photos: usize,
     /// Per block: its input size and channels (`h × w`, in → hidden → out) and the time of its three
     /// layers (expansion, depthwise, projection).
@@ -164,6 +208,8 @@ pub struct BlockTimes {
     pub kernel: usize,
     /// Run by bands of rows ([`fused_block`]): then the whole block's time is `layers[0]`.
     pub fused: bool,
+    /// Run by rows together with the stem ([`fused_stem`]): its time is the stem's.
+    pub with_stem: bool,
     pub layers: [Duration; 3],
 }
 
@@ -179,6 +225,7 @@ impl BlockTimes {
             stride: b.depthwise.stride,
             kernel: b.depthwise.k,
             fused,
+            with_stem: false,
             layers: Default::default(),
         }
     }
@@ -188,7 +235,14 @@ impl LayerTimes {
     /// `(name, time)` per kind of layer, in the network's order.
     pub fn rows(&self) -> [(&'static str, Duration); 6] {
         [
-            ("stem 3×3 convolution", self.stem),
+            (
+                if self.stem_with_first_block {
+                    "stem and first block, by rows"
+                } else {
+                    "stem 3×3 convolution"
+                },
+                self.stem,
+            ),
             ("early blocks, by rows", self.fused),
             ("1×1 expansions", self.expand),
             ("depthwise convolutions", self.depthwise),
@@ -211,6 +265,10 @@ struct Scratch {
     y: Vec<f32>,
     hidden: Vec<f32>,
     spatial: Vec<f32>,
+    /// The photo, channels last (the stem's input).
+    image: Vec<f32>,
+    /// One row of the stem's taps per output pixel ([`stem_row`]).
+    patches: Vec<f32>,
 }
 
 /// An inverted-residual network ready for CPU inference (see the module documentation).
@@ -249,13 +307,16 @@ impl CpuNet {
                 .blocks
                 .iter()
                 .map(|b| Block {
-                    expand: b.expand.as_ref().map(|e| fold(e, Layout::Dense)),
+                    expand: b
+                        .expand
+                        .as_ref()
+                        .map(|e| fold(e, Layout::Dense).with_panels()),
                     depthwise: fold(&b.depthwise, Layout::Depthwise),
-                    project: fold(&b.project, Layout::Dense),
+                    project: fold(&b.project, Layout::Dense).with_panels(),
                     residual: b.residual,
                 })
                 .collect(),
-            head: fold(&net.head, Layout::Dense),
+            head: fold(&net.head, Layout::Dense).with_panels(),
         }
     }
 
@@ -319,9 +380,30 @@ impl CpuNet {
                 clock = now;
             }
         };
-        let (mut h, mut w) = stem(&self.stem, chw, height, width, s, parallel);
+        let first = self
+            .blocks
+            .first()
+            .filter(|b| !parallel && b.fusable_with_stem());
+        let (mut h, mut w) = match first {
+            Some(b) => {
+                let size = fused_stem(&self.stem, b, chw, height, width, s);
+                std::mem::swap(&mut s.x, &mut s.y);
+                size
+            }
+            None => stem(&self.stem, chw, height, width, s, parallel),
+        };
+        let stem_before = times.as_deref().map(|t| t.stem);
         lap(|t| &mut t.stem, &mut times);
-        for (i, b) in self.blocks.iter().enumerate() {
+        if let (Some(t), Some(b), Some(t0)) = (times.as_deref_mut(), first, stem_before) {
+            t.stem_with_first_block = true;
+            if t.blocks.is_empty() {
+                let mut first = BlockTimes::of(b, (h, w), true);
+                first.with_stem = true;
+                t.blocks.push(first);
+            }
+            t.blocks[0].layers[0] += t.stem - t0;
+        }
+        for (i, b) in self.blocks.iter().enumerate().skip(first.map_or(0, |_| 1)) {
             let before = times.as_deref().map(|t| [t.expand, t.depthwise, t.project]);
             if let Some(e) = b.expand.as_ref().filter(|_| !parallel && b.fusable()) {
                 let size = (h, w);
@@ -403,11 +485,27 @@ fn pointwise(
     accumulate: bool,
     parallel: bool,
 ) {
-    let (cin, cout) = (layer.cin * layer.k * layer.k, layer.cout);
+    let (cin, cout) = (layer.depth(), layer.cout);
     let input = &input[..rows * cin];
     let out = sized(out, rows * cout);
     if cin * cout <= DIRECT_WEIGHTS {
         return pointwise_direct(layer, input, out, accumulate, parallel);
+    }
+    #[cfg(target_arch = "x86_64")]
+    if !layer.panels.is_empty() {
+        const ROWS: usize = 48;
+        // SAFETY: `panels` is only filled on CPUs with AVX2 and FMA.
+        let run =
+            |x: &[f32], o: &mut [f32]| unsafe { pointwise_panels_avx2(layer, x, o, accumulate) };
+        if parallel {
+            input
+                .par_chunks(ROWS * cin)
+                .zip(out.par_chunks_mut(ROWS * cout))
+                .for_each(|(x, o)| run(x, o));
+        } else {
+            run(input, out);
+        }
+        return;
     }
     // SAFETY: `out` holds rows × cout values, `input` rows × cin and the weight cin × cout, all
     // row-major with the strides given; the three do not overlap.
@@ -484,10 +582,107 @@ fn pointwise_rows(layer: &Folded, input: &[f32], out: &mut [f32], accumulate: bo
     pointwise_rows_generic::<false>(layer, input, out, accumulate)
 }
 
+/// A wide 1×1 layer by [`avx2::tile`]s reading [`Folded::panels`]: panel by panel (its weights, up to
+/// 60 KiB, stay in L1 and L2 while every group of 6 pixels passes under them), so that the whole weight
+/// matrix, up to 1.2 MB, is read once per photo.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn pointwise_panels_avx2(layer: &Folded, input: &[f32], out: &mut [f32], accumulate: bool) {
+    let (depth, cout) = (layer.depth(), layer.cout);
+    let rows = input.len() / depth;
+    assert!(out.len() >= rows * cout, "an output row per input row");
+    assert!(layer.panels.len() == depth * cout && layer.bias.len() == cout && cout % 8 == 0);
+    for c0 in (0..cout).step_by(16) {
+        let wide = c0 + 16 <= cout;
+        let panel = &layer.panels[c0 * depth..];
+        let mut r = 0;
+        while r < rows {
+            let p = (rows - r).min(6);
+            let t = avx2::Tile {
+                x: input[r * depth..].as_ptr(),
+                x_stride: depth,
+                depth,
+                w: panel.as_ptr(),
+                w_stride: if wide { 16 } else { 8 },
+                bias: layer.bias[c0..].as_ptr(),
+                out: out[r * cout + c0..].as_mut_ptr(),
+                out_stride: cout,
+                accumulate,
+                relu6: layer.relu6,
+            };
+            // SAFETY: AVX2 and FMA are enabled here; rows r..r + p of `input` and `out` exist (checked
+            // above); the panel at c0 holds depth rows of 16 (or, the last, 8) weights.
+            unsafe { tile_rows(&t, p, wide) };
+            r += p;
+        }
+    }
+}
+
+/// [`avx2::tile`] for `p` (1 to 6) pixels and 16 channels (`wide`) or 8.
+///
+/// # Safety
+/// As [`avx2::tile`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn tile_rows(t: &avx2::Tile, p: usize, wide: bool) {
+    unsafe {
+        match (p, wide) {
+            (6, true) => avx2::tile::<6, 2>(t),
+            (5, true) => avx2::tile::<5, 2>(t),
+            (4, true) => avx2::tile::<4, 2>(t),
+            (3, true) => avx2::tile::<3, 2>(t),
+            (2, true) => avx2::tile::<2, 2>(t),
+            (1, true) => avx2::tile::<1, 2>(t),
+            (6, false) => avx2::tile::<6, 1>(t),
+            (5, false) => avx2::tile::<5, 1>(t),
+            (4, false) => avx2::tile::<4, 1>(t),
+            (3, false) => avx2::tile::<3, 1>(t),
+            (2, false) => avx2::tile::<2, 1>(t),
+            _ => avx2::tile::<1, 1>(t),
+        }
+    }
+}
+
+/// [`pointwise_rows`] by [`avx2::tile`]s of 6 pixels × 16 channels (smaller at the edges; channels past
+/// the last multiple of 8 one at a time).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn pointwise_rows_avx2(layer: &Folded, input: &[f32], out: &mut [f32], accumulate: bool) {
-    pointwise_rows_generic::<true>(layer, input, out, accumulate)
+    let (depth, cout) = (layer.depth(), layer.cout);
+    let rows = input.len() / depth;
+    assert!(out.len() >= rows * cout, "an output row per input row");
+    assert!(layer.weight.len() >= depth * cout && layer.bias.len() >= cout);
+    let vectors = cout / 8 * 8;
+    let mut r = 0;
+    while r < rows {
+        let p = (rows - r).min(6);
+        let mut c0 = 0;
+        while c0 < vectors {
+            let wide = c0 + 16 <= vectors;
+            let t = avx2::Tile {
+                x: input[r * depth..].as_ptr(),
+                x_stride: depth,
+                depth,
+                w: layer.weight[c0..].as_ptr(),
+                w_stride: cout,
+                bias: layer.bias[c0..].as_ptr(),
+                out: out[r * cout + c0..].as_mut_ptr(),
+                out_stride: cout,
+                accumulate,
+                relu6: layer.relu6,
+            };
+            // SAFETY: AVX2 and FMA are enabled here; rows r..r + p of `input` and `out` exist (checked
+            // above), channels c0..c0 + 8 or 16 lie below `cout`, and the weights hold depth × cout values.
+            unsafe { tile_rows(&t, p, wide) };
+            c0 += if wide { 16 } else { 8 };
+        }
+        for row in r..r + p {
+            for c in vectors..cout {
+                pointwise_block::<1, 1, true>(layer, input, out, accumulate, row, c);
+            }
+        }
+        r += p;
+    }
 }
 
 #[inline(always)]
@@ -497,7 +692,7 @@ fn pointwise_rows_generic<const FMA: bool>(
     out: &mut [f32],
     accumulate: bool,
 ) {
-    let rows = input.len() / layer.cin;
+    let rows = input.len() / layer.depth();
     let mut r = 0;
     while r + 4 <= rows {
         pointwise_pixels::<4, FMA>(layer, input, out, accumulate, r);
@@ -545,7 +740,7 @@ fn pointwise_block<const N: usize, const P: usize, const FMA: bool>(
     r: usize,
     c0: usize,
 ) {
-    let (cin, cout) = (layer.cin, layer.cout);
+    let (cin, cout) = (layer.depth(), layer.cout);
     let bias: [f32; N] = layer.bias[c0..c0 + N].try_into().expect("N values");
     let mut acc = [bias; P];
     let x: [&[f32]; P] = std::array::from_fn(|p| &input[(r + p) * cin..(r + p + 1) * cin]);
@@ -573,9 +768,38 @@ fn pointwise_block<const N: usize, const P: usize, const FMA: bool>(
     }
 }
 
-/// The stem: a k×k convolution over the three colour planes, computed directly (`C_in` = 3 is too
-/// narrow for a matrix product to pay): the photo is copied channels-last into `s.spatial`, the output
-/// goes to `s.x`. Returns the output size.
+/// The stem's geometry for a `height × width` photo: its output size is `(ho, g.wo)`.
+fn stem_geometry(layer: &Folded, height: usize, width: usize) -> (Geometry, usize) {
+    let (k, stride) = (layer.k, layer.stride);
+    let [(top, bottom), (left, right)] =
+        padding_pairs(&layer.padding, [k, k], [stride, stride], [height, width]);
+    let g = Geometry {
+        h: height,
+        w: width,
+        c: layer.cin,
+        k,
+        stride,
+        top,
+        left,
+        wo: out_size(width, k, stride, (left, right)),
+        ring: 0,
+    };
+    (g, out_size(height, k, stride, (top, bottom)))
+}
+
+/// The photo, channel-major as the preprocessing writes it, channels last into `hwc`.
+fn channels_last(chw: &[f32], cin: usize, hwc: &mut Vec<f32>) {
+    let plane = chw.len() / cin;
+    let hwc = sized(hwc, plane * cin);
+    for (i, px) in hwc.chunks_exact_mut(cin).enumerate() {
+        for (c, v) in px.iter_mut().enumerate() {
+            *v = chw[c * plane + i];
+        }
+    }
+}
+
+/// The stem (a k×k convolution of the three colour planes) over the whole photo, into `s.x`. Returns
+/// the output size.
 fn stem(
     layer: &Folded,
     chw: &[f32],
@@ -584,131 +808,54 @@ fn stem(
     s: &mut Scratch,
     parallel: bool,
 ) -> (usize, usize) {
-    let (k, stride, cin, cout) = (layer.k, layer.stride, layer.cin, layer.cout);
-    let [(top, bottom), (left, right)] =
-        padding_pairs(&layer.padding, [k, k], [stride, stride], [height, width]);
-    let ho = out_size(height, k, stride, (top, bottom));
-    let wo = out_size(width, k, stride, (left, right));
-    let plane = height * width;
-    let hwc = sized(&mut s.spatial, plane * cin);
-    for (i, px) in hwc.chunks_exact_mut(cin).enumerate() {
-        for (c, v) in px.iter_mut().enumerate() {
-            *v = chw[c * plane + i];
+    let (g, ho) = stem_geometry(layer, height, width);
+    channels_last(chw, layer.cin, &mut s.image);
+    let hwc = &s.image[..height * width * layer.cin];
+    let out = sized(&mut s.x, ho * g.wo * layer.cout);
+    if parallel {
+        out.par_chunks_mut(g.wo * layer.cout)
+            .enumerate()
+            .for_each_init(Vec::new, |patches, (oy, row)| {
+                stem_row(layer, hwc, &g, oy, patches, row)
+            });
+    } else {
+        for (oy, row) in out.chunks_mut(g.wo * layer.cout).enumerate() {
+            stem_row(layer, hwc, &g, oy, &mut s.patches, row);
         }
     }
-    let hwc = &s.spatial[..plane * cin];
-    let out = sized(&mut s.x, ho * wo * cout);
-    let g = Geometry {
-        h: height,
-        w: width,
-        c: cin,
-        k,
-        stride,
-        top,
-        left,
-        wo,
-        ring: 0,
-    };
-    for_each_row(out, wo * cout, parallel, |oy, row| {
-        stem_row(layer, hwc, &g, oy, row)
-    });
-    (ho, wo)
+    (ho, g.wo)
 }
 
-fn stem_row(layer: &Folded, hwc: &[f32], g: &Geometry, oy: usize, row: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if avx2_fma() {
-        // SAFETY: the CPU has just been checked for AVX2 and FMA.
-        return unsafe { stem_row_avx2(layer, hwc, g, oy, row) };
-    }
-    stem_row_generic::<false>(layer, hwc, g, oy, row)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn stem_row_avx2(layer: &Folded, hwc: &[f32], g: &Geometry, oy: usize, row: &mut [f32]) {
-    stem_row_generic::<true>(layer, hwc, g, oy, row)
-}
-
-#[inline(always)]
-fn stem_row_generic<const FMA: bool>(
+/// Output row `oy` of the stem: each output pixel's `k·k·C_in` taps gathered into a row of `patches`
+/// (zeros where the kernel reads padding), then multiplied by the weights as a 1×1 layer would be
+/// (`C_in` = 3 alone is too narrow for the register tile; 27 taps deep is not).
+fn stem_row(
     layer: &Folded,
     hwc: &[f32],
     g: &Geometry,
     oy: usize,
+    patches: &mut Vec<f32>,
     row: &mut [f32],
 ) {
-    let cout = layer.cout;
-    let rows = taps(oy, g.stride, g.top, g.k, g.h);
-    let mut ox = 0;
-    while ox < g.wo {
-        let cols = taps(ox, g.stride, g.left, g.k, g.w);
-        let pair = ox + 2 <= g.wo && cols == taps(ox + 1, g.stride, g.left, g.k, g.w);
-        let mut c0 = 0;
-        while c0 + 16 <= cout {
-            if pair {
-                stem_block::<16, 2, FMA>(layer, hwc, g, rows, cols, oy, ox, c0, row);
-            } else {
-                stem_block::<16, 1, FMA>(layer, hwc, g, rows, cols, oy, ox, c0, row);
-            }
-            c0 += 16;
+    let (k, c) = (g.k, g.c);
+    let depth = layer.depth();
+    let patches = sized(patches, g.wo * depth);
+    let (ky_lo, ky_hi) = taps(oy, g.stride, g.top, k, g.h);
+    for (ox, patch) in patches.chunks_exact_mut(depth).enumerate() {
+        let (kx_lo, kx_hi) = taps(ox, g.stride, g.left, k, g.w);
+        if (ky_lo, ky_hi, kx_lo, kx_hi) != (0, k, 0, k) {
+            patch.fill(0.0);
         }
-        while c0 < cout {
-            if pair {
-                stem_block::<1, 2, FMA>(layer, hwc, g, rows, cols, oy, ox, c0, row);
-            } else {
-                stem_block::<1, 1, FMA>(layer, hwc, g, rows, cols, oy, ox, c0, row);
-            }
-            c0 += 1;
-        }
-        ox += if pair { 2 } else { 1 };
-    }
-}
-
-/// Output channels `c0..c0 + N` of the stem's outputs `ox..ox + P` on row `oy`.
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn stem_block<const N: usize, const P: usize, const FMA: bool>(
-    layer: &Folded,
-    hwc: &[f32],
-    g: &Geometry,
-    (ky_lo, ky_hi): (usize, usize),
-    (kx_lo, kx_hi): (usize, usize),
-    oy: usize,
-    ox: usize,
-    c0: usize,
-    row: &mut [f32],
-) {
-    let (cin, cout) = (g.c, layer.cout);
-    let bias: [f32; N] = layer.bias[c0..c0 + N].try_into().expect("N values");
-    let mut acc = [bias; P];
-    for ky in ky_lo..ky_hi {
-        let iy = oy * g.stride + ky - g.top;
-        for kx in kx_lo..kx_hi {
-            for ci in 0..cin {
-                let wt: &[f32; N] = layer.weight[((ky * g.k + kx) * cin + ci) * cout + c0..][..N]
-                    .try_into()
-                    .expect("N values");
-                for (p, acc) in acc.iter_mut().enumerate() {
-                    let ix = (ox + p) * g.stride + kx - g.left;
-                    let v = hwc[(iy * g.w + ix) * cin + ci];
-                    for j in 0..N {
-                        acc[j] = if FMA {
-                            v.mul_add(wt[j], acc[j])
-                        } else {
-                            acc[j] + v * wt[j]
-                        };
-                    }
-                }
-            }
+        for ky in ky_lo..ky_hi {
+            let iy = oy * g.stride + ky - g.top;
+            let ix = ox * g.stride + kx_lo - g.left;
+            let from = (iy * g.w + ix) * c;
+            let len = (kx_hi - kx_lo) * c;
+            let to = (ky * k + kx_lo) * c;
+            patch[to..to + len].copy_from_slice(&hwc[from..from + len]);
         }
     }
-    for (p, acc) in acc.iter().enumerate() {
-        let at = (ox + p) * cout + c0;
-        for (o, a) in row[at..at + N].iter_mut().zip(acc) {
-            *o = a.clamp(0.0, 6.0);
-        }
-    }
+    pointwise_rows(layer, patches, row, false);
 }
 
 /// The kernel taps `lo..hi` of output position `o` that fall inside an input of `size` (the others
@@ -921,55 +1068,107 @@ fn block<const N: usize, const P: usize, const FMA: bool>(
 /// output row is projected at once. Only for blocks whose 1×1 layers run [`pointwise_direct`] (a
 /// general product per row would pack its weights again for every row). Reads `s.x`, writes `s.y`.
 fn fused_block(b: &Block, expand: &Folded, h: usize, w: usize, s: &mut Scratch) -> (usize, usize) {
-    let dw = &b.depthwise;
-    let (k, stride, hidden, cin, cout) = (dw.k, dw.stride, dw.cout, expand.cin, b.project.cout);
-    let [(top, bottom), (left, right)] =
-        padding_pairs(&dw.padding, [k, k], [stride, stride], [h, w]);
-    let ho = out_size(h, k, stride, (top, bottom));
-    let wo = out_size(w, k, stride, (left, right));
+    let cin = expand.cin;
     let x = &s.x[..h * w * cin];
-    let ring = sized(&mut s.hidden, k * w * hidden);
-    let dw_row = sized(&mut s.spatial, wo * hidden);
-    let y = sized(&mut s.y, ho * wo * cout);
-    if b.residual {
-        y.copy_from_slice(&x[..ho * wo * cout]);
-    }
-    let g = Geometry {
-        h,
-        w,
-        c: hidden,
-        k,
-        stride,
-        top,
-        left,
-        wo,
-        ring: k,
+    let residual = b.residual.then_some(x);
+    let rows = Rows {
+        ring: &mut s.hidden,
+        depthwise: &mut s.spatial,
+        out: &mut s.y,
     };
-    let mut next = 0;
-    for oy in 0..ho {
-        let (_, ky_hi) = taps(oy, stride, top, k, h);
-        // Input rows up to this output's last tap row, each expanded once; the ring keeps the k rows
-        // an output row reads (a row overwritten is older than any still needed).
-        let last = oy * stride + ky_hi - top;
-        while next < last {
-            let slot = next % k;
-            pointwise_rows(
-                expand,
-                &x[next * w * cin..(next + 1) * w * cin],
-                &mut ring[slot * w * hidden..(slot + 1) * w * hidden],
-                false,
-            );
-            next += 1;
+    rows.run(b, h, w, residual, |iy, slot| {
+        pointwise_rows(expand, &x[iy * w * cin..(iy + 1) * w * cin], slot, false)
+    })
+}
+
+/// The stem and a first block without expansion (MobileNetV2's and EfficientNet-Lite0's) by bands of
+/// rows, as [`fused_block`]: the stem's rows fill the ring the depthwise convolution reads, so its
+/// 112 × 112 × 32 output never leaves the L1 and L2 caches. Writes `s.y`.
+fn fused_stem(
+    stem: &Folded,
+    b: &Block,
+    chw: &[f32],
+    height: usize,
+    width: usize,
+    s: &mut Scratch,
+) -> (usize, usize) {
+    let (g, ho) = stem_geometry(stem, height, width);
+    channels_last(chw, stem.cin, &mut s.image);
+    let hwc = &s.image[..height * width * stem.cin];
+    let patches = &mut s.patches;
+    let rows = Rows {
+        ring: &mut s.hidden,
+        depthwise: &mut s.spatial,
+        out: &mut s.y,
+    };
+    rows.run(b, ho, g.wo, None, |iy, slot| {
+        stem_row(stem, hwc, &g, iy, patches, slot)
+    })
+}
+
+/// The buffers of a block run by rows: the ring of its expanded input rows, one depthwise output row,
+/// the block's output.
+struct Rows<'a> {
+    ring: &'a mut Vec<f32>,
+    depthwise: &'a mut Vec<f32>,
+    out: &'a mut Vec<f32>,
+}
+
+impl Rows<'_> {
+    /// Runs block `b` on an `h × w` input whose expanded row `iy` `fill(iy, slot)` writes into a ring
+    /// slot; `residual` is the block's input when it is added to the output. Returns the output size.
+    fn run(
+        self,
+        b: &Block,
+        h: usize,
+        w: usize,
+        residual: Option<&[f32]>,
+        mut fill: impl FnMut(usize, &mut [f32]),
+    ) -> (usize, usize) {
+        let dw = &b.depthwise;
+        let (k, stride, hidden, cout) = (dw.k, dw.stride, dw.cout, b.project.cout);
+        let [(top, bottom), (left, right)] =
+            padding_pairs(&dw.padding, [k, k], [stride, stride], [h, w]);
+        let ho = out_size(h, k, stride, (top, bottom));
+        let wo = out_size(w, k, stride, (left, right));
+        let ring = sized(self.ring, k * w * hidden);
+        let dw_row = sized(self.depthwise, wo * hidden);
+        let y = sized(self.out, ho * wo * cout);
+        if let Some(x) = residual {
+            y.copy_from_slice(&x[..ho * wo * cout]);
         }
-        depthwise_row(dw, ring, &g, oy, dw_row);
-        pointwise_rows(
-            &b.project,
-            dw_row,
-            &mut y[oy * wo * cout..(oy + 1) * wo * cout],
-            b.residual,
-        );
+        let g = Geometry {
+            h,
+            w,
+            c: hidden,
+            k,
+            stride,
+            top,
+            left,
+            wo,
+            ring: k,
+        };
+        let mut next = 0;
+        for oy in 0..ho {
+            let (_, ky_hi) = taps(oy, stride, top, k, h);
+            // Input rows up to this output's last tap row, each expanded once; the ring keeps the k rows
+            // an output row reads (a row overwritten is older than any still needed).
+            let last = oy * stride + ky_hi - top;
+            while next < last {
+                let slot = next % k;
+                fill(next, &mut ring[slot * w * hidden..(slot + 1) * w * hidden]);
+                next += 1;
+            }
+            depthwise_row(dw, ring, &g, oy, dw_row);
+            pointwise_rows(
+                &b.project,
+                dw_row,
+                &mut y[oy * wo * cout..(oy + 1) * wo * cout],
+                residual.is_some(),
+            );
+        }
+        (ho, wo)
     }
-    (ho, wo)
 }
 
 #[cfg(test)]
