@@ -983,6 +983,11 @@ fn depthwise_row_generic<const FMA: bool>(
         // form a chain as long as the kernel, bound by the instruction's latency).
         if ox + 4 <= g.wo && full(ox) && full(ox + 3) {
             let mut c0 = 0;
+            #[cfg(target_arch = "x86_64")]
+            if FMA {
+                // SAFETY: `FMA` is true only in `depthwise_row_avx2`, run on CPUs with AVX2 and FMA.
+                c0 = unsafe { depthwise_interior_avx2(layer, input, g, &bases, rows, ox, row) };
+            }
             while c0 + 16 <= c {
                 block::<16, 4, FMA>(layer, input, g, &bases, rows, (0, g.k), ox, c0, row);
                 c0 += 16;
@@ -1014,6 +1019,71 @@ fn depthwise_row_generic<const FMA: bool>(
             ox += 1;
         }
     }
+}
+
+/// Depthwise outputs `ox..ox + 4` of one row, away from the left and right edges, by
+/// [`avx2::depthwise`] tiles of 16 or 8 channels, for the kernels and strides these networks use (3×3
+/// and 5×5, stride 1 or 2). Returns the channels done (`0` for another kernel; the last `C mod 8` are
+/// left to the caller).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn depthwise_interior_avx2(
+    layer: &Folded,
+    input: &[f32],
+    g: &Geometry,
+    bases: &[usize; 7],
+    (ky_lo, ky_hi): (usize, usize),
+    ox: usize,
+    row: &mut [f32],
+) -> usize {
+    let c = g.c;
+    let x0 = ox * g.stride - g.left;
+    assert!(
+        x0 + 3 * g.stride + g.k <= g.w,
+        "four outputs away from the edges"
+    );
+    assert!(row.len() >= (ox + 4) * c && layer.weight.len() >= g.k * g.k * c);
+    let mut rows = [std::ptr::null(); 7];
+    for ky in ky_lo..ky_hi {
+        assert!(
+            bases[ky] + g.w * c <= input.len(),
+            "tap row {ky} inside the input"
+        );
+        rows[ky] = input[bases[ky]..].as_ptr();
+    }
+    let vectors = c / 8 * 8;
+    let mut c0 = 0;
+    while c0 < vectors {
+        let wide = c0 + 16 <= vectors;
+        let t = avx2::DepthwiseTile {
+            // SAFETY (of the offsets): c0 < c, within every row checked above.
+            rows: rows.map(|r| if r.is_null() { r } else { unsafe { r.add(c0) } }),
+            ky_lo,
+            ky_hi,
+            x0,
+            c,
+            w: layer.weight[c0..].as_ptr(),
+            bias: layer.bias[c0..].as_ptr(),
+            out: row[ox * c + c0..].as_mut_ptr(),
+        };
+        // SAFETY: AVX2 and FMA are enabled here; the tap rows, the four outputs, the K × K taps' weights
+        // and channels c0..c0 + 8 or 16 were checked above.
+        unsafe {
+            match (g.k, g.stride, wide) {
+                (3, 1, true) => avx2::depthwise::<3, 1, 4, 2>(&t),
+                (3, 1, false) => avx2::depthwise::<3, 1, 4, 1>(&t),
+                (3, 2, true) => avx2::depthwise::<3, 2, 4, 2>(&t),
+                (3, 2, false) => avx2::depthwise::<3, 2, 4, 1>(&t),
+                (5, 1, true) => avx2::depthwise::<5, 1, 4, 2>(&t),
+                (5, 1, false) => avx2::depthwise::<5, 1, 4, 1>(&t),
+                (5, 2, true) => avx2::depthwise::<5, 2, 4, 2>(&t),
+                (5, 2, false) => avx2::depthwise::<5, 2, 4, 1>(&t),
+                _ => return 0,
+            }
+        }
+        c0 += if wide { 16 } else { 8 };
+    }
+    vectors
 }
 
 /// Channels `c0..c0 + N` of the depthwise outputs `ox..ox + P` of one row (its tap rows start at

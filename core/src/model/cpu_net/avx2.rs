@@ -77,3 +77,68 @@ pub(super) unsafe fn tile<const P: usize, const V: usize>(t: &Tile) {
         }
     }
 }
+
+/// Where a depthwise tile reads and writes: `P` neighbouring outputs of one row, `8·V` channels, all of
+/// whose `K` taps across fall inside the input (the left and right edges go through the general
+/// kernel).
+pub(super) struct DepthwiseTile {
+    /// Input rows `ky_lo..ky_hi` of the kernel, each at pixel 0 and this tile's first channel.
+    pub rows: [*const f32; 7],
+    pub ky_lo: usize,
+    pub ky_hi: usize,
+    /// The input pixel under the first output's first tap.
+    pub x0: usize,
+    /// Channels per pixel, in the input, the weights' taps and the output alike.
+    pub c: usize,
+    /// Tap `t`'s weights at `w + t·c`.
+    pub w: *const f32,
+    pub bias: *const f32,
+    pub out: *mut f32,
+}
+
+/// `P` depthwise outputs of a `K × K` kernel at stride `S`: bias, the taps, ReLU6. With `K` and `S`
+/// known at compile time the loops unroll, and for `S = 1` the compiler loads each input vector once
+/// for the `K` outputs that read it.
+///
+/// # Safety
+/// AVX2 and FMA; every pointer readable (or, `out`, writable) for the pixels and channels described.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+pub(super) unsafe fn depthwise<const K: usize, const S: usize, const P: usize, const V: usize>(
+    t: &DepthwiseTile,
+) {
+    unsafe {
+        let mut acc = [[_mm256_setzero_ps(); V]; P];
+        for v in 0..V {
+            let b = _mm256_loadu_ps(t.bias.add(8 * v));
+            for row in acc.iter_mut() {
+                row[v] = b;
+            }
+        }
+        for ky in t.ky_lo..t.ky_hi {
+            let r = t.rows[ky];
+            for kx in 0..K {
+                let w = t.w.add((ky * K + kx) * t.c);
+                let mut wv = [_mm256_setzero_ps(); V];
+                for (v, wv) in wv.iter_mut().enumerate() {
+                    *wv = _mm256_loadu_ps(w.add(8 * v));
+                }
+                for (p, row) in acc.iter_mut().enumerate() {
+                    let x = r.add((t.x0 + p * S + kx) * t.c);
+                    for (v, a) in row.iter_mut().enumerate() {
+                        *a = _mm256_fmadd_ps(_mm256_loadu_ps(x.add(8 * v)), wv[v], *a);
+                    }
+                }
+            }
+        }
+        let zero = _mm256_setzero_ps();
+        let six = _mm256_set1_ps(6.0);
+        for (p, row) in acc.iter().enumerate() {
+            let o = t.out.add(p * t.c);
+            for (v, a) in row.iter().enumerate() {
+                _mm256_storeu_ps(o.add(8 * v), _mm256_min_ps(_mm256_max_ps(*a, zero), six));
+            }
+        }
+    }
+}
