@@ -145,3 +145,18 @@ fn mismatched_lengths_are_errors() {
     assert!(Search::default().knn(&book, &q, 5).is_err());
     assert!(Search::default().radius(&book, &q, 5).is_err());
 }
+
+#[test]
+fn the_largest_k_returns_every_code() {
+    // k = usize::MAX (a script asking for "everything") once overflowed the candidate buffer's bound.
+    let book = tied_book(64, 500, 5);
+    let q = CodeBook::random(64, 1, 6).unwrap().get(0);
+    for kernel in Kernel::available() {
+        let s = Search::with_kernel(kernel).unwrap();
+        assert_eq!(
+            s.knn(&book, &q, usize::MAX).unwrap(),
+            reference_knn(&book, &q, usize::MAX),
+            "{kernel:?}"
+        );
+    }
+}

@@ -265,3 +265,81 @@ fn kill_9_during_indexing_loses_no_finished_work() {
         assert_eq!(code_of(&index, photo), code_of(&clean, photo));
     }
 }
+
+#[test]
+fn search_takes_any_count_and_prints_crafted_names_on_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("photos");
+    photos(&root, 4);
+    // A name that, printed raw, would add a fake result line.
+    let crafted = root.join("evil\n   0  fake-result.png");
+    std::fs::copy(root.join("001.png"), &crafted).unwrap();
+    let index = dir.path().join("photos.hlindex");
+    json(&hashlens(&[
+        "index",
+        s(&root),
+        "--index",
+        s(&index),
+        "--bits",
+        "16",
+        "--device",
+        "cpu",
+        "--json",
+    ]));
+    let query = root.join("000.png");
+
+    // The largest count there is: every other photo (k + 1 used to wrap around to 0 results).
+    let v = json(&hashlens(&[
+        "search",
+        "--index",
+        s(&index),
+        "--indexed",
+        s(&query),
+        "-k",
+        "18446744073709551615",
+        "--json",
+    ]));
+    assert_eq!(v["results"].as_array().unwrap().len(), 4);
+    // JSON keeps the name as it is.
+    assert!(
+        v["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["path"] == s(&crafted))
+    );
+
+    // Text output: one line for the query and one per result, the newline shown escaped.
+    let out = hashlens(&["search", "--index", s(&index), "--indexed", s(&query)]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 5, "{text}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.ends_with("evil\\n   0  fake-result.png")),
+        "{text}"
+    );
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.trim_start().starts_with("0  fake-result")),
+        "{text}"
+    );
+
+    // A negative count: said to be a count, without clap's "-- -1" hint.
+    let out = hashlens(&[
+        "search",
+        "--index",
+        s(&index),
+        "--indexed",
+        s(&query),
+        "-k",
+        "-1",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("a count of results"), "{err}");
+    assert!(!err.contains("-- -1"), "{err}");
+}

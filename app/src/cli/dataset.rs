@@ -72,7 +72,7 @@ pub fn scan(a: ScanArgs) -> anyhow::Result<()> {
     }
     if let Some(list) = &summary.list {
         for p in list {
-            out!("{p}");
+            out!("{}", super::printable(p));
         }
     }
     let formats: Vec<String> = summary
@@ -89,7 +89,7 @@ pub fn scan(a: ScanArgs) -> anyhow::Result<()> {
     if !summary.skipped.is_empty() {
         out!("{} entries skipped:", summary.skipped.len());
         for p in &summary.skipped {
-            out!("  {}: {}", p.path, p.reason);
+            out!("  {}: {}", super::printable(&p.path), p.reason);
         }
     }
     Ok(())

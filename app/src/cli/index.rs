@@ -93,7 +93,9 @@ pub fn index(a: IndexArgs) -> anyhow::Result<()> {
     let cancel = AtomicBool::new(false);
     let mut stage = "";
     let report = update_index(&job, &device, &cancel, &mut |event| match event {
-        IndexEvent::Scanned { images, problems } => super::log_line(
+        IndexEvent::Scanned {
+            images, problems, ..
+        } => super::log_line(
             &bar,
             format!("{images} photos found, {problems} entries skipped by the scan"),
         ),
@@ -143,7 +145,7 @@ pub fn index(a: IndexArgs) -> anyhow::Result<()> {
     if !report.skipped.is_empty() {
         out!("{} skipped:", report.skipped.len());
         for s in &report.skipped {
-            out!("  {}: {}", s.path, s.reason);
+            out!("  {}: {}", super::printable(&s.path), s.reason);
         }
     }
     Ok(())
@@ -161,7 +163,7 @@ pub struct SearchArgs {
     #[arg(long)]
     indexed: Option<PathBuf>,
     /// How many results.
-    #[arg(short, default_value_t = 10)]
+    #[arg(short, default_value_t = 10, allow_negative_numbers = true, value_parser = super::count)]
     k: usize,
     /// Every photo within this Hamming distance instead of the k nearest.
     #[arg(long)]
@@ -199,7 +201,7 @@ pub fn search(a: SearchArgs) -> anyhow::Result<()> {
     let extra = usize::from(exclude.is_some());
     let mut hits: Vec<Neighbor> = match a.radius {
         Some(r) => search::radius(index.codes(), &code, r)?,
-        None => search::knn(index.codes(), &code, a.k + extra)?,
+        None => search::knn(index.codes(), &code, a.k.saturating_add(extra))?,
     };
     hits.retain(|n| Some(n.index) != exclude);
     if a.radius.is_none() {
@@ -219,9 +221,14 @@ pub fn search(a: SearchArgs) -> anyhow::Result<()> {
     if a.json {
         return super::print_json(&result);
     }
-    out!("{} ({} bits: {})", result.query, code.bits(), result.code);
+    out!(
+        "{} ({} bits: {})",
+        super::printable(&result.query),
+        code.bits(),
+        result.code
+    );
     for h in &result.results {
-        out!("{:>4}  {}", h.distance, h.path);
+        out!("{:>4}  {}", h.distance, super::printable(&h.path));
     }
     Ok(())
 }

@@ -90,6 +90,32 @@ macro_rules! out {
 }
 pub(crate) use out;
 
+/// A count from the command line (`-k`): a whole number, with an error that says so (clap's own
+/// suggests `-- -1` for a negative number, which does not help here).
+pub(crate) fn count(s: &str) -> Result<usize, String> {
+    s.parse::<usize>()
+        .map_err(|_| "a count of results: a whole number such as 10".to_string())
+}
+
+/// `s` with its control characters escaped (`\n`, `\u{1b}`, …), for text output: a file name may hold a
+/// newline or a terminal escape, which would otherwise break a line or fake one (JSON output escapes
+/// them already).
+pub(crate) fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
+}
+
 /// Prints a value as one line of JSON.
 pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     out!("{}", serde_json::to_string(value)?);

@@ -70,6 +70,21 @@ impl Timeline {
     fn mark(&self, slot: Option<Duration>) -> Option<Duration> {
         slot.or_else(|| Some(self.opened.elapsed()))
     }
+
+    /// One line for `HASHLENS_FRAME_STATS` (printed when the folder is indexed and on exit).
+    pub fn summary(&self) -> String {
+        let secs = |d: Option<Duration>| {
+            d.map_or("not reached".to_string(), |d| {
+                format!("{:.1} s", d.as_secs_f64())
+            })
+        };
+        format!(
+            "since the folder was opened: first photo searchable {}, first screen of thumbnails {}, all indexed {}",
+            secs(self.first_searchable),
+            secs(self.first_thumbnails),
+            secs(self.indexed)
+        )
+    }
 }
 
 /// The library's views.
@@ -94,6 +109,12 @@ pub struct Library {
     pub folder: PathBuf,
     job: IndexJob,
     pub index: Option<CodeIndex>,
+    /// While indexing: the photos of the scan not yet in `index`, in scan order. The grid shows them
+    /// (thumbnails, not yet searchable) after the indexed ones.
+    pub waiting: Vec<PathBuf>,
+    /// The photos the running update found, for recomputing `waiting` when photos arrive.
+    scanned: Vec<PathBuf>,
+    waiting_stale: bool,
     task: Option<IndexTask>,
     pub progress: Option<Progress>,
     pub skipped: Vec<Skipped>,
@@ -149,6 +170,9 @@ impl Library {
             folder: folder.to_path_buf(),
             job,
             index: None,
+            waiting: Vec::new(),
+            scanned: Vec::new(),
+            waiting_stale: false,
             task: None,
             progress: None,
             skipped: Vec::new(),
@@ -273,11 +297,17 @@ impl Library {
                 TaskEvent::Done(result) => {
                     self.task = None;
                     self.progress = None;
+                    self.scanned.clear();
+                    self.waiting.clear();
+                    self.waiting_stale = false;
                     match result {
                         Ok((report, index)) => {
                             self.index = Some(index);
                             self.last_report = Some(report);
                             self.timeline.indexed = self.timeline.mark(self.timeline.indexed);
+                            if std::env::var_os("HASHLENS_FRAME_STATS").is_some() {
+                                eprintln!("{}", self.timeline.summary());
+                            }
                         }
                         Err(e) => self.error = Some(e),
                     }
@@ -286,11 +316,24 @@ impl Library {
                 }
             }
         }
+        if self.waiting_stale {
+            self.waiting_stale = false;
+            let index = self.index.as_ref();
+            self.waiting = self
+                .scanned
+                .iter()
+                .filter(|p| index.is_none_or(|i| i.position(p).is_none()))
+                .cloned()
+                .collect();
+        }
     }
 
     fn apply(&mut self, event: IndexEvent) {
         match event {
-            IndexEvent::Scanned { .. } => {}
+            IndexEvent::Scanned { photos, .. } => {
+                self.scanned = photos;
+                self.waiting_stale = true;
+            }
             IndexEvent::Warning(w) => self.warnings.push(w),
             IndexEvent::Model {
                 description,
@@ -306,6 +349,7 @@ impl Library {
                 if stale || self.index.is_none() {
                     // Codes of another model cannot be compared with the new ones.
                     self.index = CodeIndex::new(bits, &fingerprint).ok();
+                    self.waiting_stale = true;
                     self.selected = None;
                     self.results.clear();
                 }
@@ -327,6 +371,7 @@ impl Library {
             }
             IndexEvent::Skipped(s) => self.skipped.push(s),
             IndexEvent::Encoded(photo, code) => {
+                self.waiting_stale = true;
                 if let Some(index) = &mut self.index {
                     match index.position(&photo.path) {
                         // A changed photo keeps its place until the run ends.

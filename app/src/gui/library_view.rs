@@ -1,6 +1,8 @@
 //! Drawing a [`Library`]: the virtualised thumbnail grid, the results panel with distances and bits, the
 //! status bar with indexing progress. Only draws and records intents; never waits on work.
 
+use std::path::Path;
+
 use eframe::egui::{self, Color32, Key, RichText, Sense, Vec2};
 use hashlens_core::HashCode;
 
@@ -220,17 +222,16 @@ pub(super) fn duration(seconds: f64) -> String {
 }
 
 /// The virtualised grid: only the rows on screen are laid out and have thumbnails requested.
+///
+/// The index's photos come first; while indexing, the photos the scan found and the index does not have
+/// yet follow them ([`Library::waiting`]), with their thumbnails but dimmed and not selectable.
 fn grid(lib: &mut Library, ui: &mut egui::Ui) {
-    let Some(count) = lib.index.as_ref().map(|i| i.len()) else {
-        ui.centered_and_justified(|ui| {
-            ui.label("Indexing… photos appear here as they are encoded.")
-        });
-        return;
-    };
+    let indexed = lib.index.as_ref().map_or(0, |i| i.len());
+    let count = indexed + lib.waiting.len();
     if count == 0 {
         ui.centered_and_justified(|ui| {
             ui.label(if lib.indexing() {
-                "Indexing… photos appear here as they are encoded."
+                "Looking for photos in this folder…"
             } else {
                 "No photos found in this folder."
             })
@@ -238,7 +239,7 @@ fn grid(lib: &mut Library, ui: &mut egui::Ui) {
         return;
     }
     let columns = ((ui.available_width() / CELL).floor() as usize).max(1);
-    let moved = keyboard(lib, ui, columns, count);
+    let moved = indexed > 0 && keyboard(lib, ui, columns, indexed);
     let rows = count.div_ceil(columns);
     egui::ScrollArea::vertical()
         .auto_shrink(false)
@@ -246,6 +247,10 @@ fn grid(lib: &mut Library, ui: &mut egui::Ui) {
             for row in range {
                 ui.horizontal(|ui| {
                     for i in row * columns..((row + 1) * columns).min(count) {
+                        if i >= indexed {
+                            waiting_cell(lib, ui, i - indexed);
+                            continue;
+                        }
                         let response = thumbnail_cell(lib, ui, i);
                         if response.clicked() {
                             lib.select(i);
@@ -317,7 +322,22 @@ fn thumbnail_cell(lib: &mut Library, ui: &mut egui::Ui, i: usize) -> egui::Respo
         );
     }
     let inner = rect.shrink(6.0);
-    match lib.thumbs.get(&path) {
+    paint_thumbnail(lib, ui, &path, inner, Color32::WHITE);
+    response.widget_info(|| {
+        egui::WidgetInfo::selected(egui::Role::Button, true, selected, format!("photo {name}"))
+    });
+    response.on_hover_text(path.display().to_string())
+}
+
+/// The thumbnail of `path` fitted into `inner` (tinted by `tint`), or "…" until it is ready.
+fn paint_thumbnail(
+    lib: &mut Library,
+    ui: &egui::Ui,
+    path: &Path,
+    inner: egui::Rect,
+    tint: Color32,
+) {
+    match lib.thumbs.get(path) {
         Some(tex) => {
             let size = tex.size_vec2();
             let scale = (inner.width() / size.x).min(inner.height() / size.y);
@@ -326,7 +346,7 @@ fn thumbnail_cell(lib: &mut Library, ui: &mut egui::Ui, i: usize) -> egui::Respo
                 tex.id(),
                 img_rect,
                 egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)),
-                Color32::WHITE,
+                tint,
             );
         }
         None => {
@@ -339,10 +359,27 @@ fn thumbnail_cell(lib: &mut Library, ui: &mut egui::Ui, i: usize) -> egui::Respo
             );
         }
     }
+}
+
+/// A photo found by the scan and not yet encoded: its thumbnail, dimmed, and no selection.
+fn waiting_cell(lib: &mut Library, ui: &mut egui::Ui, i: usize) {
+    let path = lib.waiting[i].clone();
+    let (rect, response) = ui.allocate_exact_size(Vec2::splat(CELL - 4.0), Sense::hover());
+    ui.painter()
+        .rect_filled(rect, 4.0, ui.visuals().faint_bg_color);
+    let inner = rect.shrink(6.0);
+    paint_thumbnail(lib, ui, &path, inner, Color32::from_white_alpha(110));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     response.widget_info(|| {
-        egui::WidgetInfo::selected(egui::Role::Button, true, selected, format!("photo {name}"))
+        egui::WidgetInfo::labeled(egui::Role::Image, true, format!("waiting photo {name}"))
     });
-    response.on_hover_text(path.display().to_string())
+    response.on_hover_text(format!(
+        "{}\nNot searchable yet: it is being indexed.",
+        path.display()
+    ));
 }
 
 fn results_panel(lib: &mut Library, ui: &mut egui::Ui) {

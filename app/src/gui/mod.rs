@@ -251,18 +251,7 @@ impl eframe::App for HashlensApp {
             return;
         };
         if let Screen::Library(lib) = &self.screen {
-            let t = lib.timeline;
-            let secs = |d: Option<std::time::Duration>| {
-                d.map_or("not reached".to_string(), |d| {
-                    format!("{:.1} s", d.as_secs_f64())
-                })
-            };
-            eprintln!(
-                "since the folder was opened: first photo searchable {}, first screen of thumbnails {}, all indexed {}",
-                secs(t.first_searchable),
-                secs(t.first_thumbnails),
-                secs(t.indexed)
-            );
+            eprintln!("{}", lib.timeline.summary());
         }
         for (mut t, what) in times.into_iter().zip(["indexing", "fine-tuning"]) {
             if t.is_empty() {

@@ -26,11 +26,22 @@ enum Thumb {
     Failed,
 }
 
-/// Requests shared with the workers: a stack (newest first) and a flag to stop.
+/// Requests shared with the workers, each with the frame that asked for it, and a flag to stop.
 #[derive(Default)]
 struct Queue {
-    stack: Mutex<(Vec<PathBuf>, bool)>,
+    stack: Mutex<(Vec<(u64, PathBuf)>, bool)>,
     wake: Condvar,
+}
+
+/// The request to serve next: the newest frame's first (the user scrolled there, and a frame asks from
+/// the top of the view down, so the view fills from the top), then the frame before it, and so on.
+fn next_request(stack: &mut Vec<(u64, PathBuf)>) -> Option<PathBuf> {
+    let newest = stack.last()?.0;
+    let first = stack
+        .iter()
+        .rposition(|(frame, _)| *frame != newest)
+        .map_or(0, |i| i + 1);
+    Some(stack.remove(first).1)
 }
 
 pub struct Thumbnails {
@@ -75,11 +86,11 @@ impl Thumbnails {
     pub fn get(&mut self, path: &Path) -> Option<&TextureHandle> {
         if !self.cache.contains_key(path) && self.requested.insert(path.to_path_buf()) {
             let mut q = self.queue.stack.lock().expect("queue lock");
-            q.0.push(path.to_path_buf());
+            q.0.push((self.frame, path.to_path_buf()));
             if q.0.len() > MAX_PENDING {
                 let excess = q.0.len() - MAX_PENDING;
-                let stale: Vec<PathBuf> = q.0.drain(..excess).collect();
-                for p in stale {
+                let stale: Vec<(u64, PathBuf)> = q.0.drain(..excess).collect();
+                for (_, p) in stale {
                     self.requested.remove(&p);
                 }
             }
@@ -163,7 +174,7 @@ fn work(
                 if q.1 {
                     return;
                 }
-                if let Some(p) = q.0.pop() {
+                if let Some(p) = next_request(&mut q.0) {
                     break p;
                 }
                 q = queue.wake.wait(q).expect("queue lock");
@@ -234,6 +245,24 @@ pub fn thumbnail(path: &Path, disk: Option<&Path>) -> Option<image::RgbImage> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_newest_frame_is_served_first_from_the_top() {
+        let req = |frame: u64, name: &str| (frame, PathBuf::from(name));
+        // Frame 1 asked for a, b, c (top to bottom); the user scrolled and frame 2 asked for d, e.
+        let mut stack = vec![
+            req(1, "a"),
+            req(1, "b"),
+            req(1, "c"),
+            req(2, "d"),
+            req(2, "e"),
+        ];
+        let mut order = Vec::new();
+        while let Some(p) = super::next_request(&mut stack) {
+            order.push(p.to_string_lossy().into_owned());
+        }
+        assert_eq!(order, ["d", "e", "a", "b", "c"]);
+    }
+
     use super::*;
 
     #[test]

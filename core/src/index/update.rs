@@ -104,8 +104,13 @@ impl Skipped {
 /// What an update reports while it runs.
 #[derive(Clone, Debug)]
 pub enum IndexEvent {
-    /// The folder was scanned.
-    Scanned { images: usize, problems: usize },
+    /// The folder was scanned: `photos` are the photos found, in scan order (an app can show them
+    /// before they are encoded).
+    Scanned {
+        images: usize,
+        problems: usize,
+        photos: Vec<PathBuf>,
+    },
     /// Something the user should know that does not stop the run.
     Warning(String),
     /// The model that makes the codes.
@@ -189,6 +194,7 @@ pub fn update_index(
     on_event(IndexEvent::Scanned {
         images: scan.images.len(),
         problems: scan.problems.len(),
+        photos: scan.images.iter().map(|e| e.path.clone()).collect(),
     });
     let mut skipped: Vec<Skipped> = Vec::new();
     let mut skip = |s: Skipped, on_event: &mut dyn FnMut(IndexEvent)| {

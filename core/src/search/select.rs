@@ -66,7 +66,7 @@ impl Collector for TopK {
             self.limit -= 1;
             self.below -= self.hist[self.limit as usize] as usize;
         }
-        if self.candidates.len() >= 4 * self.k + 64 {
+        if self.candidates.len() >= self.k.saturating_mul(4).saturating_add(64) {
             self.compact();
         }
     }

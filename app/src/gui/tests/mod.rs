@@ -212,6 +212,38 @@ fn cancel_stops_indexing_and_keeps_the_app_usable() {
 }
 
 #[test]
+fn photos_show_in_the_grid_before_they_are_indexed() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("photos");
+    photos(&root, 60);
+    let mut harness = app();
+    open(&mut harness, &root);
+    // The scan lists the photos before the model is fitted on them: the grid shows all 60 at once,
+    // with thumbnails, not yet selectable.
+    let started = Instant::now();
+    loop {
+        std::thread::sleep(Duration::from_millis(10));
+        harness.step();
+        let lib = harness.state().library().unwrap();
+        if lib.waiting.len() == 60 {
+            break;
+        }
+        assert!(lib.indexing(), "the photos were listed while indexing");
+        assert!(started.elapsed() < Duration::from_secs(180), "timed out");
+    }
+    harness.get_by_label("waiting photo 000.png").click();
+    harness.step();
+    assert_eq!(harness.state().library().unwrap().selected, None);
+    wait(&mut harness, |app| {
+        app.library().is_some_and(|l| !l.indexing())
+    });
+    let lib = harness.state().library().unwrap();
+    assert!(lib.waiting.is_empty());
+    assert_eq!(lib.index.as_ref().unwrap().len(), 60);
+    harness.get_by_label("photo 000.png");
+}
+
+#[test]
 fn a_path_that_is_not_a_folder_is_explained() {
     let mut harness = app();
     open(&mut harness, Path::new("/no/such/folder"));
