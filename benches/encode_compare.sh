@@ -15,7 +15,7 @@ if ! "$venv/bin/python" -c "import onnx, onnxruntime, PIL, numpy" 2>/dev/null; t
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check onnx onnxruntime pillow numpy
 fi
-cargo build --release --quiet -p hashlens
+cargo build --release --quiet  # the workspace, as `cargo run --release` builds it (`-p` would resolve features anew)
 if [ $# -gt 0 ]; then
   exec "$venv/bin/python" benches/encode_compare.py "$@"
 fi

@@ -151,6 +151,44 @@ fn unreadable_entries_are_reported() {
 }
 
 #[test]
+fn pipes_and_devices_named_like_photos_are_reported_without_being_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_image(&root.join("a.png"), ImageFormat::Png);
+    // A FIFO: opening it would block the scan until a writer came.
+    let made = std::process::Command::new("mkfifo")
+        .arg(root.join("photo.jpg"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    // A link to an endless device.
+    std::os::unix::fs::symlink("/dev/zero", root.join("x.png")).unwrap();
+    // Not named like a photo: not a candidate, not reported.
+    std::os::unix::fs::symlink("/dev/null", root.join("notes.txt")).unwrap();
+    let report = scan_images(root).unwrap();
+    assert_eq!(report.images.len(), 1);
+    let mut problems: Vec<(String, String)> = report
+        .problems
+        .iter()
+        .map(|p| {
+            let name = p.path.file_name().unwrap().to_string_lossy().into_owned();
+            (name, p.reason.clone())
+        })
+        .collect();
+    problems.sort();
+    assert_eq!(
+        problems,
+        [
+            (
+                "photo.jpg".into(),
+                "not a regular file (a named pipe)".into()
+            ),
+            ("x.png".into(), "not a regular file (a device)".into()),
+        ]
+    );
+}
+
+#[test]
 fn bad_roots_are_errors() {
     let dir = tempfile::tempdir().unwrap();
     assert!(scan_images(&dir.path().join("missing")).is_err());

@@ -354,3 +354,163 @@ fn a_wrong_model_file_is_refused_with_its_reason() {
     let err = update_index(&j, &cpu(), &AtomicBool::new(false), &mut |_| {}).unwrap_err();
     assert!(err.to_string().contains("not a hashlens model"), "{err}");
 }
+
+#[test]
+fn an_up_to_date_index_is_not_written_and_crash_leftovers_are_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("photos");
+    folder_of(12, &root);
+    let index = dir.path().join("place/photos.hlindex");
+    run(&job(&root, &index, default_model(8)));
+    let saved = fs::read(&index).unwrap();
+
+    // What a run killed between writing and renaming leaves: an old temporary file (removed), and one
+    // just written (another run's write in progress: kept).
+    let stale = index.with_file_name(".hashlens-abc123.tmp");
+    fs::write(&stale, b"partial").unwrap();
+    fs::File::options()
+        .write(true)
+        .open(&stale)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(3600))
+        .unwrap();
+    let fresh = index.with_file_name(".hashlens-def456.tmp");
+    fs::write(&fresh, b"partial").unwrap();
+    // Where the journal goes, something that cannot be written to (as in a read-only folder): an
+    // index with nothing to do needs no journal.
+    let mut journal = index.as_os_str().to_owned();
+    journal.push(".journal");
+    fs::create_dir(&journal).unwrap();
+
+    let (r, _) = run(&job(&root, &index, default_model(8)));
+    assert_eq!((r.indexed, r.encoded, r.kept, r.removed), (12, 0, 12, 0));
+    assert_eq!(
+        fs::read(&index).unwrap(),
+        saved,
+        "the index is not rewritten"
+    );
+    assert!(!stale.exists(), "a crash's leftover is removed");
+    assert!(fresh.exists(), "a write in progress is left alone");
+}
+
+/// A model file with its settings edited by `edit` and its checksum dropped (as a hand-crafted file
+/// would come), tensors as they were.
+fn crafted_model(bytes: &[u8], edit: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let mut header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+    let meta = header["__metadata__"].as_object_mut().unwrap();
+    let mut config: serde_json::Value =
+        serde_json::from_str(meta["hashlens"].as_str().unwrap()).unwrap();
+    edit(&mut config);
+    meta.insert("hashlens".into(), config.to_string().into());
+    meta.remove("hashlens.checksum");
+    let mut json = header.to_string().into_bytes();
+    while !json.len().is_multiple_of(8) {
+        json.push(b' ');
+    }
+    let mut out = (json.len() as u64).to_le_bytes().to_vec();
+    out.extend_from_slice(&json);
+    out.extend_from_slice(&bytes[8 + n..]);
+    out
+}
+
+/// `bytes` with the first value of the tensor whose name contains `tensor` set to `value`, and the
+/// checksum dropped.
+fn with_value(bytes: &[u8], tensor: &str, value: f32) -> Vec<u8> {
+    let mut out = crafted_model(bytes, |_| {});
+    let n = u64::from_le_bytes(out[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&out[8..8 + n]).unwrap();
+    let (_, info) = header
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(name, _)| name.contains(tensor))
+        .unwrap_or_else(|| panic!("a tensor named like {tensor}: {header}"));
+    let start = 8 + n + info["data_offsets"][0].as_u64().unwrap() as usize;
+    out[start..start + 4].copy_from_slice(&value.to_le_bytes());
+    out
+}
+
+#[test]
+fn hostile_model_settings_and_weights_are_refused_before_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("photos");
+    folder_of(12, &root);
+    let index = dir.path().join("made/photos.hlindex");
+    run(&job(&root, &index, default_model(8)));
+    let good = fs::read(model_path_for(&index)).unwrap();
+
+    let set = |key: &'static str, field: &'static str, v: serde_json::Value| {
+        move |c: &mut serde_json::Value| c[key][field] = v
+    };
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "crop 0",
+            crafted_model(&good, set("input", "crop", 0.into())),
+            "input crop 0",
+        ),
+        (
+            "crop 30000",
+            crafted_model(&good, set("input", "crop", 30000.into())),
+            "input crop 30000",
+        ),
+        (
+            "resize 60000",
+            crafted_model(&good, set("input", "resize", 60000.into())),
+            "input resize 60000",
+        ),
+        (
+            "zero std",
+            crafted_model(
+                &good,
+                set("input", "std", serde_json::json!([0.2, 0.0, 0.2])),
+            ),
+            "standard deviations",
+        ),
+        (
+            "a million classes",
+            crafted_model(&good, |c| c["classes"] = 1_000_000.into()),
+            "classes",
+        ),
+        (
+            "NaN projection",
+            with_value(&good, "projection", f32::NAN),
+            "NaN",
+        ),
+        (
+            "infinite mean",
+            with_value(&good, "mean", f32::INFINITY),
+            "NaN or infinite",
+        ),
+    ];
+    for (what, bytes, reason) in cases {
+        let file = dir.path().join(format!("{what}.hlmodel"));
+        fs::write(&file, &bytes).unwrap();
+        let fresh = dir.path().join(format!("{what}/photos.hlindex"));
+        let j = job(&root, &fresh, ModelChoice::File(file));
+        let err = update_index(&j, &cpu(), &AtomicBool::new(false), &mut |_| {}).unwrap_err();
+        assert!(err.to_string().contains(reason), "{what}: {err}");
+        assert!(
+            !model_path_for(&fresh).exists(),
+            "{what}: nothing is copied beside the index"
+        );
+    }
+
+    // A byte flipped in the model beside the index: found by its checksum, set aside, a new model
+    // fitted, and the run says so.
+    let beside = model_path_for(&index);
+    let mut flipped = good.clone();
+    let last = flipped.len() - 3;
+    flipped[last] ^= 0x10;
+    fs::write(&beside, &flipped).unwrap();
+    let (r, events) = run(&job(&root, &index, default_model(8)));
+    assert_eq!(r.indexed, 12);
+    let warned = events.iter().any(|e| {
+        matches!(e, IndexEvent::Warning(w) if w.contains("damaged") && w.contains("fitting a new model"))
+    });
+    assert!(warned, "{events:?}");
+    let mut aside = beside.as_os_str().to_owned();
+    aside.push(".damaged");
+    assert_eq!(fs::read(&aside).unwrap(), flipped);
+    HashModel::load(&beside, &cpu().device).expect("a sound model replaces it");
+}

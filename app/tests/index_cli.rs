@@ -343,3 +343,51 @@ fn search_takes_any_count_and_prints_crafted_names_on_one_line() {
     assert!(err.contains("a count of results"), "{err}");
     assert!(!err.contains("-- -1"), "{err}");
 }
+
+#[test]
+fn a_second_run_on_one_index_stops_or_queues_with_wait() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("photos");
+    photos(&root, 6);
+    let index = dir.path().join("photos.hlindex");
+    let args = [
+        "index",
+        s(&root),
+        "--index",
+        s(&index),
+        "--bits",
+        "16",
+        "--device",
+        "cpu",
+        "--json",
+    ];
+    // Another run holds the index (the lock is the operating system's: any other open file is
+    // another holder, as another process would be).
+    let held = std::fs::File::create(dir.path().join("photos.hlindex.lock")).unwrap();
+    held.lock().unwrap();
+    let out = hashlens(&args);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("another hashlens run is updating") && err.contains("--wait"),
+        "{err}"
+    );
+    assert!(!index.exists(), "the refused run wrote nothing");
+
+    // With --wait it queues, and finishes once the other run lets go.
+    let queued = Command::new(env!("CARGO_BIN_EXE_hashlens"))
+        .args(args)
+        .arg("--wait")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(!index.exists(), "still waiting");
+    drop(held);
+    let out = queued.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(log.contains("waiting for it to finish"), "{log}");
+    let v = json(&out);
+    assert_eq!(v["indexed"].as_u64(), Some(6));
+}

@@ -42,6 +42,9 @@ pub struct IndexArgs {
     /// Photos per network batch.
     #[arg(long, default_value_t = 32)]
     batch: usize,
+    /// When another hashlens run is updating this index, wait for it instead of stopping.
+    #[arg(long)]
+    wait: bool,
     /// Print one JSON summary as the last line.
     #[arg(long)]
     json: bool,
@@ -85,6 +88,7 @@ pub fn index(a: IndexArgs) -> anyhow::Result<()> {
         job.index = index;
     }
     job.batch = a.batch.max(1);
+    job.wait = a.wait;
     let device = a.device.open()?;
     let bar = ProgressBar::new(0).with_style(
         ProgressStyle::with_template("{msg:>20} {bar:40} {pos}/{len} {per_sec} ETA {eta}")

@@ -166,6 +166,8 @@ impl Library {
             },
         );
         job.index = index_place(folder, data_dir);
+        // The CLI (or another window) may be updating this folder's index: queue behind it.
+        job.wait = true;
         let mut library = Self {
             folder: folder.to_path_buf(),
             job,

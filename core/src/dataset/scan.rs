@@ -92,7 +92,15 @@ pub fn scan_images(root: &Path) -> Result<ScanReport, ScanError> {
                 continue;
             }
         };
-        if !entry.file_type().is_file() || !is_candidate_name(entry.path()) {
+        if !is_candidate_name(entry.path()) || entry.file_type().is_dir() {
+            continue;
+        }
+        if let Some(kind) = not_a_file(entry.file_type()) {
+            // Named like a photo but cannot be one; never opened (a FIFO would block the scan).
+            report.problems.push(ScanProblem {
+                path: entry.path().to_path_buf(),
+                reason: format!("not a regular file ({kind})"),
+            });
             continue;
         }
         match inspect(entry.path()) {
@@ -114,6 +122,27 @@ pub fn scan_images(root: &Path) -> Result<ScanReport, ScanError> {
         }
     }
     Ok(report)
+}
+
+/// What an entry that is neither a regular file nor a folder is (links are followed before this).
+fn not_a_file(t: std::fs::FileType) -> Option<&'static str> {
+    if t.is_file() {
+        return None;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return Some("a named pipe");
+        }
+        if t.is_char_device() || t.is_block_device() {
+            return Some("a device");
+        }
+        if t.is_socket() {
+            return Some("a socket");
+        }
+    }
+    Some("an unusual kind of entry")
 }
 
 fn is_skipped(e: &walkdir::DirEntry) -> bool {

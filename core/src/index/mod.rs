@@ -10,10 +10,12 @@
 
 mod format;
 mod journal;
+mod lock;
 mod query;
 mod update;
 
 pub use journal::Journal;
+pub use lock::{IndexLock, LockError, lock_index, lock_path};
 pub use query::{QueryError, encode_photo, index_model};
 pub use update::{
     IndexError, IndexEvent, IndexJob, IndexReport, ModelChoice, Skipped, model_path_for,

@@ -54,6 +54,8 @@ pub struct IndexJob {
     /// results sooner, but cost up to 0.01 mAP@ALL (`benchmarks/results/fit-sample-pca-itq-cpu-cifar10.md`).
     pub fit_sample: usize,
     pub seed: u64,
+    /// When another run holds the index's lock: wait for it (`true`) or refuse at once.
+    pub wait: bool,
 }
 
 impl IndexJob {
@@ -66,6 +68,7 @@ impl IndexJob {
             batch: 32,
             fit_sample: 2000,
             seed: 0,
+            wait: false,
         }
     }
 }
@@ -167,6 +170,8 @@ pub enum IndexError {
     Model(#[from] ModelError),
     #[error(transparent)]
     File(#[from] crate::io::FileError),
+    #[error(transparent)]
+    Lock(#[from] super::LockError),
     #[error("cannot create {path}: {source}; choose another place for the index")]
     Place {
         path: String,
@@ -210,6 +215,15 @@ pub fn update_index(
             source,
         })?;
     }
+    // One writer per index, from reading the old one to saving the new one.
+    let _lock = super::lock_index(&job.index, job.wait, cancel, || {
+        on_event(IndexEvent::Warning(
+            "another hashlens run is updating this index; waiting for it to finish".into(),
+        ))
+    })?;
+    if let Some(dir) = job.index.parent().filter(|d| !d.as_os_str().is_empty()) {
+        crate::io::remove_stale_temporaries(dir);
+    }
     let old = load_or_set_aside(&job.index, on_event);
     let work_started = Instant::now();
     let images = &scan.images;
@@ -231,6 +245,41 @@ pub fn update_index(
             .expect("model lengths are valid")
             .plan(images, &fp),
     };
+    let description = model.config.provenance.description.clone();
+    let report = |indexed, encoded, kept, resumed, removed, skipped, images_per_s| IndexReport {
+        indexed,
+        encoded,
+        kept,
+        resumed,
+        removed,
+        skipped,
+        images_per_s,
+        seconds: started.elapsed().as_secs_f64(),
+        cancelled: cancel.load(std::sync::atomic::Ordering::Relaxed),
+        bits,
+        model: fp.clone(),
+        model_description: description.clone(),
+        index: job.index.to_string_lossy().into_owned(),
+        device: device.describe(),
+    };
+    // Nothing new, changed or gone: the index on disk is already this run's result, and nothing is
+    // written (so an up-to-date index in a read-only folder is reported unchanged, not as an error).
+    if plan.encode.is_empty()
+        && plan.removed == 0
+        && old
+            .as_ref()
+            .is_some_and(|o| o.model() == fp && o.len() == plan.keep.len())
+    {
+        return Ok(report(
+            plan.keep.len(),
+            0,
+            plan.keep.len(),
+            0,
+            0,
+            skipped,
+            0.0,
+        ));
+    }
     let mut codes: HashMap<usize, HashCode> = plan
         .keep
         .iter()
@@ -328,26 +377,32 @@ pub fn update_index(
     }
     index.save(&job.index)?;
     journal.remove()?;
-    Ok(IndexReport {
-        indexed: index.len(),
+    let images_per_s = if encoded > 0 && work_seconds > 0.0 {
+        encoded as f64 / work_seconds
+    } else {
+        0.0
+    };
+    Ok(report(
+        index.len(),
         encoded,
-        kept: plan.keep.len(),
+        plan.keep.len(),
         resumed,
-        removed: plan.removed,
+        plan.removed,
         skipped,
-        images_per_s: if encoded > 0 && work_seconds > 0.0 {
-            encoded as f64 / work_seconds
-        } else {
-            0.0
-        },
-        seconds: started.elapsed().as_secs_f64(),
-        cancelled: cancel.load(std::sync::atomic::Ordering::Relaxed),
-        bits,
-        model: fp,
-        model_description: model.config.provenance.description.clone(),
-        index: job.index.to_string_lossy().into_owned(),
-        device: device.describe(),
-    })
+        images_per_s,
+    ))
+}
+
+/// Renames a damaged file to `NAME.damaged` (kept for a look, out of the way of the next run); says
+/// where it went, for a warning.
+fn set_aside(path: &Path) -> String {
+    let mut aside = path.as_os_str().to_os_string();
+    aside.push(".damaged");
+    if std::fs::rename(path, &aside).is_ok() {
+        format!(" (the old file is kept as {})", Path::new(&aside).display())
+    } else {
+        String::new()
+    }
 }
 
 /// The previous index, or `None` when there is none or it is damaged (moved aside, with a warning:
@@ -359,16 +414,9 @@ fn load_or_set_aside(path: &Path, on_event: &mut dyn FnMut(IndexEvent)) -> Optio
     match CodeIndex::load(path) {
         Ok(index) => Some(index),
         Err(e) => {
-            let mut aside = path.as_os_str().to_os_string();
-            aside.push(".damaged");
-            let moved = std::fs::rename(path, &aside).is_ok();
             on_event(IndexEvent::Warning(format!(
                 "{e}; rebuilding the index{}",
-                if moved {
-                    format!(" (the old file is kept as {})", Path::new(&aside).display())
-                } else {
-                    String::new()
-                }
+                set_aside(path)
             )));
             None
         }
@@ -407,7 +455,10 @@ fn resolve_model(
             if beside.exists() {
                 match HashModel::load(&beside, &device.device) {
                     Ok(m) => return Ok((m, None)),
-                    Err(e) => on_event(IndexEvent::Warning(format!("{e}; fitting a new model"))),
+                    Err(e) => on_event(IndexEvent::Warning(format!(
+                        "{e}; fitting a new model{}",
+                        set_aside(&beside)
+                    ))),
                 }
             }
             let (model, fitted) = fit_default(job, *arch, *bits, images, device, cancel, on_event)?;
@@ -425,7 +476,10 @@ fn resolve_model(
                         return Ok((m, None));
                     }
                     Ok(_) => {}
-                    Err(e) => on_event(IndexEvent::Warning(format!("{e}; fitting a new model"))),
+                    Err(e) => on_event(IndexEvent::Warning(format!(
+                        "{e}; fitting a new model{}",
+                        set_aside(&beside)
+                    ))),
                 }
             }
             let (model, fitted) = fit_default(job, *arch, *bits, images, device, cancel, on_event)?;

@@ -22,6 +22,36 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// How old a [`write_atomic`] temporary file must be before it counts as left over by a crash: a write
+/// takes seconds, so one this old belongs to no run still going.
+pub const STALE_TEMPORARY: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Removes the temporary files [`write_atomic`] left in `dir` when a process was killed between
+/// writing and renaming (`.hashlens-XXXXXX.tmp`, older than [`STALE_TEMPORARY`]). Best effort: a file
+/// that cannot be removed stays.
+pub fn remove_stale_temporaries(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.as_encoded_bytes();
+        if !(name.starts_with(b".hashlens-") && name.ends_with(b".tmp")) {
+            continue;
+        }
+        let old = entry
+            .metadata()
+            .ok()
+            .filter(std::fs::Metadata::is_file)
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age >= STALE_TEMPORARY);
+        if old {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Permissions for files hashlens writes: readable by everyone, like any file the user saves (temporary
 /// files start private).
 pub fn shareable() -> std::fs::Permissions {

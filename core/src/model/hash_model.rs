@@ -28,6 +28,13 @@ pub const MODEL_FORMAT: u32 = 1;
 
 /// The metadata key holding the JSON config.
 const CONFIG_KEY: &str = "hashlens";
+/// The model's [`fingerprint`], stored in the header when the file is written and checked when it is
+/// read: a byte changed anywhere in the settings or the tensors is found (files written before it
+/// existed are read without the check).
+const CHECKSUM_KEY: &str = "hashlens.checksum";
+/// Most classes (proxies) a DHD head may have: a file claiming more is refused before anything is
+/// allocated for them.
+const MAX_CLASSES: usize = 100_000;
 
 /// Which hash head a model has.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -304,7 +311,11 @@ impl HashModel {
     /// The model file's bytes: the head's tensors, and the backbone's when they are not built in.
     fn to_bytes(&self) -> Result<Vec<u8>, ModelError> {
         let json = serde_json::to_string(&self.config).expect("configs serialise");
-        let meta = [(CONFIG_KEY, json.as_str())];
+        let checksum =
+            (!self.fingerprint.is_empty()).then_some((CHECKSUM_KEY, self.fingerprint.as_str()));
+        let meta: Vec<(&str, &str)> = std::iter::once((CONFIG_KEY, json.as_str()))
+            .chain(checksum)
+            .collect();
         Ok(match self.config.backbone_weights {
             BackboneWeights::InFile => super::weights::to_safetensors_bytes(&self.net, &meta),
             BackboneWeights::Builtin { .. } => {
@@ -370,6 +381,7 @@ impl HashModel {
             reason,
         };
         let config = read_config(bytes).map_err(invalid)?;
+        check_finite(bytes).map_err(invalid)?;
         let arch = config.backbone;
         let mut head = match config.head {
             HeadKind::Itq | HeadKind::Lsh => {
@@ -407,13 +419,93 @@ impl HashModel {
                 net
             }
         };
+        if let HashHead::Linear(h) = &net.head {
+            check_projection(&h.projection.val()).map_err(invalid)?;
+        }
+        let fingerprint = fingerprint(bytes).map_err(invalid)?;
+        if stored_checksum(bytes).is_some_and(|c| c != fingerprint) {
+            return Err(invalid(
+                "damaged: its settings or weights do not match the checksum written with them"
+                    .into(),
+            )
+            .into());
+        }
         Ok(Self {
             config,
             net,
-            fingerprint: fingerprint(bytes).map_err(invalid)?,
+            fingerprint,
             cpu: OnceLock::new(),
         })
     }
+}
+
+/// The checksum a model file was written with, if it has one.
+fn stored_checksum(bytes: &[u8]) -> Option<String> {
+    let (_, meta) = safetensors::SafeTensors::read_metadata(bytes).ok()?;
+    meta.metadata().as_ref()?.get(CHECKSUM_KEY).cloned()
+}
+
+/// Every value of every f32 tensor in the file is finite (a NaN or an infinity would turn every
+/// photo's code into the same one, or into noise).
+fn check_finite(bytes: &[u8]) -> Result<(), String> {
+    let tensors = safetensors::SafeTensors::deserialize(bytes).map_err(|e| e.to_string())?;
+    for (name, view) in tensors.tensors() {
+        if view.dtype() != safetensors::Dtype::F32 {
+            continue;
+        }
+        let bad = view
+            .data()
+            .chunks_exact(4)
+            .any(|b| !f32::from_le_bytes([b[0], b[1], b[2], b[3]]).is_finite());
+        if bad {
+            return Err(format!("tensor {name} holds NaN or infinite values"));
+        }
+    }
+    Ok(())
+}
+
+/// A linear head's projection (`[features, bits]`) gives every bit a direction: a column of zeros
+/// would give that bit the same value for every photo.
+fn check_projection(projection: &Tensor<2>) -> Result<(), String> {
+    let [rows, bits] = projection.dims();
+    let values = projection
+        .to_data()
+        .try_to_vec::<f32>()
+        .map_err(|e| format!("projection: {e:?}"))?;
+    for bit in 0..bits {
+        if (0..rows).all(|r| values[r * bits + bit] == 0.0) {
+            return Err(format!(
+                "bit {bit} of the projection is all zeros (every photo would get the same value)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The input transform's settings are ones a photo can be prepared with.
+fn check_input(input: &Preprocess) -> Result<(), String> {
+    if !(32..=1024).contains(&input.crop) {
+        return Err(format!(
+            "input crop {} px is outside 32 to 1024",
+            input.crop
+        ));
+    }
+    if !(input.crop..=4096).contains(&input.resize) {
+        return Err(format!(
+            "input resize {} px must lie between the crop ({}) and 4096",
+            input.resize, input.crop
+        ));
+    }
+    if !input.mean.iter().all(|m| m.is_finite()) {
+        return Err("input mean is not finite".into());
+    }
+    if !input.std.iter().all(|s| s.is_finite() && *s >= 1e-6) {
+        return Err(format!(
+            "input standard deviations {:?} must be positive and finite",
+            input.std
+        ));
+    }
+    Ok(())
 }
 
 /// A model file's fingerprint: a digest of its config and of its tensors (names, shapes, values) in name
@@ -455,6 +547,13 @@ pub fn read_config(bytes: &[u8]) -> Result<ModelConfig, String> {
     let config: ModelConfig =
         serde_json::from_value(value).map_err(|e| format!("unreadable model settings: {e}"))?;
     crate::code::check_bits(config.bits).map_err(|e| e.to_string())?;
+    check_input(&config.input)?;
+    if config.classes > MAX_CLASSES {
+        return Err(format!(
+            "{} classes (at most {MAX_CLASSES})",
+            config.classes
+        ));
+    }
     Ok(config)
 }
 
