@@ -514,3 +514,46 @@ fn hostile_model_settings_and_weights_are_refused_before_use() {
     assert_eq!(fs::read(&aside).unwrap(), flipped);
     HashModel::load(&beside, &cpu().device).expect("a sound model replaces it");
 }
+
+#[test]
+fn cut_and_forged_jpegs_are_never_indexed_silently() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("photos");
+    folder_of(12, &root);
+    let noisy = RgbImage::from_fn(1200, 900, |x, y| {
+        let v = ((x * 7919 + y * 104_729) % 251) as u8;
+        Rgb([v, v.wrapping_mul(3), 255 - v])
+    });
+    let mut jpeg = Vec::new();
+    noisy
+        .write_to(&mut std::io::Cursor::new(&mut jpeg), ImageFormat::Jpeg)
+        .unwrap();
+    fs::write(root.join("half.jpg"), &jpeg[..jpeg.len() / 2]).unwrap();
+    // 958 bytes or so that claim 18000 × 18000 pixels.
+    let mut forged = Vec::new();
+    picture(3)
+        .write_to(&mut std::io::Cursor::new(&mut forged), ImageFormat::Jpeg)
+        .unwrap();
+    let sof = forged.windows(2).position(|m| m == [0xFF, 0xC0]).unwrap();
+    forged[sof + 5..sof + 9].copy_from_slice(&[0x46, 0x50, 0x46, 0x50]);
+    fs::write(root.join("forged.jpg"), &forged).unwrap();
+
+    let (r, events) = run(&job(&root, &dir.path().join("i.hlindex"), default_model(8)));
+    for name in ["half.jpg", "forged.jpg"] {
+        let damaged = r.damaged.iter().find(|s| s.path.ends_with(name));
+        let skipped = r.skipped.iter().find(|s| s.path.ends_with(name));
+        match (damaged, skipped) {
+            (Some(d), None) => {
+                assert!(
+                    events.iter().any(
+                        |e| matches!(e, IndexEvent::Warning(w) if w.contains(name) && w.contains(&d.reason))
+                    ),
+                    "{name}: a warning while indexing"
+                );
+            }
+            (None, Some(s)) => assert!(!s.reason.is_empty()),
+            other => panic!("{name} must be reported once: {other:?}"),
+        }
+    }
+    assert!(r.indexed >= 12);
+}

@@ -1,6 +1,7 @@
 //! `hashlens index` and `hashlens search` as users and scripts run them, including a real `kill -9` in
 //! the middle of indexing.
 
+use image::ImageEncoder;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -390,4 +391,161 @@ fn a_second_run_on_one_index_stops_or_queues_with_wait() {
     assert!(log.contains("waiting for it to finish"), "{log}");
     let v = json(&out);
     assert_eq!(v["indexed"].as_u64(), Some(6));
+}
+
+/// Peak resident memory of a running process (`VmHWM`), polled until it exits; then its output.
+fn run_measuring_peak(mut cmd: Command) -> (std::process::Output, u64) {
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = format!("/proc/{}/status", child.id());
+    let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let watcher = {
+        let peak = peak.clone();
+        std::thread::spawn(move || {
+            // VmHWM only grows, so any reading after the peak holds it.
+            while let Ok(s) = std::fs::read_to_string(&status) {
+                let Some(kb) = s
+                    .lines()
+                    .find_map(|l| l.strip_prefix("VmHWM:"))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+                else {
+                    break;
+                };
+                peak.fetch_max(kb * 1024, std::sync::atomic::Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
+    let out = child.wait_with_output().unwrap();
+    watcher.join().unwrap();
+    (out, peak.load(std::sync::atomic::Ordering::Relaxed))
+}
+
+#[test]
+fn a_folder_of_decompression_bombs_stays_within_memory_and_two_indexers_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("photos");
+    photos(&root, 12);
+    // Four 12000 × 12000 PNGs of zeros (432 MB each once decoded, a few hundred KB on disk): four
+    // decoding threads at once would hold 1.7 GB.
+    let zeros = image::RgbImage::new(12_000, 12_000);
+    let bomb = root.join("bomb0.png");
+    image::codecs::png::PngEncoder::new_with_quality(
+        std::fs::File::create(&bomb).unwrap(),
+        image::codecs::png::CompressionType::Fast,
+        image::codecs::png::FilterType::NoFilter,
+    )
+    .write_image(
+        zeros.as_raw(),
+        12_000,
+        12_000,
+        image::ExtendedColorType::Rgb8,
+    )
+    .unwrap();
+    drop(zeros);
+    for i in 1..4 {
+        std::fs::copy(&bomb, root.join(format!("bomb{i}.png"))).unwrap();
+    }
+    // Four JPEGs whose headers claim 18000 × 18000 pixels, and two cut in half.
+    let mut small = Vec::new();
+    image::RgbImage::from_fn(64, 48, |x, y| {
+        image::Rgb([(x * 4) as u8, (y * 5) as u8, 90])
+    })
+    .write_to(
+        &mut std::io::Cursor::new(&mut small),
+        image::ImageFormat::Jpeg,
+    )
+    .unwrap();
+    let sof = small.windows(2).position(|m| m == [0xFF, 0xC0]).unwrap();
+    let mut forged = small.clone();
+    forged[sof + 5..sof + 9].copy_from_slice(&[0x46, 0x50, 0x46, 0x50]);
+    for i in 0..4 {
+        std::fs::write(root.join(format!("forged{i}.jpg")), &forged).unwrap();
+    }
+    let mut big = Vec::new();
+    image::RgbImage::from_fn(2000, 1500, |x, y| {
+        let v = ((x * 7919 + y * 104_729) % 251) as u8;
+        image::Rgb([v, v / 2, 255 - v])
+    })
+    .write_to(
+        &mut std::io::Cursor::new(&mut big),
+        image::ImageFormat::Jpeg,
+    )
+    .unwrap();
+    for i in 0..2 {
+        std::fs::write(root.join(format!("cut{i}.jpg")), &big[..big.len() / 2]).unwrap();
+    }
+
+    let index = dir.path().join("photos.hlindex");
+    let args = |extra: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hashlens"));
+        cmd.args([
+            "index",
+            s(&root),
+            "--index",
+            s(&index),
+            "--bits",
+            "16",
+            "--device",
+            "cpu",
+            "--json",
+        ])
+        .args(extra)
+        .env("RAYON_NUM_THREADS", "4");
+        cmd
+    };
+    let (out, peak) = run_measuring_peak(args(&[]));
+    let v = json(&out);
+    println!("peak resident memory: {} MB", peak >> 20);
+    assert!(peak <= 1_500_000_000, "peak {} MB", peak >> 20);
+    // Every bomb and every damaged file is accounted for: indexed with a warning, or skipped.
+    let listed = |key: &str| -> Vec<String> {
+        v[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["path"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (skipped, damaged) = (listed("skipped"), listed("damaged"));
+    for name in ["forged0.jpg", "forged3.jpg", "cut0.jpg", "cut1.jpg"] {
+        assert!(
+            skipped.iter().chain(&damaged).any(|p| p.ends_with(name)),
+            "{name}: {skipped:?} {damaged:?}"
+        );
+    }
+
+    // Two indexers on one folder at once (as the app and a script might): one waits for the other,
+    // both succeed, and the index left is whole and made by the model beside it.
+    std::fs::remove_file(&index).unwrap();
+    let mut a = args(&["--wait"]);
+    let mut b = args(&["--wait"]);
+    let (a, b) = (
+        a.stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+        b.stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    let (ra, rb) = (json(&a), json(&b));
+    assert_eq!(ra["indexed"], v["indexed"]);
+    assert_eq!(rb["indexed"], v["indexed"]);
+    let check = hashlens(&[
+        "search",
+        "--index",
+        s(&index),
+        "--indexed",
+        s(&root.join("000.png")),
+        "-k",
+        "3",
+        "--json",
+    ]);
+    assert_eq!(json(&check)["results"].as_array().unwrap().len(), 3);
 }

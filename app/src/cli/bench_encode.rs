@@ -231,7 +231,7 @@ pub fn run(b: EncodeBench) -> anyhow::Result<()> {
         &device.device,
         &AtomicBool::new(false),
         |x| network.features(x),
-        |_, outputs| {
+        |_, outputs, _| {
             done += outputs.len();
             first.get_or_insert((Instant::now(), done));
             bar.set_position(done as u64);

@@ -146,10 +146,18 @@ pub fn index(a: IndexArgs) -> anyhow::Result<()> {
         report.resumed,
         report.removed
     );
-    if !report.skipped.is_empty() {
-        out!("{} skipped:", report.skipped.len());
-        for s in &report.skipped {
-            out!("  {}: {}", super::printable(&s.path), s.reason);
+    for (list, what) in [
+        (&report.skipped, "skipped"),
+        (
+            &report.damaged,
+            "damaged (indexed as far as they could be read)",
+        ),
+    ] {
+        if !list.is_empty() {
+            out!("{} {what}:", list.len());
+            for s in list {
+                out!("  {}: {}", super::printable(&s.path), s.reason);
+            }
         }
     }
     Ok(())

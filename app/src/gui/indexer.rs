@@ -14,7 +14,7 @@ pub enum TaskEvent {
     Device(String),
     Index(IndexEvent),
     /// The run ended: its report, and the index it saved.
-    Done(Result<(IndexReport, CodeIndex), String>),
+    Done(Result<Box<(IndexReport, CodeIndex)>, String>),
 }
 
 impl From<Panicked> for TaskEvent {
@@ -48,7 +48,7 @@ pub fn start_indexing(job: IndexJob, device: DeviceChoice, ctx: &egui::Context) 
         .map_err(|e| e.to_string())
         .and_then(|report| {
             let index = CodeIndex::load(&job.index).map_err(|e| e.to_string())?;
-            Ok((report, index))
+            Ok(Box::new((report, index)))
         });
         r.send(TaskEvent::Done(result));
     })

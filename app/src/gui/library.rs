@@ -303,7 +303,8 @@ impl Library {
                     self.waiting.clear();
                     self.waiting_stale = false;
                     match result {
-                        Ok((report, index)) => {
+                        Ok(done) => {
+                            let (report, index) = *done;
                             self.index = Some(index);
                             self.last_report = Some(report);
                             self.timeline.indexed = self.timeline.mark(self.timeline.indexed);

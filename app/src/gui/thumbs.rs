@@ -14,7 +14,7 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Condvar, Mutex};
 
 use eframe::egui::{self, ColorImage, TextureHandle, TextureOptions};
-use hashlens_core::photo::{DecodeLimits, decode_at_least};
+use hashlens_core::photo::{DecodeLimits, decode_then};
 
 /// Longest side of a thumbnail in pixels.
 pub const SIDE: u32 = 160;
@@ -221,15 +221,18 @@ pub fn thumbnail(path: &Path, disk: Option<&Path>) -> Option<image::RgbImage> {
     if let Some(img) = cached.as_ref().and_then(|c| image::open(c).ok()) {
         return Some(img.into_rgb8());
     }
-    let img = decode_at_least(path, &DecodeLimits::default(), Some(SIDE)).ok()?;
-    let scale = SIDE as f32 / img.width().max(img.height()) as f32;
-    let small = if scale < 1.0 {
-        let w = ((img.width() as f32 * scale).round() as u32).max(1);
-        let h = ((img.height() as f32 * scale).round() as u32).max(1);
-        image::imageops::thumbnail(&img, w, h)
-    } else {
-        img
-    };
+    let small = decode_then(path, &DecodeLimits::default(), Some(SIDE), |img| {
+        let scale = SIDE as f32 / img.width().max(img.height()) as f32;
+        if scale < 1.0 {
+            let w = ((img.width() as f32 * scale).round() as u32).max(1);
+            let h = ((img.height() as f32 * scale).round() as u32).max(1);
+            image::imageops::thumbnail(&img, w, h)
+        } else {
+            img
+        }
+    })
+    .ok()?
+    .value;
     if let Some(file) = cached {
         // A cache that cannot be written only costs speed.
         let mut jpeg = Vec::new();

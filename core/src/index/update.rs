@@ -149,6 +149,9 @@ pub struct IndexReport {
     /// Photos dropped because they left the folder.
     pub removed: usize,
     pub skipped: Vec<Skipped>,
+    /// Photos indexed although their file is damaged (a truncated JPEG, shown grey where data is
+    /// missing), with what is wrong: their codes describe what could be read.
+    pub damaged: Vec<Skipped>,
     /// Photos encoded per second of the run after the scan (loading or fitting the model included: what
     /// a user waits for), 0 when none were encoded.
     pub images_per_s: f64,
@@ -206,6 +209,11 @@ pub fn update_index(
         on_event(IndexEvent::Skipped(s.clone()));
         skipped.push(s);
     };
+    let mut damaged: Vec<Skipped> = Vec::new();
+    let mut note_damage = |s: Skipped, on_event: &mut dyn FnMut(IndexEvent)| {
+        on_event(IndexEvent::Warning(format!("{}: {}", s.path, s.reason)));
+        damaged.push(s);
+    };
     for p in &scan.problems {
         skip(Skipped::new(&p.path, &p.reason), on_event);
     }
@@ -246,22 +254,24 @@ pub fn update_index(
             .plan(images, &fp),
     };
     let description = model.config.provenance.description.clone();
-    let report = |indexed, encoded, kept, resumed, removed, skipped, images_per_s| IndexReport {
-        indexed,
-        encoded,
-        kept,
-        resumed,
-        removed,
-        skipped,
-        images_per_s,
-        seconds: started.elapsed().as_secs_f64(),
-        cancelled: cancel.load(std::sync::atomic::Ordering::Relaxed),
-        bits,
-        model: fp.clone(),
-        model_description: description.clone(),
-        index: job.index.to_string_lossy().into_owned(),
-        device: device.describe(),
-    };
+    let report =
+        |indexed, encoded, kept, resumed, removed, skipped, damaged, images_per_s| IndexReport {
+            indexed,
+            encoded,
+            kept,
+            resumed,
+            removed,
+            skipped,
+            damaged,
+            images_per_s,
+            seconds: started.elapsed().as_secs_f64(),
+            cancelled: cancel.load(std::sync::atomic::Ordering::Relaxed),
+            bits,
+            model: fp.clone(),
+            model_description: description.clone(),
+            index: job.index.to_string_lossy().into_owned(),
+            device: device.describe(),
+        };
     // Nothing new, changed or gone: the index on disk is already this run's result, and nothing is
     // written (so an up-to-date index in a read-only folder is reported unchanged, not as an error).
     if plan.encode.is_empty()
@@ -277,6 +287,7 @@ pub fn update_index(
             0,
             0,
             skipped,
+            Vec::new(),
             0.0,
         ));
     }
@@ -312,6 +323,9 @@ pub fn update_index(
         let (first, rest): (Vec<usize>, Vec<usize>) =
             todo.iter().partition(|s| fitted.features.contains_key(s));
         for s in first {
+            if let Some(why) = fitted.damaged.remove(&s) {
+                note_damage(Skipped::new(&images[s].path, &why), on_event);
+            }
             let f = fitted.features.remove(&s).expect("partitioned on it");
             let code = fitted.hash.encode(&f).expect("feature width").get(0);
             let photo = IndexedPhoto::from_entry(&images[s]);
@@ -333,7 +347,10 @@ pub fn update_index(
         &device.device,
         cancel,
         |x| model.forward(x),
-        |start, outputs| {
+        |start, outputs, hurt| {
+            for (p, why) in hurt {
+                note_damage(Skipped::new(&images[todo[p]].path, &why), on_event);
+            }
             for (i, out) in outputs.into_iter().enumerate() {
                 let s = todo[start + i];
                 match out {
@@ -389,6 +406,7 @@ pub fn update_index(
         resumed,
         plan.removed,
         skipped,
+        damaged,
         images_per_s,
     ))
 }
@@ -429,6 +447,8 @@ struct Fitted {
     hash: LinearHash,
     features: HashMap<usize, Vec<f32>>,
     failed: HashMap<usize, String>,
+    /// Photos decoded in spite of damage (scan position → what is wrong).
+    damaged: HashMap<usize, String>,
 }
 
 /// Loads the job's model, or fits the default one, and keeps it beside the index.
@@ -509,6 +529,7 @@ fn fit_default(
     let backbone = backbone.for_inference(&device.device);
     let mut features = HashMap::new();
     let mut failed = HashMap::new();
+    let mut damaged = HashMap::new();
     let mut rows = Vec::new();
     let mut done = 0;
     for_each_batch(
@@ -518,7 +539,8 @@ fn fit_default(
         &device.device,
         cancel,
         |x| backbone.features(x),
-        |start, outputs| {
+        |start, outputs, hurt| {
+            damaged.extend(hurt.into_iter().map(|(p, why)| (sample[p], why)));
             for (i, out) in outputs.into_iter().enumerate() {
                 let s = sample[start + i];
                 match out {
@@ -585,6 +607,7 @@ fn fit_default(
             hash,
             features,
             failed,
+            damaged,
         },
     ))
 }

@@ -13,13 +13,19 @@ use burn::tensor::{Device, Tensor};
 use rayon::prelude::*;
 
 use super::image_batch;
-use crate::photo::{DecodeLimits, PhotoError, Preprocess, decode_at_least};
+use crate::photo::{DecodeLimits, Decoded, PhotoError, Preprocess, decode_then};
 
 /// One batch ready for the network: preprocessed pixels, and per photo either its row or the error.
 struct Prepared {
     pixels: Vec<f32>,
     rows: Vec<Result<usize, PhotoError>>,
+    /// Photos decoded in spite of damage: position in the batch, what is wrong.
+    damaged: Vec<(usize, String)>,
 }
+
+/// Photos of a batch that were decoded although their file is damaged (a truncated JPEG shows grey
+/// where data is missing): position in the caller's list, what is wrong.
+pub type Damaged = Vec<(usize, String)>;
 
 /// What the network made of one photo (a row of its output), or why the photo could not be read.
 pub type PhotoOutput = Result<Vec<f32>, PhotoError>;
@@ -29,7 +35,7 @@ pub type PhotoOutput = Result<Vec<f32>, PhotoError>;
 pub struct Decode {
     pub limits: DecodeLimits,
     /// JPEGs are decoded at a reduced size whose shorter side still covers this many pixels
-    /// ([`decode_at_least`]); `None` decodes every photo at full size.
+    /// ([`decode_then`]); `None` decodes every photo at full size.
     pub side: Option<u32>,
 }
 
@@ -44,8 +50,9 @@ impl Decode {
 }
 
 /// Runs `network` over the photos at `paths` in batches of `batch`, decoding the next batch while the
-/// current one runs. `on_batch(first, outputs)` receives each batch's outputs in order (`first` = position
-/// of the batch's first photo in `paths`). Setting `cancel` stops after the batch in flight. Photos are
+/// current one runs. `on_batch(first, outputs, damaged)` receives each batch's outputs in order
+/// (`first` = position of the batch's first photo in `paths`) and the photos among them decoded in
+/// spite of damage. Setting `cancel` stops after the batch in flight. Photos are
 /// decoded as [`Decode::for_input`] says.
 pub fn for_each_batch(
     paths: &[PathBuf],
@@ -54,7 +61,7 @@ pub fn for_each_batch(
     device: &Device,
     cancel: &AtomicBool,
     network: impl FnMut(Tensor<4>) -> Tensor<2>,
-    on_batch: impl FnMut(usize, Vec<PhotoOutput>),
+    on_batch: impl FnMut(usize, Vec<PhotoOutput>, Damaged),
 ) {
     let decode = Decode::for_input(pre);
     for_each_batch_with(paths, pre, decode, batch, device, cancel, network, on_batch)
@@ -70,7 +77,7 @@ pub fn for_each_batch_with(
     device: &Device,
     cancel: &AtomicBool,
     mut network: impl FnMut(Tensor<4>) -> Tensor<2>,
-    mut on_batch: impl FnMut(usize, Vec<PhotoOutput>),
+    mut on_batch: impl FnMut(usize, Vec<PhotoOutput>, Damaged),
 ) {
     let per_image = pre.len();
     let batch = batch.max(1);
@@ -83,26 +90,37 @@ pub fn for_each_batch_with(
                 if cancel.load(Ordering::Relaxed) {
                     break;
                 }
-                let decoded: Vec<Result<Vec<f32>, PhotoError>> = chunk
+                let decoded: Vec<Result<Decoded<Vec<f32>>, PhotoError>> = chunk
                     .par_iter()
                     .map(|p| {
-                        let img = decode_at_least(p, &decode.limits, decode.side)?;
-                        let mut v = Vec::with_capacity(per_image);
-                        pre.apply(&img, &mut v);
-                        Ok(v)
+                        // Resized while its share of the decode budget is held.
+                        decode_then(p, &decode.limits, decode.side, |img| {
+                            let mut v = Vec::with_capacity(per_image);
+                            pre.apply(&img, &mut v);
+                            v
+                        })
                     })
                     .collect();
                 let mut pixels = Vec::with_capacity(batch * per_image);
                 let mut rows = Vec::with_capacity(chunk.len());
+                let mut damaged = Vec::new();
                 let mut n = 0;
-                for d in decoded {
-                    rows.push(d.map(|v| {
-                        pixels.extend_from_slice(&v);
+                for (i, d) in decoded.into_iter().enumerate() {
+                    rows.push(d.map(|d| {
+                        if let Some(why) = d.damage {
+                            damaged.push((b * batch + i, why));
+                        }
+                        pixels.extend_from_slice(&d.value);
                         n += 1;
                         n - 1
                     }));
                 }
-                if tx.send((b * batch, Prepared { pixels, rows })).is_err() {
+                let prepared = Prepared {
+                    pixels,
+                    rows,
+                    damaged,
+                };
+                if tx.send((b * batch, prepared)).is_err() {
                     break;
                 }
             }
@@ -127,7 +145,7 @@ pub fn for_each_batch_with(
                 .into_iter()
                 .map(|row| row.map(|r| values[r * width..(r + 1) * width].to_vec()))
                 .collect();
-            on_batch(start, outputs);
+            on_batch(start, outputs, prepared.damaged);
             if cancel.load(Ordering::Relaxed) {
                 break;
             }
@@ -155,7 +173,7 @@ pub fn extract_features(
         device,
         cancel,
         network,
-        |start, outputs| {
+        |start, outputs, _| {
             done += outputs.len();
             for (i, o) in outputs.into_iter().enumerate() {
                 out[start + i] = Some(o);

@@ -138,6 +138,90 @@ fn iso_brand(head: &[u8]) -> Option<[u8; 4]> {
     (head.len() >= 12 && &head[4..8] == b"ftyp").then(|| head[8..12].try_into().expect("4 bytes"))
 }
 
+/// What is wrong with a JPEG that decoders accept anyway, filling what is missing with grey: `None`
+/// for a whole file (or one that is not a JPEG at all, which the decoder words itself).
+///
+/// The file's segments are walked from the start (each by its length, so an EXIF thumbnail inside a
+/// segment is never mistaken for the image) and each scan's entropy-coded data up to its next
+/// marker. Two findings:
+/// - the file ends before the end-of-image marker: a cut-off download or copy;
+/// - the coded data is far too short for the size the header announces. Every block of luma costs
+///   at least one bit in any Huffman-coded JPEG (its DC code), so data under half a bit per block
+///   means a forged or damaged header (a 958-byte file that claims 18000 × 18000 pixels). Not
+///   checked for arithmetic-coded files, which can go below that.
+///
+/// Data after the end-of-image marker (a motion photo's video, a maker's trailer) is not looked at.
+pub fn jpeg_damage(bytes: &[u8]) -> Option<String> {
+    const TRUNCATED: &str =
+        "truncated: the file ends before the picture does (the missing part shows grey)";
+    if bytes.len() < 4 || bytes[..2] != [0xFF, 0xD8] {
+        return None;
+    }
+    let be16 = |at: usize| usize::from(u16::from_be_bytes([bytes[at], bytes[at + 1]]));
+    let mut i = 2;
+    let mut size: Option<(usize, usize)> = None;
+    let mut arithmetic = false;
+    let mut coded = 0usize;
+    loop {
+        // The next marker: 0xFF (any number of them, as fill), then its code.
+        while i < bytes.len() && bytes[i] != 0xFF {
+            i += 1;
+        }
+        while i < bytes.len() && bytes[i] == 0xFF {
+            i += 1;
+        }
+        let Some(&marker) = bytes.get(i) else {
+            return Some(TRUNCATED.into());
+        };
+        i += 1;
+        match marker {
+            0xD9 => break,
+            0x01 | 0xD0..=0xD7 => continue,
+            _ => {}
+        }
+        if i + 2 > bytes.len() {
+            return Some(TRUNCATED.into());
+        }
+        let length = be16(i);
+        if length < 2 {
+            return None;
+        }
+        let end = i + length;
+        if end > bytes.len() {
+            return Some(TRUNCATED.into());
+        }
+        if matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC) && length >= 7 {
+            size = Some((be16(i + 5), be16(i + 3)));
+            arithmetic = marker >= 0xC9;
+        }
+        i = end;
+        if marker == 0xDA {
+            // Entropy-coded data: up to the next marker that is not a stuffed 0xFF00 or a restart.
+            let start = i;
+            loop {
+                while i < bytes.len() && bytes[i] != 0xFF {
+                    i += 1;
+                }
+                match bytes.get(i + 1) {
+                    None => return Some(TRUNCATED.into()),
+                    Some(0x00 | 0xD0..=0xD7) => i += 2,
+                    Some(_) => break,
+                }
+            }
+            coded += i - start;
+        }
+    }
+    if let Some((w, h)) = size.filter(|_| !arithmetic) {
+        let blocks = w.div_ceil(8) * h.div_ceil(8);
+        if coded * 8 < blocks / 2 {
+            return Some(format!(
+                "damaged or forged: {coded} bytes of picture data cannot hold the {w} × {h} pixels its header announces (most of it shows grey)"
+            ));
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,6 +21,7 @@
 //! deviation, giving channel-major (CHW) `f32` values.
 
 pub mod augment;
+pub mod budget;
 pub mod deform;
 pub mod format;
 pub mod heif;
@@ -89,6 +90,42 @@ pub fn decode_at_least(
     limits: &DecodeLimits,
     min_short_side: Option<u32>,
 ) -> Result<RgbImage, PhotoError> {
+    decode_held(path, limits, min_short_side, &mut None, &mut None)
+}
+
+/// A decoded photo (or what was made of it), and what is wrong with the file if the decoder got
+/// through it anyway ([`format::jpeg_damage`]).
+#[derive(Debug)]
+pub struct Decoded<T> {
+    pub value: T,
+    pub damage: Option<String>,
+}
+
+/// [`decode_at_least`], then `then(photo)` (a resize) while the photo's share of the process's decode
+/// budget is still held ([`budget`]): what indexing and the thumbnails use, so that the full-size
+/// pixels of many photos are never in memory at once.
+pub fn decode_then<T>(
+    path: &Path,
+    limits: &DecodeLimits,
+    min_short_side: Option<u32>,
+    then: impl FnOnce(RgbImage) -> T,
+) -> Result<Decoded<T>, PhotoError> {
+    let (mut held, mut damage) = (None, None);
+    let img = decode_held(path, limits, min_short_side, &mut held, &mut damage)?;
+    let value = then(img);
+    drop(held);
+    Ok(Decoded { value, damage })
+}
+
+/// [`decode_at_least`], leaving the budget reservation in `held` and, for a JPEG read whole, what is
+/// wrong with it in `damage`.
+fn decode_held<'b>(
+    path: &Path,
+    limits: &DecodeLimits,
+    min_short_side: Option<u32>,
+    held: &mut Option<budget::Reservation<'b>>,
+    damage: &mut Option<String>,
+) -> Result<RgbImage, PhotoError> {
     let mut file = std::fs::File::open(path)?;
     let mut head = [0u8; format::HEAD];
     let got = format::read_head(&mut file, &mut head)?;
@@ -115,13 +152,16 @@ pub fn decode_at_least(
             let preview = raw::largest_preview(&bytes).ok_or_else(|| {
                 PhotoError::Corrupt("this RAW file holds no JPEG preview hashlens can read".into())
             })?;
-            let (img, own) = decode_jpeg(preview, limits, min_short_side)?;
+            let (img, own) = decode_jpeg(preview, limits, min_short_side, held)?;
             (img, raw::tiff_orientation(&bytes).unwrap_or(own))
         }
         Some(PhotoFormat::Image(ImageFormat::Jpeg)) if min_short_side.is_some() => {
-            decode_jpeg(&whole(file)?, limits, min_short_side)?
+            let bytes = whole(file)?;
+            let decoded = decode_jpeg(&bytes, limits, min_short_side, held)?;
+            *damage = format::jpeg_damage(&bytes);
+            decoded
         }
-        _ => decode_reader(ImageReader::new(BufReader::new(file)), limits)?,
+        _ => decode_reader(ImageReader::new(BufReader::new(file)), limits, held)?,
     };
     img.apply_orientation(orientation);
     Ok(into_rgb8(img))
@@ -129,8 +169,11 @@ pub fn decode_at_least(
 
 /// Decodes an in-memory file to upright 8-bit RGB.
 pub fn decode_bytes(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbImage, PhotoError> {
-    let (mut img, orientation) =
-        decode_reader(ImageReader::new(BufReader::new(Cursor::new(bytes))), limits)?;
+    let (mut img, orientation) = decode_reader(
+        ImageReader::new(BufReader::new(Cursor::new(bytes))),
+        limits,
+        &mut None,
+    )?;
     img.apply_orientation(orientation);
     Ok(into_rgb8(img))
 }
@@ -144,28 +187,31 @@ fn into_rgb8(img: DynamicImage) -> RgbImage {
 
 /// A JPEG at the smallest DCT scale whose shorter side covers `min_short_side` (full size when none
 /// does, or for `None`), with the orientation its EXIF asks for (not applied yet).
-fn decode_jpeg(
+fn decode_jpeg<'b>(
     bytes: &[u8],
     limits: &DecodeLimits,
     min_short_side: Option<u32>,
+    held: &mut Option<budget::Reservation<'b>>,
 ) -> Result<(DynamicImage, Orientation), PhotoError> {
     if let Some(side) = min_short_side
-        && let Some(reduced) = decode_jpeg_reduced(bytes, limits, side)?
+        && let Some(reduced) = decode_jpeg_reduced(bytes, limits, side, held)?
     {
         return Ok(reduced);
     }
     decode_reader(
         ImageReader::with_format(BufReader::new(Cursor::new(bytes)), ImageFormat::Jpeg),
         limits,
+        held,
     )
 }
 
 /// `None` when no reduction applies (a small photo) or this decoder cannot scale the file (its colour
 /// model, or anything it cannot parse: the full decoder then words the error).
-fn decode_jpeg_reduced(
+fn decode_jpeg_reduced<'b>(
     bytes: &[u8],
     limits: &DecodeLimits,
     min_short_side: u32,
+    held: &mut Option<budget::Reservation<'b>>,
 ) -> Result<Option<(DynamicImage, Orientation)>, PhotoError> {
     use jpeg_decoder::PixelFormat;
     let mut decoder = jpeg_decoder::Decoder::new(bytes);
@@ -194,6 +240,20 @@ fn decode_jpeg_reduced(
         .scale(width.div_ceil(denom) as u16, height.div_ceil(denom) as u16)
         .map_err(|e| PhotoError::Corrupt(e.to_string()))?;
     let (w, h) = (u32::from(w), u32::from(h));
+    // The reduced pixels; a progressive file also keeps every coefficient at full size until the end.
+    let channels = if info.pixel_format == PixelFormat::RGB24 {
+        3
+    } else {
+        1
+    };
+    let mut need = u64::from(w) * u64::from(h) * channels;
+    if info.coding_process == jpeg_decoder::CodingProcess::DctProgressive {
+        need += u64::from(width.next_multiple_of(8))
+            * u64::from(height.next_multiple_of(8))
+            * channels
+            * 2;
+    }
+    *held = Some(budget::decode_budget().reserve(need, &format!("{width} × {height} pixels"))?);
     decoder.set_max_decoding_buffer_size(usize::try_from(limits.max_alloc).unwrap_or(usize::MAX));
     let pixels = decoder
         .decode()
@@ -222,9 +282,10 @@ fn too_large_side(width: u32, height: u32, limits: &DecodeLimits) -> PhotoError 
 }
 
 /// Decodes with the `image` crate under `limits`; the orientation is returned, not applied.
-fn decode_reader<R: std::io::BufRead + std::io::Seek>(
+fn decode_reader<'b, R: std::io::BufRead + std::io::Seek>(
     reader: ImageReader<R>,
     limits: &DecodeLimits,
+    held: &mut Option<budget::Reservation<'b>>,
 ) -> Result<(DynamicImage, Orientation), PhotoError> {
     let mut reader = reader.with_guessed_format()?;
     if reader.format().is_none() {
@@ -250,6 +311,16 @@ fn decode_reader<R: std::io::BufRead + std::io::Seek>(
     }
     // A missing or unreadable orientation tag means "as stored".
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    // The decoded pixels, their 8-bit RGB copy unless they are that already, a rotated copy.
+    let rgb = u64::from(width) * u64::from(height) * 3;
+    let mut need = bytes;
+    if decoder.color_type() != image::ColorType::Rgb8 {
+        need += rgb;
+    }
+    if orientation != Orientation::NoTransforms {
+        need += rgb;
+    }
+    *held = Some(budget::decode_budget().reserve(need, &format!("{width} × {height} pixels"))?);
     let img = DynamicImage::from_decoder(decoder).map_err(classify)?;
     Ok((img, orientation))
 }

@@ -339,3 +339,85 @@ fn red_left_blue_right(w: u32, h: u32) -> RgbImage {
         }
     })
 }
+
+/// A `w × h` JPEG of textured noise (so that its coded data has a realistic size).
+fn noisy_jpeg(w: u32, h: u32) -> Vec<u8> {
+    let img = RgbImage::from_fn(w, h, |x, y| {
+        let v = ((x * 7919 + y * 104_729) % 251) as u8;
+        Rgb([v, v.wrapping_mul(3), 255 - v])
+    });
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
+        .write_image(img.as_raw(), w, h, image::ExtendedColorType::Rgb8)
+        .unwrap();
+    out
+}
+
+#[test]
+fn whole_jpegs_and_trailers_are_sound_and_cut_or_forged_ones_are_named() {
+    use format::jpeg_damage;
+    let whole = noisy_jpeg(320, 240);
+    assert_eq!(jpeg_damage(&whole), None);
+    // A motion photo's video (or a maker's trailer) after the end-of-image marker is no damage.
+    let mut trailer = whole.clone();
+    trailer.extend_from_slice(b"\0\0\0\x18ftypmp42 and then a video");
+    assert_eq!(jpeg_damage(&trailer), None);
+    // Not a JPEG: left to the decoder.
+    assert_eq!(jpeg_damage(b"plain text"), None);
+
+    // Cut anywhere in the picture data, or in a segment.
+    for cut in [whole.len() / 2, whole.len() - 2, 40] {
+        let why = jpeg_damage(&whole[..cut]).expect("a cut file");
+        assert!(why.starts_with("truncated"), "{cut}: {why}");
+    }
+
+    // An EXIF segment that holds a whole thumbnail (its own markers, end-of-image included) does not
+    // hide that the main picture is cut.
+    let thumb = noisy_jpeg(16, 16);
+    let mut app1 = vec![0xFF, 0xE1];
+    app1.extend_from_slice(&((thumb.len() + 8) as u16).to_be_bytes());
+    app1.extend_from_slice(b"Exif\0\0");
+    app1.extend_from_slice(&thumb);
+    let mut with_thumb = whole[..2].to_vec();
+    with_thumb.extend_from_slice(&app1);
+    with_thumb.extend_from_slice(&whole[2..]);
+    assert_eq!(jpeg_damage(&with_thumb), None);
+    let cut = with_thumb.len() * 2 / 3;
+    assert!(jpeg_damage(&with_thumb[..cut]).is_some_and(|w| w.starts_with("truncated")));
+
+    // A forged header: a small file that claims 18000 × 18000 pixels.
+    let mut forged = noisy_jpeg(16, 16);
+    let sof = forged
+        .windows(2)
+        .position(|m| m == [0xFF, 0xC0])
+        .expect("a baseline frame header");
+    forged[sof + 5..sof + 7].copy_from_slice(&18000u16.to_be_bytes());
+    forged[sof + 7..sof + 9].copy_from_slice(&18000u16.to_be_bytes());
+    let why = jpeg_damage(&forged).expect("a forged header");
+    assert!(why.contains("18000 × 18000"), "{why}");
+}
+
+#[test]
+fn decoding_a_damaged_jpeg_says_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = noisy_jpeg(1200, 900);
+    let path = dir.path().join("half.jpg");
+    std::fs::write(&path, &whole[..whole.len() / 2]).unwrap();
+    match decode_then(&path, &DecodeLimits::default(), Some(256), |img| {
+        img.dimensions()
+    }) {
+        // The decoder filled the missing half: then the damage is named.
+        Ok(d) => assert!(d.damage.is_some_and(|w| w.starts_with("truncated"))),
+        Err(e) => assert!(
+            matches!(e, PhotoError::Corrupt(_) | PhotoError::Io(_)),
+            "{e}"
+        ),
+    }
+    let good = dir.path().join("whole.jpg");
+    std::fs::write(&good, &whole).unwrap();
+    let d = decode_then(&good, &DecodeLimits::default(), Some(256), |img| {
+        img.dimensions()
+    })
+    .unwrap();
+    assert_eq!((d.value, d.damage), ((600, 450), None));
+}
