@@ -239,3 +239,25 @@ impl TapParent for PathBuf {
         self
     }
 }
+
+#[test]
+fn a_pipe_given_as_a_photo_an_index_or_a_model_is_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("x.jpg");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    // Each would block forever on opening the pipe.
+    let err =
+        hashlens_core::photo::decode_at_least(&fifo, &Default::default(), Some(256)).unwrap_err();
+    assert!(err.to_string().contains("not a regular file"), "{err}");
+    let err = hashlens_core::index::CodeIndex::load(&fifo).unwrap_err();
+    assert!(err.to_string().contains("not a regular file"), "{err}");
+    let device = hashlens_core::device::ComputeDevice::cpu(None).device;
+    let err = hashlens_core::model::HashModel::load(&fifo, &device).unwrap_err();
+    assert!(err.to_string().contains("not a regular file"), "{err}");
+}

@@ -153,7 +153,7 @@ impl CodeIndex {
 
     /// Reads an index written by [`CodeIndex::save`], checking version and checksum.
     pub fn load(path: &Path) -> Result<Self, FileError> {
-        let bytes = std::fs::read(path).map_err(FileError::io(path))?;
+        let bytes = crate::io::read_regular(path).map_err(FileError::io(path))?;
         format::decode(&bytes).map_err(|reason| FileError::invalid(path, reason))
     }
 }

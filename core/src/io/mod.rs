@@ -22,6 +22,31 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Opens `path` for reading if it is a regular file (links followed): a named pipe would block the
+/// open until some other process wrote to it, and a device could stream forever.
+pub fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            if meta.is_dir() {
+                "a folder, not a file"
+            } else {
+                "not a regular file (a pipe, a device or a socket)"
+            },
+        ));
+    }
+    std::fs::File::open(path)
+}
+
+/// The whole of the regular file at `path` ([`open_regular`]).
+pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    open_regular(path)?.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// How old a [`write_atomic`] temporary file must be before it counts as left over by a crash: a write
 /// takes seconds, so one this old belongs to no run still going.
 pub const STALE_TEMPORARY: std::time::Duration = std::time::Duration::from_secs(600);

@@ -371,7 +371,7 @@ impl HashModel {
 
     /// Reads a model file, checking its format, its config and that every tensor matches.
     pub fn load(path: &Path, device: &Device) -> Result<Self, ModelError> {
-        let bytes = std::fs::read(path).map_err(crate::io::FileError::io(path))?;
+        let bytes = crate::io::read_regular(path).map_err(crate::io::FileError::io(path))?;
         Self::from_bytes(&bytes, &path.display().to_string(), device)
     }
 

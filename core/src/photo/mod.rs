@@ -126,7 +126,7 @@ fn decode_held<'b>(
     held: &mut Option<budget::Reservation<'b>>,
     damage: &mut Option<String>,
 ) -> Result<RgbImage, PhotoError> {
-    let mut file = std::fs::File::open(path)?;
+    let mut file = crate::io::open_regular(path)?;
     let mut head = [0u8; format::HEAD];
     let got = format::read_head(&mut file, &mut head)?;
     file.seek(SeekFrom::Start(0))?;
