@@ -16,9 +16,8 @@
 //!   layer: each worker keeps its buffers from photo to photo;
 //! - **one photo per core**: a batch is spread over the cores photo by photo, each photo running its
 //!   products on one core, which keeps its activations in that core's caches and needs no synchronisation
-//!   between layers. At the network's last resolution (7 × 7) a core runs a group of photos together,
-//!   so that the widest layers' weights are read once per group. A single photo (a search with an
-//!   outside photo) splits each layer over the cores instead;
+//!   between layers. A single photo (a search with an outside photo) splits each layer over the cores
+//!   instead;
 //! - **one register tile** (`avx2.rs`, 6 pixels × 16 channels) for every dense layer, reading weights
 //!   packed in panels for the wide 1×1 layers; the stem's taps gathered into rows so that it is one
 //!   more such layer; **the early blocks by bands of rows** (stem included), so that their large
@@ -273,8 +272,6 @@ struct Scratch {
     image: Vec<f32>,
     /// One row of the stem's taps per output pixel ([`stem_row`]).
     patches: Vec<f32>,
-    /// A group's activations gathered for [`CpuNet::tail`].
-    group: Vec<f32>,
 }
 
 /// An inverted-residual network ready for CPU inference (see the module documentation).
@@ -283,9 +280,6 @@ pub struct CpuNet {
     stem: Folded,
     blocks: Vec<Block>,
     head: Folded,
-    /// The first block at the network's final resolution (after its last stride-2 block): from here on
-    /// a core runs a group of photos together ([`CpuNet::forward_group`]).
-    tail_start: usize,
 }
 
 impl std::fmt::Debug for CpuNet {
@@ -296,9 +290,6 @@ impl std::fmt::Debug for CpuNet {
             .finish_non_exhaustive()
     }
 }
-
-/// Photos a core runs through the network's tail together ([`CpuNet::forward_group`]).
-const GROUP: usize = 4;
 
 /// Sizes a `Vec` to `n` values without clearing what it held (every value is overwritten).
 fn sized(v: &mut Vec<f32>, n: usize) -> &mut [f32] {
@@ -313,28 +304,22 @@ fn out_size(size: usize, k: usize, stride: usize, (a, b): (usize, usize)) -> usi
 impl CpuNet {
     /// Folds `net`'s weights (its current values: a fine-tuned backbone works as well as the ImageNet one).
     pub fn new(net: &InvertedResidualNet) -> Self {
-        let blocks: Vec<Block> = net
-            .blocks
-            .iter()
-            .map(|b| Block {
-                expand: b
-                    .expand
-                    .as_ref()
-                    .map(|e| fold(e, Layout::Dense).with_panels()),
-                depthwise: fold(&b.depthwise, Layout::Depthwise),
-                project: fold(&b.project, Layout::Dense).with_panels(),
-                residual: b.residual,
-            })
-            .collect();
-        let tail_start = blocks
-            .iter()
-            .rposition(|b| b.depthwise.stride > 1)
-            .map_or(0, |i| i + 1);
         Self {
             stem: fold(&net.stem, Layout::Dense),
-            blocks,
+            blocks: net
+                .blocks
+                .iter()
+                .map(|b| Block {
+                    expand: b
+                        .expand
+                        .as_ref()
+                        .map(|e| fold(e, Layout::Dense).with_panels()),
+                    depthwise: fold(&b.depthwise, Layout::Depthwise),
+                    project: fold(&b.project, Layout::Dense).with_panels(),
+                    residual: b.residual,
+                })
+                .collect(),
             head: fold(&net.head, Layout::Dense).with_panels(),
-            tail_start,
         }
     }
 
@@ -357,10 +342,10 @@ impl CpuNet {
             return out;
         }
         pixels
-            .par_chunks(GROUP * per_image)
-            .zip(out.par_chunks_mut(GROUP * dim))
-            .for_each(|(imgs, o)| {
-                SCRATCH.with_borrow_mut(|s| self.forward_group(imgs, height, width, s, o))
+            .par_chunks(per_image)
+            .zip(out.par_chunks_mut(dim))
+            .for_each(|(img, o)| {
+                SCRATCH.with_borrow_mut(|s| self.forward_one(img, height, width, s, false, None, o))
             });
         out
     }
@@ -378,7 +363,6 @@ impl CpuNet {
         times
     }
 
-    /// One photo through the whole network: [`front`](Self::front), then [`tail`](Self::tail).
     #[allow(clippy::too_many_arguments)]
     fn forward_one(
         &self,
@@ -387,73 +371,23 @@ impl CpuNet {
         width: usize,
         s: &mut Scratch,
         parallel: bool,
-        times: Option<&mut LayerTimes>,
+        mut times: Option<&mut LayerTimes>,
         out: &mut [f32],
     ) {
-        let mut laps = Laps {
-            times,
-            clock: Instant::now(),
+        let mut clock = Instant::now();
+        let mut lap = |slot: fn(&mut LayerTimes) -> &mut Duration,
+                       times: &mut Option<&mut LayerTimes>| {
+            if let Some(t) = times.as_deref_mut() {
+                let now = Instant::now();
+                *slot(t) += now - clock;
+                clock = now;
+            }
         };
-        let size = self.front(chw, height, width, s, parallel, &mut laps);
-        self.tail(1, size, s, parallel, &mut laps, out);
-    }
-
-    /// `chws.len() / (3·height·width)` photos on this core: each through [`front`](Self::front), their
-    /// activations side by side, then all of them through [`tail`](Self::tail) together, where the 1×1
-    /// layers' weights (up to 1.6 MB each, more than this core's L2) are then read once for the group
-    /// instead of once per photo.
-    fn forward_group(
-        &self,
-        chws: &[f32],
-        height: usize,
-        width: usize,
-        s: &mut Scratch,
-        out: &mut [f32],
-    ) {
-        let photos = chws.len() / (3 * height * width);
-        if photos == 1 {
-            return self.forward_one(chws, height, width, s, false, None, out);
-        }
-        let mut laps = Laps {
-            times: None,
-            clock: Instant::now(),
-        };
-        let mut group = std::mem::take(&mut s.group);
-        group.clear();
-        let mut size = (0, 0);
-        for chw in chws.chunks_exact(3 * height * width) {
-            size = self.front(chw, height, width, s, false, &mut laps);
-            let len = size.0 * size.1 * self.front_channels();
-            group.extend_from_slice(&s.x[..len]);
-        }
-        std::mem::swap(&mut s.x, &mut group);
-        s.group = group;
-        self.tail(photos, size, s, false, &mut laps, out);
-    }
-
-    /// Channels of the activations [`front`](Self::front) leaves.
-    fn front_channels(&self) -> usize {
-        self.blocks[..self.tail_start]
-            .last()
-            .map_or(self.stem.cout, |b| b.project.cout)
-    }
-
-    /// The stem and the blocks before [`tail_start`](Self::tail_start), on one photo: its activations
-    /// are left in `s.x`. Returns their size.
-    fn front(
-        &self,
-        chw: &[f32],
-        height: usize,
-        width: usize,
-        s: &mut Scratch,
-        parallel: bool,
-        laps: &mut Laps<'_>,
-    ) -> (usize, usize) {
         let first = self
             .blocks
             .first()
             .filter(|b| !parallel && b.fusable_with_stem());
-        let (h, w) = match first {
+        let (mut h, mut w) = match first {
             Some(b) => {
                 let size = fused_stem(&self.stem, b, chw, height, width, s);
                 std::mem::swap(&mut s.x, &mut s.y);
@@ -461,9 +395,9 @@ impl CpuNet {
             }
             None => stem(&self.stem, chw, height, width, s, parallel),
         };
-        let stem_before = laps.times.as_deref().map(|t| t.stem);
-        laps.lap(|t| &mut t.stem);
-        if let (Some(t), Some(b), Some(t0)) = (laps.times.as_deref_mut(), first, stem_before) {
+        let stem_before = times.as_deref().map(|t| t.stem);
+        lap(|t| &mut t.stem, &mut times);
+        if let (Some(t), Some(b), Some(t0)) = (times.as_deref_mut(), first, stem_before) {
             t.stem_with_first_block = true;
             if t.blocks.is_empty() {
                 let mut first = BlockTimes::of(b, (h, w), true);
@@ -472,88 +406,15 @@ impl CpuNet {
             }
             t.blocks[0].layers[0] += t.stem - t0;
         }
-        let start = first.map_or(0, |_| 1);
-        self.blocks_on(start..self.tail_start, 1, (h, w), s, parallel, laps)
-    }
-
-    /// The blocks from [`tail_start`](Self::tail_start), the head and the pooling on `photos` photos
-    /// whose activations lie side by side in `s.x`; their features go to `out`.
-    fn tail(
-        &self,
-        photos: usize,
-        size: (usize, usize),
-        s: &mut Scratch,
-        parallel: bool,
-        laps: &mut Laps<'_>,
-        out: &mut [f32],
-    ) {
-        let (h, w) = self.blocks_on(
-            self.tail_start..self.blocks.len(),
-            photos,
-            size,
-            s,
-            parallel,
-            laps,
-        );
-        let rows = h * w;
-        pointwise(
-            &self.head,
-            &s.x,
-            photos * rows,
-            &mut s.hidden,
-            false,
-            parallel,
-        );
-        let dim = self.head.cout;
-        let inv = 1.0 / rows as f32;
-        for (photo, out) in s.hidden[..photos * rows * dim]
-            .chunks_exact(rows * dim)
-            .zip(out.chunks_exact_mut(dim))
-        {
-            out.fill(0.0);
-            for row in photo.chunks_exact(dim) {
-                for (o, v) in out.iter_mut().zip(row) {
-                    *o += v;
-                }
-            }
-            out.iter_mut().for_each(|o| *o *= inv);
-        }
-        laps.lap(|t| &mut t.head);
-    }
-
-    /// Blocks `range` on `photos` photos side by side in `s.x` (each `size`), leaving the result in
-    /// `s.x`. Returns the output size.
-    fn blocks_on(
-        &self,
-        range: std::ops::Range<usize>,
-        photos: usize,
-        (mut h, mut w): (usize, usize),
-        s: &mut Scratch,
-        parallel: bool,
-        laps: &mut Laps<'_>,
-    ) -> (usize, usize) {
-        for (i, b) in self
-            .blocks
-            .iter()
-            .enumerate()
-            .take(range.end)
-            .skip(range.start)
-        {
-            let before = laps
-                .times
-                .as_deref()
-                .map(|t| [t.expand, t.depthwise, t.project]);
-            if let Some(e) = b
-                .expand
-                .as_ref()
-                .filter(|_| !parallel && photos == 1 && b.fusable())
-            {
+        for (i, b) in self.blocks.iter().enumerate().skip(first.map_or(0, |_| 1)) {
+            let before = times.as_deref().map(|t| [t.expand, t.depthwise, t.project]);
+            if let Some(e) = b.expand.as_ref().filter(|_| !parallel && b.fusable()) {
                 let size = (h, w);
-                let fused_before = laps.times.as_deref().map(|t| t.fused);
+                let fused_before = times.as_deref().map(|t| t.fused);
                 (h, w) = fused_block(b, e, h, w, s);
                 std::mem::swap(&mut s.x, &mut s.y);
-                laps.lap(|t| &mut t.fused);
-                if let (Some(t), Some(f0)) = (laps.times.as_deref_mut(), fused_before) {
+                lap(|t| &mut t.fused, &mut times);
+                if let (Some(t), Some(f0)) = (times.as_deref_mut(), fused_before) {
                     if t.blocks.len() <= i {
                         t.blocks.push(BlockTimes::of(b, size, true));
                     }
@@ -564,22 +425,15 @@ impl CpuNet {
             let rows = h * w;
             let input: &[f32] = match &b.expand {
                 Some(e) => {
-                    pointwise(e, &s.x, photos * rows, &mut s.hidden, false, parallel);
-                    laps.lap(|t| &mut t.expand);
+                    pointwise(e, &s.x, rows, &mut s.hidden, false, parallel);
+                    lap(|t| &mut t.expand, &mut times);
                     &s.hidden
                 }
                 None => &s.x,
             };
-            let (ho, wo) = depthwise(
-                &b.depthwise,
-                input,
-                photos,
-                (h, w),
-                &mut s.spatial,
-                parallel,
-            );
-            laps.lap(|t| &mut t.depthwise);
-            let rows_out = photos * ho * wo;
+            let (ho, wo) = depthwise(&b.depthwise, input, h, w, &mut s.spatial, parallel);
+            lap(|t| &mut t.depthwise, &mut times);
+            let rows_out = ho * wo;
             if b.residual {
                 // The block's input is added to the projection: start the destination from it.
                 let y = sized(&mut s.y, rows_out * b.project.cout);
@@ -589,8 +443,8 @@ impl CpuNet {
                 &b.project, &s.spatial, rows_out, &mut s.y, b.residual, parallel,
             );
             std::mem::swap(&mut s.x, &mut s.y);
-            laps.lap(|t| &mut t.project);
-            if let (Some(t), Some(before)) = (laps.times.as_deref_mut(), before) {
+            lap(|t| &mut t.project, &mut times);
+            if let (Some(t), Some(before)) = (times.as_deref_mut(), before) {
                 if t.blocks.len() <= i {
                     t.blocks.push(BlockTimes::of(b, (h, w), false));
                 }
@@ -601,24 +455,18 @@ impl CpuNet {
             }
             (h, w) = (ho, wo);
         }
-        (h, w)
-    }
-}
-
-/// The profile being recorded, if any, and when its last lap ended.
-struct Laps<'a> {
-    times: Option<&'a mut LayerTimes>,
-    clock: Instant,
-}
-
-impl Laps<'_> {
-    /// Adds the time since the last lap to `slot` (when profiling).
-    fn lap(&mut self, slot: fn(&mut LayerTimes) -> &mut Duration) {
-        if let Some(t) = self.times.as_deref_mut() {
-            let now = Instant::now();
-            *slot(t) += now - self.clock;
-            self.clock = now;
+        let rows = h * w;
+        pointwise(&self.head, &s.x, rows, &mut s.hidden, false, parallel);
+        let dim = self.head.cout;
+        out.fill(0.0);
+        for row in s.hidden[..rows * dim].chunks_exact(dim) {
+            for (o, v) in out.iter_mut().zip(row) {
+                *o += v;
+            }
         }
+        let inv = 1.0 / rows as f32;
+        out.iter_mut().for_each(|o| *o *= inv);
+        lap(|t| &mut t.head, &mut times);
     }
 }
 
@@ -737,6 +585,35 @@ fn pointwise_rows(layer: &Folded, input: &[f32], out: &mut [f32], accumulate: bo
     pointwise_rows_generic::<false>(layer, input, out, accumulate)
 }
 
+#[cfg(target_arch = "x86_64")]
+impl avx2::Tile {
+    /// The tile of `layer` at pixel `r`, channel `c0` of `input` and `out` (rows of `layer.depth()`
+    /// and `layer.cout` values), its weights at `w.0`, rows `w.1` apart.
+    #[inline(always)]
+    fn at(
+        layer: &Folded,
+        input: &[f32],
+        out: &mut [f32],
+        (r, c0): (usize, usize),
+        w: (*const f32, usize),
+        accumulate: bool,
+    ) -> Self {
+        let (depth, cout) = (layer.depth(), layer.cout);
+        Self {
+            x: input[r * depth..].as_ptr(),
+            x_stride: depth,
+            depth,
+            w: w.0,
+            w_stride: w.1,
+            bias: layer.bias[c0..].as_ptr(),
+            out: out[r * cout + c0..].as_mut_ptr(),
+            out_stride: cout,
+            accumulate,
+            relu6: layer.relu6,
+        }
+    }
+}
+
 /// A wide 1×1 layer by [`avx2::tile`]s reading [`Folded::panels`]: panel by panel (its weights, up to
 /// 60 KiB, stay in L1 and L2 while every group of 6 pixels passes under them), so that the whole weight
 /// matrix, up to 1.2 MB, is read once per photo.
@@ -755,18 +632,8 @@ unsafe fn pointwise_panels_avx2(layer: &Folded, input: &[f32], out: &mut [f32], 
         let mut r = 0;
         while r < rows {
             let p = (rows - r).min(6);
-            let t = avx2::Tile {
-                x: input[r * depth..].as_ptr(),
-                x_stride: depth,
-                depth,
-                w: panel.as_ptr(),
-                w_stride: if wide { 16 } else { 8 },
-                bias: layer.bias[c0..].as_ptr(),
-                out: out[r * cout + c0..].as_mut_ptr(),
-                out_stride: cout,
-                accumulate,
-                relu6: layer.relu6,
-            };
+            let w = (panel.as_ptr(), if wide { 16 } else { 8 });
+            let t = avx2::Tile::at(layer, input, out, (r, c0), w, accumulate);
             // SAFETY: AVX2 and FMA are enabled here; rows r..r + p of `input` and `out` exist (checked
             // above); the panel at c0 holds depth rows of 16 (or, the last, 8) weights.
             unsafe { tile_rows(&t, p, wide) };
@@ -816,18 +683,8 @@ unsafe fn pointwise_rows_avx2(layer: &Folded, input: &[f32], out: &mut [f32], ac
         let mut c0 = 0;
         while c0 < vectors {
             let wide = c0 + 16 <= vectors;
-            let t = avx2::Tile {
-                x: input[r * depth..].as_ptr(),
-                x_stride: depth,
-                depth,
-                w: layer.weight[c0..].as_ptr(),
-                w_stride: cout,
-                bias: layer.bias[c0..].as_ptr(),
-                out: out[r * cout + c0..].as_mut_ptr(),
-                out_stride: cout,
-                accumulate,
-                relu6: layer.relu6,
-            };
+            let w = (layer.weight[c0..].as_ptr(), cout);
+            let t = avx2::Tile::at(layer, input, out, (r, c0), w, accumulate);
             // SAFETY: AVX2 and FMA are enabled here; rows r..r + p of `input` and `out` exist (checked
             // above), channels c0..c0 + 8 or 16 lie below `cout`, and the weights hold depth × cout values.
             unsafe { tile_rows(&t, p, wide) };
@@ -1024,13 +881,13 @@ fn taps(o: usize, stride: usize, pad: usize, k: usize, size: usize) -> (usize, u
     (lo, hi.max(lo))
 }
 
-/// A depthwise k×k convolution of `photos` channels-last inputs side by side in `input` (each
-/// `[h, w, C]`) into `out` (each `[ho, wo, C]`), bias and ReLU6 included. Returns the output size.
+/// A depthwise k×k convolution of channels-last `input` (`[h, w, C]`) into `out` (`[ho, wo, C]`), bias
+/// and ReLU6 included. Returns the output size.
 fn depthwise(
     layer: &Folded,
     input: &[f32],
-    photos: usize,
-    (h, w): (usize, usize),
+    h: usize,
+    w: usize,
     out: &mut Vec<f32>,
     parallel: bool,
 ) -> (usize, usize) {
@@ -1039,7 +896,7 @@ fn depthwise(
         padding_pairs(&layer.padding, [k, k], [stride, stride], [h, w]);
     let ho = out_size(h, k, stride, (top, bottom));
     let wo = out_size(w, k, stride, (left, right));
-    let out = sized(out, photos * ho * wo * c);
+    let out = sized(out, ho * wo * c);
     let geometry = Geometry {
         h,
         w,
@@ -1051,12 +908,9 @@ fn depthwise(
         wo,
         ring: 0,
     };
-    for (photo, out) in out.chunks_exact_mut(ho * wo * c).enumerate() {
-        let input = &input[photo * h * w * c..(photo + 1) * h * w * c];
-        for_each_row(out, wo * c, parallel, |oy, row| {
-            depthwise_row(layer, input, &geometry, oy, row)
-        });
-    }
+    for_each_row(out, wo * c, parallel, |oy, row| {
+        depthwise_row(layer, input, &geometry, oy, row)
+    });
     (ho, wo)
 }
 

@@ -39,13 +39,7 @@ pub(super) struct Tile {
 #[inline]
 pub(super) unsafe fn tile<const P: usize, const V: usize>(t: &Tile) {
     unsafe {
-        let mut acc = [[_mm256_setzero_ps(); V]; P];
-        for v in 0..V {
-            let b = _mm256_loadu_ps(t.bias.add(8 * v));
-            for row in acc.iter_mut() {
-                row[v] = b;
-            }
-        }
+        let mut acc = biased::<P, V>(t.bias);
         let mut w = t.w;
         for k in 0..t.depth {
             let mut wv = [_mm256_setzero_ps(); V];
@@ -75,6 +69,26 @@ pub(super) unsafe fn tile<const P: usize, const V: usize>(t: &Tile) {
                 _mm256_storeu_ps(o.add(8 * v), a);
             }
         }
+    }
+}
+
+/// `P` rows of accumulators, each starting from the `8·V` biases at `bias`.
+///
+/// # Safety
+/// AVX2; `bias` readable for `8·V` values.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn biased<const P: usize, const V: usize>(bias: *const f32) -> [[__m256; V]; P] {
+    unsafe {
+        let mut acc = [[_mm256_setzero_ps(); V]; P];
+        for v in 0..V {
+            let b = _mm256_loadu_ps(bias.add(8 * v));
+            for row in acc.iter_mut() {
+                row[v] = b;
+            }
+        }
+        acc
     }
 }
 
@@ -109,13 +123,7 @@ pub(super) unsafe fn depthwise<const K: usize, const S: usize, const P: usize, c
     t: &DepthwiseTile,
 ) {
     unsafe {
-        let mut acc = [[_mm256_setzero_ps(); V]; P];
-        for v in 0..V {
-            let b = _mm256_loadu_ps(t.bias.add(8 * v));
-            for row in acc.iter_mut() {
-                row[v] = b;
-            }
-        }
+        let mut acc = biased::<P, V>(t.bias);
         for ky in t.ky_lo..t.ky_hi {
             let r = t.rows[ky];
             for kx in 0..K {
