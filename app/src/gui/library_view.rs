@@ -114,13 +114,11 @@ pub fn show(lib: &mut Library, ui: &mut egui::Ui) -> LibraryIntent {
             }
         }
     });
-    if ui.input(|i| i.key_pressed(Key::Escape)) {
-        if lib.query_code().is_some() {
-            lib.selected = None;
-            lib.outside = None;
-        } else {
-            intent = LibraryIntent::Close;
-        }
+    // Esc clears the query; it never closes the library (one key too many would lose the view on
+    // stage): "Folders" does that.
+    if ui.input(|i| i.key_pressed(Key::Escape)) && lib.query_code().is_some() {
+        lib.selected = None;
+        lib.outside = None;
     }
     lib.update_results();
     intent
@@ -511,8 +509,10 @@ fn results_panel(lib: &mut Library, ui: &mut egui::Ui) {
                             if ui.small_button("copy path").clicked() {
                                 ui.ctx().copy_text(other_path.display().to_string());
                             }
-                            if ui.small_button("show in folder").clicked() {
-                                reveal(&other_path);
+                            if ui.small_button("show in folder").clicked()
+                                && let Err(e) = reveal(&other_path)
+                            {
+                                lib.warnings.push(e);
                             }
                         });
                     });
@@ -524,8 +524,9 @@ fn results_panel(lib: &mut Library, ui: &mut egui::Ui) {
     }
 }
 
-/// Opens the folder holding `path` in the system's file manager (without waiting for it).
-fn reveal(path: &std::path::Path) {
+/// Opens the folder holding `path` in the system's file manager (without waiting for it); says why
+/// not when the opener cannot be started (no `xdg-open` on a bare Linux system).
+fn reveal(path: &std::path::Path) -> Result<(), String> {
     let folder = path.parent().unwrap_or(path);
     let opener = if cfg!(target_os = "macos") {
         "open"
@@ -534,8 +535,16 @@ fn reveal(path: &std::path::Path) {
     } else {
         "xdg-open"
     };
-    // Nothing to wait for or report: a missing file manager shows as nothing opening.
-    let _ = std::process::Command::new(opener).arg(folder).spawn();
+    std::process::Command::new(opener)
+        .arg(folder)
+        .spawn()
+        .map(drop)
+        .map_err(|e| {
+            format!(
+                "cannot show {} in the file manager ({opener}: {e}); its path can be copied instead",
+                folder.display()
+            )
+        })
 }
 
 #[cfg(test)]

@@ -127,9 +127,12 @@ impl HashlensApp {
             self.screen = Screen::Welcome;
             return;
         };
-        self.settings.recent.retain(|f| f != &folder);
-        self.settings.recent.insert(0, folder.clone());
-        self.settings.recent.truncate(8);
+        // A folder already listed keeps its place, so that the same spot opens the same folder; a
+        // new one goes first.
+        if !self.settings.recent.contains(&folder) {
+            self.settings.recent.insert(0, folder.clone());
+            self.settings.recent.truncate(8);
+        }
         let device = self.settings.device.unwrap_or_default();
         let cache = self.thumbnail_cache.clone();
         let library = Library::open(&folder, device, cache, &self.data_dir, ctx);
@@ -174,8 +177,18 @@ impl HashlensApp {
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         }
         if ctx.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::O)) {
-            self.screen = Screen::Welcome;
+            // The library stays open until a folder is chosen.
             self.welcome.choose_folder(&ctx);
+        }
+        if let Screen::Library(lib) = &mut self.screen {
+            if let Some(folder) = self.welcome.poll_dialog() {
+                self.open(&folder, &ctx);
+            } else if let Some(e) = self.welcome.error.take() {
+                // No dialog on this system: the welcome screen has the path field, and says why.
+                lib.cancel();
+                self.welcome.error = Some(e);
+                self.screen = Screen::Welcome;
+            }
         }
         let mut theme = self
             .settings

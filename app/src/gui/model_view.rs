@@ -145,8 +145,10 @@ impl ModelPanel {
 
     pub fn poll(&mut self) {
         if let Some(file) = self.dialog.as_ref().and_then(Dialog::poll) {
-            if let Some(f) = file {
-                self.model_file = f.display().to_string();
+            match file {
+                Ok(Some(f)) => self.model_file = f.display().to_string(),
+                Ok(None) => {}
+                Err(e) => self.error = Some(e.to_string()),
             }
             self.dialog = None;
         }

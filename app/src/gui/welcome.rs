@@ -32,19 +32,28 @@ impl Welcome {
         if self.dialog.is_some() {
             return;
         }
+        self.error = None;
         match Dialog::open(ctx, "Choose a photo folder", Pick::Folder) {
             Ok(d) => self.dialog = Some(d),
             Err(e) => self.error = Some(e),
         }
     }
 
+    /// The folder chosen in the dialog once it has closed (`None` while it is open, or when it was
+    /// cancelled; a system without a dialog leaves its error in `error`). Polled by whichever screen is
+    /// shown: Ctrl+O opens the dialog over an open library.
+    pub fn poll_dialog(&mut self) -> Option<PathBuf> {
+        let answer = self.dialog.as_ref().and_then(Dialog::poll)?;
+        self.dialog = None;
+        answer.unwrap_or_else(|e| {
+            self.error = Some(e.to_string());
+            None
+        })
+    }
+
     /// Draws the view; returns what the user chose.
     pub fn show(&mut self, ui: &mut egui::Ui, recent: &[PathBuf]) -> Option<Choice> {
-        let mut chosen = None;
-        if let Some(folder) = self.dialog.as_ref().and_then(Dialog::poll) {
-            chosen = folder.map(Choice::Folder);
-            self.dialog = None;
-        }
+        let mut chosen = self.poll_dialog().map(Choice::Folder);
         ui.add_space(16.0);
         ui.heading(RichText::new("hashlens").size(32.0));
         ui.label("Find similar photos by the Hamming distance between binary hash codes.");

@@ -166,6 +166,31 @@ fn open_a_folder_click_a_photo_and_see_ranked_results_with_their_bits() {
     harness.key_press(egui::Key::Escape);
     harness.run_steps(2);
     assert_eq!(harness.state().library().unwrap().selected, None);
+    // With nothing selected, Escape does nothing: the library stays open.
+    harness.key_press(egui::Key::Escape);
+    harness.run_steps(2);
+    assert!(harness.state().library().is_some());
+}
+
+#[test]
+fn recent_folders_keep_their_places() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    photos(&a, 4);
+    photos(&b, 4);
+    let mut harness = app();
+    let visit = |harness: &mut Harness<'static, HashlensApp>, folder: &Path| {
+        open(harness, folder);
+        wait(harness, |app| app.library().is_some_and(|l| !l.indexing()));
+        harness.get_by_label("Folders").click();
+        harness.run_steps(2);
+    };
+    visit(&mut harness, &a);
+    visit(&mut harness, &b);
+    assert_eq!(harness.state().settings.recent, [b.clone(), a.clone()]);
+    // Opening a listed folder again leaves the list as it was: the same spot opens the same folder.
+    visit(&mut harness, &a);
+    assert_eq!(harness.state().settings.recent, [b, a]);
 }
 
 fn bit_distance(a: &HashCode, b: &HashCode) -> u32 {
@@ -421,7 +446,7 @@ fn fine_tune_from_the_model_tab_and_reindex_with_it() {
     harness.get_by_label_contains("8 photos of 16 searched the other 8 (2 classes");
 
     // Opened again, the folder keeps its fine-tuned model (nothing is re-encoded).
-    harness.key_press(egui::Key::Escape);
+    harness.get_by_label("Folders").click();
     harness.run_steps(2);
     assert!(harness.state().library().is_none());
     open(&mut harness, &root);
