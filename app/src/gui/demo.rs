@@ -88,9 +88,19 @@ pub fn demo_folder(data: &Path) -> std::io::Result<PathBuf> {
         let path = folder.join(name);
         if std::fs::read(&path).ok().as_deref() != Some(*bytes) {
             hashlens_core::io::write_atomic(&path, bytes)?;
+            // One date for the bundled photos (shown beside each result), whenever they were written.
+            std::fs::File::options()
+                .write(true)
+                .open(&path)?
+                .set_modified(demo_date())?;
         }
     }
     Ok(folder)
+}
+
+/// The date the demo photos carry (2026-12-01), not the day the demo was first opened.
+fn demo_date() -> std::time::SystemTime {
+    std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_796_083_200)
 }
 
 /// How many photos the demo holds.

@@ -207,6 +207,28 @@ fn status_bar(lib: &mut Library, ui: &mut egui::Ui) {
     });
 }
 
+/// `roll3/IMG_0004.jpg · 2026-11-02`: where a photo is in the library and the day its file was last
+/// changed (phones name every folder's photos `IMG_0001.jpg`, so a bare name says little).
+pub(super) fn photo_caption(folder: &Path, photo: &hashlens_core::index::IndexedPhoto) -> String {
+    let relative = photo.path.strip_prefix(folder).unwrap_or(&photo.path);
+    format!("{} · {}", relative.display(), date(photo.mtime_ns))
+}
+
+/// The calendar date (UTC) of a time in nanoseconds since the Unix epoch, as `YYYY-MM-DD`
+/// (Howard Hinnant's `civil_from_days`).
+fn date(ns: u64) -> String {
+    let z = (ns / 1_000_000_000 / 86_400) as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
 /// Seconds in words for a time left: "42 s", "3 min 5 s", "1 h 12 min".
 pub(super) fn duration(seconds: f64) -> String {
     let s = seconds.round() as u64;
@@ -324,7 +346,12 @@ fn thumbnail_cell(lib: &mut Library, ui: &mut egui::Ui, i: usize) -> egui::Respo
     response.widget_info(|| {
         egui::WidgetInfo::selected(egui::Role::Button, true, selected, format!("photo {name}"))
     });
-    response.on_hover_text(path.display().to_string())
+    let caption = lib
+        .index
+        .as_ref()
+        .map(|index| photo_caption(&lib.folder, &index.photos()[i]))
+        .unwrap_or_default();
+    response.on_hover_text(format!("{caption}\n{}", path.display()))
 }
 
 /// The thumbnail of `path` fitted into `inner` (tinted by `tint`), or "…" until it is ready.
@@ -500,11 +527,8 @@ fn results_panel(lib: &mut Library, ui: &mut egui::Ui) {
                         );
                         xor_strip(ui, &code, &other, 240.0);
                         ui.horizontal(|ui| {
-                            let name = other_path
-                                .file_name()
-                                .map(|f| f.to_string_lossy().into_owned())
-                                .unwrap_or_default();
-                            ui.label(RichText::new(name).small())
+                            let caption = photo_caption(&lib.folder, &index.photos()[n.index]);
+                            ui.label(RichText::new(caption).small())
                                 .on_hover_text(other_path.display().to_string());
                             if ui.small_button("copy path").clicked() {
                                 ui.ctx().copy_text(other_path.display().to_string());
@@ -550,6 +574,26 @@ fn reveal(path: &std::path::Path) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_and_captions() {
+        let day = 86_400 * 1_000_000_000u64;
+        assert_eq!(date(0), "1970-01-01");
+        assert_eq!(date(day - 1), "1970-01-01");
+        assert_eq!(date(951_782_400 * 1_000_000_000), "2000-02-29");
+        assert_eq!(date(951_868_800 * 1_000_000_000), "2000-03-01");
+        assert_eq!(date(1_700_000_000 * 1_000_000_000), "2023-11-14");
+        assert_eq!(date(4_102_444_800 * 1_000_000_000), "2100-01-01");
+        let photo = hashlens_core::index::IndexedPhoto {
+            path: Path::new("/photos/roll3/IMG_0004.jpg").to_path_buf(),
+            size: 1,
+            mtime_ns: 1_700_000_000 * 1_000_000_000,
+        };
+        assert_eq!(
+            photo_caption(Path::new("/photos"), &photo),
+            "roll3/IMG_0004.jpg · 2023-11-14"
+        );
+    }
 
     #[test]
     fn verdicts_and_similarity_at_64_bits() {
