@@ -128,27 +128,6 @@ impl Drop for Duplicates {
     }
 }
 
-/// `YYYY-MM-DD HH:MM` (UTC) from nanoseconds since the Unix epoch.
-pub fn date(ns: u64) -> String {
-    let secs = ns / 1_000_000_000;
-    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
-    // Days to civil date (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
-        rem / 3600,
-        rem % 3600 / 60
-    )
-}
-
 fn megabytes(bytes: u64) -> String {
     if bytes >= 1 << 20 {
         format!("{:.1} MB", bytes as f64 / (1u64 << 20) as f64)
@@ -242,7 +221,7 @@ pub fn show(lib: &mut Library, ui: &mut egui::Ui) -> Option<usize> {
                                     RichText::new(format!("{dims} · {}", megabytes(m.size)))
                                         .small(),
                                 );
-                                ui.label(RichText::new(date(m.mtime_ns)).small());
+                                ui.label(RichText::new(super::format::minute(m.mtime_ns)).small());
                                 ui.label(
                                     RichText::new(format!("{} bits from the first", m.distance))
                                         .small(),
@@ -261,11 +240,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dates_and_sizes_read_like_a_file_manager() {
-        assert_eq!(date(0), "1970-01-01 00:00");
-        // 2026-11-24 08:00:19 UTC.
-        assert_eq!(date(1_795_507_219 * 1_000_000_000), "2026-11-24 08:00");
-        assert_eq!(date(951_782_400 * 1_000_000_000), "2000-02-29 00:00");
+    fn sizes_read_like_a_file_manager() {
         assert_eq!(megabytes(1500), "2 KB");
         assert_eq!(megabytes(3 << 20), "3.0 MB");
     }

@@ -211,22 +211,11 @@ fn status_bar(lib: &mut Library, ui: &mut egui::Ui) {
 /// changed (phones name every folder's photos `IMG_0001.jpg`, so a bare name says little).
 pub(super) fn photo_caption(folder: &Path, photo: &hashlens_core::index::IndexedPhoto) -> String {
     let relative = photo.path.strip_prefix(folder).unwrap_or(&photo.path);
-    format!("{} · {}", relative.display(), date(photo.mtime_ns))
-}
-
-/// The calendar date (UTC) of a time in nanoseconds since the Unix epoch, as `YYYY-MM-DD`
-/// (Howard Hinnant's `civil_from_days`).
-fn date(ns: u64) -> String {
-    let z = (ns / 1_000_000_000 / 86_400) as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
+    format!(
+        "{} · {}",
+        relative.display(),
+        super::format::day(photo.mtime_ns)
+    )
 }
 
 /// Seconds in words for a time left: "42 s", "3 min 5 s", "1 h 12 min".
@@ -576,14 +565,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dates_and_captions() {
-        let day = 86_400 * 1_000_000_000u64;
-        assert_eq!(date(0), "1970-01-01");
-        assert_eq!(date(day - 1), "1970-01-01");
-        assert_eq!(date(951_782_400 * 1_000_000_000), "2000-02-29");
-        assert_eq!(date(951_868_800 * 1_000_000_000), "2000-03-01");
-        assert_eq!(date(1_700_000_000 * 1_000_000_000), "2023-11-14");
-        assert_eq!(date(4_102_444_800 * 1_000_000_000), "2100-01-01");
+    fn captions_show_the_relative_path_and_the_day() {
         let photo = hashlens_core::index::IndexedPhoto {
             path: Path::new("/photos/roll3/IMG_0004.jpg").to_path_buf(),
             size: 1,

@@ -9,6 +9,7 @@ mod demo;
 mod dialog;
 mod duplicates;
 mod flip_test;
+mod format;
 mod indexer;
 mod library;
 mod library_view;
