@@ -131,6 +131,8 @@ pub struct Library {
     pub query: Query,
     /// The results of `searched` under `query`.
     pub results: Vec<Neighbor>,
+    /// When a radius search found nothing: how far the nearest other photo is (what to widen it to).
+    pub nearest_beyond: Option<u32>,
     searched: Option<(usize, Query, usize)>,
     pub thumbs: Thumbnails,
     pub tab: Tab,
@@ -191,6 +193,7 @@ impl Library {
                 radius: None,
             },
             results: Vec::new(),
+            nearest_beyond: None,
             searched: None,
             thumbs: Thumbnails::new(ctx, 2, 800, thumbnail_cache),
             tab: Tab::Photos,
@@ -469,6 +472,14 @@ impl Library {
         if self.query.radius.is_none() {
             found.truncate(self.query.k);
         }
+        self.nearest_beyond = match self.query.radius {
+            Some(_) if found.is_empty() => search::knn(index.codes(), &code, 2)
+                .unwrap_or_default()
+                .into_iter()
+                .find(|n| Some(n.index) != sel)
+                .map(|n| n.distance),
+            _ => None,
+        };
         self.results = found;
         self.searched = Some(key);
     }

@@ -477,6 +477,14 @@ fn results_panel(lib: &mut Library, ui: &mut egui::Ui) {
             ui.add(egui::Slider::new(&mut lib.query.k, 1..=200).text("k"));
         }
     });
+    if let (Some(r), Some(d)) = (lib.query.radius, lib.nearest_beyond) {
+        ui.label(
+            RichText::new(format!(
+                "No photo within {r} bits. The nearest is {d} bits away: widen the radius to {d} to see it."
+            ))
+            .color(ui.visuals().warn_fg_color),
+        );
+    }
     ui.label(format!("{} results", lib.results.len())).on_hover_text(
         "Ranked by Hamming distance: the number of bits in which two codes differ. For codes of ±1 it \
          equals K/2·(1 − cos), so a small distance means similar features.",

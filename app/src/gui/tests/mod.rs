@@ -13,7 +13,7 @@ use hashlens_core::HashCode;
 use hashlens_core::device::DeviceChoice;
 use hashlens_core::index::CodeIndex;
 
-use super::{HashlensApp, Settings};
+use super::{HashlensApp, Screen, Settings};
 
 /// `n` small photos in two colour families.
 fn photos(root: &Path, n: u32) {
@@ -170,6 +170,39 @@ fn open_a_folder_click_a_photo_and_see_ranked_results_with_their_bits() {
     harness.key_press(egui::Key::Escape);
     harness.run_steps(2);
     assert!(harness.state().library().is_some());
+}
+
+#[test]
+fn an_empty_radius_says_how_far_to_widen_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("photos");
+    photos(&root, 12);
+    let mut harness = app();
+    open(&mut harness, &root);
+    wait(&mut harness, |app| {
+        app.library().is_some_and(|l| !l.indexing())
+    });
+    harness.get_by_label("photo 003.png").click();
+    harness.run_steps(2);
+    harness.get_by_label("within radius").click();
+    harness.run_steps(2);
+    if let Screen::Library(lib) = &mut harness.state_mut().screen {
+        lib.query.radius = Some(0);
+    }
+    harness.run_steps(3);
+    let lib = harness.state().library().unwrap();
+    let index = lib.index.as_ref().unwrap();
+    let q = index.position(&root.join("003.png")).unwrap();
+    let code = index.codes().get(q);
+    // The nearest other photo, by plain bit comparisons.
+    let nearest = (0..index.len())
+        .filter(|&i| i != q)
+        .map(|i| bit_distance(&code, &index.codes().get(i)))
+        .min()
+        .unwrap();
+    assert!(nearest > 0, "no other photo shares the query's code");
+    assert!(lib.results.is_empty());
+    harness.get_by_label_contains(&format!("The nearest is {nearest} bits away"));
 }
 
 #[test]
