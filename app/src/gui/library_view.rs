@@ -19,6 +19,8 @@ pub enum LibraryIntent {
     None,
     Close,
     Reindex,
+    /// Pick a photo from outside the library to search with.
+    ChooseQueryPhoto,
 }
 
 /// How a distance reads to a person. At K bits: within K/8 (8 of 64) a near-duplicate — in the demo
@@ -47,7 +49,7 @@ pub fn show(lib: &mut Library, ui: &mut egui::Ui) -> LibraryIntent {
         ui.horizontal(|ui| {
             if ui
                 .button("Folders")
-                .on_hover_text("Back to the folder list (Esc)")
+                .on_hover_text("Back to the folder list")
                 .clicked()
             {
                 intent = LibraryIntent::Close;
@@ -68,6 +70,19 @@ pub fn show(lib: &mut Library, ui: &mut egui::Ui) -> LibraryIntent {
                     .clicked()
                 {
                     intent = LibraryIntent::Reindex;
+                }
+                if ui
+                    .add_enabled(
+                        lib.index.is_some(),
+                        egui::Button::new("Search with a photo…"),
+                    )
+                    .on_hover_text(
+                        "A photo from anywhere, encoded by this library's model (or drop one on \
+                         the window, or paste its path)",
+                    )
+                    .clicked()
+                {
+                    intent = LibraryIntent::ChooseQueryPhoto;
                 }
             });
         });

@@ -105,10 +105,18 @@ pub struct HashlensApp {
     pub thumbnail_cache: Option<PathBuf>,
     welcome: Welcome,
     screen: Screen,
+    /// The dialog choosing an outside photo to search with.
+    query_dialog: Option<dialog::Dialog>,
     /// CPU time of each frame drawn while indexing ran and while fine-tuning ran, in seconds (kept when
     /// HASHLENS_FRAME_STATS is set).
     frame_times: Option<[Vec<f32>; 2]>,
 }
+
+/// What the "Search with a photo…" dialog offers (any file can still be pasted or dropped).
+const QUERY_EXTENSIONS: &[&str] = &[
+    "jpg", "jpeg", "png", "webp", "tif", "tiff", "bmp", "gif", "heic", "heif", "avif", "dng",
+    "cr2", "cr3", "nef", "arw", "raf", "orf", "rw2", "JPG", "JPEG", "PNG", "HEIC",
+];
 
 impl HashlensApp {
     pub fn new(settings: Settings) -> Self {
@@ -118,6 +126,7 @@ impl HashlensApp {
             thumbnail_cache: thumbs::disk_cache_dir(),
             welcome: Welcome::default(),
             screen: Screen::Welcome,
+            query_dialog: None,
             frame_times: std::env::var_os("HASHLENS_FRAME_STATS").map(|_| Default::default()),
         }
     }
@@ -167,7 +176,35 @@ impl HashlensApp {
                 .map(|f| f.path().to_path_buf())
                 .find(|p| !p.as_os_str().is_empty())
         });
-        match (dropped, &mut self.screen) {
+        // So does a path pasted while no text field has the keyboard, and a photo chosen in the dialog.
+        let pasted: Option<PathBuf> = if ctx.memory(|m| m.focused().is_none()) {
+            ctx.input(|i| {
+                i.events.iter().find_map(|e| match e {
+                    egui::Event::Paste(text) => {
+                        Some(PathBuf::from(text.trim())).filter(|p| p.exists())
+                    }
+                    _ => None,
+                })
+            })
+        } else {
+            None
+        };
+        let chosen = match self.query_dialog.as_ref().and_then(dialog::Dialog::poll) {
+            Some(answer) => {
+                self.query_dialog = None;
+                match answer {
+                    Ok(photo) => photo,
+                    Err(e) => {
+                        if let Screen::Library(lib) = &mut self.screen {
+                            lib.warnings.push(e.to_string());
+                        }
+                        None
+                    }
+                }
+            }
+            None => None,
+        };
+        match (dropped.or(pasted).or(chosen), &mut self.screen) {
             (Some(path), _) if path.is_dir() => self.open(&path, &ctx),
             (Some(photo), Screen::Library(lib)) => {
                 lib.query_by_file(&photo, self.settings.device.unwrap_or_default(), &ctx)
@@ -241,6 +278,21 @@ impl HashlensApp {
                     lib.reindex(device, &ctx);
                 }
             }
+            LibraryIntent::ChooseQueryPhoto if self.query_dialog.is_none() => {
+                let pick = dialog::Pick::File {
+                    kind: "photo",
+                    extensions: QUERY_EXTENSIONS,
+                };
+                match dialog::Dialog::open(&ctx, "Search with a photo", pick) {
+                    Ok(d) => self.query_dialog = Some(d),
+                    Err(e) => {
+                        if let Screen::Library(lib) = &mut self.screen {
+                            lib.warnings.push(e);
+                        }
+                    }
+                }
+            }
+            LibraryIntent::ChooseQueryPhoto => {}
         }
     }
 }

@@ -206,6 +206,41 @@ fn an_empty_radius_says_how_far_to_widen_it() {
 }
 
 #[test]
+fn a_pasted_path_searches_with_that_photo() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("photos");
+    photos(&root, 8);
+    let outside = dir.path().join("outside.png");
+    std::fs::copy(root.join("002.png"), &outside).unwrap();
+    let mut harness = app();
+    open(&mut harness, &root);
+    wait(&mut harness, |app| {
+        app.library().is_some_and(|l| !l.indexing())
+    });
+    harness.get_by_label("Search with a photo…");
+    // Text that names no file is not a query.
+    harness.event(egui::Event::Paste("hello".into()));
+    harness.run_steps(2);
+    assert!(harness.state().library().unwrap().outside.is_none());
+    harness.event(egui::Event::Paste(outside.display().to_string()));
+    wait(&mut harness, |app| {
+        app.library().is_some_and(|l| l.outside.is_some())
+    });
+    // A copy of an indexed photo: encoded by the index's model, it finds its original at distance 0.
+    let lib = harness.state().library().unwrap();
+    let index = lib.index.as_ref().unwrap();
+    let original = index.position(&root.join("002.png")).unwrap();
+    assert_eq!(lib.results[0].distance, 0);
+    assert_eq!(
+        bit_distance(
+            &lib.outside.as_ref().unwrap().1,
+            &index.codes().get(original)
+        ),
+        0
+    );
+}
+
+#[test]
 fn recent_folders_keep_their_places() {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
