@@ -191,6 +191,7 @@ pub fn show(lib: &mut Library, ui: &mut egui::Ui) -> Option<usize> {
     ui.label(format!("{} groups", groups.len()));
     let thumbs: &mut Thumbnails = &mut lib.thumbs;
     egui::ScrollArea::vertical()
+        .id_salt("duplicates-tab")
         .auto_shrink(false)
         .show(ui, |ui| {
             for (g, group) in groups.iter().enumerate() {

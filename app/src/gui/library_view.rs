@@ -88,7 +88,8 @@ pub fn show(lib: &mut Library, ui: &mut egui::Ui) -> LibraryIntent {
         });
     });
     status_bar(lib, ui);
-    if lib.query_code().is_some() {
+    // The results belong to the photos: the Codes and Model tabs get the whole width.
+    if lib.tab == Tab::Photos && lib.query_code().is_some() {
         egui::Panel::right("results")
             .default_size(420.0)
             .min_size(300.0)
@@ -103,7 +104,10 @@ pub fn show(lib: &mut Library, ui: &mut egui::Ui) -> LibraryIntent {
             }
         }
         Tab::Codes => {
-            egui::ScrollArea::vertical().show(ui, |ui| super::codes_view::show(lib, ui));
+            // Each tab keeps its own scroll position.
+            egui::ScrollArea::vertical()
+                .id_salt("codes-tab")
+                .show(ui, |ui| super::codes_view::show(lib, ui));
         }
         Tab::Model => {
             let settings = &lib.model_panel.settings;
@@ -111,6 +115,7 @@ pub fn show(lib: &mut Library, ui: &mut egui::Ui) -> LibraryIntent {
             let device = lib.device_choice;
             let photos = lib.index.as_ref().map_or(&[][..], |i| i.photos());
             let shown = egui::ScrollArea::vertical()
+                .id_salt("model-tab")
                 .show(ui, |ui| {
                     lib.model_panel
                         .show(ui, &lib.folder, &lib.model, photos, out, device)

@@ -190,6 +190,13 @@ fn an_empty_radius_says_how_far_to_widen_it() {
         lib.query.radius = Some(0);
     }
     harness.run_steps(3);
+    // The results panel belongs to the Photos tab: the Codes tab gets the whole width.
+    harness.get_by_label("Codes").click();
+    harness.run_steps(2);
+    assert!(harness.query_by_label("within radius").is_none());
+    harness.get_by_label("Photos").click();
+    harness.run_steps(2);
+    harness.get_by_label("within radius");
     let lib = harness.state().library().unwrap();
     let index = lib.index.as_ref().unwrap();
     let q = index.position(&root.join("003.png")).unwrap();
