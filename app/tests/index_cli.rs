@@ -31,6 +31,21 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// `hashlens index ROOT --index INDEX`, 16 bits on the CPU, with a JSON summary.
+fn index_args<'a>(root: &'a Path, index: &'a Path) -> [&'a str; 9] {
+    [
+        "index",
+        s(root),
+        "--index",
+        s(index),
+        "--bits",
+        "16",
+        "--device",
+        "cpu",
+        "--json",
+    ]
+}
+
 #[test]
 fn index_then_search_by_outside_and_indexed_photos() {
     let dir = tempfile::tempdir().unwrap();
@@ -38,17 +53,7 @@ fn index_then_search_by_outside_and_indexed_photos() {
     photos(&root, 10);
     std::fs::write(root.join("broken.jpg"), b"not a jpeg").unwrap();
     let index = dir.path().join("photos.hlindex");
-    let index_args = [
-        "index",
-        s(&root),
-        "--index",
-        s(&index),
-        "--bits",
-        "16",
-        "--device",
-        "cpu",
-        "--json",
-    ];
+    let index_args = index_args(&root, &index);
     let out = hashlens(&index_args);
     // The log reaches stderr although it is no terminal here (as in a log file): the scan, the
     // warning that 10 photos are too few for PCA + ITQ, the model.
@@ -276,17 +281,7 @@ fn search_takes_any_count_and_prints_crafted_names_on_one_line() {
     let crafted = root.join("evil\n   0  fake-result.png");
     std::fs::copy(root.join("001.png"), &crafted).unwrap();
     let index = dir.path().join("photos.hlindex");
-    json(&hashlens(&[
-        "index",
-        s(&root),
-        "--index",
-        s(&index),
-        "--bits",
-        "16",
-        "--device",
-        "cpu",
-        "--json",
-    ]));
+    json(&hashlens(&index_args(&root, &index)));
     let query = root.join("000.png");
 
     // The largest count there is: every other photo (k + 1 used to wrap around to 0 results).
@@ -351,17 +346,7 @@ fn a_second_run_on_one_index_stops_or_queues_with_wait() {
     let root = dir.path().join("photos");
     photos(&root, 6);
     let index = dir.path().join("photos.hlindex");
-    let args = [
-        "index",
-        s(&root),
-        "--index",
-        s(&index),
-        "--bits",
-        "16",
-        "--device",
-        "cpu",
-        "--json",
-    ];
+    let args = index_args(&root, &index);
     // Another run holds the index (the lock is the operating system's: any other open file is
     // another holder, as another process would be).
     let held = std::fs::File::create(dir.path().join("photos.hlindex.lock")).unwrap();
@@ -482,19 +467,9 @@ fn a_folder_of_decompression_bombs_stays_within_memory_and_two_indexers_agree() 
     let index = dir.path().join("photos.hlindex");
     let args = |extra: &[&str]| {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_hashlens"));
-        cmd.args([
-            "index",
-            s(&root),
-            "--index",
-            s(&index),
-            "--bits",
-            "16",
-            "--device",
-            "cpu",
-            "--json",
-        ])
-        .args(extra)
-        .env("RAYON_NUM_THREADS", "4");
+        cmd.args(index_args(&root, &index))
+            .args(extra)
+            .env("RAYON_NUM_THREADS", "4");
         cmd
     };
     let (out, peak) = run_measuring_peak(args(&[]));

@@ -68,6 +68,12 @@ fn chosen_method(harness: &Harness<'static, HashlensApp>) -> hashlens_core::trai
         .method
 }
 
+/// Opens `folder` and waits until it is indexed.
+fn open_indexed(harness: &mut Harness<'static, HashlensApp>, folder: &Path) {
+    open(harness, folder);
+    wait(harness, |app| app.library().is_some_and(|l| !l.indexing()));
+}
+
 fn open(harness: &mut Harness<'static, HashlensApp>, folder: &Path) {
     harness.state_mut().welcome.path = folder.display().to_string();
     harness.get_by_label("Open").click();
@@ -80,10 +86,7 @@ fn open_a_folder_click_a_photo_and_see_ranked_results_with_their_bits() {
     let root = dir.path().join("photos");
     photos(&root, 12);
     let mut harness = app();
-    open(&mut harness, &root);
-    wait(&mut harness, |app| {
-        app.library().is_some_and(|l| !l.indexing())
-    });
+    open_indexed(&mut harness, &root);
     let index = CodeIndex::load(&root.join(".hashlens/index.hlindex")).unwrap();
     assert_eq!(index.len(), 12);
     harness.get_by_label_contains("12 photos searchable");
@@ -178,10 +181,7 @@ fn an_empty_radius_says_how_far_to_widen_it() {
     let root = dir.path().join("photos");
     photos(&root, 12);
     let mut harness = app();
-    open(&mut harness, &root);
-    wait(&mut harness, |app| {
-        app.library().is_some_and(|l| !l.indexing())
-    });
+    open_indexed(&mut harness, &root);
     harness.get_by_label("photo 003.png").click();
     harness.run_steps(2);
     harness.get_by_label("within radius").click();
@@ -220,10 +220,7 @@ fn a_pasted_path_searches_with_that_photo() {
     let outside = dir.path().join("outside.png");
     std::fs::copy(root.join("002.png"), &outside).unwrap();
     let mut harness = app();
-    open(&mut harness, &root);
-    wait(&mut harness, |app| {
-        app.library().is_some_and(|l| !l.indexing())
-    });
+    open_indexed(&mut harness, &root);
     harness.get_by_label("Search with a photo…");
     // Text that names no file is not a query.
     harness.event(egui::Event::Paste("hello".into()));
@@ -255,8 +252,7 @@ fn recent_folders_keep_their_places() {
     photos(&b, 4);
     let mut harness = app();
     let visit = |harness: &mut Harness<'static, HashlensApp>, folder: &Path| {
-        open(harness, folder);
-        wait(harness, |app| app.library().is_some_and(|l| !l.indexing()));
+        open_indexed(harness, folder);
         harness.get_by_label("Folders").click();
         harness.run_steps(2);
     };
@@ -450,10 +446,7 @@ fn fine_tune_from_the_model_tab_and_reindex_with_it() {
     photos(&root.join("cool"), 8);
     photos(&root.join("warm"), 8);
     let mut harness = app();
-    open(&mut harness, &root);
-    wait(&mut harness, |app| {
-        app.library().is_some_and(|l| !l.indexing())
-    });
+    open_indexed(&mut harness, &root);
     harness.get_by_label("Model").click();
     harness.run_steps(2);
     harness.get_by_label_contains("16 photos in 2 sub-folders");
@@ -524,10 +517,7 @@ fn fine_tune_from_the_model_tab_and_reindex_with_it() {
     harness.get_by_label("Folders").click();
     harness.run_steps(2);
     assert!(harness.state().library().is_none());
-    open(&mut harness, &root);
-    wait(&mut harness, |app| {
-        app.library().is_some_and(|l| !l.indexing())
-    });
+    open_indexed(&mut harness, &root);
     let lib = harness.state().library().unwrap();
     let report = lib.last_report.as_ref().unwrap();
     assert_eq!((report.encoded, report.kept), (0, 16));
