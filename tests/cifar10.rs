@@ -20,17 +20,25 @@ fn archive() -> Option<PathBuf> {
     }
 }
 
-/// Extracts the archive once into the target folder (a completion marker makes it resumable).
+/// Extracts the archive once per target folder. Both tests call this at the same time (the harness runs them
+/// on parallel threads), so one thread extracts while the others wait, and the archive is unpacked into a
+/// private folder that is renamed into place only when complete: no test ever sees half a dataset, and a
+/// killed run leaves nothing that looks finished.
 fn extracted(tgz: &Path) -> PathBuf {
+    static ONCE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = ONCE.lock().unwrap_or_else(|e| e.into_inner());
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cifar10-jpg");
     let done = dir.join(".complete");
     if !done.exists() {
-        let _ = std::fs::remove_dir_all(&dir);
+        let staging = dir.with_extension(format!("partial-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&staging);
         let file = std::fs::File::open(tgz).unwrap();
         tar::Archive::new(flate2::read::GzDecoder::new(file))
-            .unpack(&dir)
+            .unpack(&staging)
             .unwrap();
-        std::fs::write(&done, b"").unwrap();
+        std::fs::write(staging.join(".complete"), b"").unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::rename(&staging, &dir).unwrap();
     }
     dir
 }
