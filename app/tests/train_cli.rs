@@ -165,6 +165,54 @@ fn train_head_then_eval_and_resume() {
     assert!(err.contains("other settings"), "{err}");
 }
 
+/// CIFAR-10's own layout, `train/<class>/…` beside `test/<class>/…`: the classes are the folders that
+/// hold the photos (the rule the app's tabs use too), not "train" and "test".
+#[test]
+fn train_on_a_train_and_test_layout_learns_the_real_classes() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("cifar");
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    for part in ["train", "test"] {
+        for (class, base) in [("blue", [40u8, 60, 200]), ("red", [200, 50, 40])] {
+            let folder = data.join(part).join(class);
+            std::fs::create_dir_all(&folder).unwrap();
+            for i in 0..6 {
+                let img = RgbImage::from_fn(16, 16, |_, _| {
+                    Rgb(base.map(|c| c.saturating_add(rng.random_range(0..40))))
+                });
+                img.save(folder.join(format!("{i}.png"))).unwrap();
+            }
+        }
+    }
+    let model = dir.path().join("m.hlmodel");
+    let trained = json(&hashlens(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--mode",
+        "head",
+        "--bits",
+        "16",
+        "--epochs",
+        "1",
+        "--batch",
+        "8",
+        "--image-size",
+        "32",
+        "--keep-side",
+        "16",
+        "--cached-views",
+        "1",
+        "--device",
+        "cpu",
+        "--out",
+        model.to_str().unwrap(),
+        "--json",
+    ]));
+    assert_eq!(trained["labels"], "2 classes from sub-folders");
+    assert_eq!(trained["train_images"], 24);
+}
+
 /// `hashlens train --unlabelled`: the labels are not read; the two k-means clusters of the photos'
 /// features are the targets, and the codes still tell red from blue (scored with the labels).
 #[test]

@@ -21,6 +21,7 @@ pub mod hashing;
 pub mod index;
 pub mod io;
 pub mod model;
+pub mod model_eval;
 pub mod photo;
 pub mod search;
 pub mod train;

@@ -14,7 +14,7 @@ use hashlens_core::model::HashModel;
 
 use super::compare_cache::SharedFeatures;
 use super::compare_table::Row;
-use super::eval_model::network_outputs;
+use super::eval_model::codes_with_bar;
 
 /// What one trained model scored.
 pub struct Scores {
@@ -130,10 +130,8 @@ impl<'a> Scorer<'a> {
                 [&s.query, &s.database, &s.held_out].map(|f| codes_of(model, f, self.device))
             }
             None => {
-                let pre = model.preprocess();
                 let encode = |photos: &[(PathBuf, usize)], what: &str| {
-                    network_outputs(photos, &pre, 64, self.device, what, |x| model.forward(x))
-                        .and_then(|v| Ok(CodeBook::from_signs(model.bits(), &v.concat())?))
+                    codes_with_bar(model, photos, 64, self.device, what)
                 };
                 [
                     encode(&self.split.query, "query"),
@@ -187,13 +185,9 @@ fn codes_of(model: &HashModel, features: &[Vec<f32>], device: &Device) -> anyhow
         TensorData::new(features.concat(), [features.len(), dim]),
         device,
     );
-    let values: Vec<f32> = model
-        .net()
-        .head
-        .forward(x)
-        .into_data()
-        .convert::<f32>()
-        .try_to_vec::<f32>()
-        .expect("f32");
-    Ok(CodeBook::from_signs(model.bits(), &values)?)
+    let mut book = CodeBook::new(model.bits())?;
+    for code in model.codes_of_features(x) {
+        book.push(&code)?;
+    }
+    Ok(book)
 }

@@ -4,18 +4,17 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
-use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
 use hashlens_core::CodeBook;
-use hashlens_core::code::stats::bit_balance;
 use hashlens_core::dataset::{ProtocolData, protocol_split};
-use hashlens_core::eval::{Depth, EvalConfig, EvalReport, Labels, RankPoint, evaluate};
+use hashlens_core::device::ComputeDevice;
 use hashlens_core::model::HashModel;
+use hashlens_core::model::encode::encode_photos;
 use hashlens_core::model::features::extract_features;
+use hashlens_core::model_eval::{EvalSample, ModelEval, evaluate_model};
 use hashlens_core::photo::Preprocess;
-use serde::Serialize;
 
 use super::index::DeviceArgs;
 use super::out;
@@ -60,38 +59,15 @@ pub struct EvalArgs {
     json: bool,
 }
 
-/// The metrics every evaluation reports (`--json` prints this object).
-#[derive(Serialize)]
-pub struct ModelEval {
-    pub map_all: f64,
-    pub map_1000: f64,
-    pub p_1000: f64,
-    pub p_r2: f64,
-    pub bits: usize,
-    pub queries: usize,
-    pub database: usize,
-    /// Fraction of +1 per bit over the database.
-    pub bit_balance: Vec<f64>,
-    /// Precision and recall by rank (every 100 ranks).
-    pub pr_curve: Vec<RankPoint>,
-    pub encode_images_per_s: f64,
-    pub device: String,
-    pub model_fingerprint: String,
-}
-
 pub fn run(a: EvalArgs) -> anyhow::Result<()> {
     let data = a.split.split()?;
     let device = a.device.open()?;
     let model = HashModel::load(&a.model, &device.device)?;
-    let r = evaluate_model(
-        &model,
-        &data,
-        a.queries,
-        a.database,
-        a.batch,
-        &device.device,
-        &device.describe(),
-    )?;
+    let sample = EvalSample {
+        queries: a.queries,
+        database: a.database,
+    };
+    let r = evaluate_with_bars(&model, &data, sample, a.batch, &device)?;
     if a.json {
         return super::print_json(&r);
     }
@@ -114,63 +90,68 @@ pub fn print_eval(r: &ModelEval) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Encodes the protocol's query and database photos with `model` and scores them.
-pub fn evaluate_model(
+/// [`evaluate_model`] with a progress bar per part (query, then database).
+pub fn evaluate_with_bars(
     model: &HashModel,
     data: &ProtocolData,
-    queries: Option<usize>,
-    database: Option<usize>,
+    sample: EvalSample,
     batch: usize,
-    device: &burn::tensor::Device,
-    device_name: &str,
+    device: &ComputeDevice,
 ) -> anyhow::Result<ModelEval> {
-    let data = data.clone().first(queries, None, database);
-    let (q, db) = (&data.query, &data.database);
-    let started = Instant::now();
-    let q_codes = encode(model, q, batch, device, "query")?;
-    let db_codes = encode(model, db, batch, device, "database")?;
-    let per_s = (q.len() + db.len()) as f64 / started.elapsed().as_secs_f64();
-    let labels = |v: &[(PathBuf, usize)]| {
-        Labels::from_classes(
-            data.classes.len(),
-            &v.iter().map(|(_, c)| *c).collect::<Vec<_>>(),
-        )
-    };
-    let cfg = EvalConfig {
-        map_depths: vec![Depth::All, Depth::Top(1000)],
-        at_k: vec![1000],
-        radius: 2,
-        pr_step: 100,
-    };
-    let r: EvalReport = evaluate(&db_codes, &labels(db)?, &q_codes, &labels(q)?, &cfg)?;
-    Ok(ModelEval {
-        map_all: r.map_at(Depth::All).unwrap_or_default(),
-        map_1000: r.map_at(Depth::Top(1000)).unwrap_or_default(),
-        p_1000: r.at_k.first().map_or(0.0, |p| p.precision),
-        p_r2: r.precision_within_radius.precision,
-        bits: r.bits,
-        queries: r.queries,
-        database: r.database,
-        bit_balance: bit_balance(&db_codes),
-        pr_curve: r.pr_by_rank,
-        encode_images_per_s: per_s,
-        device: device_name.to_string(),
-        model_fingerprint: model.fingerprint().to_string(),
-    })
+    let mut bar: Option<(&'static str, indicatif::ProgressBar)> = None;
+    let r = evaluate_model(
+        model,
+        data,
+        sample,
+        batch,
+        device,
+        &AtomicBool::new(false),
+        &mut |p| {
+            if bar.as_ref().is_none_or(|(part, _)| *part != p.part) {
+                if let Some((_, b)) = bar.take() {
+                    b.finish_and_clear();
+                }
+                let title = format!("encoding {}", p.part);
+                bar = Some((p.part, super::train::progress_bar(p.total, &title)));
+            }
+            if let Some((_, b)) = &bar {
+                b.set_position(p.done as u64);
+            }
+        },
+    );
+    if let Some((_, b)) = bar {
+        b.finish_and_clear();
+    }
+    Ok(r?)
 }
 
-/// Codes of `photos` by `model`, with a progress bar; a photo that cannot be read is an error (an
-/// evaluation set must be complete).
-fn encode(
+/// The codes of `photos` under `model`, with a progress bar; every photo must be readable.
+pub(super) fn codes_with_bar(
     model: &HashModel,
     photos: &[(PathBuf, usize)],
     batch: usize,
     device: &burn::tensor::Device,
     what: &str,
 ) -> anyhow::Result<CodeBook> {
-    let pre = model.preprocess();
-    let values = network_outputs(photos, &pre, batch, device, what, |x| model.forward(x))?;
-    Ok(CodeBook::from_signs(model.bits(), &values.concat())?)
+    let paths: Vec<PathBuf> = photos.iter().map(|(p, _)| p.clone()).collect();
+    let bar = super::train::progress_bar(paths.len(), &format!("encoding {what}"));
+    let codes = encode_photos(
+        model,
+        &paths,
+        batch,
+        device,
+        &AtomicBool::new(false),
+        |done, _| bar.set_position(done as u64),
+    );
+    bar.finish_and_clear();
+    let mut book = CodeBook::new(model.bits())?;
+    for (code, path) in codes.into_iter().zip(&paths) {
+        let code = code
+            .context("encoding stopped early")?
+            .with_context(|| path.display().to_string())?;
+        book.push(&code)?;
+    }
+    Ok(book)
 }
 
 /// `network`'s output row for each photo, with a progress bar; every photo must be readable.

@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use hashlens_core::HashCode;
 use hashlens_core::model::{BackboneArch, HashModel, image_batch, imagenet, weights};
 use hashlens_core::photo::{DecodeLimits, decode_file};
 use serde::Serialize;
@@ -119,10 +118,9 @@ pub fn inspect(a: InspectArgs) -> anyhow::Result<()> {
             Some(logits) => imagenet::top_k(&read(logits)?, 5),
             None => Vec::new(),
         };
-        let code = match &hash_model {
-            Some(m) => Some(HashCode::from_signs(&read(m.forward(x))?)?.to_string()),
-            None => None,
-        };
+        let code = hash_model
+            .as_ref()
+            .map(|m| m.codes(x).remove(0).to_string());
         if a.json {
             super::print_json(&Inspection {
                 path: shown,

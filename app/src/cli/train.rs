@@ -8,17 +8,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
 
 use super::logit_scale::LogitScale;
-use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
-use hashlens_core::dataset::{classes_from_folders, protocol_split, read_list_file, scan_images};
 use hashlens_core::model::BackboneArch;
+use hashlens_core::model_eval::ModelEval;
 use hashlens_core::train::{
-    Checkpoint, DhdLossConfig, EpochStats, Method, MethodConfig, PseudoLabels, TrainConfig,
-    TrainEvent, TrainHooks, TrainImages, TrainMode, checkpoint, data, train,
+    DhdLossConfig, EpochStats, LabelSource, Method, MethodConfig, PseudoLabels, TrainConfig,
+    TrainEvent, TrainJob, TrainMode, run_train_job,
 };
 use serde::Serialize;
 
-use super::eval_model::{ModelEval, evaluate_model, print_eval};
+use super::eval_model::print_eval;
 use super::index::{DeviceArgs, parse_backbone};
 use super::out;
 
@@ -188,7 +187,7 @@ pub struct TrainArgs {
 }
 
 #[derive(Serialize)]
-struct TrainReport {
+struct TrainSummary {
     method: &'static str,
     /// Whether the self-distillation term was on (always for DHD).
     sdh: bool,
@@ -221,75 +220,61 @@ pub fn progress_bar(len: usize, what: &str) -> indicatif::ProgressBar {
     )
 }
 
-pub fn run(a: TrainArgs) -> anyhow::Result<()> {
-    let protocol = a
-        .protocol
-        .as_deref()
-        .map(|p| protocol_split(&a.data, p, a.seed))
-        .transpose()
-        .map_err(anyhow::Error::msg)?;
-    // The photos and their target rows; `classes` = 0 means unlabelled.
-    let (paths, rows, classes, labels) = if let Some(p) = &protocol {
-        let c = p.classes.len();
-        let (paths, idx): (Vec<PathBuf>, Vec<usize>) = p.train.iter().cloned().unzip();
-        (
-            paths,
-            data::one_hot(&idx, c),
-            c,
-            format!("{} classes of {}", c, p.name),
+impl TrainArgs {
+    /// The run these arguments ask for.
+    fn job(&self) -> TrainJob {
+        let labels = match (&self.protocol, &self.list) {
+            (Some(p), _) => LabelSource::Protocol(p.clone()),
+            (None, Some(list)) => LabelSource::List(list.clone()),
+            (None, None) => LabelSource::Folders,
+        };
+        let config = TrainConfig::new(
+            self.backbone,
+            DhdLossConfig::new()
+                .with_temperature(self.temperature)
+                .with_quantize_proxies(self.quantize_proxies),
         )
-    } else if let Some(list) = &a.list {
-        let l = read_list_file(list)?;
-        let c = l.rows.classes_needed();
-        let labels = l.rows.to_labels(c)?;
-        let rows = (0..labels.len())
-            .map(|i| {
-                let mut r = vec![0.0f32; c];
-                labels.classes_of(i).into_iter().for_each(|k| r[k] = 1.0);
-                r
-            })
-            .collect();
-        // Relative paths in a list are relative to --data (as `hashlens split` writes them).
-        let paths = l.paths.iter().map(|p| a.data.join(p)).collect();
-        (
-            paths,
-            rows,
-            c,
-            format!("{c} classes from {}", list.display()),
+        .with_method(
+            MethodConfig::new()
+                .with_method(self.method.method())
+                .with_sdh(self.sdh)
+                .with_dhn_scale(self.dhn_scale.at(self.bits))
+                .with_dhn_lambda(self.dhn_lambda)
+                .with_csq_lambda(self.csq_lambda)
+                .with_shc_classifier_epochs(self.shc_classifier_epochs)
+                .with_shc_eta(self.shc_eta)
+                .with_hybrid_alpha(self.hybrid_alpha.at(self.bits)),
         )
-    } else {
-        let scan = scan_images(&a.data)?;
-        let paths: Vec<PathBuf> = scan.images.iter().map(|e| e.path.clone()).collect();
-        match classes_from_folders(&scan.images) {
-            Ok(fc) if fc.names.len() >= 2 => {
-                let c = fc.names.len();
-                (
-                    paths,
-                    data::one_hot(&fc.classes, c),
-                    c,
-                    format!("{c} classes from sub-folders"),
-                )
-            }
-            _ => {
-                let n = paths.len();
-                (paths, vec![Vec::new(); n], 0, String::new())
-            }
+        .with_bits(self.bits)
+        .with_epochs(self.epochs)
+        .with_batch(self.batch)
+        .with_micro_batch(self.micro_batch.map(|m| m as usize))
+        .with_lr_backbone(self.lr_backbone)
+        .with_lr_head(self.lr_head)
+        .with_teacher_scale(self.teacher_scale)
+        .with_mode(self.mode.into())
+        .with_image_size(self.image_size)
+        .with_cached_views(self.cached_views)
+        .with_backbone_weights(self.backbone_weights.clone())
+        .with_seed(self.seed);
+        TrainJob {
+            folder: self.data.clone(),
+            photos: None,
+            labels,
+            unlabelled: self.unlabelled,
+            pseudo_labels: self.pseudo_labels,
+            config,
+            keep_side: self.keep_side,
+            out: self.out.clone(),
+            checkpoint: self.checkpoint.clone(),
+            resume: self.resume.clone(),
+            eval_every: self.eval_every,
         }
-    };
-    let unlabelled = a.unlabelled || classes == 0;
-    let (rows, classes) = if unlabelled {
-        (vec![Vec::new(); paths.len()], 0)
-    } else {
-        (rows, classes)
-    };
-    if paths.len() < 2 {
-        bail!(
-            "{} holds {} photos; training needs at least 2",
-            a.data.display(),
-            paths.len()
-        );
     }
+}
 
+pub fn run(a: TrainArgs) -> anyhow::Result<()> {
+    let job = a.job();
     let cancel = Arc::new(AtomicBool::new(false));
     {
         let cancel = cancel.clone();
@@ -297,122 +282,19 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         let _ = ctrlc_once(move || cancel.store(true, Ordering::Relaxed));
     }
     let device = a.device.open()?;
-    if !device.gpu && matches!(a.mode, Mode::Full) {
-        // Measured on two cores: 16 photos (two views each) at 224 px take about 14 s a step.
-        eprintln!(
-            "hashlens: note: whole-network training on the CPU takes about a second per photo and \
-             epoch at 224 px; --mode head trains the hash layer on cached features in minutes"
-        );
-    }
-    let bar = progress_bar(paths.len(), "decoding");
-    let (mut images, skipped) =
-        TrainImages::load(&paths, &rows, classes, a.keep_side, &cancel, |d, _| {
-            bar.set_position(d as u64)
-        })
-        .context("cancelled")?;
-    bar.finish_and_clear();
-    for (p, e) in &skipped {
-        eprintln!("hashlens: skipped {}: {e}", p.display());
-    }
-    let config = TrainConfig::new(
-        a.backbone,
-        DhdLossConfig::new()
-            .with_temperature(a.temperature)
-            .with_quantize_proxies(a.quantize_proxies),
-    )
-    .with_method(
-        MethodConfig::new()
-            .with_method(a.method.method())
-            .with_sdh(a.sdh)
-            .with_dhn_scale(a.dhn_scale.at(a.bits))
-            .with_dhn_lambda(a.dhn_lambda)
-            .with_csq_lambda(a.csq_lambda)
-            .with_shc_classifier_epochs(a.shc_classifier_epochs)
-            .with_shc_eta(a.shc_eta)
-            .with_hybrid_alpha(a.hybrid_alpha.at(a.bits)),
-    )
-    .with_bits(a.bits)
-    .with_epochs(a.epochs)
-    .with_batch(a.batch)
-    .with_micro_batch(a.micro_batch.map(|m| m as usize))
-    .with_lr_backbone(a.lr_backbone)
-    .with_lr_head(a.lr_head)
-    .with_teacher_scale(a.teacher_scale)
-    .with_mode(a.mode.into())
-    .with_image_size(a.image_size)
-    .with_cached_views(a.cached_views)
-    .with_backbone_weights(a.backbone_weights.clone())
-    .with_seed(a.seed);
-    let labels = if unlabelled {
-        let source = a.pseudo_labels;
-        let what = source.describe(images.len());
-        eprintln!("hashlens: no labels used: the targets are {what}");
-        anyhow::ensure!(
-            a.backbone.has_pretrained()
-                || (a.backbone_weights.is_some() && !source.needs_classifier()),
-            "training without labels takes its targets from a pretrained backbone's {}, and {} has \
-             none here: give labels, use mobilenet_v2 or efficientnet_lite0, or (with \
-             --backbone-weights) --pseudo-labels clusters",
-            if source.needs_classifier() {
-                "ImageNet classifier"
-            } else {
-                "features"
-            },
-            a.backbone.name()
-        );
-        // ImageNet targets come from the shipped classifier; clusters from the run's own start.
-        let backbone = if source.needs_classifier() {
-            a.backbone.pretrained(&device.device)?
-        } else {
-            config.starting_backbone(&device.device)?.0
-        };
-        let (t, classes) = source
-            .targets(
-                &images,
-                &backbone,
-                &config.input(),
-                a.batch.min(64),
-                &device.device,
-                &cancel,
-            )
-            .map_err(anyhow::Error::msg)?
-            .context("cancelled")?;
-        images.set_targets(t, classes);
-        format!("unlabelled ({what})")
-    } else {
-        labels
-    };
-
-    let checkpoint = a
-        .checkpoint
-        .clone()
-        .unwrap_or_else(|| checkpoint::checkpoint_path_for(&a.out));
-    let resume = match &a.resume {
-        Some(p) => {
-            let ckpt = Checkpoint::load(p)?;
-            eprintln!(
-                "hashlens: resuming {} after {} steps ({} epochs finished)",
-                p.display(),
-                ckpt.state.steps_done,
-                ckpt.state.history.len()
-            );
-            Some((p.as_path(), ckpt))
-        }
-        None => None,
-    };
-    let bar = progress_bar(
-        config.epochs * (images.len() / config.batch.clamp(1, images.len())),
-        "training",
-    );
+    let bar = progress_bar(0, "decoding");
     let json = a.json;
+    let mut stage_name = "";
     let mut on_event = |e: TrainEvent| match e {
         TrainEvent::Stage { name, done, total } => {
-            bar.set_message(name);
-            if done == 0 {
-                eprintln!("hashlens: {name}…");
-            } else if done == total && name.starts_with("preparing") {
-                eprintln!("hashlens: device ready");
+            if name != stage_name {
+                stage_name = name;
+                bar.reset();
+                bar.set_length(total as u64);
+                super::log_line(&bar, format!("hashlens: {name}…"));
             }
+            bar.set_message(name);
+            bar.set_position(done as u64);
         }
         TrainEvent::Step {
             epoch,
@@ -424,6 +306,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
             lr_head,
             ..
         } => {
+            bar.set_length((epochs * steps) as u64);
             bar.set_position(((epoch - 1) * steps + step) as u64);
             bar.set_message(format!(
                 "epoch {epoch}/{epochs} loss {:.4} lr {lr_head:.2e} {images_per_s:.0} img/s",
@@ -448,31 +331,12 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
             }
         }
         TrainEvent::Checkpoint(_) => {}
-        TrainEvent::Note(note) => super::log_line(&bar, format!("hashlens: {note}")),
+        TrainEvent::Note(note) => super::log_line(&bar, format!("hashlens: note: {note}")),
     };
-    let mut periodic = |model: &hashlens_core::model::HashModel| -> f64 {
-        let p = protocol.as_ref().expect("only with a protocol");
-        evaluate_model(model, p, Some(1000), Some(5000), 64, &device.device, "")
-            .map(|r| r.map_all)
-            .unwrap_or(f64::NAN)
-    };
-    let evaluate: Option<&mut dyn FnMut(&hashlens_core::model::HashModel) -> f64> =
-        if protocol.is_some() && a.eval_every > 0 {
-            Some(&mut periodic)
-        } else {
-            None
-        };
-    let hooks = TrainHooks {
-        checkpoint: Some(&checkpoint),
-        resume,
-        evaluate,
-        eval_every: a.eval_every,
-        cancel: &cancel,
-        on_event: &mut on_event,
-    };
+    let checkpoint = job.checkpoint_path();
     let started = SystemTime::now();
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        train(&config, &images, &device.device, hooks)
+    let report = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run_train_job(&job, &device, &cancel, &mut on_event)
     }))
     .map_err(|payload| {
         bar.abandon();
@@ -483,26 +347,16 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         )
     })??;
     bar.finish_and_clear();
-    outcome.model.save(&a.out)?;
+    for (p, e) in &report.skipped {
+        eprintln!("hashlens: skipped {}: {e}", p.display());
+    }
     eprintln!(
         "hashlens: model written to {} (checkpoint {})",
         a.out.display(),
         checkpoint.display()
     );
-
-    let eval = match &protocol {
-        Some(p) => Some(evaluate_model(
-            &outcome.model,
-            p,
-            None,
-            None,
-            64,
-            &device.device,
-            &device.describe(),
-        )?),
-        None => None,
-    };
-    let report = TrainReport {
+    let config = &job.config;
+    let summary = TrainSummary {
         method: config.method.method.name(),
         sdh: config.method.distils(),
         backbone: a.backbone.name(),
@@ -513,29 +367,29 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         batch: a.batch,
         mode: a.mode.name(),
         image_size: a.image_size,
-        train_images: images.len(),
-        labels,
+        train_images: report.train_images,
+        labels: report.labels,
         device: device.describe(),
-        first_step_s: outcome.first_step_s,
-        train_images_per_s: outcome.images_per_s,
+        first_step_s: report.first_step_s,
+        train_images_per_s: report.images_per_s,
         model: a.out.display().to_string(),
-        model_fingerprint: outcome.model.fingerprint().to_string(),
-        history: outcome.history,
-        eval,
+        model_fingerprint: report.model.fingerprint().to_string(),
+        history: report.history,
+        eval: report.evaluation,
     };
     if a.json {
-        return super::print_json(&report);
+        return super::print_json(&summary);
     }
     out!(
         "trained {} epochs on {} photos ({}): first step {:.1} s, then {:.1} photos/s on {}",
-        report.epochs,
-        report.train_images,
-        report.labels,
-        report.first_step_s,
-        report.train_images_per_s,
-        report.device
+        summary.epochs,
+        summary.train_images,
+        summary.labels,
+        summary.first_step_s,
+        summary.train_images_per_s,
+        summary.device
     );
-    if let Some(e) = &report.eval {
+    if let Some(e) = &summary.eval {
         print_eval(e)?;
     }
     Ok(())

@@ -22,8 +22,16 @@ pub fn diverging(v: f64, dark: bool) -> Color32 {
     Color32::from_rgb(mix(0), mix(1), mix(2))
 }
 
-/// An `n × n` grid of `values` (row-major) in at most `size` points; hovering a cell names it.
-pub fn heatmap(ui: &mut egui::Ui, values: &[f64], n: usize, size: f32, what: &str) {
+/// An `n × n` grid of `values` (row-major) in at most `size` points; hovering a cell names it (by
+/// `names` where given, else "`what` i and j").
+pub fn heatmap(
+    ui: &mut egui::Ui,
+    values: &[f64],
+    n: usize,
+    size: f32,
+    what: &str,
+    names: &[String],
+) {
     let cell = (size / n as f32).clamp(2.0, 24.0);
     let (rect, response) =
         ui.allocate_exact_size(vec2(cell * n as f32, cell * n as f32), Sense::hover());
@@ -41,7 +49,11 @@ pub fn heatmap(ui: &mut egui::Ui, values: &[f64], n: usize, size: f32, what: &st
     if let Some(pos) = response.hover_pos() {
         let j = (((pos.x - rect.min.x) / cell) as usize).min(n - 1);
         let i = (((pos.y - rect.min.y) / cell) as usize).min(n - 1);
-        response.on_hover_text(format!("{what} {i} and {j}: {:+.2}", values[i * n + j]));
+        let text = match (names.get(i), names.get(j)) {
+            (Some(a), Some(b)) => format!("{a} and {b}: {:+.2}", values[i * n + j]),
+            _ => format!("{what} {i} and {j}: {:+.2}", values[i * n + j]),
+        };
+        response.on_hover_text(text);
     }
 }
 

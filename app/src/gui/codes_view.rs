@@ -9,7 +9,7 @@ use super::bits::{DIFFERS, bit_colour};
 use super::charts::heatmap;
 use super::library::Library;
 use super::quality::Quality;
-use super::training::sample_indices;
+use hashlens_core::train::data::sample_indices;
 
 /// Pairs sampled for the histogram of large libraries.
 const PAIRS: usize = 200_000;
@@ -125,7 +125,7 @@ pub fn show(lib: &mut Library, ui: &mut egui::Ui) {
          {strong} of {} pairs correlate more than ±0.5.",
         bits * (bits - 1) / 2
     ));
-    heatmap(ui, corr, bits, 320.0, "bits");
+    heatmap(ui, corr, bits, 320.0, "bits", &[]);
     ui.add_space(12.0);
     ui.heading("Retrieval quality");
     if let Some(q) = &lib.quality {

@@ -152,13 +152,11 @@ fn encode_views(
         let size = [small.width() as usize, small.height() as usize];
         shown.push((ColorImage::from_rgb(size, small.as_raw()), ops));
     }
-    let out = model.forward(image_batch(pixels, pre.crop as usize, &device.device));
-    let values: Vec<f32> = out.into_data().try_to_vec().map_err(|e| format!("{e:?}"))?;
-    let bits = model.bits();
+    let codes = model.codes(image_batch(pixels, pre.crop as usize, &device.device));
     Ok(shown
         .into_iter()
-        .zip(values.chunks(bits))
-        .map(|((image, ops), v)| (image, HashCode::from_signs(v).expect("model bits"), ops))
+        .zip(codes)
+        .map(|((image, ops), code)| (image, code, ops))
         .collect())
 }
 

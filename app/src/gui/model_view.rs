@@ -7,16 +7,17 @@ use std::time::{Duration, Instant};
 
 use eframe::egui;
 use egui_plot::{Legend, Line, Plot, PlotPoints, Points};
+use hashlens_core::dataset::folder_classes;
 use hashlens_core::device::DeviceChoice;
 use hashlens_core::index::IndexedPhoto;
 use hashlens_core::train::{
-    DhdLossConfig, Method, MethodConfig, PseudoLabels, TrainEvent, TrainMode,
+    DhdLossConfig, Method, MethodConfig, PseudoLabels, TrainChoice, TrainEvent, TrainJob, TrainMode,
 };
 
 use super::charts::heatmap;
 use super::dialog::{Dialog, Pick};
 use super::library_view::duration;
-use super::training::{TrainSettings, TrainTask, TrainerEvent, folder_labels, start_training};
+use super::training::{TrainTask, TrainedModel, TrainerEvent, start_training};
 
 /// What a run has reported, for the plots (x = global step, or epoch for mAP).
 pub struct RunCurves {
@@ -74,7 +75,7 @@ enum Stopped {
 
 #[derive(Default)]
 pub struct ModelPanel {
-    pub settings: TrainSettings,
+    pub settings: TrainChoice,
     task: Option<TrainTask>,
     /// What the user asked the running task to do when it stops.
     stopping: Option<Stopped>,
@@ -85,8 +86,8 @@ pub struct ModelPanel {
     pub curves: RunCurves,
     position: Option<(usize, usize, usize, usize, f64)>,
     notes: Vec<String>,
-    /// The finished model, its class count and the proxies' cosine similarities.
-    pub trained: Option<(PathBuf, usize, Vec<f32>)>,
+    /// The finished model and its class vectors.
+    pub trained: Option<TrainedModel>,
     pub error: Option<String>,
     /// Sub-folder classes of the library's photos (`None`: unlabelled), for the photo count it was
     /// worked out at: not recomputed every frame.
@@ -127,15 +128,11 @@ impl ModelPanel {
         self.stopped = None;
         self.stopping = None;
         self.error = None;
-        self.task = Some(start_training(
-            root.to_path_buf(),
-            photos,
-            out,
-            self.settings.clone(),
-            device,
-            resume,
-            ctx,
-        ));
+        let mut job = TrainJob::recommended(root, photos, &self.settings, out);
+        if resume {
+            job.resume = Some(job.checkpoint_path());
+        }
+        self.task = Some(start_training(job, device, ctx));
     }
 
     /// Whether a run is going on.
@@ -263,8 +260,8 @@ impl ModelPanel {
         let labels = match self.labels {
             Some((n, classes)) if n == photos.len() => classes,
             _ => {
-                let classes =
-                    folder_labels(root, photos.iter().map(|p| p.path.as_path())).map(|(_, c)| c);
+                let classes = folder_classes(root, photos.iter().map(|p| p.path.as_path()))
+                    .map(|c| c.names.len());
                 self.labels = Some((photos.len(), classes));
                 classes
             }
@@ -288,7 +285,13 @@ impl ModelPanel {
         ui.horizontal(|ui| self.buttons(ui, root, photos, out, device, &mut intent));
         self.progress_ui(ui);
         self.plots(ui);
-        if let Some((path, classes, sims)) = &self.trained {
+        if let Some(TrainedModel {
+            path,
+            classes,
+            similarities: sims,
+            class_names,
+        }) = &self.trained
+        {
             ui.label(format!("Saved {}", path.display()));
             // DHN's and HybridHash's losses never read the class vectors: theirs are random.
             let has_class_vectors =
@@ -297,7 +300,7 @@ impl ModelPanel {
                 ui.label("Cosine similarity of the class vectors (DHD's learned proxies, DHD Fig. 5; CSQ's and SHC's hash centres).")
                     .on_hover_text("red = 1 (same direction), blue = −1; the diagonal is each class with itself");
                 let sims: Vec<f64> = sims.iter().map(|&v| v as f64).collect();
-                heatmap(ui, &sims, *classes, 240.0, "proxies");
+                heatmap(ui, &sims, *classes, 240.0, "classes", class_names);
             }
         }
         intent
@@ -429,7 +432,7 @@ impl ModelPanel {
         {
             self.start(root, paths(), out, device, false, ui.ctx());
         }
-        if let Some((path, ..)) = &self.trained
+        if let Some(TrainedModel { path, .. }) = &self.trained
             && ui.button("Re-index with the new model").clicked()
         {
             *intent = ModelIntent::UseModel(path.clone());

@@ -8,10 +8,10 @@ use std::path::PathBuf;
 use eframe::egui::{self, RichText};
 use egui_plot::{Line, Plot, PlotPoints, Points};
 use hashlens_core::CodeBook;
+use hashlens_core::dataset::folder_classes;
 use hashlens_core::eval::{Depth, EvalConfig, EvalReport, Labels, evaluate_held_out};
 
 use super::task::Task;
-use super::training::folder_labels;
 
 /// Queries drawn from the library.
 const QUERIES: usize = 500;
@@ -38,11 +38,12 @@ impl Quality {
     ) -> Self {
         let task = Task::spawn("quality", ctx, move |r| {
             let result = (|| {
-                let Some((idx, classes)) = folder_labels(&root, paths.iter().map(|p| p.as_path()))
-                else {
+                let Some(fc) = folder_classes(&root, paths.iter().map(|p| p.as_path())) else {
                     return Ok(None);
                 };
-                let labels = Labels::from_classes(classes, &idx).map_err(|e| e.to_string())?;
+                let classes = fc.names.len();
+                let labels =
+                    Labels::from_classes(classes, &fc.classes).map_err(|e| e.to_string())?;
                 let cfg = EvalConfig {
                     map_depths: vec![Depth::All, Depth::Top(100)],
                     at_k: vec![10, 100],

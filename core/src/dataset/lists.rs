@@ -232,20 +232,42 @@ pub struct FolderClasses {
 /// Assigns each image the class named by its parent folder. Images directly in the root have no class:
 /// they are an error, named.
 pub fn classes_from_folders(images: &[ImageEntry]) -> Result<FolderClasses, String> {
-    let class_of = |e: &ImageEntry| -> Result<OsString, String> {
-        e.relative
-            .parent()
+    classes_of_relative(images.iter().map(|e| e.relative.as_path()))
+}
+
+/// The labels of a library, as every part of hashlens reads them (the CLI's `train`, the app's Codes
+/// and Model tabs): each photo's class is the folder that holds it ([`classes_from_folders`]), when every
+/// photo sits in a folder below `root` and there are at least two such classes. `None` otherwise: the
+/// library is unlabelled. `photos` are paths below `root`.
+pub fn folder_classes<'a>(
+    root: &Path,
+    photos: impl IntoIterator<Item = &'a Path>,
+) -> Option<FolderClasses> {
+    let relative: Option<Vec<&Path>> = photos
+        .into_iter()
+        .map(|p| p.strip_prefix(root).ok())
+        .collect();
+    classes_of_relative(relative?.into_iter())
+        .ok()
+        .filter(|c| c.names.len() >= 2)
+}
+
+fn classes_of_relative<'a>(
+    relative: impl Iterator<Item = &'a Path>,
+) -> Result<FolderClasses, String> {
+    let class_of = |rel: &Path| -> Result<OsString, String> {
+        rel.parent()
             .and_then(|p| p.file_name())
             .map(|n| n.to_os_string())
             .ok_or_else(|| {
                 format!(
                     "{} is not inside a class folder: this needs one sub-folder per class \
                      (FOLDER/CLASS/photo.jpg)",
-                    e.relative.display()
+                    rel.display()
                 )
             })
     };
-    let keys = images.iter().map(class_of).collect::<Result<Vec<_>, _>>()?;
+    let keys = relative.map(class_of).collect::<Result<Vec<_>, _>>()?;
     let mut names: Vec<OsString> = keys.clone();
     names.sort();
     names.dedup();
@@ -279,6 +301,32 @@ mod tests {
         );
         let l = f.rows.to_labels(3).unwrap();
         assert_eq!(l.classes_of(1), vec![0, 1]);
+    }
+
+    #[test]
+    fn folder_classes_name_the_folder_that_holds_each_photo() {
+        let root = Path::new("/photos");
+        let class_names = |paths: &[&str]| {
+            let paths: Vec<PathBuf> = paths.iter().map(|p| root.join(p)).collect();
+            folder_classes(root, paths.iter().map(PathBuf::as_path)).map(|c| (c.names, c.classes))
+        };
+        // CIFAR-10's own layout: the split folders above the classes are not classes.
+        assert_eq!(
+            class_names(&["train/cat/1.jpg", "test/dog/2.jpg", "test/cat/3.jpg"]),
+            Some((vec!["cat".into(), "dog".into()], vec![0, 1, 0]))
+        );
+        assert_eq!(
+            class_names(&["dog/a.jpg", "cat/b.jpg"]),
+            Some((vec!["cat".into(), "dog".into()], vec![1, 0]))
+        );
+        // A photo loose in the root, one class only, or a photo outside the root: unlabelled.
+        assert_eq!(class_names(&["dog/a.jpg", "b.jpg"]), None);
+        assert_eq!(class_names(&["2024/a.jpg", "2024/b.jpg"]), None);
+        let outside = [
+            PathBuf::from("/elsewhere/cat/a.jpg"),
+            root.join("dog/b.jpg"),
+        ];
+        assert!(folder_classes(root, outside.iter().map(PathBuf::as_path)).is_none());
     }
 
     #[test]

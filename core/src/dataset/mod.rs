@@ -6,8 +6,8 @@ mod scan;
 mod split;
 
 pub use lists::{
-    FolderClasses, LabelRows, ListError, ListFile, classes_from_folders, escape_path, format_list,
-    parse_list, read_list_file, unescape_path,
+    FolderClasses, LabelRows, ListError, ListFile, classes_from_folders, escape_path,
+    folder_classes, format_list, parse_list, read_list_file, unescape_path,
 };
 pub use protocol::{ProtocolData, protocol_split};
 pub use scan::{ImageEntry, ScanError, ScanProblem, ScanReport, scan_images};

@@ -11,7 +11,7 @@ use super::CodeIndex;
 use super::model_path_for;
 use crate::code::HashCode;
 use crate::model::HashModel;
-use crate::model::features::extract_features;
+use crate::model::encode::encode_photos;
 use crate::photo::PhotoError;
 
 /// Why an outside photo could not be encoded for an index.
@@ -63,23 +63,19 @@ pub fn encode_photo(
     photo: &Path,
     device: &Device,
 ) -> Result<HashCode, QueryError> {
-    let out = extract_features(
+    let code = encode_photos(
+        model,
         &[PathBuf::from(photo)],
-        &model.preprocess(),
         1,
         device,
         &AtomicBool::new(false),
-        |x| model.forward(x),
         |_, _| {},
-    );
-    let values = out
-        .into_iter()
-        .next()
-        .flatten()
-        .expect("one photo, never cancelled")
-        .map_err(|source| QueryError::Photo {
-            path: photo.display().to_string(),
-            source,
-        })?;
-    Ok(HashCode::from_signs(&values).expect("models make valid code lengths"))
+    )
+    .pop()
+    .flatten()
+    .expect("one photo, never cancelled");
+    code.map_err(|source| QueryError::Photo {
+        path: photo.display().to_string(),
+        source,
+    })
 }

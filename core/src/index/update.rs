@@ -21,6 +21,7 @@ use crate::code::HashCode;
 use crate::dataset::{ImageEntry, scan_images};
 use crate::device::ComputeDevice;
 use crate::hashing::LinearHash;
+use crate::model::encode::for_each_encoded;
 use crate::model::features::for_each_batch;
 use crate::model::{BackboneArch, HashModel, HeadKind, ModelError, Provenance};
 
@@ -340,13 +341,12 @@ pub fn update_index(
     let paths: Vec<PathBuf> = todo.iter().map(|&s| images[s].path.clone()).collect();
     let mut done = 0;
     let mut failure: Option<crate::io::FileError> = None;
-    for_each_batch(
+    for_each_encoded(
+        &model,
         &paths,
-        &model.preprocess(),
         job.batch,
         &device.device,
         cancel,
-        |x| model.forward(x),
         |start, outputs, hurt| {
             for (p, why) in hurt {
                 note_damage(Skipped::new(&images[todo[p]].path, &why), on_event);
@@ -354,8 +354,7 @@ pub fn update_index(
             for (i, out) in outputs.into_iter().enumerate() {
                 let s = todo[start + i];
                 match out {
-                    Ok(values) => {
-                        let code = HashCode::from_signs(&values).expect("model lengths are valid");
+                    Ok(code) => {
                         let photo = IndexedPhoto::from_entry(&images[s]);
                         if let Err(e) = journal.append(&photo, &code) {
                             failure.get_or_insert(e);

@@ -184,6 +184,18 @@ impl DhdHead {
     pub fn forward(&self, features: Tensor<2>) -> Tensor<2> {
         self.norm.forward(self.hash.forward(features)).tanh()
     }
+
+    /// The cosine similarities of the class proxies (DHD's Fig. 5): `classes × classes`, row-major.
+    pub fn proxy_similarities(&self) -> Vec<f32> {
+        let p = self.proxies.val();
+        let unit = p.clone() / (p.clone() * p).sum_dim(1).sqrt().clamp_min(1e-12);
+        unit.clone()
+            .matmul(unit.transpose())
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .expect("f32 similarities")
+    }
 }
 
 /// A hash head of either kind. (One per model: the variants' size difference costs nothing.)

@@ -6,6 +6,7 @@
 pub mod backbone;
 pub mod cpu_net;
 pub mod depthwise;
+pub mod encode;
 pub mod features;
 pub mod hash_model;
 pub mod hybrid_hash;

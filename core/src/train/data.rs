@@ -17,9 +17,9 @@ use burn::tensor::{Device, Tensor, TensorData};
 use image::imageops::{self, FilterType};
 use rayon::prelude::*;
 
+use crate::CodeBook;
 use crate::model::HashModel;
 use crate::photo::{DecodeLimits, PhotoError, decode_file};
-use crate::{CodeBook, HashCode};
 
 /// Photos as `side × side` RGB bytes (channel-major) with their target rows.
 #[derive(Clone, Debug)]
@@ -201,16 +201,17 @@ pub fn encode_images(
             &ViewParams::identity(chunk.len()),
             &model.preprocess(),
         );
-        let values: Vec<f32> = model
-            .forward(x)
-            .into_data()
-            .convert::<f32>()
-            .try_to_vec::<f32>()
-            .expect("f32 codes");
-        for row in values.chunks(model.bits()) {
-            book.push(&HashCode::from_signs(row).expect("valid bits"))
-                .expect("same bits");
+        for code in model.codes(x) {
+            book.push(&code).expect("same bits");
         }
     }
     book
+}
+
+/// At most `n` of `0..len`, spread evenly (the same ones every time).
+pub fn sample_indices(len: usize, n: usize) -> Vec<usize> {
+    if len <= n {
+        return (0..len).collect();
+    }
+    (0..n).map(|i| i * len / n).collect()
 }

@@ -25,6 +25,7 @@ pub mod centres;
 pub mod checkpoint;
 pub mod class_centres;
 pub mod data;
+pub mod job;
 pub mod learner;
 pub mod loss;
 pub mod method;
@@ -48,6 +49,10 @@ use serde::{Deserialize, Serialize};
 
 pub use checkpoint::Checkpoint;
 pub use data::TrainImages;
+pub use job::{
+    LabelSource, TrainChoice, TrainJob, TrainJobReport, recommended_method,
+    recommended_temperature, run_train_job,
+};
 pub use loss::{DhdLoss, DhdLossConfig, LossParts};
 pub use method::{HashLoss, Method, MethodConfig, Reference};
 pub use pseudo_labels::PseudoLabels;
@@ -231,6 +236,11 @@ pub enum TrainError {
     Settings(String),
     #[error("training needs at least 2 photos; there are {0}")]
     TooFewPhotos(usize),
+    #[error("cannot write the model: {0}")]
+    Save(String),
+    /// The photos or their labels could not be read (a folder, a list file, a protocol split).
+    #[error("{0}")]
+    Photos(String),
     #[error("cannot resume from {path}: {reason}")]
     Resume { path: PathBuf, reason: String },
     #[error(transparent)]

@@ -455,7 +455,7 @@ fn fine_tune_from_the_model_tab_and_reindex_with_it() {
     harness.run_steps(2);
     assert_eq!(chosen_method(&harness), hashlens_core::train::Method::Shc);
     if let super::Screen::Library(lib) = &mut harness.state_mut().screen {
-        lib.model_panel.settings = super::training::TrainSettings {
+        lib.model_panel.settings = hashlens_core::train::TrainChoice {
             bits: 16,
             epochs: 4,
             mode: hashlens_core::train::TrainMode::Head,
@@ -470,7 +470,13 @@ fn fine_tune_from_the_model_tab_and_reindex_with_it() {
     });
     let lib = harness.state().library().unwrap();
     assert_eq!(lib.model_panel.error, None);
-    let (path, classes, sims) = lib.model_panel.trained.clone().unwrap();
+    let super::training::TrainedModel {
+        path,
+        classes,
+        similarities: sims,
+        class_names,
+    } = lib.model_panel.trained.clone().unwrap();
+    assert_eq!(class_names, ["cool", "warm"]);
     assert!(
         path.ends_with(".hashlens/dhd-16.hlmodel"),
         "{}",
@@ -500,7 +506,7 @@ fn fine_tune_from_the_model_tab_and_reindex_with_it() {
     let index = CodeIndex::load(&root.join(".hashlens/index.hlindex")).unwrap();
     assert_eq!(index.model(), model.fingerprint());
     assert_eq!((index.len(), index.bits()), (16, 16));
-    // The app's hash-layer-only runs use τ 0.5 (`training::temperature`), and the model records it.
+    // The app's hash-layer-only runs use τ 0.5 (`recommended_temperature`), and the model records it.
     let settings = &model.config.provenance.settings;
     assert_eq!(settings["loss"]["temperature"], 0.5, "{settings}");
 
@@ -523,4 +529,30 @@ fn fine_tune_from_the_model_tab_and_reindex_with_it() {
     assert_eq!((report.encoded, report.kept), (0, 16));
     let index = CodeIndex::load(&root.join(".hashlens/index.hlindex")).unwrap();
     assert_eq!(index.model(), model.fingerprint());
+}
+
+/// CIFAR-10's own layout, `train/<class>/…` and `test/<class>/…`: the Model and Codes tabs see the
+/// real classes (the folders that hold the photos), not "train" and "test" (the rule in
+/// `hashlens_core::dataset::folder_classes`, shared with `hashlens train`).
+#[test]
+fn a_train_and_test_layout_gives_the_real_classes() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("cifar");
+    for part in ["train", "test"] {
+        for class in ["cool", "warm", "grey"] {
+            photos(&root.join(part).join(class), 4);
+        }
+    }
+    let mut harness = app();
+    open_indexed(&mut harness, &root);
+    harness.get_by_label("Model").click();
+    harness.run_steps(2);
+    harness.get_by_label_contains("24 photos in 3 sub-folders");
+    harness.get_by_label("Codes").click();
+    wait(&mut harness, |app| {
+        app.library()
+            .and_then(|l| l.quality.as_ref())
+            .is_some_and(|q| q.done())
+    });
+    harness.get_by_label_contains("(3 classes");
 }
