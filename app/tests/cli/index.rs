@@ -6,9 +6,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-mod common;
-
-use common::{hashlens, json};
+use crate::common::{hashlens, json};
 
 /// `n` distinct small photos (two colour families, so that neighbours are meaningful).
 fn photos(root: &Path, n: u32) {

@@ -2,9 +2,7 @@
 
 use std::path::Path;
 
-mod common;
-
-use common::{hashlens, json};
+use crate::common::{hashlens, json};
 
 #[test]
 fn bench_search_prints_the_documented_fields() {

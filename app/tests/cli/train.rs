@@ -8,9 +8,7 @@ use image::{Rgb, RgbImage};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-mod common;
-
-use common::{hashlens, json};
+use crate::common::{hashlens, json};
 
 /// A temporary folder holding [`two_classes`] in `photos/` (returned beside it); the folder lives as
 /// long as the `TempDir`.
