@@ -5,4 +5,5 @@ mod cifar10;
 mod dataset;
 mod indexing;
 mod metrics;
+mod module_graph;
 mod search;

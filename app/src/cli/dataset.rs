@@ -11,7 +11,7 @@ use hashlens_core::dataset::{
 use hashlens_core::io::write_atomic;
 use serde::Serialize;
 
-use super::out;
+use crate::cli::output::out;
 
 #[derive(Args, Debug)]
 pub struct ScanArgs {
@@ -68,11 +68,11 @@ pub fn scan(a: ScanArgs) -> anyhow::Result<()> {
         }),
     };
     if a.json {
-        return super::print_json(&summary);
+        return crate::cli::output::print_json(&summary);
     }
     if let Some(list) = &summary.list {
         for p in list {
-            out!("{}", super::printable(p));
+            out!("{}", crate::cli::output::printable(p));
         }
     }
     let formats: Vec<String> = summary
@@ -89,7 +89,7 @@ pub fn scan(a: ScanArgs) -> anyhow::Result<()> {
     if !summary.skipped.is_empty() {
         out!("{} entries skipped:", summary.skipped.len());
         for p in &summary.skipped {
-            out!("  {}: {}", super::printable(&p.path), p.reason);
+            out!("  {}: {}", crate::cli::output::printable(&p.path), p.reason);
         }
     }
     Ok(())
@@ -187,7 +187,7 @@ pub fn split(a: SplitArgs) -> anyhow::Result<()> {
         out: a.out.to_string_lossy().into_owned(),
     };
     if a.json {
-        return super::print_json(&summary);
+        return crate::cli::output::print_json(&summary);
     }
     out!(
         "{} classes: {} query, {} train, {} database (seed {}) → {}",

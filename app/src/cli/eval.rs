@@ -8,7 +8,7 @@ use hashlens_core::code::read_codes;
 use hashlens_core::dataset::{LabelRows, read_list_file};
 use hashlens_core::eval::{Depth, EvalConfig, EvalReport, evaluate};
 
-use super::out;
+use crate::cli::output::out;
 
 #[derive(Args, Debug)]
 pub struct EvalCodesArgs {
@@ -86,7 +86,7 @@ pub fn run(a: EvalCodesArgs) -> anyhow::Result<()> {
     };
     let report = evaluate(&db, &db_labels, &queries, &q_labels, &cfg)?;
     if a.json {
-        return super::print_json(&report);
+        return crate::cli::output::print_json(&report);
     }
     print_summary(&report)
 }

@@ -8,7 +8,7 @@ use std::sync::atomic::AtomicBool;
 use anyhow::Context;
 use clap::Args;
 use hashlens_core::CodeBook;
-use hashlens_core::dataset::{ProtocolData, protocol_split};
+use hashlens_core::dataset::ProtocolData;
 use hashlens_core::device::ComputeDevice;
 use hashlens_core::model::HashModel;
 use hashlens_core::model::encode::encode_photos;
@@ -16,27 +16,9 @@ use hashlens_core::model::features::extract_features;
 use hashlens_core::model_eval::{EvalSample, ModelEval, evaluate_model};
 use hashlens_core::photo::Preprocess;
 
-use super::index::DeviceArgs;
-use super::out;
-
-/// A protocol split of a class-folder collection (shared by `eval` and `compare`).
-#[derive(Args, Debug)]
-pub struct ProtocolArgs {
-    /// A folder with one sub-folder per class (e.g. the CIFAR-10 JPEGs).
-    #[arg(long)]
-    pub data: PathBuf,
-    /// The split: cifar10 (100 query / 500 train per class, the rest as database) or cifar10-1.
-    #[arg(long, default_value = "cifar10")]
-    pub protocol: String,
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-}
-
-impl ProtocolArgs {
-    pub fn split(&self) -> anyhow::Result<ProtocolData> {
-        protocol_split(&self.data, &self.protocol, self.seed).map_err(anyhow::Error::msg)
-    }
-}
+use crate::cli::args::DeviceArgs;
+use crate::cli::args::ProtocolArgs;
+use crate::cli::output::out;
 
 #[derive(Args, Debug)]
 pub struct EvalArgs {
@@ -69,7 +51,7 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
     };
     let r = evaluate_with_bars(&model, &data, sample, a.batch, &device)?;
     if a.json {
-        return super::print_json(&r);
+        return crate::cli::output::print_json(&r);
     }
     print_eval(&r)
 }
@@ -112,7 +94,7 @@ pub fn evaluate_with_bars(
                     b.finish_and_clear();
                 }
                 let title = format!("encoding {}", p.part);
-                bar = Some((p.part, super::train::progress_bar(p.total, &title)));
+                bar = Some((p.part, crate::cli::output::progress_bar(p.total, &title)));
             }
             if let Some((_, b)) = &bar {
                 b.set_position(p.done as u64);
@@ -134,7 +116,7 @@ pub(super) fn codes_with_bar(
     what: &str,
 ) -> anyhow::Result<CodeBook> {
     let paths: Vec<PathBuf> = photos.iter().map(|(p, _)| p.clone()).collect();
-    let bar = super::train::progress_bar(paths.len(), &format!("encoding {what}"));
+    let bar = crate::cli::output::progress_bar(paths.len(), &format!("encoding {what}"));
     let codes = encode_photos(
         model,
         &paths,
@@ -164,7 +146,7 @@ pub(super) fn network_outputs(
     network: impl FnMut(burn::tensor::Tensor<4>) -> burn::tensor::Tensor<2>,
 ) -> anyhow::Result<Vec<Vec<f32>>> {
     let paths: Vec<PathBuf> = photos.iter().map(|(p, _)| p.clone()).collect();
-    let bar = super::train::progress_bar(paths.len(), &format!("encoding {what}"));
+    let bar = crate::cli::output::progress_bar(paths.len(), &format!("encoding {what}"));
     let out = extract_features(
         &paths,
         pre,

@@ -6,7 +6,6 @@ use std::sync::atomic::AtomicBool;
 
 use anyhow::Context;
 use clap::Args;
-use hashlens_core::device::{ComputeDevice, DeviceChoice};
 use hashlens_core::index::{
     CodeIndex, IndexEvent, IndexJob, ModelChoice, encode_photo, index_model, update_index,
 };
@@ -16,7 +15,8 @@ use hashlens_core::{HashCode, Neighbor};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use super::out;
+use crate::cli::args::{DeviceArgs, parse_backbone};
+use crate::cli::output::out;
 
 #[derive(Args, Debug)]
 pub struct IndexArgs {
@@ -29,7 +29,7 @@ pub struct IndexArgs {
     #[arg(long)]
     index: Option<PathBuf>,
     /// Code length of the default model (a multiple of 8).
-    #[arg(long, default_value_t = 64, value_parser = super::parse_bits)]
+    #[arg(long, default_value_t = 64, value_parser = crate::cli::args::parse_bits)]
     bits: usize,
     /// Backbone of the default model.
     #[arg(long, default_value = "mobilenet_v2", value_parser = parse_backbone)]
@@ -48,30 +48,6 @@ pub struct IndexArgs {
     /// Print one JSON summary as the last line.
     #[arg(long)]
     json: bool,
-}
-
-/// `--device`, shared by every command that runs a network.
-#[derive(Args, Debug)]
-pub struct DeviceArgs {
-    /// Where networks run: a GPU when one is usable (auto), a GPU or an error (gpu), or the CPU.
-    #[arg(long, default_value = "auto")]
-    device: DeviceChoice,
-}
-
-impl DeviceArgs {
-    /// The chosen device, announced on stderr (stdout stays machine-readable).
-    pub fn open(&self) -> anyhow::Result<ComputeDevice> {
-        let device = ComputeDevice::choose(self.device)?;
-        eprintln!("hashlens: running on {}", device.describe());
-        Ok(device)
-    }
-}
-
-pub fn parse_backbone(s: &str) -> Result<BackboneArch, String> {
-    BackboneArch::from_name(s).ok_or_else(|| {
-        let known: Vec<_> = BackboneArch::ALL.iter().map(|a| a.name()).collect();
-        format!("unknown backbone {s:?} (known: {})", known.join(", "))
-    })
 }
 
 pub fn index(a: IndexArgs) -> anyhow::Result<()> {
@@ -99,16 +75,16 @@ pub fn index(a: IndexArgs) -> anyhow::Result<()> {
     let report = update_index(&job, &device, &cancel, &mut |event| match event {
         IndexEvent::Scanned {
             images, problems, ..
-        } => super::log_line(
+        } => crate::cli::output::log_line(
             &bar,
             format!("{images} photos found, {problems} entries skipped by the scan"),
         ),
-        IndexEvent::Warning(w) => super::log_line(&bar, format!("warning: {w}")),
+        IndexEvent::Warning(w) => crate::cli::output::log_line(&bar, format!("warning: {w}")),
         IndexEvent::Model {
             description,
             fitted,
             ..
-        } => super::log_line(
+        } => crate::cli::output::log_line(
             &bar,
             format!(
                 "{} model: {description}",
@@ -133,7 +109,7 @@ pub fn index(a: IndexArgs) -> anyhow::Result<()> {
     bar.finish_and_clear();
     let report = report?;
     if a.json {
-        return super::print_json(&report);
+        return crate::cli::output::print_json(&report);
     }
     out!(
         "{} photos indexed in {}: {} encoded ({:.1} images/s), {} unchanged, {} recovered from an \
@@ -156,7 +132,7 @@ pub fn index(a: IndexArgs) -> anyhow::Result<()> {
         if !list.is_empty() {
             out!("{} {what}:", list.len());
             for s in list {
-                out!("  {}: {}", super::printable(&s.path), s.reason);
+                out!("  {}: {}", crate::cli::output::printable(&s.path), s.reason);
             }
         }
     }
@@ -175,7 +151,7 @@ pub struct SearchArgs {
     #[arg(long)]
     indexed: Option<PathBuf>,
     /// How many results.
-    #[arg(short, default_value_t = 10, allow_negative_numbers = true, value_parser = super::count)]
+    #[arg(short, default_value_t = 10, allow_negative_numbers = true, value_parser = crate::cli::args::count)]
     k: usize,
     /// Every photo within this Hamming distance instead of the k nearest.
     #[arg(long)]
@@ -231,16 +207,20 @@ pub fn search(a: SearchArgs) -> anyhow::Result<()> {
             .collect(),
     };
     if a.json {
-        return super::print_json(&result);
+        return crate::cli::output::print_json(&result);
     }
     out!(
         "{} ({} bits: {})",
-        super::printable(&result.query),
+        crate::cli::output::printable(&result.query),
         code.bits(),
         result.code
     );
     for h in &result.results {
-        out!("{:>4}  {}", h.distance, super::printable(&h.path));
+        out!(
+            "{:>4}  {}",
+            h.distance,
+            crate::cli::output::printable(&h.path)
+        );
     }
     Ok(())
 }

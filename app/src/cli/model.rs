@@ -8,7 +8,7 @@ use hashlens_core::model::{BackboneArch, HashModel, image_batch, imagenet, weigh
 use hashlens_core::photo::{DecodeLimits, decode_file};
 use serde::Serialize;
 
-use super::out;
+use crate::cli::output::out;
 
 #[derive(Args, Debug)]
 pub struct ConvertArgs {
@@ -18,7 +18,7 @@ pub struct ConvertArgs {
     output: PathBuf,
     /// The network the weights belong to: mobilenet_v2 (torchvision layout) or efficientnet_lite0
     /// (EfficientNet-PyTorch layout).
-    #[arg(long, default_value = "mobilenet_v2", value_parser = super::index::parse_backbone)]
+    #[arg(long, default_value = "mobilenet_v2", value_parser = crate::cli::args::parse_backbone)]
     arch: BackboneArch,
 }
 
@@ -36,7 +36,7 @@ pub struct InspectArgs {
     #[arg(required = true)]
     images: Vec<PathBuf>,
     /// The backbone: mobilenet_v2 or efficientnet_lite0.
-    #[arg(long, default_value = "mobilenet_v2", value_parser = super::index::parse_backbone)]
+    #[arg(long, default_value = "mobilenet_v2", value_parser = crate::cli::args::parse_backbone)]
     backbone: BackboneArch,
     /// Weights to use instead of the embedded ImageNet ones (safetensors from convert-weights).
     #[arg(long, conflicts_with = "model")]
@@ -46,7 +46,7 @@ pub struct InspectArgs {
     #[arg(long)]
     model: Option<PathBuf>,
     #[command(flatten)]
-    device: super::index::DeviceArgs,
+    device: crate::cli::args::DeviceArgs,
     /// One JSON object per image per line.
     #[arg(long)]
     json: bool,
@@ -100,7 +100,7 @@ pub fn inspect(a: InspectArgs) -> anyhow::Result<()> {
             Err(e) => {
                 failed += 1;
                 if a.json {
-                    super::print_json(&Failure {
+                    crate::cli::output::print_json(&Failure {
                         path: shown,
                         error: e.to_string(),
                     })?;
@@ -122,7 +122,7 @@ pub fn inspect(a: InspectArgs) -> anyhow::Result<()> {
             .as_ref()
             .map(|m| m.codes(x).remove(0).to_string());
         if a.json {
-            super::print_json(&Inspection {
+            crate::cli::output::print_json(&Inspection {
                 path: shown,
                 top5,
                 code,

@@ -7,72 +7,19 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
 
-use super::logit_scale::LogitScale;
-use clap::{Args, ValueEnum};
+use crate::cli::args::LogitScale;
+use clap::Args;
 use hashlens_core::model::BackboneArch;
 use hashlens_core::model_eval::ModelEval;
 use hashlens_core::train::{
-    DhdLossConfig, EpochStats, LabelSource, Method, MethodConfig, PseudoLabels, TrainConfig,
-    TrainEvent, TrainJob, TrainMode, run_train_job,
+    DhdLossConfig, EpochStats, LabelSource, MethodConfig, PseudoLabels, TrainConfig, TrainEvent,
+    TrainJob, run_train_job,
 };
 use serde::Serialize;
 
 use super::eval_model::print_eval;
-use super::index::{DeviceArgs, parse_backbone};
-use super::out;
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub(super) enum Mode {
-    /// Backbone and head (use a GPU).
-    Full,
-    /// Head only, on cached features of augmented views (fine on a CPU).
-    Head,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub(super) enum MethodArg {
-    /// Deep Hash Distillation: hash proxies, self-distillation, BCE quantisation.
-    Dhd,
-    /// Deep Hashing Network: pairwise likelihood within the batch, log-cosh quantisation.
-    Dhn,
-    /// Central Similarity Quantisation: pull codes to Hadamard hash centres.
-    Csq,
-    /// Semantic Hash Centres: centres placed by a classifier's class similarity, then CSQ's loss.
-    Shc,
-    /// HybridHash's loss: weighted pairwise likelihood against a memory bank of every photo's code
-    /// (the HybridHash network itself is `--backbone hybridhash`).
-    Hybridhash,
-}
-
-impl Mode {
-    pub(super) fn name(self) -> &'static str {
-        match self {
-            Mode::Full => "full",
-            Mode::Head => "head",
-        }
-    }
-}
-
-impl From<Mode> for TrainMode {
-    fn from(m: Mode) -> Self {
-        match m {
-            Mode::Full => TrainMode::Full,
-            Mode::Head => TrainMode::Head,
-        }
-    }
-}
-
-impl MethodArg {
-    pub(super) fn method(self) -> Method {
-        match self {
-            MethodArg::Dhd => Method::Dhd,
-            MethodArg::Dhn => Method::Dhn,
-            MethodArg::Csq => Method::Csq,
-            MethodArg::Shc => Method::Shc,
-            MethodArg::Hybridhash => Method::HybridHash,
-        }
-    }
-}
+use crate::cli::args::{DeviceArgs, MethodArg, Mode, parse_backbone, parse_temperature};
+use crate::cli::output::{out, progress_bar};
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
@@ -130,7 +77,7 @@ pub struct TrainArgs {
     /// (`jx_nest_base-8bc41011.pth` or Hugging Face's `model.safetensors`), loaded where the paper does.
     #[arg(long)]
     backbone_weights: Option<PathBuf>,
-    #[arg(long, default_value_t = 64, value_parser = super::parse_bits)]
+    #[arg(long, default_value_t = 64, value_parser = crate::cli::args::parse_bits)]
     bits: usize,
     #[arg(long, default_value_t = 40)]
     epochs: usize,
@@ -211,15 +158,6 @@ struct TrainSummary {
     eval: Option<ModelEval>,
 }
 
-pub fn progress_bar(len: usize, what: &str) -> indicatif::ProgressBar {
-    indicatif::ProgressBar::new(len as u64).with_style(
-        indicatif::ProgressStyle::with_template(&format!(
-            "{what} {{bar:40}} {{pos}}/{{len}} {{per_sec}} ETA {{eta}}"
-        ))
-        .expect("a valid template"),
-    )
-}
-
 impl TrainArgs {
     /// The run these arguments ask for.
     fn job(&self) -> TrainJob {
@@ -291,7 +229,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
                 stage_name = name;
                 bar.reset();
                 bar.set_length(total as u64);
-                super::log_line(&bar, format!("hashlens: {name}…"));
+                crate::cli::output::log_line(&bar, format!("hashlens: {name}…"));
             }
             bar.set_message(name);
             bar.set_position(done as u64);
@@ -315,7 +253,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         }
         TrainEvent::Epoch(s) => {
             if !json {
-                super::log_line(
+                crate::cli::output::log_line(
                     &bar,
                     format!(
                         "epoch {:>3}: loss {:.4} (main {:.4} sdh {:.4} q {:.4}) {:.0} img/s{}",
@@ -331,7 +269,9 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
             }
         }
         TrainEvent::Checkpoint(_) => {}
-        TrainEvent::Note(note) => super::log_line(&bar, format!("hashlens: note: {note}")),
+        TrainEvent::Note(note) => {
+            crate::cli::output::log_line(&bar, format!("hashlens: note: {note}"))
+        }
     };
     let checkpoint = job.checkpoint_path();
     let started = SystemTime::now();
@@ -378,7 +318,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         eval: report.evaluation,
     };
     if a.json {
-        return super::print_json(&summary);
+        return crate::cli::output::print_json(&summary);
     }
     out!(
         "trained {} epochs on {} photos ({}): first step {:.1} s, then {:.1} photos/s on {}",
@@ -435,15 +375,6 @@ fn backend_failure(message: &str, checkpoint: &Path, started: SystemTime) -> any
                  batch and its gradient and needs a fraction of the memory";
     }
     anyhow::anyhow!(text)
-}
-
-/// τ divides the cosines of L_HP: zero, negative or not a number would only surface later as a
-/// "diverged" run, so it is refused up front.
-pub fn parse_temperature(s: &str) -> Result<f64, String> {
-    s.parse::<f64>()
-        .ok()
-        .filter(|t| t.is_finite() && *t > 0.0)
-        .ok_or_else(|| format!("{s:?}: τ must be a positive number (DHD uses 0.2)"))
 }
 
 #[cfg(test)]

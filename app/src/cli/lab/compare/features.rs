@@ -15,9 +15,9 @@ use hashlens_core::photo::deform::Deformation;
 use hashlens_core::photo::{DecodeLimits, decode_file};
 use hashlens_core::train::{FeatureCache, TrainConfig, TrainEvent, TrainImages};
 
-use super::compare_cache::{self, SharedFeatures};
-use super::eval_model::network_outputs;
-use super::train::progress_bar;
+use super::cache::{self, SharedFeatures};
+use crate::cli::eval_model::network_outputs;
+use crate::cli::output::progress_bar;
 
 /// The backbone features every head-mode run shares: read from `--feature-cache` when it holds them
 /// for these settings and photos, else computed (and then saved there).
@@ -40,11 +40,11 @@ pub fn head_features(
         "{} | training photos {} | queries and database {} | robustness {}",
         FeatureCache::key_for(first),
         images.fingerprint(),
-        compare_cache::files_key(&photos),
+        cache::files_key(&photos),
         robustness
     );
     if let Some(path) = cache_file
-        && let Some(shared) = compare_cache::load(path, &key, first, device)?
+        && let Some(shared) = cache::load(path, &key, first, device)?
     {
         eprintln!("hashlens: backbone features from {}", path.display());
         return Ok(shared);
@@ -82,7 +82,7 @@ pub fn head_features(
         deformed,
     };
     if let Some(path) = cache_file {
-        compare_cache::save(path, &key, &shared)?;
+        cache::save(path, &key, &shared)?;
         eprintln!("hashlens: backbone features saved in {}", path.display());
     }
     Ok(shared)

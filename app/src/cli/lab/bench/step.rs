@@ -21,8 +21,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
-use super::index::{DeviceArgs, parse_backbone};
-use super::out;
+use crate::cli::args::{DeviceArgs, parse_backbone};
+use crate::cli::output::out;
 
 #[derive(Args, Debug)]
 pub struct StepBench {
@@ -162,7 +162,7 @@ pub fn run(b: StepBench) -> anyhow::Result<()> {
         report.variants.push(variant);
     }
     if b.json {
-        return super::print_json(&report);
+        return crate::cli::output::print_json(&report);
     }
     out!(
         "{} on {}: batch {} (two views each{}) at {} px; forward of both views {:.1} ms",

@@ -12,9 +12,9 @@ use hashlens_core::eval::{Depth, EvalConfig, Labels, evaluate, evaluate_held_out
 use hashlens_core::hashing::LinearHash;
 use hashlens_core::model::HashModel;
 
-use super::compare_cache::SharedFeatures;
-use super::compare_table::Row;
-use super::eval_model::codes_with_bar;
+use super::cache::SharedFeatures;
+use super::table::Row;
+use crate::cli::eval_model::codes_with_bar;
 
 /// What one trained model scored.
 pub struct Scores {

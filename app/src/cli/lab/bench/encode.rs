@@ -17,8 +17,8 @@ use hashlens_core::photo::{DecodeLimits, decode_at_least};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::index::{DeviceArgs, parse_backbone};
-use super::out;
+use crate::cli::args::{DeviceArgs, parse_backbone};
+use crate::cli::output::out;
 
 #[derive(Args, Debug)]
 pub struct EncodeBench {
@@ -259,7 +259,7 @@ pub fn run(b: EncodeBench) -> anyhow::Result<()> {
         profile_blocks,
     };
     if b.json {
-        return super::print_json(&report);
+        return crate::cli::output::print_json(&report);
     }
     out!(
         "{} on {} ({}), {} photos, batch {}, {} threads",

@@ -14,6 +14,11 @@
 //! `--robustness` (head mode) also scores every run with deformed queries against the clean database
 //! (DHD's Table 4; the deformations are in `hashlens_core::photo::deform`).
 
+mod cache;
+mod features;
+mod score;
+mod table;
+
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
@@ -26,14 +31,15 @@ use hashlens_core::train::{
     TrainImages, data, train_cached,
 };
 
-use super::compare_cache::SharedFeatures;
-use super::compare_features::head_features;
-use super::compare_score::Scorer;
-use super::compare_table::{Row, Table, mark_chosen, print_markdown};
-use super::eval_model::ProtocolArgs;
-use super::index::{DeviceArgs, parse_backbone};
-use super::logit_scale::LogitScale;
-use super::train::{MethodArg, Mode, parse_temperature, progress_bar};
+use crate::cli::args::LogitScale;
+use crate::cli::args::ProtocolArgs;
+use crate::cli::args::{DeviceArgs, parse_backbone};
+use crate::cli::args::{MethodArg, Mode, parse_temperature};
+use crate::cli::output::progress_bar;
+use cache::SharedFeatures;
+use features::head_features;
+use score::Scorer;
+use table::{Row, Table, mark_chosen, print_markdown};
 
 #[derive(Clone, Copy, Debug, PartialEq, clap::ValueEnum)]
 enum LabelUse {
@@ -53,7 +59,7 @@ pub struct CompareArgs {
         default_value = "dhd,dhn,csq,shc,hybridhash"
     )]
     methods: Vec<MethodArg>,
-    #[arg(long, value_delimiter = ',', default_value = "16,32,64", value_parser = super::parse_bits)]
+    #[arg(long, value_delimiter = ',', default_value = "16,32,64", value_parser = crate::cli::args::parse_bits)]
     bits: Vec<usize>,
     /// Also run the other methods with DHD's self-distillation term (DHD always has it).
     #[arg(long)]

@@ -13,7 +13,7 @@ use hashlens_core::hashing::LinearHash;
 use hashlens_core::model::{BackboneArch, features::extract_features};
 use serde::Serialize;
 
-use super::out;
+use crate::cli::output::out;
 
 #[derive(Args, Debug)]
 pub struct HashingBench {
@@ -21,7 +21,7 @@ pub struct HashingBench {
     #[arg(long)]
     data: PathBuf,
     /// Code lengths.
-    #[arg(long, value_delimiter = ',', default_value = "64", value_parser = super::parse_bits)]
+    #[arg(long, value_delimiter = ',', default_value = "64", value_parser = crate::cli::args::parse_bits)]
     bits: Vec<usize>,
     /// Seed of the protocol split (and of LSH and ITQ's initial rotation).
     #[arg(long, default_value_t = 0)]
@@ -41,10 +41,10 @@ pub struct HashingBench {
     #[arg(long, value_delimiter = ',')]
     fit_sizes: Vec<usize>,
     /// Backbone whose ImageNet features are hashed.
-    #[arg(long, default_value = "mobilenet_v2", value_parser = super::index::parse_backbone)]
+    #[arg(long, default_value = "mobilenet_v2", value_parser = crate::cli::args::parse_backbone)]
     backbone: BackboneArch,
     #[command(flatten)]
-    device: super::index::DeviceArgs,
+    device: crate::cli::args::DeviceArgs,
     /// Images per network batch.
     #[arg(long, default_value_t = 32)]
     batch: usize,
@@ -178,7 +178,7 @@ pub fn run(b: HashingBench) -> anyhow::Result<()> {
         results,
     };
     if b.json {
-        return super::print_json(&report);
+        return crate::cli::output::print_json(&report);
     }
     out!(
         "{}: {} queries, {} database, {} train images; features at {:.1} images/s on {} ({} CPU threads)",

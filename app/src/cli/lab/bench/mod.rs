@@ -1,6 +1,12 @@
 //! `hashlens bench …`: measurements that print a table or one JSON object, so that figures in notes and
 //! issues can be reproduced with one command.
 
+mod encode;
+mod hashing;
+mod step;
+
+use crate::cli::output::out;
+
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -10,19 +16,17 @@ use hashlens_core::search::{Kernel, Search};
 use hashlens_core::{CodeBook, HashCode};
 use serde::Serialize;
 
-use super::out;
-
 #[derive(Subcommand, Debug)]
 pub enum BenchCommand {
     /// Exact top-k Hamming search: single-query latency and batched throughput.
     Search(SearchBench),
     /// Training-free hashing (PCA + ITQ vs LSH) on pretrained features under the cifar10 protocol, and
     /// the CPU feature-extraction throughput.
-    Hashing(super::bench_hashing::HashingBench),
+    Hashing(hashing::HashingBench),
     /// Photos to codes: first-batch time and steady-state images/s on the chosen device.
-    Encode(super::bench_encode::EncodeBench),
+    Encode(encode::EncodeBench),
     /// One whole-network training step against its forward pass, per depthwise-gradient method.
-    Step(super::bench_step::StepBench),
+    Step(step::StepBench),
 }
 
 #[derive(Args, Debug)]
@@ -31,7 +35,7 @@ pub struct SearchBench {
     #[arg(long, default_value_t = 1_000_000)]
     n: usize,
     /// Code length in bits (a multiple of 8, at most 1024).
-    #[arg(long, default_value_t = 64, value_parser = super::parse_bits)]
+    #[arg(long, default_value_t = 64, value_parser = crate::cli::args::parse_bits)]
     bits: usize,
     /// Neighbours per query.
     #[arg(long, default_value_t = 100)]
@@ -88,9 +92,9 @@ struct SearchReport {
 pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Search(b) => search(b),
-        BenchCommand::Hashing(b) => super::bench_hashing::run(b),
-        BenchCommand::Encode(b) => super::bench_encode::run(b),
-        BenchCommand::Step(b) => super::bench_step::run(b),
+        BenchCommand::Hashing(b) => hashing::run(b),
+        BenchCommand::Encode(b) => encode::run(b),
+        BenchCommand::Step(b) => step::run(b),
     }
 }
 
@@ -157,7 +161,7 @@ fn search(b: SearchBench) -> anyhow::Result<()> {
         distance_sum,
     };
     if b.json {
-        return super::print_json(&report);
+        return crate::cli::output::print_json(&report);
     }
     out!(
         "exact Hamming top-k search ({} kernel)",
