@@ -157,7 +157,7 @@ fn expand_use(tree: &str) -> Vec<Vec<String>> {
     out
 }
 
-/// `use` statements of `code`: (public re-export?, the paths, line number).
+/// `use` statements of `code`: (public re-export?, the paths, byte offset).
 fn use_statements(code: &str) -> Vec<(bool, Vec<Vec<String>>, usize)> {
     let mut out = Vec::new();
     let mut rest = code;
@@ -172,8 +172,7 @@ fn use_statements(code: &str) -> Vec<(bool, Vec<Vec<String>>, usize)> {
         let end = after.find(';').unwrap_or(after.len());
         if statement_start {
             let public = lead.starts_with("pub");
-            let line = before.matches('\n').count() + 1;
-            out.push((public, expand_use(&after[..end]), line));
+            out.push((public, expand_use(&after[..end]), at));
         }
         rest = &code[at + 4..];
         offset = at + 4;
@@ -181,37 +180,81 @@ fn use_statements(code: &str) -> Vec<(bool, Vec<Vec<String>>, usize)> {
     out
 }
 
-/// Inline paths that start at `crate::` or `super::` outside `use` lines: their segments and line.
+/// Inline paths that start at `crate::` or `super::` outside `use` lines: their segments and byte offset.
 fn inline_paths(code: &str) -> Vec<(Vec<String>, usize)> {
     let mut out = Vec::new();
-    for (n, line) in code.lines().enumerate() {
+    let mut line_start = 0;
+    for line in code.split_inclusive('\n') {
         let t = line.trim_start();
-        if t.starts_with("use ") || t.starts_with("pub use ") || t.starts_with("pub(crate) use ") {
-            continue;
-        }
-        for start in ["crate::", "super::"] {
-            let mut from = 0;
-            while let Some(i) = line[from..].find(start) {
-                let at = from + i;
-                let boundary = at == 0 || {
-                    let c = line.as_bytes()[at - 1];
-                    !(c.is_ascii_alphanumeric() || c == b'_' || c == b':')
-                };
-                if boundary {
-                    let segs: Vec<String> = line[at..]
-                        .split("::")
-                        .map(|s| {
-                            s.chars()
-                                .take_while(|c| c.is_alphanumeric() || *c == '_')
-                                .collect::<String>()
-                        })
-                        .take_while(|s| !s.is_empty())
-                        .collect();
-                    out.push((segs, n + 1));
+        let is_use =
+            t.starts_with("use ") || t.starts_with("pub use ") || t.starts_with("pub(crate) use ");
+        if !is_use {
+            for start in ["crate::", "super::"] {
+                let mut from = 0;
+                while let Some(i) = line[from..].find(start) {
+                    let at = from + i;
+                    let boundary = at == 0 || {
+                        let c = line.as_bytes()[at - 1];
+                        !(c.is_ascii_alphanumeric() || c == b'_' || c == b':')
+                    };
+                    if boundary {
+                        let segs: Vec<String> = line[at..]
+                            .split("::")
+                            .map(|s| {
+                                s.chars()
+                                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                                    .collect::<String>()
+                            })
+                            .take_while(|s| !s.is_empty())
+                            .collect();
+                        out.push((segs, line_start + at));
+                    }
+                    from = at + start.len();
                 }
-                from = at + start.len();
             }
         }
+        line_start += line.len();
+    }
+    out
+}
+
+/// Modules written inline (`mod x86 { … }`): their name and byte range, in order of their start.
+fn inline_modules(code: &str) -> Vec<(String, usize, usize)> {
+    let b = code.as_bytes();
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(i) = code[from..].find("mod ") {
+        let at = from + i;
+        from = at + 4;
+        if at > 0 && (b[at - 1].is_ascii_alphanumeric() || b[at - 1] == b'_') {
+            continue;
+        }
+        let rest = &code[at + 4..];
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        let after = rest[name.len()..].trim_start();
+        if name.is_empty() || !after.starts_with('{') {
+            continue;
+        }
+        let open = at + 4 + rest.len() - after.len();
+        let mut depth = 0;
+        let mut end = code.len();
+        for (k, c) in code[open..].char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = open + k;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        out.push((name, open, end));
     }
     out
 }
@@ -316,20 +359,30 @@ impl Crate {
         let mut edges = BTreeMap::new();
         for (m, (file, code)) in &self.sources {
             let mut found: Vec<(Vec<String>, usize)> = Vec::new();
-            for (public, paths, line) in use_statements(code) {
+            for (public, paths, at) in use_statements(code) {
                 if !public {
-                    found.extend(paths.into_iter().map(|p| (p, line)));
+                    found.extend(paths.into_iter().map(|p| (p, at)));
                 }
             }
             found.extend(inline_paths(code));
-            for (path, line) in found {
-                let Some(to) = self.target(m, &path) else {
+            let inline = inline_modules(code);
+            for (path, at) in found {
+                // Inside `mod x86 { … }`, `super` is the file's module.
+                let mut here = m.clone();
+                here.extend(
+                    inline
+                        .iter()
+                        .filter(|(_, start, end)| (*start..*end).contains(&at))
+                        .map(|(name, ..)| name.clone()),
+                );
+                let line = code[..at].matches('\n').count() + 1;
+                let Some(to) = self.target(&here, &path) else {
                     continue;
                 };
-                if &to != m {
+                if &to != m && self.exists(&to) {
                     edges
                         .entry((m.clone(), to))
-                        .or_insert_with(|| format!("{}:{line}", file.display()));
+                        .or_insert_with(|| format!("{}:{line}", shown(file)));
                 }
             }
         }
@@ -406,6 +459,15 @@ fn cycles(edges: &BTreeMap<(Module, Module), String>) -> Vec<Vec<Module>> {
             c
         })
         .collect()
+}
+
+/// A source file as `core/src/…` or `app/src/…`.
+fn shown(file: &Path) -> String {
+    let text = file.to_string_lossy();
+    ["core/src/", "app/src/"]
+        .iter()
+        .find_map(|k| text.rfind(k).map(|i| text[i..].to_string()))
+        .unwrap_or_else(|| text.into_owned())
 }
 
 fn name(m: &Module) -> String {

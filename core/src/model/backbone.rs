@@ -11,18 +11,11 @@ use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 use super::cpu_net::CpuNet;
+use super::network::ImageNetwork;
 use super::hybrid_hash::{HybridHashConfig, HybridHashNet};
 use super::inverted_residual::{self, EFFICIENTNET_LITE0, InvertedResidualNet, MOBILENET_V2};
 use super::weights::{self, WeightsError};
 use crate::photo::Preprocess;
-
-/// What a backbone network does.
-pub trait ImageNetwork {
-    /// Pooled features, `[batch, feature_dim]`, from normalised `[batch, 3, H, W]` images.
-    fn features(&self, x: Tensor<4>) -> Tensor<2>;
-    /// ImageNet-1k logits, `[batch, 1000]`, when the network has an ImageNet classifier.
-    fn logits(&self, x: Tensor<4>) -> Option<Tensor<2>>;
-}
 
 /// The backbones hashlens knows, by name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -150,3 +150,34 @@ fn wrong_files_are_refused_with_a_reason() {
         err(&with(&longer))
     );
 }
+
+/// A model file with a trained head, written by hashlens before the head's types were renamed
+/// (`tests/fixtures/trained-head-v1.hlmodel`: 16 bits, 3 classes, the shipped MobileNetV2): it still
+/// loads, and its head gives the codes recorded beside it when it was written
+/// (`trained-head-v1.codes`, one code per line for [`features`]`(4, 1280)`).
+/// `HASHLENS_WRITE_FIXTURES=1` writes both anew.
+#[test]
+fn a_trained_head_file_from_before_the_rename_still_loads() {
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/trained-head-v1.hlmodel");
+    let codes_file = fixture.with_extension("codes");
+    let d = device();
+    let input = || Tensor::<2>::from_data(TensorData::new(features(4, 1280), [4, 1280]), &d);
+    let codes = |m: &HashModel| -> String {
+        let values = values(m.net().head.forward(input()));
+        let book = CodeBook::from_signs(m.bits(), &values).unwrap();
+        (0..book.len())
+            .map(|i| format!("{}\n", book.get(i)))
+            .collect()
+    };
+    if std::env::var_os("HASHLENS_WRITE_FIXTURES").is_some() {
+        let backbone = BackboneArch::MobilenetV2.pretrained(&d).unwrap();
+        let head = DhdHead::seeded(1280, 16, 3, 7, &d);
+        let model = HashModel::dhd(backbone, head, false, None, provenance()).unwrap();
+        model.save(&fixture).unwrap();
+        std::fs::write(&codes_file, codes(&model)).unwrap();
+    }
+    let model = HashModel::load(&fixture, &d).unwrap();
+    assert_eq!((model.bits(), model.config.classes), (16, 3));
+    assert_eq!(codes(&model), std::fs::read_to_string(&codes_file).unwrap());
+}

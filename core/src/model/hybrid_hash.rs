@@ -699,7 +699,7 @@ impl HybridHashNet {
     }
 }
 
-impl super::ImageNetwork for HybridHashNet {
+impl super::network::ImageNetwork for HybridHashNet {
     fn features(&self, x: Tensor<4>) -> Tensor<2> {
         HybridHashNet::features(self, x)
     }

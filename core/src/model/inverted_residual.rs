@@ -201,7 +201,7 @@ impl InvertedResidualNet {
     }
 }
 
-impl super::ImageNetwork for InvertedResidualNet {
+impl super::network::ImageNetwork for InvertedResidualNet {
     fn features(&self, x: Tensor<4>) -> Tensor<2> {
         InvertedResidualNet::features(self, x)
     }

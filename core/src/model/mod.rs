@@ -13,9 +13,11 @@ pub mod hybrid_hash;
 pub mod imagenet;
 pub mod inverted_residual;
 pub mod nest;
+pub mod network;
 pub mod weights;
 
-pub use backbone::{Backbone, BackboneArch, CpuInference, ImageNetwork, InferenceBackbone};
+pub use backbone::{Backbone, BackboneArch, CpuInference, InferenceBackbone};
+pub use network::ImageNetwork;
 pub use cpu_net::CpuNet;
 pub use hash_model::{HashModel, HashNetwork, HeadKind, ModelConfig, ModelError, Provenance};
 

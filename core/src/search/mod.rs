@@ -15,25 +15,16 @@
 //! pass over the book (see `Search::batch`).
 
 mod kernel;
+mod neighbor;
 mod select;
 
 pub use kernel::Kernel;
+pub use neighbor::Neighbor;
 
 use rayon::prelude::*;
 
 use crate::code::{CodeBook, CodeError, HashCode};
 use select::{AllDistances, TopK, WithinRadius};
-
-/// One search result.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
-pub struct Neighbor {
-    /// Hamming distance to the query (compared first).
-    pub distance: u32,
-    /// Position of the code in the book.
-    pub index: usize,
-}
 
 /// Books smaller than this are scanned by one thread per query: splitting costs more than it saves.
 const PARALLEL_MIN_CODES: usize = 1 << 18;

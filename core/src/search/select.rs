@@ -1,6 +1,6 @@
 //! Collectors that turn a stream of (index, distance) into ordered results without sorting N items.
 
-use super::Neighbor;
+use super::neighbor::Neighbor;
 use super::kernel::Collector;
 
 /// A collector that can hand over its results ordered by (distance, index).

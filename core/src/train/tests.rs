@@ -4,6 +4,8 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
 use super::*;
+use crate::model::{BackboneArch, HashModel};
+use burn::tensor::Device;
 
 fn demo_photos(n: usize) -> Vec<PathBuf> {
     let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/demo"));
