@@ -490,7 +490,7 @@ fn resolve_model(
                     Ok(m)
                         if m.bits() == *bits
                             && m.config.backbone == *arch
-                            && m.config.head != HeadKind::Dhd =>
+                            && m.config.head != HeadKind::Trained =>
                     {
                         return Ok((m, None));
                     }

@@ -4,8 +4,8 @@
 //! Two heads share one interface, so indexing and search never ask which one they hold:
 //! - [`LinearHead`]: `(features − μ)·P`, the training-free default (PCA + ITQ fitted on the user's own
 //!   folder, or LSH). Its values are projections; their signs are the code.
-//! - [`DhdHead`]: Deep Hash Distillation's Linear (no bias) → LayerNorm → tanh, with the class proxies
-//!   training needs.
+//! - [`TrainedHead`]: the head every method trains, Deep Hash Distillation's Linear (no bias) → LayerNorm →
+//!   tanh, with the class vectors training needs.
 //!
 //! The file is safetensors: the head's tensors (and the backbone's, when they differ from the ImageNet
 //! weights built into hashlens) plus a JSON [`ModelConfig`] in the header's metadata. Its fingerprint is a
@@ -36,6 +36,10 @@ const CHECKSUM_KEY: &str = "hashlens.checksum";
 /// allocated for them.
 const MAX_CLASSES: usize = 100_000;
 
+/// Tensor names of model files written before the trained head was renamed (it was `HashHead::Dhd`, and
+/// Burn names an enum's tensors after its variant): read as today's.
+const OLD_NAMES: &[(&str, &str)] = &[(r"^Dhd\.", "Trained."), (r"^head\.Dhd\.", "head.Trained.")];
+
 /// Which hash head a model has.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -44,8 +48,10 @@ pub enum HeadKind {
     Itq,
     /// Random projections of centred features.
     Lsh,
-    /// Deep Hash Distillation's trained head.
-    Dhd,
+    /// The trained head every method trains (DHD's design: Linear → LayerNorm → tanh, with class
+    /// vectors). Written "dhd" in model files, as before it was renamed.
+    #[serde(rename = "dhd")]
+    Trained,
 }
 
 /// Where the backbone's weights are.
@@ -120,16 +126,18 @@ impl LinearHead {
     }
 }
 
-/// DHD's hash head (DHD §3: a fully connected layer without bias, LayerNorm, tanh) and its proxies.
+/// The trained hash head, whatever the method that trains it (DHD, DHN, CSQ, SHC, HybridHash's loss): DHD's
+/// design (DHD §3: a fully connected layer without bias, LayerNorm, tanh) and one vector per class (DHD's
+/// proxies, or CSQ's and SHC's hash centres).
 #[derive(Module, Debug)]
-pub struct DhdHead {
+pub struct TrainedHead {
     pub hash: Linear,
     pub norm: LayerNorm,
     /// One trainable `bits`-vector per class: L_HP pulls each code toward its class's proxy.
     pub proxies: Param<Tensor<2>>,
 }
 
-impl DhdHead {
+impl TrainedHead {
     pub fn new(feature_dim: usize, bits: usize, classes: usize, device: &Device) -> Self {
         Self {
             hash: LinearConfig::new(feature_dim, bits)
@@ -149,7 +157,7 @@ impl DhdHead {
         }
     }
 
-    /// Like [`DhdHead::new`], with the random initial values drawn from `seed` alone (Burn's own
+    /// Like [`TrainedHead::new`], with the random initial values drawn from `seed` alone (Burn's own
     /// generator is one per process, shared by everything that runs at the same time): the hash layer
     /// U(−1/√d, 1/√d) as PyTorch's and Burn's Linear, the proxies as DHD.
     pub fn seeded(
@@ -203,14 +211,14 @@ impl DhdHead {
 #[derive(Module, Debug)]
 pub enum HashHead {
     Linear(LinearHead),
-    Dhd(DhdHead),
+    Trained(TrainedHead),
 }
 
 impl HashHead {
     pub fn forward(&self, features: Tensor<2>) -> Tensor<2> {
         match self {
             Self::Linear(h) => h.forward(features),
-            Self::Dhd(h) => h.forward(features),
+            Self::Trained(h) => h.forward(features),
         }
     }
 }
@@ -276,9 +284,9 @@ impl HashModel {
 
     /// A DHD model from its parts; `fine_tuned` says whether the backbone differs from the built-in weights;
     /// `input`: the transform it was trained with (the backbone's own by default).
-    pub fn dhd(
+    pub fn trained(
         backbone: Backbone,
-        head: DhdHead,
+        head: TrainedHead,
         fine_tuned: bool,
         input: Option<Preprocess>,
         provenance: Provenance,
@@ -295,13 +303,13 @@ impl HashModel {
                     fingerprint: arch.pretrained_fingerprint(),
                 }
             },
-            head: HeadKind::Dhd,
+            head: HeadKind::Trained,
             bits,
             classes,
             input: input.unwrap_or_else(|| arch.preprocess()),
             provenance,
         };
-        Self::assemble(config, backbone, HashHead::Dhd(head))
+        Self::assemble(config, backbone, HashHead::Trained(head))
     }
 
     /// Computes the fingerprint from the bytes the model would be saved as.
@@ -399,7 +407,7 @@ impl HashModel {
             HeadKind::Itq | HeadKind::Lsh => {
                 HashHead::Linear(LinearHead::zeros(arch.feature_dim(), config.bits, device))
             }
-            HeadKind::Dhd => HashHead::Dhd(DhdHead::new(
+            HeadKind::Trained => HashHead::Trained(TrainedHead::new(
                 arch.feature_dim(),
                 config.bits,
                 config.classes,
@@ -416,7 +424,7 @@ impl HashModel {
                     ))
                     .into());
                 }
-                super::weights::load_safetensors_bytes(&mut head, bytes, name)?;
+                super::weights::load_safetensors_bytes_renamed(&mut head, bytes, name, OLD_NAMES)?;
                 HashNetwork {
                     backbone: arch.pretrained(device)?,
                     head,
@@ -427,7 +435,7 @@ impl HashModel {
                     backbone: arch.init(config.input.crop as usize, device),
                     head,
                 };
-                super::weights::load_safetensors_bytes(&mut net, bytes, name)?;
+                super::weights::load_safetensors_bytes_renamed(&mut net, bytes, name, OLD_NAMES)?;
                 net
             }
         };

@@ -38,9 +38,9 @@ fn values(t: Tensor<2>) -> Vec<f32> {
 }
 
 #[test]
-fn dhd_head_is_linear_layernorm_tanh() {
+fn the_trained_head_is_linear_layernorm_tanh() {
     let d = device();
-    let mut head = DhdHead::new(2, 2, 3, &d);
+    let mut head = TrainedHead::new(2, 2, 3, &d);
     // Burn's Linear weight is [in, out]: y = x·W.
     head.hash.weight = Param::from_data(TensorData::new(vec![1f32, 0.0, 0.0, 2.0], [2, 2]), &d);
     let y = values(head.forward(Tensor::from_data(
@@ -98,12 +98,12 @@ fn model_files_round_trip_with_a_stable_fingerprint() {
 }
 
 #[test]
-fn fine_tuned_dhd_models_carry_their_backbone() {
+fn fine_tuned_models_carry_their_backbone() {
     let d = device();
     let dir = tempfile::tempdir().unwrap();
     let backbone = BackboneArch::MobilenetV2.init(224, &d);
-    let head = DhdHead::new(1280, 32, 10, &d);
-    let model = HashModel::dhd(backbone, head, true, None, provenance()).unwrap();
+    let head = TrainedHead::new(1280, 32, 10, &d);
+    let model = HashModel::trained(backbone, head, true, None, provenance()).unwrap();
     assert_eq!((model.config.bits, model.config.classes), (32, 10));
     let path = dir.path().join("dhd.hlmodel");
     model.save(&path).unwrap();
@@ -125,7 +125,7 @@ fn wrong_files_are_refused_with_a_reason() {
     assert!(err(b"hello").contains("not a hashlens model"));
     // Plain weights (no hashlens settings) are not a model.
     let weights = dir.path().join("w.safetensors");
-    crate::model::weights::save_safetensors(&DhdHead::new(4, 8, 2, &d), &weights).unwrap();
+    crate::model::weights::save_safetensors(&TrainedHead::new(4, 8, 2, &d), &weights).unwrap();
     assert!(err(&std::fs::read(&weights).unwrap()).contains("not a hashlens model"));
 
     let model = lsh_model(8, 1, &d);
@@ -172,8 +172,8 @@ fn a_trained_head_file_from_before_the_rename_still_loads() {
     };
     if std::env::var_os("HASHLENS_WRITE_FIXTURES").is_some() {
         let backbone = BackboneArch::MobilenetV2.pretrained(&d).unwrap();
-        let head = DhdHead::seeded(1280, 16, 3, 7, &d);
-        let model = HashModel::dhd(backbone, head, false, None, provenance()).unwrap();
+        let head = TrainedHead::seeded(1280, 16, 3, 7, &d);
+        let model = HashModel::trained(backbone, head, false, None, provenance()).unwrap();
         model.save(&fixture).unwrap();
         std::fs::write(&codes_file, codes(&model)).unwrap();
     }

@@ -147,7 +147,21 @@ pub fn load_safetensors_bytes<M: Module>(
     bytes: &[u8],
     name: &str,
 ) -> Result<(), WeightsError> {
-    let store = SafetensorsStore::from_bytes(Some(bytes.to_vec())).allow_partial(true);
+    load_safetensors_bytes_renamed(model, bytes, name, &[])
+}
+
+/// [`load_safetensors_bytes`] with the file's tensor names rewritten first by `renames` (regular
+/// expression, replacement): files written under an older name of a module still load.
+pub fn load_safetensors_bytes_renamed<M: Module>(
+    model: &mut M,
+    bytes: &[u8],
+    name: &str,
+    renames: &[(&str, &str)],
+) -> Result<(), WeightsError> {
+    let mut store = SafetensorsStore::from_bytes(Some(bytes.to_vec())).allow_partial(true);
+    for (from, to) in renames {
+        store = store.with_key_remapping(*from, *to);
+    }
     apply(model, store, name)
 }
 

@@ -464,7 +464,7 @@ pub fn run_train_job(
         .map_err(|e| TrainError::Save(e.to_string()))?;
 
     let class_similarities = match &outcome.model.net().head {
-        HashHead::Dhd(head) => head.proxy_similarities(),
+        HashHead::Trained(head) => head.proxy_similarities(),
         HashHead::Linear(_) => Vec::new(),
     };
     let evaluation = match &l.protocol {

@@ -19,14 +19,14 @@ use super::micro_batch::{StepGradients, batch_gradients};
 use super::objective::Objective;
 use super::{TrainConfig, TrainError, TrainEvent};
 use crate::model::Backbone;
-use crate::model::hash_model::DhdHead;
+use crate::model::hash_model::TrainedHead;
 use crate::model::weights::{load_safetensors_bytes, to_safetensors_bytes};
 
 /// Backbone and DHD head, trained together.
 #[derive(Module, Debug)]
-pub struct DhdNetwork {
+pub struct TrainedNetwork {
     pub backbone: Backbone,
-    pub head: DhdHead,
+    pub head: TrainedHead,
 }
 
 /// One mode's trainable state.
@@ -51,7 +51,7 @@ pub trait Learner {
     ) -> Result<(), String>;
     /// The inference-mode backbone and head, and whether the backbone differs from the built-in
     /// pretrained one (fine-tuned, or from a weight file: the model file must carry it).
-    fn finish(&self) -> (Backbone, DhdHead, bool);
+    fn finish(&self) -> (Backbone, TrainedHead, bool);
     /// Whether every trainable parameter is finite (a step with an infinite gradient is not).
     fn finite(&self) -> bool;
 }
@@ -72,8 +72,8 @@ fn new_head(
     classes: usize,
     centres: Option<&ClassCentres>,
     device: &Device,
-) -> DhdHead {
-    let mut head = DhdHead::seeded(dim, config.bits, classes, config.seed, device);
+) -> TrainedHead {
+    let mut head = TrainedHead::seeded(dim, config.bits, classes, config.seed, device);
     if let Some(c) = centres {
         head.proxies = Param::from_data(
             TensorData::new(c.centres.clone(), [classes, config.bits]),
@@ -94,7 +94,7 @@ fn load_optim(o: ModuleOptimizer, bytes: &[u8]) -> Result<ModuleOptimizer, Strin
 
 /// Whole-network training on two views of every photo.
 pub struct FullLearner<'a> {
-    net: DhdNetwork,
+    net: TrainedNetwork,
     opt_backbone: ModuleOptimizer,
     opt_head: ModuleOptimizer,
     images: &'a TrainImages,
@@ -122,7 +122,7 @@ impl<'a> FullLearner<'a> {
         if let Some(note) = note {
             on_event(TrainEvent::Note(note));
         }
-        let net = DhdNetwork {
+        let net = TrainedNetwork {
             backbone,
             head: new_head(config, arch.feature_dim(), images.classes, centres, device),
         };
@@ -176,8 +176,8 @@ impl Learner for FullLearner<'_> {
             self.micro_batch,
             |u_t, u_s, proxies| objective.forward(u_t, u_s, proxies, images, items, device),
         );
-        let DhdNetwork { backbone, head } = self.net.clone();
-        self.net = DhdNetwork {
+        let TrainedNetwork { backbone, head } = self.net.clone();
+        self.net = TrainedNetwork {
             backbone: self.opt_backbone.step(lr_backbone, backbone, g_backbone),
             head: self.opt_head.step(lr_head, head, g_head),
         };
@@ -216,7 +216,7 @@ impl Learner for FullLearner<'_> {
         Ok(())
     }
 
-    fn finish(&self) -> (Backbone, DhdHead, bool) {
+    fn finish(&self) -> (Backbone, TrainedHead, bool) {
         let net = self.net.valid();
         (net.backbone, net.head, true)
     }
@@ -379,7 +379,7 @@ impl FeatureCache {
 /// Head-only training on cached features: the frozen backbone has seen each photo in `views` teacher
 /// and `views` student augmentations once; every step then picks one of each per photo.
 pub struct HeadLearner<'a> {
-    head: DhdHead,
+    head: TrainedHead,
     cache: std::sync::Arc<FeatureCache>,
     opt: ModuleOptimizer,
     images: &'a TrainImages,
@@ -469,7 +469,7 @@ impl Learner for HeadLearner<'_> {
         Ok(())
     }
 
-    fn finish(&self) -> (Backbone, DhdHead, bool) {
+    fn finish(&self) -> (Backbone, TrainedHead, bool) {
         (
             self.cache.backbone.clone(),
             self.head.valid(),

@@ -292,7 +292,7 @@ pub(super) mod tests {
     /// lowers the total loss, and the codes separate the clusters.
     #[test]
     fn a_few_adam_steps_lower_the_loss() {
-        use crate::model::hash_model::DhdHead;
+        use crate::model::hash_model::TrainedHead;
         use burn::optim::decay::WeightDecayConfig;
         use burn::optim::{AdamConfig, GradientsParams};
 
@@ -312,7 +312,7 @@ pub(super) mod tests {
         let noise = x.random_like(burn::tensor::Distribution::Normal(0.0, 0.3));
         let labels = Tensor::<2>::from_data(TensorData::new(labels, [n, classes]), &d);
         let loss = DhdLoss::new(DhdLossConfig::new());
-        let mut head = DhdHead::new(dim, 8, classes, &d);
+        let mut head = TrainedHead::new(dim, 8, classes, &d);
         let mut optim = AdamConfig::new()
             .with_weight_decay(Some(WeightDecayConfig::new(1e-5)))
             .init();

@@ -19,9 +19,9 @@ use burn::optim::{GradientsAccumulator, GradientsParams};
 use burn::tensor::Tensor;
 
 use super::LossParts;
-use super::learner::DhdNetwork;
+use super::learner::TrainedNetwork;
 use crate::model::Backbone;
-use crate::model::hash_model::DhdHead;
+use crate::model::hash_model::TrainedHead;
 
 /// One step's gradients: the backbone's, the head's (proxies included), and the loss terms (detached).
 pub(super) struct StepGradients {
@@ -34,14 +34,14 @@ pub(super) struct StepGradients {
 /// `student` (`[b, 3, s, s]`, on an autodiff device), pushing at most `micro` photos of a view through
 /// `net` at a time (`micro ≥ b`: the whole batch in one pass).
 pub(super) fn batch_gradients(
-    net: &DhdNetwork,
+    net: &TrainedNetwork,
     teacher: Tensor<4>,
     student: Option<Tensor<4>>,
     micro: usize,
     loss: impl FnOnce(Tensor<2>, Option<Tensor<2>>, Tensor<2>) -> LossParts,
 ) -> StepGradients {
     let b = teacher.dims()[0];
-    let encode = |n: &DhdNetwork, x: Tensor<4>| n.head.forward(n.backbone.features(x));
+    let encode = |n: &TrainedNetwork, x: Tensor<4>| n.head.forward(n.backbone.features(x));
     if micro >= b {
         let u_t = encode(net, teacher);
         let u_s = student.map(|x| encode(net, x));
@@ -85,7 +85,7 @@ pub(super) fn batch_gradients(
         u.grad(&grads)
             .expect("the loss depends on the student codes")
     });
-    let mut head = GradientsAccumulator::<DhdHead>::new();
+    let mut head = GradientsAccumulator::<TrainedHead>::new();
     head.accumulate(
         &net.head,
         GradientsParams::from_module(&mut grads, &net.head),
@@ -191,9 +191,9 @@ mod tests {
     fn matches_the_direct_computation(method: MethodConfig, head_gradients: usize) {
         let device = Device::flex().autodiff();
         let bits = 16;
-        let base = DhdNetwork {
+        let base = TrainedNetwork {
             backbone: BackboneArch::MobilenetV2.pretrained(&device).unwrap(),
-            head: DhdHead::seeded(1280, bits, 3, 5, &device),
+            head: TrainedHead::seeded(1280, bits, 3, 5, &device),
         };
         // Two copies with the same parameters (same ids) and their own running statistics.
         let ours = base.valid().train();

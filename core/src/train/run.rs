@@ -409,6 +409,6 @@ fn build_model(
             s
         },
     };
-    HashModel::dhd(backbone, head, fine_tuned, Some(config.input()), provenance)
+    HashModel::trained(backbone, head, fine_tuned, Some(config.input()), provenance)
         .map_err(|e| TrainError::Model(e.to_string()))
 }
