@@ -11,9 +11,9 @@ use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 use super::cpu_net::CpuNet;
-use super::network::ImageNetwork;
 use super::hybrid_hash::{HybridHashConfig, HybridHashNet};
 use super::inverted_residual::{self, EFFICIENTNET_LITE0, InvertedResidualNet, MOBILENET_V2};
+use super::network::ImageNetwork;
 use super::weights::{self, WeightsError};
 use crate::photo::Preprocess;
 

@@ -17,9 +17,9 @@ pub mod network;
 pub mod weights;
 
 pub use backbone::{Backbone, BackboneArch, CpuInference, InferenceBackbone};
-pub use network::ImageNetwork;
 pub use cpu_net::CpuNet;
 pub use hash_model::{HashModel, HashNetwork, HeadKind, ModelConfig, ModelError, Provenance};
+pub use network::ImageNetwork;
 
 use burn::tensor::{Device, Tensor, TensorData};
 

@@ -1,7 +1,7 @@
 //! Collectors that turn a stream of (index, distance) into ordered results without sorting N items.
 
-use super::neighbor::Neighbor;
 use super::kernel::Collector;
+use super::neighbor::Neighbor;
 
 /// A collector that can hand over its results ordered by (distance, index).
 pub(crate) trait Finish: Collector + Send {

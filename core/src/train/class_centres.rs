@@ -10,7 +10,7 @@ use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
 use super::centres::hash_centres;
-use super::learner::FeatureCache;
+use super::feature_cache::FeatureCache;
 use super::min_distance::{gilbert_varshamov_distance, minimum_distance_centres};
 use super::shc::{
     ETA_CHOICES, SemanticCentresConfig, best_semantic_centres, class_similarity, classifier_logits,

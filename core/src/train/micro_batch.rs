@@ -19,7 +19,7 @@ use burn::optim::{GradientsAccumulator, GradientsParams};
 use burn::tensor::Tensor;
 
 use super::LossParts;
-use super::learner::TrainedNetwork;
+use super::network::TrainedNetwork;
 use crate::model::Backbone;
 use crate::model::hash_model::TrainedHead;
 

@@ -25,15 +25,18 @@ pub mod class_centres;
 pub mod config;
 pub mod data;
 pub mod events;
+pub mod feature_cache;
 pub mod job;
 pub mod learner;
 pub mod loss;
 pub mod method;
 mod micro_batch;
 pub mod min_distance;
+mod network;
 mod objective;
 pub mod pseudo_labels;
 pub mod run;
+mod schedule;
 mod seed;
 pub mod shc;
 
@@ -41,15 +44,16 @@ pub use checkpoint::Checkpoint;
 pub use config::{TrainConfig, TrainMode};
 pub use data::TrainImages;
 pub use events::{EpochStats, LossValues, TrainError, TrainEvent};
+pub use feature_cache::FeatureCache;
 pub use job::{
-    LabelSource, TrainChoice, TrainJob, TrainJobReport, recommended_method, recommended_temperature,
-    run_train_job,
+    LabelSource, TrainChoice, TrainJob, TrainJobReport, recommended_method,
+    recommended_temperature, run_train_job,
 };
-pub use learner::FeatureCache;
 pub use loss::{DhdLoss, DhdLossConfig, LossParts};
 pub use method::{HashLoss, Method, MethodConfig, Reference};
 pub use pseudo_labels::PseudoLabels;
-pub use run::{TrainHooks, TrainOutcome, cosine_lr, train, train_cached};
+pub use run::{TrainHooks, TrainOutcome, train, train_cached};
+pub use schedule::cosine_lr;
 pub(crate) use seed::rng;
 
 #[cfg(test)]

@@ -18,8 +18,10 @@ use super::class_centres;
 use super::config::{TrainConfig, TrainMode};
 use super::data::TrainImages;
 use super::events::{EpochStats, LossValues, TrainError, TrainEvent};
-use super::learner::{FeatureCache, FullLearner, HeadLearner, Learner};
+use super::feature_cache::FeatureCache;
+use super::learner::{FullLearner, HeadLearner, Learner};
 use super::method::Method;
+use super::schedule::cosine_lr;
 use super::seed::rng;
 use crate::model::{HashModel, Provenance};
 
@@ -45,11 +47,6 @@ pub struct TrainHooks<'a> {
     pub eval_every: usize,
     pub cancel: &'a AtomicBool,
     pub on_event: &'a mut dyn FnMut(TrainEvent),
-}
-
-/// The cosine decay from `base` to 0 over `total` steps, at step `t`.
-pub fn cosine_lr(base: f64, t: usize, total: usize) -> f64 {
-    base * 0.5 * (1.0 + (std::f64::consts::PI * t as f64 / total.max(1) as f64).cos())
 }
 
 /// Trains a model on `images` with `config` on `device` (a plain device; autodiff is added here).

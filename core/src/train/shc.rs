@@ -162,7 +162,7 @@ pub fn classifier_logits(
             let y = Tensor::<1, Int>::from_data(TensorData::new(y, [items.len()]), &ad);
             let loss = ce.forward(linear.forward(rows(items, &ad)), y);
             let grads = GradientsParams::from_grads(loss.backward(), &linear);
-            linear = opt.step(super::cosine_lr(1e-3, t, steps), linear, grads);
+            linear = opt.step(super::schedule::cosine_lr(1e-3, t, steps), linear, grads);
             t += 1;
         }
     }

@@ -371,7 +371,8 @@ fn every_method_lowers_its_loss_on_real_photos() {
             let how = &out.model.config.provenance.settings["centres"];
             assert_eq!(how.is_null(), !method.uses_centres(), "{name}: {how}");
             if method.uses_centres() {
-                let crate::model::hash_model::HashHead::Trained(head) = &out.model.net().head else {
+                let crate::model::hash_model::HashHead::Trained(head) = &out.model.net().head
+                else {
                     panic!("a trained head");
                 };
                 let centres: Vec<f32> = head.proxies.val().into_data().try_to_vec().unwrap();
