@@ -7,7 +7,7 @@ use hashlens_core::code::stats::{bit_balance, bit_correlation, distance_histogra
 
 use super::bits::{DIFFERS, bit_colour};
 use super::charts::heatmap;
-use super::library::Library;
+use super::context::LibraryContext;
 use super::quality::Quality;
 use hashlens_core::train::data::sample_indices;
 
@@ -25,45 +25,91 @@ pub struct CodeStats {
     pub correlation: (Vec<f64>, usize),
 }
 
-pub fn show(lib: &mut Library, ui: &mut egui::Ui) {
-    let Some(index) = lib.index.as_ref().filter(|i| i.len() > 1) else {
-        ui.label("The statistics need at least two indexed photos.");
-        return;
-    };
-    // While indexing adds photos every frame, keep the statistics of the moment the view opened
-    // (recomputing them per frame is O(N·K)); they catch up when the run ends.
-    let stale = match &lib.stats {
-        None => true,
-        Some(s) => s.for_len != index.len() && !lib.indexing(),
-    };
-    if stale {
-        lib.stats = Some(CodeStats {
-            for_len: index.len(),
-            balance: bit_balance(index.codes()),
-            histogram: distance_histogram(index.codes(), PAIRS, 0),
-            correlation: {
-                let picked = sample_indices(index.len(), CORRELATION_CODES);
-                (
-                    bit_correlation(&index.codes().select(&picked)),
-                    picked.len(),
-                )
-            },
-        });
+/// The Codes tab: its statistics and the retrieval evaluation, kept current by [`CodesTab::update`]
+/// (outside drawing) and drawn by [`CodesTab::show`].
+#[derive(Default)]
+pub struct CodesTab {
+    stats: Option<CodeStats>,
+    quality: Option<Quality>,
+}
+
+impl CodesTab {
+    /// Recomputes the statistics when the index changed and (re)starts the evaluation for the current
+    /// codes; collects a finished evaluation. While indexing adds photos every frame, the statistics of
+    /// the moment the tab opened are kept (recomputing them per frame is O(N·K)); they catch up when the
+    /// run ends.
+    pub fn update(&mut self, lib: &LibraryContext, ctx: &egui::Context) {
+        if let Some(q) = &mut self.quality {
+            q.poll();
+        }
+        let Some(index) = lib.index.filter(|i| i.len() > 1) else {
+            return;
+        };
+        let stale = match &self.stats {
+            None => true,
+            Some(s) => s.for_len != index.len() && !lib.indexing,
+        };
+        if stale {
+            self.stats = Some(CodeStats {
+                for_len: index.len(),
+                balance: bit_balance(index.codes()),
+                histogram: distance_histogram(index.codes(), PAIRS, 0),
+                correlation: {
+                    let picked = sample_indices(index.len(), CORRELATION_CODES);
+                    (
+                        bit_correlation(&index.codes().select(&picked)),
+                        picked.len(),
+                    )
+                },
+            });
+        }
+        let key = (index.len(), index.model().to_string());
+        if !lib.indexing && self.quality.as_ref().is_none_or(|q| q.key != key) {
+            let paths = index.photos().iter().map(|p| p.path.clone()).collect();
+            self.quality = Some(Quality::start(
+                key,
+                lib.folder.to_path_buf(),
+                paths,
+                index.codes().clone(),
+                ctx,
+            ));
+        }
     }
-    let key = (index.len(), index.model().to_string());
-    if !lib.indexing() && lib.quality.as_ref().is_none_or(|q| q.key != key) {
-        let paths = index.photos().iter().map(|p| p.path.clone()).collect();
-        lib.quality = Some(Quality::start(
-            key,
-            lib.folder.clone(),
-            paths,
-            index.codes().clone(),
-            ui.ctx(),
-        ));
+
+    /// The statistics of the codes, once computed.
+    #[cfg(test)]
+    pub fn stats(&self) -> Option<&CodeStats> {
+        self.stats.as_ref()
     }
-    let stats = lib.stats.as_ref().expect("just computed");
+
+    /// The retrieval evaluation of the current codes, once started.
+    #[cfg(test)]
+    pub fn quality(&self) -> Option<&Quality> {
+        self.quality.as_ref()
+    }
+
+    pub fn show(&self, lib: &LibraryContext, ui: &mut egui::Ui) {
+        let Some(index) = lib.index.filter(|i| i.len() > 1) else {
+            ui.label("The statistics need at least two indexed photos.");
+            return;
+        };
+        let Some(stats) = &self.stats else {
+            // The tab was opened this frame: the next one has them.
+            ui.spinner();
+            return;
+        };
+        show_stats(stats, index.len(), ui);
+        ui.add_space(12.0);
+        ui.heading("Retrieval quality");
+        if let Some(q) = &self.quality {
+            q.show(ui);
+        }
+    }
+}
+
+fn show_stats(stats: &CodeStats, indexed: usize, ui: &mut egui::Ui) {
     let bits = stats.balance.len();
-    if stats.for_len != index.len() {
+    if stats.for_len != indexed {
         ui.label(
             RichText::new(format!(
                 "(as of {} photos; indexing goes on)",
@@ -126,11 +172,6 @@ pub fn show(lib: &mut Library, ui: &mut egui::Ui) {
         bits * (bits - 1) / 2
     ));
     heatmap(ui, corr, bits, 320.0, "bits", &[]);
-    ui.add_space(12.0);
-    ui.heading("Retrieval quality");
-    if let Some(q) = &lib.quality {
-        q.show(ui);
-    }
 }
 
 /// A bar chart of `values` in `[0, top]`, with an optional reference line.

@@ -7,7 +7,7 @@ use eframe::egui::{self, RichText, Vec2};
 use hashlens_core::code::stats::near_duplicate_groups;
 use hashlens_core::index::CodeIndex;
 
-use super::library::Library;
+use super::context::LibraryContext;
 use super::task::{Panicked, Task};
 use super::thumbs::Thumbnails;
 
@@ -136,21 +136,74 @@ fn megabytes(bytes: u64) -> String {
     }
 }
 
-/// The duplicates tab; returns a photo the user chose to search with.
-pub fn show(lib: &mut Library, ui: &mut egui::Ui) -> Option<usize> {
-    let Some(index) = lib.index.as_ref() else {
-        ui.label("No index yet.");
-        return None;
-    };
+/// What the user asked of the near-duplicates tab.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DuplicatesCommand {
+    /// Group the codes again at the chosen radius.
+    SearchAgain,
+    /// Search with this photo of the index (the Photos tab shows the results).
+    SearchWith(usize),
+}
+
+/// The near-duplicates tab: the search it runs, kept current by [`DuplicatesTab::update`] (outside
+/// drawing) and drawn by [`DuplicatesTab::show`].
+#[derive(Default)]
+pub struct DuplicatesTab {
+    search: Option<Duplicates>,
+}
+
+impl DuplicatesTab {
+    /// The first visit searches at once (a background scan; the view stays responsive); later ones
+    /// collect its progress.
+    pub fn update(&mut self, lib: &LibraryContext, ctx: &egui::Context) {
+        if let (None, Some(index)) = (&self.search, lib.index) {
+            let mut search = Duplicates::new(index.bits());
+            search.start(index, ctx);
+            self.search = Some(search);
+        }
+        if let Some(search) = &mut self.search {
+            search.poll();
+        }
+    }
+
+    /// Groups the codes of `index` again at the chosen radius.
+    pub fn search_again(&mut self, index: &CodeIndex, ctx: &egui::Context) {
+        let search = self
+            .search
+            .get_or_insert_with(|| Duplicates::new(index.bits()));
+        search.start(index, ctx);
+    }
+
+    /// The search, once started.
+    #[cfg(test)]
+    pub fn search(&self) -> Option<&Duplicates> {
+        self.search.as_ref()
+    }
+
+    /// Draws the tab (its radius slider is the tab's own state); returns what the user asked for.
+    pub fn show(
+        &mut self,
+        lib: &LibraryContext,
+        thumbs: &mut Thumbnails,
+        ui: &mut egui::Ui,
+    ) -> Option<DuplicatesCommand> {
+        let (Some(index), Some(dup)) = (lib.index, self.search.as_mut()) else {
+            ui.label("No index yet.");
+            return None;
+        };
+        show_search(dup, index, thumbs, ui)
+    }
+}
+
+fn show_search(
+    dup: &mut Duplicates,
+    index: &CodeIndex,
+    thumbs: &mut Thumbnails,
+    ui: &mut egui::Ui,
+) -> Option<DuplicatesCommand> {
     let bits = index.bits();
     let len = index.len();
-    let fresh = lib.duplicates.is_none();
-    let dup = lib.duplicates.get_or_insert_with(|| Duplicates::new(bits));
-    if fresh {
-        // The first visit searches at once (a background scan; the view stays responsive).
-        dup.start(index, ui.ctx());
-    }
-    dup.poll();
+    let mut command = None;
     ui.horizontal(|ui| {
         ui.label("Photos whose codes differ in at most");
         ui.add(egui::Slider::new(&mut dup.radius, 0..=(bits / 4) as u32).text("bits"));
@@ -163,7 +216,7 @@ pub fn show(lib: &mut Library, ui: &mut egui::Ui) -> Option<usize> {
             .add_enabled(!dup.running(), egui::Button::new(label))
             .clicked()
         {
-            dup.start(index, ui.ctx());
+            command = Some(DuplicatesCommand::SearchAgain);
         }
         if let Some((done, total)) = dup.progress {
             ui.add(
@@ -179,17 +232,15 @@ pub fn show(lib: &mut Library, ui: &mut egui::Ui) -> Option<usize> {
     if dup.groups.is_some() && dup.for_len != len {
         ui.label(RichText::new("The library changed since: search again.").weak());
     }
-    let mut chosen = None;
     let Some(groups) = &dup.groups else {
         ui.label(
             "Near-duplicates are copies that differ by resizing, recompression, a crop or an edit: their \
              codes land a few bits apart, while merely similar photos are usually a quarter of the bits \
              or more apart.",
         );
-        return None;
+        return command;
     };
     ui.label(format!("{} groups", groups.len()));
-    let thumbs: &mut Thumbnails = &mut lib.thumbs;
     egui::ScrollArea::vertical()
         .id_salt("duplicates-tab")
         .auto_shrink(false)
@@ -210,7 +261,7 @@ pub fn show(lib: &mut Library, ui: &mut egui::Ui) -> Option<usize> {
                                     None => ui.add_sized([140.0, 100.0], egui::Button::new("…")),
                                 };
                                 if r.on_hover_text("search with this photo").clicked() {
-                                    chosen = Some(m.index);
+                                    command = Some(DuplicatesCommand::SearchWith(m.index));
                                 }
                                 let name = m.path.file_name().unwrap_or_default().to_string_lossy();
                                 ui.label(RichText::new(name).strong().small());
@@ -233,7 +284,7 @@ pub fn show(lib: &mut Library, ui: &mut egui::Ui) -> Option<usize> {
                 });
             }
         });
-    chosen
+    command
 }
 
 #[cfg(test)]

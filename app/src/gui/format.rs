@@ -1,4 +1,5 @@
-//! Dates for display, in one place: the file dates beside results and near-duplicates.
+//! Dates and durations for display, in one place: the file dates beside results and near-duplicates,
+//! the time left of long work.
 
 /// The calendar date (UTC) of a time in nanoseconds since the Unix epoch, as `YYYY-MM-DD` (Howard
 /// Hinnant's `civil_from_days`).
@@ -19,6 +20,18 @@ pub fn day(ns: u64) -> String {
 pub fn minute(ns: u64) -> String {
     let rem = ns / 1_000_000_000 % 86_400;
     format!("{} {:02}:{:02}", day(ns), rem / 3600, rem % 3600 / 60)
+}
+
+/// Seconds in words for a time left: "42 s", "3 min 5 s", "1 h 12 min".
+pub fn duration(seconds: f64) -> String {
+    let s = seconds.round() as u64;
+    if s >= 3600 {
+        format!("{} h {} min", s / 3600, s % 3600 / 60)
+    } else if s >= 60 {
+        format!("{} min {} s", s / 60, s % 60)
+    } else {
+        format!("{s} s")
+    }
 }
 
 #[cfg(test)]

@@ -16,11 +16,11 @@ use hashlens_core::model::BackboneArch;
 use hashlens_core::train::Method;
 use hashlens_core::{HashCode, Neighbor, search};
 
-use super::codes_view::CodeStats;
-use super::duplicates::Duplicates;
+use super::codes_view::CodesTab;
+use super::context::LibraryContext;
+use super::duplicates::DuplicatesTab;
 use super::flip_test::FlipTest;
 use super::indexer::{IndexTask, TaskEvent, start_indexing};
-use super::quality::Quality;
 use super::task::Task;
 use super::thumbs::Thumbnails;
 
@@ -136,13 +136,14 @@ pub struct Library {
     searched: Option<(usize, Query, usize)>,
     pub thumbs: Thumbnails,
     pub tab: Tab,
-    pub duplicates: Option<Duplicates>,
+    /// The near-duplicates tab.
+    pub duplicates: DuplicatesTab,
     pub flip: Option<FlipTest>,
     /// Where networks run for this library (the app's setting when it was opened).
     pub device_choice: DeviceChoice,
-    pub stats: Option<CodeStats>,
-    /// Retrieval metrics of the codes when sub-folders are classes (Codes tab).
-    pub quality: Option<Quality>,
+    /// The Codes tab: statistics of the codes, and their retrieval metrics when sub-folders are
+    /// classes.
+    pub codes: CodesTab,
     /// The model tab: fine-tuning on this folder.
     pub model_panel: super::model_view::ModelPanel,
     /// When the last progress report (or the run) started: the next stage's clock starts there.
@@ -197,11 +198,10 @@ impl Library {
             searched: None,
             thumbs: Thumbnails::new(ctx, 2, 800, thumbnail_cache),
             tab: Tab::Photos,
-            duplicates: None,
+            duplicates: DuplicatesTab::default(),
             flip: None,
             device_choice: device,
-            stats: None,
-            quality: None,
+            codes: CodesTab::default(),
             model_panel: Default::default(),
             last_progress: Instant::now(),
             timeline: Timeline::new(),
@@ -253,6 +253,15 @@ impl Library {
         self.task.is_some()
     }
 
+    /// What the tabs read of this library.
+    pub fn context(&self) -> LibraryContext<'_> {
+        LibraryContext {
+            folder: &self.folder,
+            index: self.index.as_ref(),
+            indexing: self.indexing(),
+        }
+    }
+
     pub fn cancelling(&self) -> bool {
         self.task.as_ref().is_some_and(IndexTask::cancelling)
     }
@@ -273,8 +282,15 @@ impl Library {
             self.timeline.first_thumbnails = self.timeline.mark(None);
         }
         self.model_panel.poll();
-        if let Some(q) = &mut self.quality {
-            q.poll();
+        let view = LibraryContext {
+            folder: &self.folder,
+            index: self.index.as_ref(),
+            indexing: self.indexing(),
+        };
+        match self.tab {
+            Tab::Codes => self.codes.update(&view, ctx),
+            Tab::Duplicates => self.duplicates.update(&view, ctx),
+            Tab::Photos | Tab::Model => {}
         }
         if let (Some(flip), Some(index)) = (&mut self.flip, &self.index) {
             flip.poll(index, ctx);

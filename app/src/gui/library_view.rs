@@ -7,6 +7,8 @@ use eframe::egui::{self, Color32, Key, RichText, Sense, Vec2};
 use hashlens_core::HashCode;
 
 use super::bits::{code_grid, xor_strip};
+use super::context::LibraryContext;
+use super::duplicates::DuplicatesCommand;
 use super::library::{Library, Tab};
 use super::model_view::ModelIntent;
 
@@ -98,16 +100,29 @@ pub fn show(lib: &mut Library, ui: &mut egui::Ui) -> LibraryIntent {
     egui::CentralPanel::default().show(ui, |ui| match lib.tab {
         Tab::Photos => grid(lib, ui),
         Tab::Duplicates => {
-            if let Some(i) = super::duplicates::show(lib, ui) {
-                lib.select(i);
-                lib.tab = Tab::Photos;
+            let view = LibraryContext {
+                indexing: lib.indexing(),
+                folder: &lib.folder,
+                index: lib.index.as_ref(),
+            };
+            match lib.duplicates.show(&view, &mut lib.thumbs, ui) {
+                Some(DuplicatesCommand::SearchWith(i)) => {
+                    lib.select(i);
+                    lib.tab = Tab::Photos;
+                }
+                Some(DuplicatesCommand::SearchAgain) => {
+                    if let Some(index) = &lib.index {
+                        lib.duplicates.search_again(index, ui.ctx());
+                    }
+                }
+                None => {}
             }
         }
         Tab::Codes => {
             // Each tab keeps its own scroll position.
             egui::ScrollArea::vertical()
                 .id_salt("codes-tab")
-                .show(ui, |ui| super::codes_view::show(lib, ui));
+                .show(ui, |ui| lib.codes.show(&lib.context(), ui));
         }
         Tab::Model => {
             let settings = &lib.model_panel.settings;
@@ -152,7 +167,7 @@ fn status_bar(lib: &mut Library, ui: &mut egui::Ui) {
                 let frac = if p.total > 0 { p.done as f32 / p.total as f32 } else { 0.0 };
                 let eta = p
                     .eta()
-                    .map(|s| format!(", about {} left", duration(s)))
+                    .map(|s| format!(", about {} left", super::format::duration(s)))
                     .unwrap_or_default();
                 ui.add(
                     egui::ProgressBar::new(frac)
@@ -236,18 +251,6 @@ pub(super) fn photo_caption(folder: &Path, photo: &hashlens_core::index::Indexed
         relative.display(),
         super::format::day(photo.mtime_ns)
     )
-}
-
-/// Seconds in words for a time left: "42 s", "3 min 5 s", "1 h 12 min".
-pub(super) fn duration(seconds: f64) -> String {
-    let s = seconds.round() as u64;
-    if s >= 3600 {
-        format!("{} h {} min", s / 3600, s % 3600 / 60)
-    } else if s >= 60 {
-        format!("{} min {} s", s / 60, s % 60)
-    } else {
-        format!("{s} s")
-    }
 }
 
 /// The virtualised grid: only the rows on screen are laid out and have thumbnails requested.

@@ -16,7 +16,7 @@ use hashlens_core::train::{
 
 use super::charts::heatmap;
 use super::dialog::{Dialog, Pick};
-use super::library_view::duration;
+use super::format::duration;
 use super::training::{TrainTask, TrainedModel, TrainerEvent, start_training};
 
 /// What a run has reported, for the plots (x = global step, or epoch for mAP).

@@ -377,11 +377,11 @@ fn the_demo_library_opens_offline_and_finds_near_duplicates() {
     harness.run_steps(2);
     wait(&mut harness, |app| {
         app.library()
-            .and_then(|l| l.duplicates.as_ref())
+            .and_then(|l| l.duplicates.search())
             .is_some_and(|d| d.groups.is_some())
     });
     let lib = harness.state().library().unwrap();
-    let groups = lib.duplicates.as_ref().unwrap().groups.as_ref().unwrap();
+    let groups = lib.duplicates.search().unwrap().groups.as_ref().unwrap();
     let names = |g: &Vec<super::duplicates::Member>| -> Vec<String> {
         g.iter()
             .map(|m| m.path.file_name().unwrap().to_string_lossy().into_owned())
@@ -407,7 +407,7 @@ fn the_demo_library_opens_offline_and_finds_near_duplicates() {
     harness.get_by_label("Codes").click();
     harness.run_steps(2);
     harness.get_by_label("Bit balance");
-    let stats = harness.state().library().unwrap().stats.as_ref().unwrap();
+    let stats = harness.state().library().unwrap().codes.stats().unwrap();
     assert_eq!(
         stats.histogram.iter().sum::<u64>(),
         (n * (n - 1) / 2) as u64
@@ -514,7 +514,7 @@ fn fine_tune_from_the_model_tab_and_reindex_with_it() {
     harness.get_by_label("Codes").click();
     wait(&mut harness, |app| {
         app.library()
-            .and_then(|l| l.quality.as_ref())
+            .and_then(|l| l.codes.quality())
             .is_some_and(|q| q.done())
     });
     harness.get_by_label_contains("8 photos of 16 searched the other 8 (2 classes");
@@ -551,7 +551,7 @@ fn a_train_and_test_layout_gives_the_real_classes() {
     harness.get_by_label("Codes").click();
     wait(&mut harness, |app| {
         app.library()
-            .and_then(|l| l.quality.as_ref())
+            .and_then(|l| l.codes.quality())
             .is_some_and(|q| q.done())
     });
     harness.get_by_label_contains("(3 classes");

@@ -72,7 +72,7 @@ fn snapshots_of_the_main_views() {
 
     harness.get_by_label("Codes").click();
     settle(&mut harness, |app| {
-        app.library().is_some_and(|l| l.stats.is_some())
+        app.library().is_some_and(|l| l.codes.stats().is_some())
     });
     harness.snapshot("codes");
 }
