@@ -7,10 +7,10 @@ use std::sync::atomic::AtomicBool;
 use anyhow::Context;
 use clap::Args;
 use hashlens_core::index::{
-    CodeIndex, IndexEvent, IndexJob, ModelChoice, encode_photo, index_model, update_index,
+    Around, CodeIndex, DEFAULT_ARCH, DEFAULT_BITS, IndexEvent, IndexJob, ModelChoice, data_dir,
+    encode_photo, index_model, index_path_for, update_index,
 };
 use hashlens_core::model::BackboneArch;
-use hashlens_core::search;
 use hashlens_core::{HashCode, Neighbor};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -25,14 +25,15 @@ pub struct IndexArgs {
     /// `default` (PCA + ITQ on ImageNet features, fitted on this folder) or a model file.
     #[arg(long, default_value = "default")]
     model: String,
-    /// Where the index is written [default: FOLDER/.hashlens/index.hlindex].
+    /// Where the index is written [default: FOLDER/.hashlens/index.hlindex, or for a folder that cannot
+    /// be written, hashlens' data folder: where the app keeps it too].
     #[arg(long)]
     index: Option<PathBuf>,
     /// Code length of the default model (a multiple of 8).
-    #[arg(long, default_value_t = 64, value_parser = crate::cli::args::parse_bits)]
+    #[arg(long, default_value_t = DEFAULT_BITS, value_parser = crate::cli::args::parse_bits)]
     bits: usize,
     /// Backbone of the default model.
-    #[arg(long, default_value = "mobilenet_v2", value_parser = parse_backbone)]
+    #[arg(long, default_value = DEFAULT_ARCH.name(), value_parser = parse_backbone)]
     backbone: BackboneArch,
     /// Fit the default model anew even if the index already has one (re-encodes every photo).
     #[arg(long)]
@@ -141,10 +142,14 @@ pub fn index(a: IndexArgs) -> anyhow::Result<()> {
 
 #[derive(Args, Debug)]
 #[command(group(clap::ArgGroup::new("query").required(true).args(["image", "indexed"])))]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["index", "folder"])))]
 pub struct SearchArgs {
     /// The index to search.
     #[arg(long)]
-    index: PathBuf,
+    index: Option<PathBuf>,
+    /// The folder whose index to search (where `hashlens index` and the app keep it).
+    #[arg(long)]
+    folder: Option<PathBuf>,
     /// A photo to search with (encoded by the index's model).
     image: Option<PathBuf>,
     /// Search with a photo already in the index (itself is left out of the results).
@@ -175,8 +180,20 @@ struct SearchResult {
     results: Vec<Hit>,
 }
 
+impl SearchArgs {
+    /// The index file to search.
+    fn index_path(&self) -> PathBuf {
+        match (&self.index, &self.folder) {
+            (Some(index), _) => index.clone(),
+            (None, Some(folder)) => index_path_for(folder, &data_dir()),
+            (None, None) => unreachable!("clap requires one"),
+        }
+    }
+}
+
 pub fn search(a: SearchArgs) -> anyhow::Result<()> {
-    let index = CodeIndex::load(&a.index)?;
+    let index_path = a.index_path();
+    let index = CodeIndex::load(&index_path)?;
     let (query, code, exclude) = match (&a.image, &a.indexed) {
         (Some(image), _) => (image.clone(), encode_query(&a, &index, image)?, None),
         (None, Some(path)) => {
@@ -185,16 +202,11 @@ pub fn search(a: SearchArgs) -> anyhow::Result<()> {
         }
         (None, None) => unreachable!("clap requires a query"),
     };
-    // One extra result covers the query photo itself, which is left out.
-    let extra = usize::from(exclude.is_some());
-    let mut hits: Vec<Neighbor> = match a.radius {
-        Some(r) => search::radius(index.codes(), &code, r)?,
-        None => search::knn(index.codes(), &code, a.k.saturating_add(extra))?,
+    let around = match a.radius {
+        Some(r) => Around::Within(r),
+        None => Around::Nearest(a.k),
     };
-    hits.retain(|n| Some(n.index) != exclude);
-    if a.radius.is_none() {
-        hits.truncate(a.k);
-    }
+    let hits: Vec<Neighbor> = index.neighbours(&code, around, exclude)?;
     let result = SearchResult {
         query: query.to_string_lossy().into_owned(),
         code: code.to_string(),
@@ -228,7 +240,7 @@ pub fn search(a: SearchArgs) -> anyhow::Result<()> {
 /// Encodes an outside photo with the model beside the index, after checking it made the index.
 fn encode_query(a: &SearchArgs, index: &CodeIndex, image: &Path) -> anyhow::Result<HashCode> {
     let device = a.device.open()?;
-    let model = index_model(&a.index, index.model(), &device.device)?;
+    let model = index_model(&a.index_path(), index.model(), &device.device)?;
     Ok(encode_photo(&model, image, &device.device)?)
 }
 

@@ -73,13 +73,6 @@ const PHOTOS: &[(&str, &[u8])] = &[
     ("NOTICE.txt", include_bytes!("../../../assets/demo/NOTICE")),
 ];
 
-/// Where app data lives: the platform's data folder (e.g. ~/.local/share/hashlens).
-pub fn data_dir() -> PathBuf {
-    dirs::data_dir()
-        .unwrap_or_else(std::env::temp_dir)
-        .join("hashlens")
-}
-
 /// The demo library under `data`, written (atomically, file by file) where missing or different.
 pub fn demo_folder(data: &Path) -> std::io::Result<PathBuf> {
     let folder = data.join("demo");

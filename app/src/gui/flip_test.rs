@@ -5,12 +5,13 @@
 use std::path::{Path, PathBuf};
 
 use eframe::egui::{self, ColorImage, RichText, TextureHandle, TextureOptions, Vec2};
+use hashlens_core::HashCode;
 use hashlens_core::device::{ComputeDevice, DeviceChoice};
+use hashlens_core::index::Around;
 use hashlens_core::index::{CodeIndex, index_model};
 use hashlens_core::model::image_batch;
 use hashlens_core::photo::augment::AugmentGroup;
 use hashlens_core::photo::{DecodeLimits, decode_file};
-use hashlens_core::{HashCode, search};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -93,8 +94,9 @@ impl FlipTest {
                         let d = code
                             .hamming(&index.codes().get(self.photo))
                             .expect("same model");
-                        let ranking =
-                            search::knn(index.codes(), &code, index.len()).expect("same model");
+                        let ranking = index
+                            .neighbours(&code, Around::Nearest(index.len()), None)
+                            .expect("same model");
                         let rank = ranking
                             .iter()
                             .position(|n| n.index == self.photo)

@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 use eframe::egui;
 use hashlens_core::device::{ComputeDevice, DeviceChoice};
 use hashlens_core::index::{
-    CodeIndex, IndexEvent, IndexJob, IndexReport, ModelChoice, Skipped, encode_photo, index_model,
+    Around, CodeIndex, IndexEvent, IndexJob, IndexReport, ModelChoice, Skipped, encode_photo,
+    index_model, index_path_for,
 };
-use hashlens_core::model::BackboneArch;
 use hashlens_core::train::Method;
-use hashlens_core::{HashCode, Neighbor, search};
+use hashlens_core::{HashCode, Neighbor};
 
 use super::codes_view::CodesTab;
 use super::context::LibraryContext;
@@ -161,14 +161,8 @@ impl Library {
         data_dir: &Path,
         ctx: &egui::Context,
     ) -> Self {
-        let mut job = IndexJob::new(
-            folder,
-            ModelChoice::Current {
-                arch: BackboneArch::MobilenetV2,
-                bits: 64,
-            },
-        );
-        job.index = index_place(folder, data_dir);
+        let mut job = IndexJob::new(folder, ModelChoice::current_or_default());
+        job.index = index_path_for(folder, data_dir);
         // The CLI (or another window) may be updating this folder's index: queue behind it.
         job.wait = true;
         let mut library = Self {
@@ -233,11 +227,7 @@ impl Library {
     /// Re-indexes the folder with the built-in default (refitted when the index used another model).
     pub fn use_default(&mut self, device: DeviceChoice, ctx: &egui::Context) {
         if self.task.is_none() {
-            self.job.model = ModelChoice::Default {
-                arch: BackboneArch::MobilenetV2,
-                bits: 64,
-                refit: false,
-            };
+            self.job.model = ModelChoice::default_model(false);
             self.reindex(device, ctx);
         }
     }
@@ -479,47 +469,19 @@ impl Library {
         if self.searched == Some(key) {
             return;
         }
-        let found = match self.query.radius {
-            Some(r) => search::radius(index.codes(), &code, r),
-            None => search::knn(index.codes(), &code, self.query.k + 1),
+        let around = match self.query.radius {
+            Some(r) => Around::Within(r),
+            None => Around::Nearest(self.query.k),
         };
-        let mut found = found.unwrap_or_default();
-        found.retain(|n| Some(n.index) != sel);
-        if self.query.radius.is_none() {
-            found.truncate(self.query.k);
-        }
-        self.nearest_beyond = match self.query.radius {
-            Some(_) if found.is_empty() => search::knn(index.codes(), &code, 2)
-                .unwrap_or_default()
-                .into_iter()
-                .find(|n| Some(n.index) != sel)
-                .map(|n| n.distance),
+        let found = index.neighbours(&code, around, sel).unwrap_or_default();
+        self.nearest_beyond = match around {
+            Around::Within(_) if found.is_empty() => {
+                index.nearest_distance(&code, sel).ok().flatten()
+            }
             _ => None,
         };
         self.results = found;
         self.searched = Some(key);
-    }
-}
-
-/// Where the index of `folder` lives: inside it (`.hashlens/`, which scans skip) when the folder can be
-/// written, otherwise in the app's data folder under a digest of the folder's path (read-only media,
-/// shared drives).
-fn index_place(folder: &Path, data_dir: &Path) -> PathBuf {
-    let inside = folder.join(".hashlens");
-    let probe = inside.join(".write-test");
-    let writable = std::fs::create_dir_all(&inside).is_ok()
-        && std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(true)
-            .write(true)
-            .open(&probe)
-            .is_ok();
-    let _ = std::fs::remove_file(&probe);
-    if writable {
-        inside.join("index.hlindex")
-    } else {
-        let key = hashlens_core::io::fingerprint(hashlens_core::io::path_bytes(folder));
-        data_dir.join("indexes").join(key).join("index.hlindex")
     }
 }
 
@@ -534,29 +496,4 @@ fn encode_outside(
     let model = index_model(index_path, fingerprint, &device.device).map_err(|e| e.to_string())?;
     let code = encode_photo(&model, photo, &device.device).map_err(|e| e.to_string())?;
     Ok((photo.to_path_buf(), code))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_index_goes_beside_the_photos_or_to_the_data_folder() {
-        let dir = tempfile::tempdir().unwrap();
-        let (photos, data) = (dir.path().join("photos"), dir.path().join("data"));
-        std::fs::create_dir_all(&photos).unwrap();
-        assert_eq!(
-            index_place(&photos, &data),
-            photos.join(".hashlens/index.hlindex")
-        );
-        // A folder where `.hashlens` cannot be made (here a file holds the name; on a read-only drive
-        // nothing can be written): the data folder, one place per folder path.
-        let blocked = dir.path().join("blocked");
-        std::fs::create_dir_all(&blocked).unwrap();
-        std::fs::write(blocked.join(".hashlens"), b"").unwrap();
-        let place = index_place(&blocked, &data);
-        assert!(place.starts_with(data.join("indexes")), "{place:?}");
-        assert_eq!(index_place(&blocked, &data), place);
-        assert_ne!(index_place(&dir.path().join("other"), &data), place);
-    }
 }

@@ -123,7 +123,7 @@ impl HashlensApp {
     pub fn new(settings: Settings) -> Self {
         Self {
             settings,
-            data_dir: demo::data_dir(),
+            data_dir: hashlens_core::index::data_dir(),
             thumbnail_cache: thumbs::disk_cache_dir(),
             welcome: Welcome::default(),
             screen: Screen::Welcome,

@@ -522,3 +522,40 @@ fn a_folder_of_decompression_bombs_stays_within_memory_and_two_indexers_agree() 
     ]);
     assert_eq!(json(&check)["results"].as_array().unwrap().len(), 3);
 }
+
+/// Without `--index` the index goes where the app keeps it too (`FOLDER/.hashlens/`), and
+/// `search --folder` finds it there: the same results as naming the file.
+#[test]
+fn search_finds_a_folders_index_where_index_and_the_app_put_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("photos");
+    photos(&root, 6);
+    let v = json(&hashlens(&[
+        "index",
+        s(&root),
+        "--bits",
+        "16",
+        "--device",
+        "cpu",
+        "--json",
+    ]));
+    assert_eq!(v["indexed"], 6);
+    let index = root.join(".hashlens/index.hlindex");
+    assert!(index.is_file());
+    let query = root.join("002.png");
+    let search = |which: &str, place: &Path| {
+        json(&hashlens(&[
+            "search",
+            which,
+            s(place),
+            "--indexed",
+            s(&query),
+            "-k",
+            "3",
+            "--json",
+        ]))
+    };
+    let by_folder = search("--folder", &root);
+    assert_eq!(by_folder["results"].as_array().unwrap().len(), 3);
+    assert_eq!(by_folder, search("--index", &index));
+}

@@ -11,15 +11,19 @@
 mod format;
 mod journal;
 mod lock;
+mod neighbours;
+mod place;
 mod query;
 mod update;
 
 pub use journal::Journal;
 pub use lock::{IndexLock, LockError, lock_index, lock_path};
+pub use neighbours::Around;
+pub use place::{data_dir, index_path_for};
 pub use query::{QueryError, encode_photo, index_model};
 pub use update::{
-    IndexError, IndexEvent, IndexJob, IndexReport, ModelChoice, Skipped, model_path_for,
-    update_index,
+    DEFAULT_ARCH, DEFAULT_BITS, IndexError, IndexEvent, IndexJob, IndexReport, ModelChoice,
+    Skipped, model_path_for, update_index,
 };
 
 use std::collections::HashMap;

@@ -43,6 +43,31 @@ pub enum ModelChoice {
     Current { arch: BackboneArch, bits: usize },
 }
 
+/// The built-in default's backbone and code length: what a folder is indexed with until the user
+/// chooses otherwise, in the app and the CLI alike.
+pub const DEFAULT_ARCH: BackboneArch = BackboneArch::MobilenetV2;
+pub const DEFAULT_BITS: usize = 64;
+
+impl ModelChoice {
+    /// The training-free default ([`DEFAULT_ARCH`], [`DEFAULT_BITS`]); `refit` fits it anew even where
+    /// the index has one.
+    pub fn default_model(refit: bool) -> Self {
+        Self::Default {
+            arch: DEFAULT_ARCH,
+            bits: DEFAULT_BITS,
+            refit,
+        }
+    }
+
+    /// The model the index uses already, else the default.
+    pub fn current_or_default() -> Self {
+        Self::Current {
+            arch: DEFAULT_ARCH,
+            bits: DEFAULT_BITS,
+        }
+    }
+}
+
 /// Everything an index update needs to know.
 #[derive(Clone, Debug)]
 pub struct IndexJob {
@@ -60,11 +85,13 @@ pub struct IndexJob {
 }
 
 impl IndexJob {
-    /// The defaults for `folder`, with the index in `folder/.hashlens/` (hidden, so scans skip it).
+    /// The defaults for `folder`, with the index where [`super::index_path_for`] keeps it: in
+    /// `folder/.hashlens/` (hidden, so scans skip it), or for a folder that cannot be written, in
+    /// hashlens' data folder.
     pub fn new(folder: &Path, model: ModelChoice) -> Self {
         Self {
             folder: folder.to_path_buf(),
-            index: folder.join(".hashlens").join("index.hlindex"),
+            index: super::index_path_for(folder, &super::data_dir()),
             model,
             batch: 32,
             fit_sample: 2000,

@@ -1,0 +1,98 @@
+//! The one neighbours query on an index, shared by `hashlens search`, the app's results and the flip
+//! test: the k nearest photos or every photo within a radius, ordered by (distance, position), with the
+//! query photo itself left out when it is in the index.
+
+use super::CodeIndex;
+use crate::code::{CodeError, HashCode};
+use crate::search::{self, Neighbor};
+
+/// What to find around a code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Around {
+    /// The k nearest photos.
+    Nearest(usize),
+    /// Every photo within this Hamming distance.
+    Within(u32),
+}
+
+impl CodeIndex {
+    /// The photos around `code`, leaving out the photo at `exclude` (the query itself when it is in the
+    /// index): with [`Around::Nearest`] still k of them where the index has that many others.
+    pub fn neighbours(
+        &self,
+        code: &HashCode,
+        around: Around,
+        exclude: Option<usize>,
+    ) -> Result<Vec<Neighbor>, CodeError> {
+        let mut found = match around {
+            Around::Within(r) => search::radius(self.codes(), code, r)?,
+            Around::Nearest(k) => {
+                // One more covers the query photo, which is left out.
+                let extra = usize::from(exclude.is_some());
+                search::knn(self.codes(), code, k.saturating_add(extra))?
+            }
+        };
+        found.retain(|n| Some(n.index) != exclude);
+        if let Around::Nearest(k) = around {
+            found.truncate(k);
+        }
+        Ok(found)
+    }
+
+    /// How far the nearest photo other than `exclude` is from `code`: the radius a search must reach to
+    /// find anything. `None` for an index without other photos.
+    pub fn nearest_distance(
+        &self,
+        code: &HashCode,
+        exclude: Option<usize>,
+    ) -> Result<Option<u32>, CodeError> {
+        Ok(self
+            .neighbours(code, Around::Nearest(1), exclude)?
+            .first()
+            .map(|n| n.distance))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::IndexedPhoto;
+
+    /// Four photos at codes 0000_0000, 0000_0001, 0000_0011 and 1111_1111 (8 bits).
+    fn index() -> CodeIndex {
+        let mut index = CodeIndex::new(8, "m").unwrap();
+        for (i, byte) in [0u8, 1, 3, 255].into_iter().enumerate() {
+            let photo = IndexedPhoto {
+                path: format!("/p/{i}.jpg").into(),
+                size: 1,
+                mtime_ns: 0,
+            };
+            index
+                .push(photo, &HashCode::from_bytes(8, &[byte]).unwrap())
+                .unwrap();
+        }
+        index
+    }
+
+    #[test]
+    fn the_query_photo_is_left_out_and_k_still_found() {
+        let index = index();
+        let code = index.codes().get(0);
+        let found = |around, exclude| -> Vec<(usize, u32)> {
+            index
+                .neighbours(&code, around, exclude)
+                .unwrap()
+                .iter()
+                .map(|n| (n.index, n.distance))
+                .collect()
+        };
+        assert_eq!(found(Around::Nearest(2), Some(0)), [(1, 1), (2, 2)]);
+        assert_eq!(found(Around::Nearest(2), None), [(0, 0), (1, 1)]);
+        assert_eq!(found(Around::Within(2), Some(0)), [(1, 1), (2, 2)]);
+        assert_eq!(found(Around::Within(0), Some(0)), []);
+        assert_eq!(found(Around::Nearest(10), Some(0)).len(), 3);
+        assert_eq!(index.nearest_distance(&code, Some(0)).unwrap(), Some(1));
+        let far = HashCode::from_bytes(8, &[255]).unwrap();
+        assert_eq!(index.nearest_distance(&far, Some(3)).unwrap(), Some(6));
+    }
+}
