@@ -224,6 +224,7 @@ fn class_folders_give_labels() {
     assert!(
         classes_from_folders(&report.images)
             .unwrap_err()
+            .to_string()
             .contains("loose.png")
     );
 }

@@ -150,9 +150,8 @@ pub fn split(a: SplitArgs) -> anyhow::Result<()> {
             p.reason
         );
     }
-    let classes = classes_from_folders(&report.images).map_err(anyhow::Error::msg)?;
-    let s =
-        draw_split(&classes.classes, &classes.names, &spec, a.seed).map_err(anyhow::Error::msg)?;
+    let classes = classes_from_folders(&report.images)?;
+    let s = draw_split(&classes.classes, &classes.names, &spec, a.seed)?;
     std::fs::create_dir_all(&a.out)
         .with_context(|| format!("cannot create {}", a.out.display()))?;
     for (name, part) in [

@@ -9,6 +9,7 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
+use super::DatasetError;
 use super::scan::ImageEntry;
 use crate::eval::Labels;
 use crate::io::path_from_bytes;
@@ -231,7 +232,7 @@ pub struct FolderClasses {
 
 /// Assigns each image the class named by its parent folder. Images directly in the root have no class:
 /// they are an error, named.
-pub fn classes_from_folders(images: &[ImageEntry]) -> Result<FolderClasses, String> {
+pub fn classes_from_folders(images: &[ImageEntry]) -> Result<FolderClasses, DatasetError> {
     classes_of_relative(images.iter().map(|e| e.relative.as_path()))
 }
 
@@ -254,18 +255,12 @@ pub fn folder_classes<'a>(
 
 fn classes_of_relative<'a>(
     relative: impl Iterator<Item = &'a Path>,
-) -> Result<FolderClasses, String> {
-    let class_of = |rel: &Path| -> Result<OsString, String> {
+) -> Result<FolderClasses, DatasetError> {
+    let class_of = |rel: &Path| -> Result<OsString, DatasetError> {
         rel.parent()
             .and_then(|p| p.file_name())
             .map(|n| n.to_os_string())
-            .ok_or_else(|| {
-                format!(
-                    "{} is not inside a class folder: this needs one sub-folder per class \
-                     (FOLDER/CLASS/photo.jpg)",
-                    rel.display()
-                )
-            })
+            .ok_or_else(|| DatasetError::NotInClassFolder(rel.to_path_buf()))
     };
     let keys = relative.map(class_of).collect::<Result<Vec<_>, _>>()?;
     let mut names: Vec<OsString> = keys.clone();

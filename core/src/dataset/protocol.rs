@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{SplitSpec, classes_from_folders, scan_images, split};
+use super::{DatasetError, SplitSpec, classes_from_folders, scan_images, split};
 
 /// The photos of one protocol split and their class indices.
 #[derive(Clone, Debug)]
@@ -41,10 +41,10 @@ impl ProtocolData {
 }
 
 /// Scans `folder` and splits it by the protocol `name` (see [`SplitSpec::named`]) with `seed`.
-pub fn protocol_split(folder: &Path, name: &str, seed: u64) -> Result<ProtocolData, String> {
-    let spec = SplitSpec::named(name)
-        .ok_or_else(|| format!("unknown protocol {name:?} (known: cifar10, cifar10-1)"))?;
-    let scan = scan_images(folder).map_err(|e| e.to_string())?;
+pub fn protocol_split(folder: &Path, name: &str, seed: u64) -> Result<ProtocolData, DatasetError> {
+    let spec =
+        SplitSpec::named(name).ok_or_else(|| DatasetError::UnknownProtocol(name.to_string()))?;
+    let scan = scan_images(folder)?;
     let classes = classes_from_folders(&scan.images)?;
     let s = split(&classes.classes, &classes.names, &spec, seed)?;
     let part = |idx: &[usize]| -> Vec<(PathBuf, usize)> {

@@ -12,6 +12,8 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
+use super::DatasetError;
+
 /// Which items form the database.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -62,13 +64,17 @@ pub fn split(
     names: &[String],
     spec: &SplitSpec,
     seed: u64,
-) -> Result<Split, String> {
+) -> Result<Split, DatasetError> {
     let num_classes = names.len();
     let mut per_class: Vec<Vec<usize>> = vec![Vec::new(); num_classes];
     for (i, &c) in classes.iter().enumerate() {
         per_class
             .get_mut(c)
-            .ok_or_else(|| format!("item {i} has class {c}, but there are {num_classes} classes"))?
+            .ok_or(DatasetError::ClassOutOfRange {
+                item: i,
+                class: c,
+                classes: num_classes,
+            })?
             .push(i);
     }
     let need = spec.query_per_class + spec.train_per_class;
@@ -76,13 +82,13 @@ pub fn split(
     let (mut query, mut train, mut database) = (Vec::new(), Vec::new(), Vec::new());
     for (c, items) in per_class.iter_mut().enumerate() {
         if items.len() < need {
-            return Err(format!(
-                "class {:?} has {} items but the split needs {need} ({} query + {} train)",
-                names[c],
-                items.len(),
-                spec.query_per_class,
-                spec.train_per_class
-            ));
+            return Err(DatasetError::ClassTooSmall {
+                name: names[c].clone(),
+                items: items.len(),
+                need,
+                query: spec.query_per_class,
+                train: spec.train_per_class,
+            });
         }
         items.shuffle(&mut rng);
         let (q, rest) = items.split_at(spec.query_per_class);
@@ -159,7 +165,9 @@ mod tests {
     #[test]
     fn small_classes_are_named() {
         let spec = SplitSpec::named("cifar10").unwrap();
-        let err = split(&classes(10, 2), &names(2), &spec, 0).unwrap_err();
+        let err = split(&classes(10, 2), &names(2), &spec, 0)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("class \"cat\" has 10 items"), "{err}");
     }
 }

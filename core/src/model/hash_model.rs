@@ -531,7 +531,7 @@ fn check_input(input: &Preprocess) -> Result<(), String> {
 /// A model file's fingerprint: a digest of its config and of its tensors (names, shapes, values) in name
 /// order. Not of the raw bytes: the safetensors header keeps its metadata in a hash map, so the same
 /// model can be written as different bytes.
-pub fn fingerprint(bytes: &[u8]) -> Result<String, String> {
+pub(crate) fn fingerprint(bytes: &[u8]) -> Result<String, String> {
     let config = read_config(bytes)?;
     let tensors = safetensors::SafeTensors::deserialize(bytes).map_err(|e| e.to_string())?;
     let mut canonical = serde_json::to_vec(&config).expect("configs serialise");
@@ -546,7 +546,7 @@ pub fn fingerprint(bytes: &[u8]) -> Result<String, String> {
 }
 
 /// The JSON config in a model file's header, checked for format and consistency.
-pub fn read_config(bytes: &[u8]) -> Result<ModelConfig, String> {
+pub(crate) fn read_config(bytes: &[u8]) -> Result<ModelConfig, String> {
     let (_, meta) = safetensors::SafeTensors::read_metadata(bytes)
         .map_err(|e| format!("not a hashlens model file (not safetensors: {e})"))?;
     let json = meta

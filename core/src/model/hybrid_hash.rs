@@ -140,7 +140,7 @@ impl HybridHashConfig {
     }
 
     /// Checks that the sizes fit together.
-    pub fn validate(&self) -> Result<(), String> {
+    pub(crate) fn validate(&self) -> Result<(), String> {
         let levels = self.num_levels();
         if levels == 0 || self.heads.len() != levels || self.depths.len() != levels {
             return Err(format!(

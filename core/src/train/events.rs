@@ -88,6 +88,8 @@ pub enum TrainError {
     TooFewPhotos(usize),
     #[error("cannot write the model: {0}")]
     Save(String),
+    #[error(transparent)]
+    Dataset(#[from] crate::dataset::DatasetError),
     /// The photos or their labels could not be read (a folder, a list file, a protocol split).
     #[error("{0}")]
     Photos(String),

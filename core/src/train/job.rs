@@ -228,7 +228,7 @@ fn labelled(job: &TrainJob) -> Result<Labelled, TrainError> {
     };
     Ok(match &job.labels {
         LabelSource::Protocol(name) => {
-            let p = protocol_split(&job.folder, name, job.config.seed).map_err(data_error)?;
+            let p = protocol_split(&job.folder, name, job.config.seed)?;
             let c = p.classes.len();
             let (paths, idx): (Vec<PathBuf>, Vec<usize>) = p.train.iter().cloned().unzip();
             Labelled {
@@ -375,17 +375,14 @@ pub fn run_train_job(
         } else {
             config.starting_backbone(&device.device)?.0
         };
-        let (t, classes) = source
-            .targets(
-                &images,
-                &backbone,
-                &config.input(),
-                config.batch.min(64),
-                &device.device,
-                cancel,
-            )
-            .map_err(TrainError::Photos)?
-            .ok_or_else(cancelled)?;
+        let (t, classes) = source.targets(
+            &images,
+            &backbone,
+            &config.input(),
+            config.batch.min(64),
+            &device.device,
+            cancel,
+        )?;
         images.set_targets(t, classes);
         format!("unlabelled ({what})")
     } else {

@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use super::augment::{ViewParams, augment};
 use super::data::TrainImages;
+use super::events::TrainError;
 use crate::model::Backbone;
 use crate::photo::Preprocess;
 
@@ -116,7 +117,7 @@ impl PseudoLabels {
     }
 
     /// Target rows for `images` (`len × classes`) and the number of classes. The photos are seen
-    /// unaugmented, in batches of `batch`. `Ok(None)` when cancelled.
+    /// unaugmented, in batches of `batch`.
     pub fn targets(
         self,
         images: &TrainImages,
@@ -125,10 +126,9 @@ impl PseudoLabels {
         batch: usize,
         device: &Device,
         cancel: &AtomicBool,
-    ) -> Result<Option<(Vec<f32>, usize)>, String> {
-        Ok(self
-            .network_outputs(images, backbone, pre, batch, device, cancel)?
-            .map(|rows| self.targets_from_outputs(&rows, images.len())))
+    ) -> Result<(Vec<f32>, usize), TrainError> {
+        let rows = self.network_outputs(images, backbone, pre, batch, device, cancel)?;
+        Ok(self.targets_from_outputs(&rows, images.len()))
     }
 
     /// What the targets are made from, one row per photo: the ImageNet probabilities or the features.
@@ -141,16 +141,16 @@ impl PseudoLabels {
         batch: usize,
         device: &Device,
         cancel: &AtomicBool,
-    ) -> Result<Option<Vec<f32>>, String> {
+    ) -> Result<Vec<f32>, TrainError> {
         if images.is_empty() {
-            return Err("no photos to make targets for".into());
+            return Err(TrainError::TooFewPhotos(0));
         }
         let mut rows = Vec::new();
         let all: Vec<usize> = (0..images.len()).collect();
         let inference = backbone.for_inference(device);
         for chunk in all.chunks(batch.max(1)) {
             if cancel.load(Ordering::Relaxed) {
-                return Ok(None);
+                return Err(TrainError::Cancelled { checkpoint: None });
             }
             let x = augment(
                 images.pixels(chunk, device),
@@ -160,10 +160,10 @@ impl PseudoLabels {
             let y = match self {
                 Self::ImageNet { .. } => burn::tensor::activation::softmax(
                     backbone.logits(x).ok_or_else(|| {
-                        format!(
+                        TrainError::Settings(format!(
                             "{} has no ImageNet classifier to take targets from: use clusters",
                             backbone.arch().name()
-                        )
+                        ))
                     })?,
                     1,
                 ),
@@ -173,10 +173,10 @@ impl PseudoLabels {
                 y.into_data()
                     .convert::<f32>()
                     .try_to_vec::<f32>()
-                    .map_err(|e| format!("{e:?}"))?,
+                    .expect("f32 outputs"),
             );
         }
-        Ok(Some(rows))
+        Ok(rows)
     }
 
     /// The target rows and class count made from [`PseudoLabels::network_outputs`] of `n` photos.

@@ -157,7 +157,6 @@ fn cluster_targets_group_near_duplicates() {
                 &AtomicBool::new(false),
             )
             .unwrap()
-            .unwrap()
     };
     let (targets, k) = make();
     assert_eq!(k, 6);
@@ -210,7 +209,6 @@ fn head_mode_lowers_the_loss_on_unlabelled_real_photos() {
             &d,
             &AtomicBool::new(false),
         )
-        .unwrap()
         .unwrap();
     assert_eq!(classes, 1000);
     // Each row is a distribution over five ImageNet classes.

@@ -106,7 +106,7 @@ pub struct ProtocolArgs {
 
 impl ProtocolArgs {
     pub fn split(&self) -> anyhow::Result<ProtocolData> {
-        protocol_split(&self.data, &self.protocol, self.seed).map_err(anyhow::Error::msg)
+        Ok(protocol_split(&self.data, &self.protocol, self.seed)?)
     }
 }
 

@@ -77,9 +77,7 @@ struct HashingReport {
 }
 
 pub fn run(b: HashingBench) -> anyhow::Result<()> {
-    let data = protocol_split(&b.data, "cifar10", b.seed)
-        .map_err(anyhow::Error::msg)?
-        .first(b.queries, b.train, b.database);
+    let data = protocol_split(&b.data, "cifar10", b.seed)?.first(b.queries, b.train, b.database);
     let (query, database, train) = (&data.query, &data.database, &data.train);
 
     let paths: Vec<PathBuf> = [&train[..], &query[..], &database[..]]

@@ -89,7 +89,7 @@ pub fn run(b: StepBench) -> anyhow::Result<()> {
         })?],
     };
     let scan = scan_images(&b.data)?;
-    let folders = classes_from_folders(&scan.images).map_err(anyhow::Error::msg)?;
+    let folders = classes_from_folders(&scan.images)?;
     anyhow::ensure!(
         scan.images.len() >= b.batch && b.batch > 0,
         "{} holds {} photos; the benchmark needs at least one batch ({})",

@@ -371,12 +371,9 @@ fn pseudo_labelled(
         );
         let rows = match &mut outputs[usize::from(!source.needs_classifier())] {
             Some(rows) => rows,
-            slot => slot.insert(
-                source
-                    .network_outputs(labelled, &backbone, &pre, 64, device, cancel)
-                    .map_err(anyhow::Error::msg)?
-                    .context("cancelled")?,
-            ),
+            slot => {
+                slot.insert(source.network_outputs(labelled, &backbone, &pre, 64, device, cancel)?)
+            }
         };
         let (t, classes) = source.targets_from_outputs(rows, labelled.len());
         let mut images = labelled.clone();
