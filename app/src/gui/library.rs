@@ -4,6 +4,7 @@
 //! State changes here; drawing is in `library_view`. Searching runs on the UI thread on purpose: an exact
 //! scan of 100,000 64-bit codes takes well under a millisecond.
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -87,6 +88,32 @@ impl Timeline {
     }
 }
 
+/// What the library view asks of the library. Drawing only reads the library and records these;
+/// [`Library::apply`] carries them out, in one place, after the frame is drawn.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LibraryCommand {
+    ShowTab(Tab),
+    /// Search with the index's photo at this position.
+    Select(usize),
+    /// Forget the query (a photo of the index or from outside).
+    ClearQuery,
+    SetQuery(Query),
+    /// Stop the indexing run (what is encoded is kept).
+    CancelIndexing,
+    /// New teacher (`true`) or student views of the selected photo, encoded.
+    FlipTest {
+        teacher: bool,
+    },
+    /// Re-index with this model file, then show the photos.
+    UseModel(PathBuf),
+    /// Re-index with the built-in default, then show the photos.
+    UseDefault,
+    /// Group the near-duplicates again at the tab's radius.
+    SearchDuplicatesAgain,
+    /// Something the user should read in the status bar.
+    Warn(String),
+}
+
 /// The library's views.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Tab {
@@ -134,7 +161,9 @@ pub struct Library {
     /// When a radius search found nothing: how far the nearest other photo is (what to widen it to).
     pub nearest_beyond: Option<u32>,
     searched: Option<(usize, Query, usize)>,
-    pub thumbs: Thumbnails,
+    /// The thumbnail cache. Drawing reads the library and asks this cache for thumbnails (which queues
+    /// the missing ones): a cache, hence behind a `RefCell` so that drawing needs only `&Library`.
+    pub thumbs: RefCell<Thumbnails>,
     pub tab: Tab,
     /// The near-duplicates tab.
     pub duplicates: DuplicatesTab,
@@ -190,7 +219,7 @@ impl Library {
             results: Vec::new(),
             nearest_beyond: None,
             searched: None,
-            thumbs: Thumbnails::new(ctx, 2, 800, thumbnail_cache),
+            thumbs: RefCell::new(Thumbnails::new(ctx, 2, 800, thumbnail_cache)),
             tab: Tab::Photos,
             duplicates: DuplicatesTab::default(),
             flip: None,
@@ -264,11 +293,9 @@ impl Library {
 
     /// Applies what the background indexer reported. Call once per frame.
     pub fn poll(&mut self, ctx: &egui::Context) {
-        self.thumbs.poll(ctx);
-        if self.timeline.first_thumbnails.is_none()
-            && self.thumbs.waiting() == 0
-            && self.thumbs.ready() > 0
-        {
+        let thumbs = self.thumbs.get_mut();
+        thumbs.poll(ctx);
+        if self.timeline.first_thumbnails.is_none() && thumbs.waiting() == 0 && thumbs.ready() > 0 {
             self.timeline.first_thumbnails = self.timeline.mark(None);
         }
         self.model_panel.poll();
@@ -304,7 +331,7 @@ impl Library {
             match event {
                 TaskEvent::Loaded(index) => self.index = Some(index),
                 TaskEvent::Device(d) => self.device = d,
-                TaskEvent::Index(e) => self.apply(e),
+                TaskEvent::Index(e) => self.apply_index_event(e),
                 TaskEvent::Done(result) => {
                     self.task = None;
                     self.progress = None;
@@ -340,7 +367,7 @@ impl Library {
         }
     }
 
-    fn apply(&mut self, event: IndexEvent) {
+    fn apply_index_event(&mut self, event: IndexEvent) {
         match event {
             IndexEvent::Scanned { photos, .. } => {
                 self.scanned = photos;
@@ -404,6 +431,43 @@ impl Library {
     pub fn code(&self, i: usize) -> Option<HashCode> {
         let index = self.index.as_ref()?;
         (i < index.len()).then(|| index.codes().get(i))
+    }
+
+    /// Carries out `commands` in order, then brings the results up to date with the query.
+    pub fn apply(&mut self, commands: Vec<LibraryCommand>, ctx: &egui::Context) {
+        for command in commands {
+            match command {
+                LibraryCommand::ShowTab(tab) => self.tab = tab,
+                LibraryCommand::Select(i) => self.select(i),
+                LibraryCommand::ClearQuery => {
+                    self.selected = None;
+                    self.outside = None;
+                }
+                LibraryCommand::SetQuery(query) => self.query = query,
+                LibraryCommand::CancelIndexing => self.cancel(),
+                LibraryCommand::FlipTest { teacher } => self.flip_test(teacher, ctx),
+                LibraryCommand::UseModel(path) => {
+                    self.use_model(path, self.device_choice, ctx);
+                    self.tab = Tab::Photos;
+                }
+                LibraryCommand::UseDefault => {
+                    self.use_default(self.device_choice, ctx);
+                    self.tab = Tab::Photos;
+                }
+                LibraryCommand::SearchDuplicatesAgain => {
+                    if let Some(index) = &self.index {
+                        self.duplicates.search_again(index, ctx);
+                    }
+                }
+                LibraryCommand::Warn(w) => self.warnings.push(w),
+            }
+        }
+        self.update_results();
+    }
+
+    /// The thumbnail of `path` when it is ready (asked for otherwise).
+    pub fn thumbnail(&self, path: &Path) -> Option<egui::TextureHandle> {
+        self.thumbs.borrow_mut().get(path).cloned()
     }
 
     pub fn select(&mut self, i: usize) {

@@ -1,5 +1,7 @@
 //! Drawing a [`Library`]: the virtualised thumbnail grid, the results panel with distances and bits, the
-//! status bar with indexing progress. Only draws and records intents; never waits on work.
+//! status bar with indexing progress. The Photos view reads the library and records what the user asks
+//! as [`LibraryCommand`]s, which [`Library::apply`] carries out after the frame; the tabs that own their
+//! state (near-duplicates, codes, model) draw themselves. Never waits on work.
 
 use std::path::Path;
 
@@ -9,7 +11,7 @@ use hashlens_core::HashCode;
 use super::bits::{code_grid, xor_strip};
 use super::context::LibraryContext;
 use super::duplicates::DuplicatesCommand;
-use super::library::{Library, Tab};
+use super::library::{Library, LibraryCommand, Tab};
 use super::model_view::ModelIntent;
 
 /// Side of a grid cell.
@@ -47,6 +49,7 @@ pub fn similarity(distance: u32, bits: usize) -> f32 {
 
 pub fn show(lib: &mut Library, ui: &mut egui::Ui) -> LibraryIntent {
     let mut intent = LibraryIntent::None;
+    let mut commands = Vec::new();
     egui::Panel::top("library-top").show(ui, |ui| {
         ui.horizontal(|ui| {
             if ui
@@ -58,13 +61,17 @@ pub fn show(lib: &mut Library, ui: &mut egui::Ui) -> LibraryIntent {
             }
             ui.strong(lib.folder.display().to_string());
             ui.separator();
+            let mut shown = lib.tab;
             for (tab, name) in [
                 (Tab::Photos, "Photos"),
                 (Tab::Duplicates, "Near-duplicates"),
                 (Tab::Codes, "Codes"),
                 (Tab::Model, "Model"),
             ] {
-                ui.selectable_value(&mut lib.tab, tab, name);
+                ui.selectable_value(&mut shown, tab, name);
+            }
+            if shown != lib.tab {
+                commands.push(LibraryCommand::ShowTab(shown));
             }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 if ui
@@ -89,31 +96,29 @@ pub fn show(lib: &mut Library, ui: &mut egui::Ui) -> LibraryIntent {
             });
         });
     });
-    status_bar(lib, ui);
+    status_bar(lib, ui, &mut commands);
     // The results belong to the photos: the Codes and Model tabs get the whole width.
     if lib.tab == Tab::Photos && lib.query_code().is_some() {
         egui::Panel::right("results")
             .default_size(420.0)
             .min_size(300.0)
-            .show(ui, |ui| results_panel(lib, ui));
+            .show(ui, |ui| results_panel(lib, ui, &mut commands));
     }
     egui::CentralPanel::default().show(ui, |ui| match lib.tab {
-        Tab::Photos => grid(lib, ui),
+        Tab::Photos => grid(lib, ui, &mut commands),
         Tab::Duplicates => {
             let view = LibraryContext {
                 indexing: lib.indexing(),
                 folder: &lib.folder,
                 index: lib.index.as_ref(),
             };
-            match lib.duplicates.show(&view, &mut lib.thumbs, ui) {
-                Some(DuplicatesCommand::SearchWith(i)) => {
-                    lib.select(i);
-                    lib.tab = Tab::Photos;
-                }
+            match lib.duplicates.show(&view, &mut lib.thumbs.borrow_mut(), ui) {
+                Some(DuplicatesCommand::SearchWith(i)) => commands.extend([
+                    LibraryCommand::Select(i),
+                    LibraryCommand::ShowTab(Tab::Photos),
+                ]),
                 Some(DuplicatesCommand::SearchAgain) => {
-                    if let Some(index) = &lib.index {
-                        lib.duplicates.search_again(index, ui.ctx());
-                    }
+                    commands.push(LibraryCommand::SearchDuplicatesAgain)
                 }
                 None => {}
             }
@@ -137,14 +142,8 @@ pub fn show(lib: &mut Library, ui: &mut egui::Ui) -> LibraryIntent {
                 })
                 .inner;
             match shown {
-                ModelIntent::UseModel(path) => {
-                    lib.use_model(path, device, ui.ctx());
-                    lib.tab = Tab::Photos;
-                }
-                ModelIntent::UseDefault => {
-                    lib.use_default(device, ui.ctx());
-                    lib.tab = Tab::Photos;
-                }
+                ModelIntent::UseModel(path) => commands.push(LibraryCommand::UseModel(path)),
+                ModelIntent::UseDefault => commands.push(LibraryCommand::UseDefault),
                 ModelIntent::None => {}
             }
         }
@@ -152,14 +151,13 @@ pub fn show(lib: &mut Library, ui: &mut egui::Ui) -> LibraryIntent {
     // Esc clears the query; it never closes the library (one key too many would lose the view on
     // stage): "Folders" does that.
     if ui.input(|i| i.key_pressed(Key::Escape)) && lib.query_code().is_some() {
-        lib.selected = None;
-        lib.outside = None;
+        commands.push(LibraryCommand::ClearQuery);
     }
-    lib.update_results();
+    lib.apply(commands, ui.ctx());
     intent
 }
 
-fn status_bar(lib: &mut Library, ui: &mut egui::Ui) {
+fn status_bar(lib: &Library, ui: &mut egui::Ui, commands: &mut Vec<LibraryCommand>) {
     egui::Panel::bottom("library-status").show(ui, |ui| {
         ui.add_space(2.0);
         if let Some(p) = &lib.progress {
@@ -177,7 +175,7 @@ fn status_bar(lib: &mut Library, ui: &mut egui::Ui) {
                 ui.label(format!("{:.1} photos/s{eta}", p.rate()));
                 let cancel = ui.add_enabled(!lib.cancelling(), egui::Button::new("Cancel"));
                 if cancel.clicked() {
-                    lib.cancel();
+                    commands.push(LibraryCommand::CancelIndexing);
                 }
             });
         } else if lib.indexing() {
@@ -185,7 +183,7 @@ fn status_bar(lib: &mut Library, ui: &mut egui::Ui) {
                 ui.spinner();
                 ui.label("Scanning the folder and preparing the model…");
                 if ui.add_enabled(!lib.cancelling(), egui::Button::new("Cancel")).clicked() {
-                    lib.cancel();
+                    commands.push(LibraryCommand::CancelIndexing);
                 }
             });
         }
@@ -257,7 +255,7 @@ pub(super) fn photo_caption(folder: &Path, photo: &hashlens_core::index::Indexed
 ///
 /// The index's photos come first; while indexing, the photos the scan found and the index does not have
 /// yet follow them ([`Library::waiting`]), with their thumbnails but dimmed and not selectable.
-fn grid(lib: &mut Library, ui: &mut egui::Ui) {
+fn grid(lib: &Library, ui: &mut egui::Ui, commands: &mut Vec<LibraryCommand>) {
     let indexed = lib.index.as_ref().map_or(0, |i| i.len());
     let count = indexed + lib.waiting.len();
     if count == 0 {
@@ -271,7 +269,14 @@ fn grid(lib: &mut Library, ui: &mut egui::Ui) {
         return;
     }
     let columns = ((ui.available_width() / CELL).floor() as usize).max(1);
-    let moved = indexed > 0 && keyboard(lib, ui, columns, indexed);
+    let moved_to = if indexed > 0 {
+        keyboard(lib, ui, columns, indexed)
+    } else {
+        None
+    };
+    if let Some(i) = moved_to {
+        commands.push(LibraryCommand::Select(i));
+    }
     let rows = count.div_ceil(columns);
     egui::ScrollArea::vertical()
         .auto_shrink(false)
@@ -285,9 +290,9 @@ fn grid(lib: &mut Library, ui: &mut egui::Ui) {
                         }
                         let response = thumbnail_cell(lib, ui, i);
                         if response.clicked() {
-                            lib.select(i);
+                            commands.push(LibraryCommand::Select(i));
                         }
-                        if moved && lib.selected == Some(i) {
+                        if moved_to == Some(i) {
                             response.scroll_to_me(None);
                         }
                     }
@@ -297,10 +302,10 @@ fn grid(lib: &mut Library, ui: &mut egui::Ui) {
 }
 
 /// Arrow keys move the selection (Enter selects the first photo), unless a widget has the keyboard;
-/// returns whether the selection moved.
-fn keyboard(lib: &mut Library, ui: &egui::Ui, columns: usize, count: usize) -> bool {
+/// returns the photo to select when the selection moves.
+fn keyboard(lib: &Library, ui: &egui::Ui, columns: usize, count: usize) -> Option<usize> {
     if ui.memory(|m| m.focused().is_some()) {
-        return false;
+        return None;
     }
     let (left, right, up, down, enter) = ui.input(|i| {
         (
@@ -312,11 +317,7 @@ fn keyboard(lib: &mut Library, ui: &egui::Ui, columns: usize, count: usize) -> b
         )
     });
     let Some(sel) = lib.selected else {
-        if enter || right || down {
-            lib.select(0);
-            return true;
-        }
-        return false;
+        return (enter || right || down).then_some(0);
     };
     let next = if left {
         sel.saturating_sub(1)
@@ -327,13 +328,12 @@ fn keyboard(lib: &mut Library, ui: &egui::Ui, columns: usize, count: usize) -> b
     } else if down {
         (sel + columns).min(count - 1)
     } else {
-        return false;
+        return None;
     };
-    lib.select(next);
-    true
+    Some(next)
 }
 
-fn thumbnail_cell(lib: &mut Library, ui: &mut egui::Ui, i: usize) -> egui::Response {
+fn thumbnail_cell(lib: &Library, ui: &mut egui::Ui, i: usize) -> egui::Response {
     let path = lib.index.as_ref().expect("drawn with an index").photos()[i]
         .path
         .clone();
@@ -367,14 +367,8 @@ fn thumbnail_cell(lib: &mut Library, ui: &mut egui::Ui, i: usize) -> egui::Respo
 }
 
 /// The thumbnail of `path` fitted into `inner` (tinted by `tint`), or "…" until it is ready.
-fn paint_thumbnail(
-    lib: &mut Library,
-    ui: &egui::Ui,
-    path: &Path,
-    inner: egui::Rect,
-    tint: Color32,
-) {
-    match lib.thumbs.get(path) {
+fn paint_thumbnail(lib: &Library, ui: &egui::Ui, path: &Path, inner: egui::Rect, tint: Color32) {
+    match lib.thumbnail(path) {
         Some(tex) => {
             let size = tex.size_vec2();
             let scale = (inner.width() / size.x).min(inner.height() / size.y);
@@ -399,13 +393,13 @@ fn paint_thumbnail(
 }
 
 /// A photo found by the scan and not yet encoded: its thumbnail, dimmed, and no selection.
-fn waiting_cell(lib: &mut Library, ui: &mut egui::Ui, i: usize) {
-    let path = lib.waiting[i].clone();
+fn waiting_cell(lib: &Library, ui: &mut egui::Ui, i: usize) {
+    let path = &lib.waiting[i];
     let (rect, response) = ui.allocate_exact_size(Vec2::splat(CELL - 4.0), Sense::hover());
     ui.painter()
         .rect_filled(rect, 4.0, ui.visuals().faint_bg_color);
     let inner = rect.shrink(6.0);
-    paint_thumbnail(lib, ui, &path, inner, Color32::from_white_alpha(110));
+    paint_thumbnail(lib, ui, path, inner, Color32::from_white_alpha(110));
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -419,7 +413,7 @@ fn waiting_cell(lib: &mut Library, ui: &mut egui::Ui, i: usize) {
     ));
 }
 
-fn results_panel(lib: &mut Library, ui: &mut egui::Ui) {
+fn results_panel(lib: &Library, ui: &mut egui::Ui, commands: &mut Vec<LibraryCommand>) {
     let Some((code, sel)) = lib.query_code() else {
         return;
     };
@@ -441,8 +435,8 @@ fn results_panel(lib: &mut Library, ui: &mut egui::Ui) {
         "Query (a photo from outside the library)"
     });
     ui.horizontal(|ui| {
-        if let Some(tex) = lib.thumbs.get(&path) {
-            ui.add(egui::Image::new(tex).max_size(Vec2::splat(96.0)));
+        if let Some(tex) = lib.thumbnail(&path) {
+            ui.add(egui::Image::new(&tex).max_size(Vec2::splat(96.0)));
         }
         ui.vertical(|ui| {
             ui.label(RichText::new(path.display().to_string()).small());
@@ -461,7 +455,7 @@ fn results_panel(lib: &mut Library, ui: &mut egui::Ui) {
                         .add_enabled(!busy, egui::Button::new("Teacher views"))
                         .on_hover_text("DHD's weak views: the student's probabilities × s_T = 0.5");
                     if teacher.clicked() {
-                        lib.flip_test(true, ui.ctx());
+                        commands.push(LibraryCommand::FlipTest { teacher: true });
                     }
                     let student = ui
                         .add_enabled(!busy, egui::Button::new("Student views"))
@@ -469,7 +463,7 @@ fn results_panel(lib: &mut Library, ui: &mut egui::Ui) {
                             "DHD's strong views: crop always, flip ½, colour jitter 0.8, grey 0.2, blur ½",
                         );
                     if student.clicked() {
-                        lib.flip_test(false, ui.ctx());
+                        commands.push(LibraryCommand::FlipTest { teacher: false });
                     }
                 });
                 ui.label(
@@ -487,17 +481,21 @@ fn results_panel(lib: &mut Library, ui: &mut egui::Ui) {
     }
     ui.separator();
     ui.horizontal(|ui| {
-        let mut within = lib.query.radius.is_some();
+        let mut query = lib.query;
+        let mut within = query.radius.is_some();
         ui.checkbox(&mut within, "within radius").on_hover_text(
             "All photos whose codes differ from the query's in at most r bits (a Hamming ball)",
         );
         if within {
-            let mut r = lib.query.radius.unwrap_or(2);
+            let mut r = query.radius.unwrap_or(2);
             ui.add(egui::Slider::new(&mut r, 0..=bits as u32 / 2).text("r"));
-            lib.query.radius = Some(r);
+            query.radius = Some(r);
         } else {
-            lib.query.radius = None;
-            ui.add(egui::Slider::new(&mut lib.query.k, 1..=200).text("k"));
+            query.radius = None;
+            ui.add(egui::Slider::new(&mut query.k, 1..=200).text("k"));
+        }
+        if query != lib.query {
+            commands.push(LibraryCommand::SetQuery(query));
         }
     });
     if let (Some(r), Some(d)) = (lib.query.radius, lib.nearest_beyond) {
@@ -513,17 +511,15 @@ fn results_panel(lib: &mut Library, ui: &mut egui::Ui) {
          equals K/2·(1 − cos), so a small distance means similar features.",
     );
     ui.separator();
-    let results = lib.results.clone();
-    let mut clicked = None;
     egui::ScrollArea::vertical()
         .auto_shrink(false)
         .show(ui, |ui| {
-            for n in &results {
+            for n in &lib.results {
                 let index = lib.index.as_ref().expect("results imply an index");
                 let other_path = index.photos()[n.index].path.clone();
                 let other: HashCode = index.codes().get(n.index);
                 ui.horizontal(|ui| {
-                    let thumb = lib.thumbs.get(&other_path).map(|t| t.id());
+                    let thumb = lib.thumbnail(&other_path).map(|t| t.id());
                     let response = match thumb {
                         Some(id) => ui.add(
                             egui::Image::new((id, Vec2::splat(64.0)))
@@ -533,7 +529,7 @@ fn results_panel(lib: &mut Library, ui: &mut egui::Ui) {
                         None => ui.add_sized([64.0, 64.0], egui::Button::new("…")),
                     };
                     if response.clicked() {
-                        clicked = Some(n.index);
+                        commands.push(LibraryCommand::Select(n.index));
                     }
                     ui.vertical(|ui| {
                         ui.label(
@@ -556,16 +552,13 @@ fn results_panel(lib: &mut Library, ui: &mut egui::Ui) {
                             if ui.small_button("show in folder").clicked()
                                 && let Err(e) = reveal(&other_path)
                             {
-                                lib.warnings.push(e);
+                                commands.push(LibraryCommand::Warn(e));
                             }
                         });
                     });
                 });
             }
         });
-    if let Some(i) = clicked {
-        lib.select(i);
-    }
 }
 
 /// Opens the folder holding `path` in the system's file manager (without waiting for it); says why

@@ -35,7 +35,10 @@ fn settle(harness: &mut Harness<'static, HashlensApp>, done: impl Fn(&HashlensAp
     let started = Instant::now();
     loop {
         harness.run_steps(2);
-        let thumbs = harness.state().library().map_or(0, |l| l.thumbs.waiting());
+        let thumbs = harness
+            .state()
+            .library()
+            .map_or(0, |l| l.thumbs.borrow().waiting());
         if done(harness.state()) && thumbs == 0 {
             break;
         }
