@@ -1,20 +1,10 @@
 //! Drawing codes: a grid of K cells (one per bit) and a strip of a code XOR another, with the differing bits
 //! lit — the picture of what a Hamming distance counts.
 
-use eframe::egui::{self, Color32, Rect, Role, Sense, Stroke, StrokeKind, Vec2, WidgetInfo};
+use eframe::egui::{self, Rect, Role, Sense, Stroke, StrokeKind, Vec2, WidgetInfo};
 use hashlens_core::HashCode;
 
-/// Colours of a 1 bit and a 0 bit.
-pub fn bit_colour(ui: &egui::Ui, on: bool) -> Color32 {
-    match (on, ui.visuals().dark_mode) {
-        (true, _) => Color32::from_rgb(60, 120, 210),
-        (false, true) => Color32::from_gray(70),
-        (false, false) => Color32::from_gray(220),
-    }
-}
-
-/// The colour that marks bits where two codes differ.
-pub const DIFFERS: Color32 = Color32::from_rgb(235, 125, 25);
+use super::colours::{DIFFERS, bit_colour};
 
 /// A code as rows of `per_row` square cells; bits that differ from `other` are outlined. The widget's
 /// accessible label is `"{name} {bits}"` (the bit string, bit 0 first).

@@ -2,25 +2,9 @@
 //! one drawn here is a heatmap of values in [−1, 1] (bit correlations, proxy similarities), where a
 //! diverging scale keeps "opposite" (−1, blue) as visible as "the same" (+1, red).
 
-use eframe::egui::{self, Color32, Sense, vec2};
+use eframe::egui::{self, Sense, vec2};
 
-/// Colour of `v` in [−1, 1]: blue through the background's neutral to red.
-pub fn diverging(v: f64, dark: bool) -> Color32 {
-    let t = v.clamp(-1.0, 1.0) as f32;
-    let neutral: [f32; 3] = if dark {
-        [40.0, 40.0, 40.0]
-    } else {
-        [245.0, 245.0, 245.0]
-    };
-    let end: [f32; 3] = if t >= 0.0 {
-        [215.0, 48.0, 39.0]
-    } else {
-        [49.0, 104.0, 189.0]
-    };
-    let a = t.abs();
-    let mix = |i: usize| (neutral[i] + (end[i] - neutral[i]) * a).round() as u8;
-    Color32::from_rgb(mix(0), mix(1), mix(2))
-}
+use super::colours::diverging;
 
 /// An `n × n` grid of `values` (row-major) in at most `size` points; hovering a cell names it (by
 /// `names` where given, else "`what` i and j").
@@ -54,20 +38,5 @@ pub fn heatmap(
             _ => format!("{what} {i} and {j}: {:+.2}", values[i * n + j]),
         };
         response.on_hover_text(text);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_scale_runs_from_blue_through_neutral_to_red() {
-        assert_eq!(diverging(0.0, false), Color32::from_rgb(245, 245, 245));
-        assert_eq!(diverging(1.0, false), Color32::from_rgb(215, 48, 39));
-        assert_eq!(diverging(-1.0, true), Color32::from_rgb(49, 104, 189));
-        assert_eq!(diverging(7.0, true), diverging(1.0, true), "clamped");
-        // Halfway: the mean of neutral and the end, per channel.
-        assert_eq!(diverging(0.5, false), Color32::from_rgb(230, 147, 142));
     }
 }

@@ -5,8 +5,8 @@
 use eframe::egui::{self, Color32, Rect, RichText, Sense, Stroke, Vec2, pos2};
 use hashlens_core::code::stats::{bit_balance, bit_correlation, distance_histogram};
 
-use super::bits::{DIFFERS, bit_colour};
 use super::charts::heatmap;
+use super::colours::{DIFFERS, bit_colour};
 use super::context::LibraryContext;
 use super::quality::Quality;
 use hashlens_core::train::data::sample_indices;

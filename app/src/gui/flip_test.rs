@@ -178,7 +178,7 @@ pub fn show(test: &FlipTest, query: &HashCode, ui: &mut egui::Ui) {
         ));
     }
     if let Some(e) = &test.error {
-        ui.colored_label(egui::Color32::from_rgb(210, 60, 50), e);
+        ui.colored_label(super::colours::ERROR, e);
     }
     for (i, v) in test.views.iter().enumerate() {
         ui.horizontal(|ui| {

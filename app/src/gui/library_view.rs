@@ -9,6 +9,7 @@ use eframe::egui::{self, Color32, Key, RichText, Sense, Vec2};
 use hashlens_core::HashCode;
 
 use super::bits::{code_grid, xor_strip};
+use super::colours;
 use super::context::LibraryContext;
 use super::duplicates::DuplicatesCommand;
 use super::library::{Library, LibraryCommand, Tab};
@@ -221,10 +222,10 @@ fn status_bar(lib: &Library, ui: &mut egui::Ui, commands: &mut Vec<LibraryComman
             }
         });
         if let Some(e) = &lib.error {
-            ui.colored_label(Color32::from_rgb(210, 60, 50), format!("Indexing stopped: {e}"));
+            ui.colored_label(colours::ERROR, format!("Indexing stopped: {e}"));
         }
         for w in &lib.warnings {
-            ui.colored_label(Color32::from_rgb(200, 140, 20), w);
+            ui.colored_label(colours::WARNING, w);
         }
         if !lib.skipped.is_empty() {
             egui::CollapsingHeader::new(format!("{} files skipped", lib.skipped.len()))

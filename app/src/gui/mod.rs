@@ -5,6 +5,7 @@
 mod bits;
 mod charts;
 mod codes_view;
+mod colours;
 mod context;
 mod demo;
 mod dialog;

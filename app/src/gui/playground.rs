@@ -3,8 +3,10 @@
 //! The teaching view behind the app's main idea: the distance between two codes is the number of bits in
 //! which they differ, and those bits are highlighted.
 
-use eframe::egui::{self, Color32, Role, Sense, Vec2, WidgetInfo};
+use eframe::egui::{self, Role, Sense, Vec2, WidgetInfo};
 use hashlens_core::HashCode;
+
+use super::colours::{DIFFERS, bit_colour};
 
 const BITS: usize = 32;
 
@@ -74,18 +76,14 @@ fn bit_row(ui: &mut egui::Ui, name: &str, code: &HashCode, other: &HashCode) -> 
             response.widget_info(|| {
                 WidgetInfo::selected(Role::CheckBox, true, on, format!("{name} bit {i}"))
             });
-            let fill = if on {
-                Color32::from_rgb(40, 90, 160)
-            } else {
-                Color32::from_gray(225)
-            };
+            let fill = bit_colour(ui, on);
             let painter = ui.painter();
             painter.rect_filled(rect, 3.0, fill);
             if differs {
                 painter.rect_stroke(
                     rect,
                     3.0,
-                    egui::Stroke::new(2.5, Color32::from_rgb(230, 120, 20)),
+                    egui::Stroke::new(2.5, DIFFERS),
                     egui::StrokeKind::Inside,
                 );
             }

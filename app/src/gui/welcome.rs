@@ -92,7 +92,7 @@ impl Welcome {
             chosen = Some(Choice::Demo);
         }
         if let Some(e) = &self.error {
-            ui.colored_label(egui::Color32::from_rgb(210, 60, 50), e);
+            ui.colored_label(super::colours::ERROR, e);
         }
         if !recent.is_empty() {
             ui.add_space(16.0);
