@@ -106,8 +106,10 @@ pub enum LibraryCommand {
     },
     /// Re-index with this model file, then show the photos.
     UseModel(PathBuf),
-    /// Re-index with the built-in default, then show the photos.
-    UseDefault,
+    /// Re-index with the built-in default (fitted anew with `refit`), then show the photos.
+    UseDefault {
+        refit: bool,
+    },
     /// Group the near-duplicates again at the tab's radius.
     SearchDuplicatesAgain,
     /// Something the user should read in the status bar.
@@ -253,10 +255,11 @@ impl Library {
         }
     }
 
-    /// Re-indexes the folder with the built-in default (refitted when the index used another model).
-    pub fn use_default(&mut self, device: DeviceChoice, ctx: &egui::Context) {
+    /// Re-indexes the folder with the built-in default: fitted anew with `refit` (or when the index
+    /// used another model).
+    pub fn use_default(&mut self, refit: bool, device: DeviceChoice, ctx: &egui::Context) {
         if self.task.is_none() {
-            self.job.model = ModelChoice::default_model(false);
+            self.job.model = ModelChoice::default_model(refit);
             self.reindex(device, ctx);
         }
     }
@@ -450,8 +453,8 @@ impl Library {
                     self.use_model(path, self.device_choice, ctx);
                     self.tab = Tab::Photos;
                 }
-                LibraryCommand::UseDefault => {
-                    self.use_default(self.device_choice, ctx);
+                LibraryCommand::UseDefault { refit } => {
+                    self.use_default(refit, self.device_choice, ctx);
                     self.tab = Tab::Photos;
                 }
                 LibraryCommand::SearchDuplicatesAgain => {

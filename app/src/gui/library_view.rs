@@ -144,7 +144,9 @@ pub fn show(lib: &mut Library, ui: &mut egui::Ui) -> LibraryIntent {
                 .inner;
             match shown {
                 ModelIntent::UseModel(path) => commands.push(LibraryCommand::UseModel(path)),
-                ModelIntent::UseDefault => commands.push(LibraryCommand::UseDefault),
+                ModelIntent::UseDefault { refit } => {
+                    commands.push(LibraryCommand::UseDefault { refit })
+                }
                 ModelIntent::None => {}
             }
         }

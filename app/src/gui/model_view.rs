@@ -102,8 +102,11 @@ pub enum ModelIntent {
     None,
     /// Re-index the folder with this model file.
     UseModel(PathBuf),
-    /// Re-index with the built-in default (pretrained backbone + PCA/ITQ fitted on the folder).
-    UseDefault,
+    /// Re-index with the built-in default (pretrained backbone + PCA/ITQ fitted on the folder), fitted
+    /// anew with `refit`.
+    UseDefault {
+        refit: bool,
+    },
 }
 
 impl ModelPanel {
@@ -252,7 +255,18 @@ impl ModelPanel {
                 )
                 .clicked()
             {
-                intent = ModelIntent::UseDefault;
+                intent = ModelIntent::UseDefault { refit: false };
+            }
+            if ui
+                .button("Fit the default again")
+                .on_hover_text(
+                    "Fit PCA + ITQ anew on this folder's photos and re-encode them: after the folder has \
+                     grown, or to replace the random projections (LSH) a folder of 64 photos or fewer \
+                     starts with",
+                )
+                .clicked()
+            {
+                intent = ModelIntent::UseDefault { refit: true };
             }
         });
         ui.add_space(8.0);

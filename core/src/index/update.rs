@@ -604,7 +604,8 @@ fn fit_default(
     } else {
         on_event(IndexEvent::Warning(format!(
             "{count} photos are too few to fit {bits}-bit PCA + ITQ (it needs {}); using random \
-             projections (LSH) until the folder grows (re-index with a refit then)",
+             projections (LSH) until the folder grows, then fit the default again (`hashlens index \
+             --refit`, or \"Fit the default again\" in the app's Model tab)",
             bits + 1
         )));
         (HeadKind::Lsh, LinearHash::lsh(&rows, dim, bits, job.seed))

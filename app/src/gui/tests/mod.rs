@@ -556,3 +556,38 @@ fn a_train_and_test_layout_gives_the_real_classes() {
     });
     harness.get_by_label_contains("(3 classes");
 }
+
+/// A folder too small for PCA + ITQ starts with random projections (LSH), and the warning says how to
+/// move on; once it has grown, "Fit the default again" in the Model tab fits PCA + ITQ on its photos
+/// and re-encodes them all.
+#[test]
+fn a_grown_folder_refits_the_default_from_the_model_tab() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("photos");
+    photos(&root, 10);
+    let mut harness = app();
+    open_indexed(&mut harness, &root);
+    let lib = harness.state().library().unwrap();
+    assert!(lib.model.starts_with("LSH"), "{}", lib.model);
+    assert!(
+        lib.warnings
+            .iter()
+            .any(|w| w.contains("Fit the default again")),
+        "{:?}",
+        lib.warnings
+    );
+    photos(&root.join("more"), 60);
+    harness.get_by_label("Model").click();
+    harness.run_steps(2);
+    harness.get_by_label("Fit the default again").click();
+    harness.step();
+    wait(&mut harness, |app| {
+        app.library().is_some_and(|l| {
+            !l.indexing() && l.last_report.as_ref().is_some_and(|r| r.indexed == 70)
+        })
+    });
+    let lib = harness.state().library().unwrap();
+    assert!(lib.model.starts_with("PCA + ITQ"), "{}", lib.model);
+    let report = lib.last_report.as_ref().unwrap();
+    assert_eq!((report.encoded, report.kept), (70, 0));
+}
