@@ -27,30 +27,26 @@ fn codes_of_rows(bits: usize, values: &[f32]) -> Vec<HashCode> {
         .collect()
 }
 
+/// Codes of a `[n, bits]` output tensor.
+fn codes_of_output(bits: usize, output: Tensor<2>) -> Vec<HashCode> {
+    let values: Vec<f32> = output
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .expect("f32 outputs");
+    codes_of_rows(bits, &values)
+}
+
 impl HashModel {
     /// The codes of preprocessed images `[n, 3, crop, crop]`, in order.
     pub fn codes(&self, images: Tensor<4>) -> Vec<HashCode> {
-        let values: Vec<f32> = self
-            .forward(images)
-            .into_data()
-            .convert::<f32>()
-            .try_to_vec::<f32>()
-            .expect("f32 outputs");
-        codes_of_rows(self.bits(), &values)
+        codes_of_output(self.bits(), self.forward(images))
     }
 
     /// The codes of backbone features `[n, dim]` under the model's hash head alone (for features
     /// computed once and encoded by several heads).
     pub fn codes_of_features(&self, features: Tensor<2>) -> Vec<HashCode> {
-        let values: Vec<f32> = self
-            .net()
-            .head
-            .forward(features)
-            .into_data()
-            .convert::<f32>()
-            .try_to_vec::<f32>()
-            .expect("f32 outputs");
-        codes_of_rows(self.bits(), &values)
+        codes_of_output(self.bits(), self.net().head.forward(features))
     }
 
     /// The codes of `images` as one book.
