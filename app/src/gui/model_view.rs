@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use eframe::egui;
-use egui_plot::{Legend, Line, Plot, PlotPoints, Points};
+use egui_plot::{Legend, Line, Plot, PlotPoint, PlotPoints, Points, Text};
 use hashlens_core::dataset::folder_classes;
 use hashlens_core::device::DeviceChoice;
 use hashlens_core::index::IndexedPhoto;
@@ -517,10 +517,11 @@ impl ModelPanel {
             });
             if !c.map.is_empty() {
                 ui.vertical(|ui| {
-                    ui.label("mAP by epoch (held-out photos of this folder)").on_hover_text(
+                    ui.label("mAP@ALL by epoch, on photos it trains on").on_hover_text(
                         "a quarter of 300 photos search the others; all are also training photos, so \
                          this shows the trend rather than the quality on new photos",
                     );
+                    ui.strong(map_summary(&c.map));
                     Plot::new("map")
                         .width(half)
                         .height(120.0)
@@ -530,11 +531,41 @@ impl ModelPanel {
                         .show(ui, |p| {
                             p.line(Line::new("mAP", PlotPoints::from(c.map.clone())));
                             p.points(Points::new("", PlotPoints::from(c.map.clone())).radius(3.0));
+                            for &[epoch, map] in &c.map {
+                                p.text(Text::new(
+                                    "",
+                                    PlotPoint::new(epoch, map + 0.08),
+                                    format!("{map:.2}"),
+                                ));
+                            }
                         });
                 });
             }
         });
     }
+}
+
+/// The mAP curve in one line: first and last value, and the best when it was neither.
+fn map_summary(map: &[[f64; 2]]) -> String {
+    let (Some(first), Some(last)) = (map.first(), map.last()) else {
+        return String::new();
+    };
+    let best = map
+        .iter()
+        .copied()
+        .fold(*first, |b, p| if p[1] > b[1] { p } else { b });
+    let mut line = if map.len() == 1 {
+        format!("{:.3} after epoch {}", last[1], last[0])
+    } else {
+        format!(
+            "{:.3} after epoch {}, then {:.3} after epoch {}",
+            first[1], first[0], last[1], last[0]
+        )
+    };
+    if best != *first && best != *last {
+        line += &format!(" (best {:.3}, epoch {})", best[1], best[0]);
+    }
+    line
 }
 
 /// A stage's time left at the pace of its first `done` of `total` items, once there is a pace to go by.
@@ -547,6 +578,20 @@ fn stage_time_left(elapsed: Option<Duration>, done: usize, total: usize) -> Opti
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_map_curve_reads_as_one_line() {
+        assert_eq!(map_summary(&[]), "");
+        assert_eq!(map_summary(&[[1.0, 0.4123]]), "0.412 after epoch 1");
+        assert_eq!(
+            map_summary(&[[1.0, 0.41], [2.0, 0.72], [3.0, 0.69]]),
+            "0.410 after epoch 1, then 0.690 after epoch 3 (best 0.720, epoch 2)"
+        );
+        assert_eq!(
+            map_summary(&[[1.0, 0.41], [2.0, 0.55], [3.0, 0.69]]),
+            "0.410 after epoch 1, then 0.690 after epoch 3"
+        );
+    }
 
     #[test]
     fn a_stage_estimates_its_time_left_from_its_pace() {
