@@ -494,8 +494,7 @@ fn fine_tune_from_the_model_tab_and_reindex_with_it() {
     assert_eq!(epochs, vec![1.0, 2.0, 3.0, 4.0]);
     assert!(curves.map.iter().all(|p| (0.0..=1.0).contains(&p[1])));
     // The curve in numbers, readable from the back of a room.
-    harness.get_by_label_contains(", then ");
-    harness.get_by_label_contains("after epoch 4");
+    harness.get_by_label_contains("after epoch 1, then ");
     harness.get_by_label_contains("Cosine similarity of the class vectors");
     harness.get_by_label("Training loss by step: L = L_HP + 0.1·L_SdH + 0.1·L_bce-Q");
 
