@@ -32,7 +32,7 @@ pub struct ClassCentres {
 
 /// The centres of `config`'s method, `None` for methods without centres. `features` is the head-mode
 /// cache when there is one (SHC's classifier reads its teacher views); otherwise SHC computes one view
-/// per photo with the frozen backbone. `Ok(None)` is also returned when cancelled (the caller checks).
+/// per photo with the frozen backbone.
 pub fn class_centres(
     config: &TrainConfig,
     images: &TrainImages,
@@ -72,17 +72,12 @@ pub fn class_centres(
                 Some(c) => c,
                 None => {
                     let one_view = config.clone().with_cached_views(1);
-                    match FeatureCache::compute(&one_view, images, device, cancel, on_event)? {
-                        Some(c) => {
-                            owned = c;
-                            &owned
-                        }
-                        None => return Ok(None),
-                    }
+                    owned = FeatureCache::compute(&one_view, images, device, cancel, on_event)?;
+                    &owned
                 }
             };
             if cancel.load(Ordering::Relaxed) {
-                return Ok(None);
+                return Err(TrainError::Cancelled { checkpoint: None });
             }
             let stage = "SHC: a classifier's confusions, then semantic hash centres";
             on_event(TrainEvent::Stage {

@@ -137,15 +137,14 @@ impl FeatureCache {
         }
     }
 
-    /// Computes the cache on `device` (a plain device) in batches of `config.batch`. `None` when
-    /// cancelled.
+    /// Computes the cache on `device` (a plain device) in batches of `config.batch`.
     pub fn compute(
         config: &TrainConfig,
         images: &TrainImages,
         device: &Device,
         cancel: &AtomicBool,
         on_event: &mut dyn FnMut(TrainEvent),
-    ) -> Result<Option<Self>, TrainError> {
+    ) -> Result<Self, TrainError> {
         let arch = config.backbone;
         let (frozen, note) = config.starting_backbone(device)?;
         if let Some(note) = note {
@@ -168,7 +167,7 @@ impl FeatureCache {
             for v in 0..views {
                 for (c, chunk) in all.chunks(config.batch.max(1)).enumerate() {
                     if cancel.load(Ordering::Relaxed) {
-                        return Ok(None);
+                        return Err(TrainError::Cancelled { checkpoint: None });
                     }
                     let mut rng = rng(config.seed, &[0xCAC4E, g as u64, v as u64, c as u64]);
                     let x = augment(
@@ -196,6 +195,6 @@ impl FeatureCache {
             }
         }
         let [teacher, student] = cache;
-        Ok(Some(Self::assemble(config, frozen, teacher, student)))
+        Ok(Self::assemble(config, frozen, teacher, student))
     }
 }

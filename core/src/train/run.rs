@@ -82,31 +82,25 @@ pub fn train_cached(
         cancel,
         on_event,
     } = hooks;
-    let cancelled = || TrainError::Cancelled { checkpoint: None };
     let cache = match config.mode {
         TrainMode::Full => None,
         TrainMode::Head => Some(match features.filter(|f| f.serves(config)) {
             Some(f) => f,
-            None => match FeatureCache::compute(config, images, device, cancel, on_event)? {
-                Some(f) => Arc::new(f),
-                None => return Err(cancelled()),
-            },
+            None => Arc::new(FeatureCache::compute(
+                config, images, device, cancel, on_event,
+            )?),
         }),
     };
     let centres = match resume.as_ref().and_then(|(_, c)| c.state.centres.clone()) {
         Some(c) => Some(c),
-        None if config.method.method.uses_centres() => Some(
-            class_centres::class_centres(
-                config,
-                images,
-                cache.as_deref(),
-                device,
-                cancel,
-                on_event,
-            )?
-            .ok_or_else(cancelled)?,
-        ),
-        None => None,
+        None => class_centres::class_centres(
+            config,
+            images,
+            cache.as_deref(),
+            device,
+            cancel,
+            on_event,
+        )?,
     };
     if cache.is_some() && config.micro_batch.is_some() {
         on_event(TrainEvent::Note(
@@ -319,12 +313,20 @@ pub fn train_cached(
             .as_mut()
             .filter(|_| is_last || (eval_every > 0 && (epoch + 1).is_multiple_of(eval_every)))
         {
+            // Its own stage: the progress does not sit at the epoch's last step meanwhile.
+            let stage = |done| TrainEvent::Stage {
+                name: "scoring the model (mAP)",
+                done,
+                total: 1,
+            };
+            on_event(stage(0));
             stats.map = Some(eval(&build_model(
                 config,
                 images,
                 &*learner,
                 centres.as_ref(),
             )?));
+            on_event(stage(1));
         }
         history.push(stats.clone());
         on_event(TrainEvent::Epoch(stats));

@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use anyhow::Context;
 use burn::tensor::Tensor;
 use hashlens_core::dataset::ProtocolData;
 use hashlens_core::model::image_batch;
@@ -56,8 +55,7 @@ pub fn head_features(
             bar.set_position(done as u64);
         }
     };
-    let cache = FeatureCache::compute(first, images, device, cancel, &mut on_event)?
-        .context("cancelled")?;
+    let cache = FeatureCache::compute(first, images, device, cancel, &mut on_event)?;
     bar.finish_and_clear();
     let backbone = first.backbone.pretrained(device)?;
     let backbone = backbone.for_inference(device);
