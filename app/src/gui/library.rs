@@ -232,6 +232,9 @@ impl Library {
             timeline: Timeline::new(),
         };
         library.reindex(device, ctx);
+        if let Some(dir) = library.job.index.parent() {
+            library.model_panel.restore_last_run(dir.to_path_buf(), ctx);
+        }
         library
     }
 

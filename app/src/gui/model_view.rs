@@ -11,12 +11,14 @@ use hashlens_core::dataset::folder_classes;
 use hashlens_core::device::DeviceChoice;
 use hashlens_core::index::IndexedPhoto;
 use hashlens_core::train::{
-    DhdLossConfig, Method, MethodConfig, PseudoLabels, TrainChoice, TrainEvent, TrainJob, TrainMode,
+    Checkpoint, DhdLossConfig, EpochStats, Method, MethodConfig, PseudoLabels, TrainChoice,
+    TrainConfig, TrainEvent, TrainJob, TrainMode,
 };
 
 use super::charts::heatmap;
 use super::dialog::{Dialog, Pick};
 use super::format::duration;
+use super::task::{Panicked, Task};
 use super::training::{TrainTask, TrainedModel, TrainerEvent, start_training};
 
 /// What a run has reported, for the plots (x = global step, or epoch for mAP).
@@ -65,6 +67,62 @@ impl RunCurves {
     }
 }
 
+/// The last run on a folder as its checkpoint recorded it: enough to draw its curves after a restart.
+pub struct RestoredRun {
+    pub checkpoint: PathBuf,
+    pub method: MethodConfig,
+    pub epochs: usize,
+    pub steps_done: usize,
+    pub history: Vec<EpochStats>,
+}
+
+impl From<Panicked> for Option<RestoredRun> {
+    fn from(_: Panicked) -> Self {
+        None
+    }
+}
+
+/// The newest run's checkpoint among the model files' beside an index (`*.hlmodel.ckpt` in
+/// `index_dir`), read; `None` when there is none or it cannot be read.
+fn last_run(index_dir: &Path) -> Option<RestoredRun> {
+    let newest = std::fs::read_dir(index_dir)
+        .ok()?
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".hlmodel.ckpt"))
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .max()?
+        .1;
+    let state = Checkpoint::load(&newest).ok()?.state;
+    let config: TrainConfig = serde_json::from_value(state.config).ok()?;
+    Some(RestoredRun {
+        checkpoint: newest,
+        method: config.method,
+        epochs: config.epochs,
+        steps_done: state.steps_done,
+        history: state.history,
+    })
+}
+
+impl RunCurves {
+    /// The curves of a run read back from its checkpoint: one point per finished epoch.
+    fn restored(run: &RestoredRun) -> Self {
+        let mut c = Self::for_method(&run.method);
+        let per_epoch = run.steps_done / run.history.len().max(1);
+        for e in &run.history {
+            let x = (e.epoch * per_epoch) as f64;
+            c.push_step(
+                x,
+                [e.loss.total, e.loss.main, e.loss.sdh, e.loss.q],
+                e.lr_head,
+            );
+            if let Some(m) = e.map.filter(|m| m.is_finite()) {
+                c.map.push([e.epoch as f64, m]);
+            }
+        }
+        c
+    }
+}
+
 /// How the last run ended, when it did not finish.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Stopped {
@@ -95,6 +153,9 @@ pub struct ModelPanel {
     /// The "model file" field and its dialog (run on its own thread, as the folder dialog).
     pub model_file: String,
     dialog: Option<Dialog>,
+    /// Reading the last run's checkpoint when the folder is opened (its curves come back after a
+    /// restart).
+    restoring: Option<Task<Option<RestoredRun>>>,
 }
 
 /// What the panel asks of the library.
@@ -138,12 +199,34 @@ impl ModelPanel {
         self.task = Some(start_training(job, device, ctx));
     }
 
+    /// Reads the newest run's checkpoint beside the index in `index_dir` in the background; its curves
+    /// are drawn once read (unless a run has started meanwhile).
+    pub fn restore_last_run(&mut self, index_dir: PathBuf, ctx: &egui::Context) {
+        self.restoring = Some(Task::spawn("last run", ctx, move |r| {
+            r.send(last_run(&index_dir))
+        }));
+    }
+
     /// Whether a run is going on.
     pub fn training(&self) -> bool {
         self.task.is_some()
     }
 
     pub fn poll(&mut self) {
+        if let Some(read) = self.restoring.as_ref().and_then(|t| t.poll().pop()) {
+            self.restoring = None;
+            if let Some(run) = read.filter(|_| self.task.is_none() && self.curves.lr.is_empty()) {
+                self.curves = RunCurves::restored(&run);
+                if let Some(last) = run.history.last() {
+                    let steps = run.steps_done / run.history.len().max(1);
+                    self.position = Some((last.epoch, run.epochs, steps, steps, 0.0));
+                }
+                self.notes.push(format!(
+                    "The last run's curves, one point per epoch, read from {}",
+                    run.checkpoint.display()
+                ));
+            }
+        }
         if let Some(file) = self.dialog.as_ref().and_then(Dialog::poll) {
             match file {
                 Ok(Some(f)) => self.model_file = f.display().to_string(),

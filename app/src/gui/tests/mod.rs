@@ -529,6 +529,15 @@ fn fine_tune_from_the_model_tab_and_reindex_with_it() {
     let lib = harness.state().library().unwrap();
     let report = lib.last_report.as_ref().unwrap();
     assert_eq!((report.encoded, report.kept), (0, 16));
+    // The run's curves come back from its checkpoint, one point per epoch.
+    wait(&mut harness, |app| {
+        app.library()
+            .is_some_and(|l| !l.model_panel.curves.lr.is_empty())
+    });
+    let curves = &harness.state().library().unwrap().model_panel.curves;
+    assert_eq!(curves.lr.len(), 4);
+    let epochs: Vec<f64> = curves.map.iter().map(|p| p[0]).collect();
+    assert_eq!(epochs, vec![1.0, 2.0, 3.0, 4.0]);
     let index = CodeIndex::load(&root.join(".hashlens/index.hlindex")).unwrap();
     assert_eq!(index.model(), model.fingerprint());
 }
