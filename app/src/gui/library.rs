@@ -116,6 +116,39 @@ pub enum LibraryCommand {
     Warn(String),
 }
 
+/// How far apart the library's photos are from each other: a distance histogram over (a sample of) its
+/// pairs, so that a result's distance can be read against this library's own (a code length and a
+/// model spread distances differently; the fixed verdicts do not know that).
+pub struct PairDistances {
+    /// The index length it was computed for.
+    pub for_len: usize,
+    /// Pairs at each distance `0..=bits`.
+    pub histogram: Vec<u64>,
+}
+
+impl PairDistances {
+    /// Pairs sampled in large libraries (about 10 ms of popcounts).
+    const PAIRS: usize = 100_000;
+
+    fn of(index: &CodeIndex) -> Self {
+        Self {
+            for_len: index.len(),
+            histogram: hashlens_core::code::stats::distance_histogram(
+                index.codes(),
+                Self::PAIRS,
+                0,
+            ),
+        }
+    }
+
+    /// The share of the library's pairs of photos that lie farther apart than `distance`.
+    pub fn farther_than(&self, distance: u32) -> Option<f64> {
+        let all: u64 = self.histogram.iter().sum();
+        let farther: u64 = self.histogram.iter().skip(distance as usize + 1).sum();
+        (all > 0).then(|| farther as f64 / all as f64)
+    }
+}
+
 /// The library's views.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Tab {
@@ -162,6 +195,8 @@ pub struct Library {
     pub results: Vec<Neighbor>,
     /// When a radius search found nothing: how far the nearest other photo is (what to widen it to).
     pub nearest_beyond: Option<u32>,
+    /// How far apart the library's photos are, to read a result's distance against.
+    pub pair_distances: Option<PairDistances>,
     searched: Option<(usize, Query, usize)>,
     /// The thumbnail cache. Drawing reads the library and asks this cache for thumbnails (which queues
     /// the missing ones): a cache, hence behind a `RefCell` so that drawing needs only `&Library`.
@@ -220,6 +255,7 @@ impl Library {
             },
             results: Vec::new(),
             nearest_beyond: None,
+            pair_distances: None,
             searched: None,
             thumbs: RefCell::new(Thumbnails::new(ctx, 2, 800, thumbnail_cache)),
             tab: Tab::Photos,
@@ -531,6 +567,16 @@ impl Library {
 
     /// Recomputes the results when the selection, the query or the index changed.
     pub fn update_results(&mut self) {
+        // The library's own distances, once indexing has settled (not every batch).
+        if let Some(index) = &self.index
+            && self.task.is_none()
+            && self
+                .pair_distances
+                .as_ref()
+                .is_none_or(|p| p.for_len != index.len())
+        {
+            self.pair_distances = Some(PairDistances::of(index));
+        }
         let (Some((code, sel)), Some(index)) = (self.query_code(), &self.index) else {
             self.results.clear();
             return;

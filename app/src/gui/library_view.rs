@@ -43,6 +43,18 @@ pub fn verdict(distance: u32, bits: usize) -> &'static str {
     }
 }
 
+/// A share as a percentage that does not round a near-certainty up to 100 % (or a rarity down to 0 %).
+pub fn percent(share: f64) -> String {
+    let p = share * 100.0;
+    if p > 99.0 && p < 100.0 {
+        format!("{:.1} %", (p * 10.0).floor() / 10.0)
+    } else if p > 0.0 && p < 1.0 {
+        format!("{:.1} %", (p * 10.0).ceil() / 10.0)
+    } else {
+        format!("{p:.0} %")
+    }
+}
+
 /// Similarity in percent: the share of bits in which two codes agree.
 pub fn similarity(distance: u32, bits: usize) -> f32 {
     100.0 * (1.0 - distance as f32 / bits as f32)
@@ -535,15 +547,26 @@ fn results_panel(lib: &Library, ui: &mut egui::Ui, commands: &mut Vec<LibraryCom
                         commands.push(LibraryCommand::Select(n.index));
                     }
                     ui.vertical(|ui| {
+                        let relative = lib
+                            .pair_distances
+                            .as_ref()
+                            .and_then(|p| p.farther_than(n.distance))
+                            .map(|f| format!(" · nearer than {} of pairs here", percent(f)))
+                            .unwrap_or_default();
                         ui.label(
                             RichText::new(format!(
-                                "distance {} · {:.0}% · {}",
+                                "distance {} · {:.0}% · {}{relative}",
                                 n.distance,
                                 similarity(n.distance, bits),
                                 verdict(n.distance, bits)
                             ))
                             .strong(),
-                        );
+                        )
+                        .on_hover_text(format!(
+                            "{} of {bits} bits differ. \"Nearer than x % of pairs here\": the share of \
+                             this library's pairs of photos whose codes differ in more bits.",
+                            n.distance
+                        ));
                         xor_strip(ui, &code, &other, 240.0);
                         ui.horizontal(|ui| {
                             let caption = photo_caption(&lib.folder, &index.photos()[n.index]);
@@ -602,6 +625,33 @@ mod tests {
             photo_caption(Path::new("/photos"), &photo),
             "roll3/IMG_0004.jpg · 2023-11-14"
         );
+    }
+
+    #[test]
+    fn shares_read_as_percentages_that_never_round_to_certainty() {
+        assert_eq!(percent(0.5), "50 %");
+        assert_eq!(percent(1.0), "100 %");
+        assert_eq!(percent(0.0), "0 %");
+        assert_eq!(percent(0.99987), "99.9 %");
+        assert_eq!(percent(0.0004), "0.1 %");
+    }
+
+    #[test]
+    fn a_distance_reads_against_the_librarys_own_pairs() {
+        // 10 pairs: 1 at distance 2, 3 at 5, 6 at 9.
+        let mut histogram = vec![0u64; 17];
+        histogram[2] = 1;
+        histogram[5] = 3;
+        histogram[9] = 6;
+        let p = crate::gui::library::PairDistances {
+            for_len: 5,
+            histogram,
+        };
+        assert_eq!(p.farther_than(2), Some(0.9));
+        assert_eq!(p.farther_than(4), Some(0.9));
+        assert_eq!(p.farther_than(5), Some(0.6));
+        assert_eq!(p.farther_than(9), Some(0.0));
+        assert_eq!(p.farther_than(16), Some(0.0));
     }
 
     #[test]

@@ -115,6 +115,19 @@ fn open_a_folder_click_a_photo_and_see_ranked_results_with_their_bits() {
         })
         .collect();
     assert_eq!(shown, expected.iter().map(|e| e.0).collect::<Vec<_>>());
+    // The nearest result's distance read against this library's own: the share of its 66 pairs of
+    // photos farther apart, counted here.
+    let nearest = expected[0].0;
+    let farther = (0..index.len())
+        .flat_map(|i| (i + 1..index.len()).map(move |j| (i, j)))
+        .filter(|&(i, j)| bit_distance(&index.codes().get(i), &index.codes().get(j)) > nearest)
+        .count();
+    harness.get_by_label_contains(&format!(
+        "distance {nearest} · {:.0}% · {} · nearer than {} of pairs here",
+        100.0 * (1.0 - nearest as f32 / 64.0),
+        super::library_view::verdict(nearest, 64),
+        super::library_view::percent(farther as f64 / 66.0)
+    ));
 
     // The flip test: six teacher views, each encoded, with the original's rank among the view's
     // neighbours (checked here against plain bit comparisons, ties broken by position).
