@@ -17,6 +17,7 @@ mod library;
 mod library_view;
 mod model_view;
 mod playground;
+mod presentation;
 mod quality;
 mod task;
 mod thumbs;
@@ -107,6 +108,8 @@ pub struct HashlensApp {
     pub thumbnail_cache: Option<PathBuf>,
     welcome: Welcome,
     screen: Screen,
+    /// Presentation mode (F5): larger, full contrast, one line explaining the view.
+    pub presentation: presentation::Presentation,
     /// The dialog choosing an outside photo to search with.
     query_dialog: Option<dialog::Dialog>,
     /// CPU time of each frame drawn while indexing ran and while fine-tuning ran, in seconds (kept when
@@ -128,6 +131,7 @@ impl HashlensApp {
             thumbnail_cache: thumbs::disk_cache_dir(),
             welcome: Welcome::default(),
             screen: Screen::Welcome,
+            presentation: Default::default(),
             query_dialog: None,
             frame_times: std::env::var_os("HASHLENS_FRAME_STATS").map(|_| Default::default()),
         }
@@ -213,6 +217,9 @@ impl HashlensApp {
             }
             _ => {}
         }
+        if ctx.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::F5)) {
+            self.presentation.toggle(&ctx);
+        }
         if ctx.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::Q)) {
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         }
@@ -234,6 +241,15 @@ impl HashlensApp {
             .settings
             .dark
             .unwrap_or(ctx.theme() == egui::Theme::Dark);
+        let on_screen = match &self.screen {
+            Screen::Welcome => presentation::OnScreen::Welcome,
+            Screen::Library(lib) => presentation::OnScreen::Library {
+                tab: lib.tab,
+                query: lib.query_code().is_some(),
+            },
+        };
+        self.presentation.show_line(ui, on_screen);
+        let mut present = false;
         let intent = match &mut self.screen {
             Screen::Welcome => {
                 let chosen = egui::CentralPanel::default()
@@ -244,6 +260,13 @@ impl HashlensApp {
                                     theme = !theme;
                                     self.settings.dark = Some(theme);
                                 }
+                                present = ui
+                                    .selectable_label(self.presentation.on, "Presenting (F5)")
+                                    .on_hover_text(
+                                        "Everything half as large again, full-contrast text, and \
+                                         one line saying what the view shows. F5 anywhere.",
+                                    )
+                                    .clicked();
                             });
                         });
                         self.welcome.show(ui, &self.settings.recent)
@@ -266,6 +289,9 @@ impl HashlensApp {
                 library_view::show(lib, ui)
             }
         };
+        if present {
+            self.presentation.toggle(&ctx);
+        }
         match intent {
             LibraryIntent::None => {}
             LibraryIntent::Close => {

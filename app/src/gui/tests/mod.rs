@@ -615,3 +615,36 @@ fn a_grown_folder_refits_the_default_from_the_model_tab() {
     let report = lib.last_report.as_ref().unwrap();
     assert_eq!((report.encoded, report.kept), (70, 0));
 }
+
+/// F5 switches presentation mode: everything half as large again, and one line saying what the view
+/// shows, which follows the view; F5 again goes back.
+#[test]
+fn presentation_mode_enlarges_and_explains_the_view_on_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("photos");
+    photos(&root, 6);
+    let mut harness = app();
+    let zoom = harness.ctx.zoom_factor();
+    harness.key_press(egui::Key::F5);
+    harness.run_steps(2);
+    assert!(harness.state().presentation.on);
+    assert_eq!(harness.ctx.zoom_factor(), zoom * super::presentation::ZOOM);
+    harness.get_by_label_contains("Open the demo to see it");
+    open_indexed(&mut harness, &root);
+    harness.get_by_label_contains("Click a photo: every other photo is ranked");
+    harness.get_by_label("photo 002.png").click();
+    harness.run_steps(3);
+    harness.get_by_label_contains("their count is the Hamming distance");
+    harness.get_by_label("Codes").click();
+    harness.run_steps(2);
+    harness.get_by_label_contains("its bits do not repeat each other");
+    harness.key_press(egui::Key::F5);
+    harness.run_steps(2);
+    assert!(!harness.state().presentation.on);
+    assert_eq!(harness.ctx.zoom_factor(), zoom);
+    assert!(
+        harness
+            .query_by_label_contains("its bits do not repeat each other")
+            .is_none()
+    );
+}
