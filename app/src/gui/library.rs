@@ -120,8 +120,9 @@ pub enum LibraryCommand {
 /// pairs, so that a result's distance can be read against this library's own (a code length and a
 /// model spread distances differently; the fixed verdicts do not know that).
 pub struct PairDistances {
-    /// The index length it was computed for.
+    /// The index length and model it was computed for.
     pub for_len: usize,
+    pub model: String,
     /// Pairs at each distance `0..=bits`.
     pub histogram: Vec<u64>,
 }
@@ -133,6 +134,7 @@ impl PairDistances {
     fn of(index: &CodeIndex) -> Self {
         Self {
             for_len: index.len(),
+            model: index.model().to_string(),
             histogram: hashlens_core::code::stats::distance_histogram(
                 index.codes(),
                 Self::PAIRS,
@@ -147,6 +149,39 @@ impl PairDistances {
         let farther: u64 = self.histogram.iter().skip(distance as usize + 1).sum();
         (all > 0).then(|| farther as f64 / all as f64)
     }
+}
+
+/// A query's results under the model an index had before it was re-encoded with another, kept so that
+/// before and after can be compared.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Before {
+    /// The earlier model, in words.
+    pub model: String,
+    /// The query photo.
+    pub query: PathBuf,
+    /// Its nearest photos then, with their distances (at most [`Before::SHOWN`]).
+    pub results: Vec<(PathBuf, u32)>,
+}
+
+impl Before {
+    pub const SHOWN: usize = 10;
+}
+
+/// How many of the first [`Before::SHOWN`] `results` sit in the same folder as `query`: a precision
+/// at 10 for libraries whose folders are classes. `None` when the query is not in a sub-folder of
+/// `root` or there are no results.
+pub fn same_folder_at_10<'a>(
+    root: &Path,
+    query: &Path,
+    results: impl IntoIterator<Item = &'a Path>,
+) -> Option<(usize, usize)> {
+    let folder = query.parent().filter(|f| *f != root)?;
+    let (mut same, mut all) = (0, 0);
+    for r in results.into_iter().take(Before::SHOWN) {
+        all += 1;
+        same += usize::from(r.parent() == Some(folder));
+    }
+    (all > 0).then_some((same, all))
 }
 
 /// The library's views.
@@ -197,6 +232,10 @@ pub struct Library {
     pub nearest_beyond: Option<u32>,
     /// How far apart the library's photos are, to read a result's distance against.
     pub pair_distances: Option<PairDistances>,
+    /// The query's results under the previous model, after a re-index with another.
+    pub before: Option<Before>,
+    /// The photo to select again once the re-encoded index has it (the query survives a new model).
+    follow: Option<PathBuf>,
     searched: Option<(usize, Query, usize)>,
     /// The thumbnail cache. Drawing reads the library and asks this cache for thumbnails (which queues
     /// the missing ones): a cache, hence behind a `RefCell` so that drawing needs only `&Library`.
@@ -256,6 +295,8 @@ impl Library {
             results: Vec::new(),
             nearest_beyond: None,
             pair_distances: None,
+            before: None,
+            follow: None,
             searched: None,
             thumbs: RefCell::new(Thumbnails::new(ctx, 2, 800, thumbnail_cache)),
             tab: Tab::Photos,
@@ -397,6 +438,12 @@ impl Library {
                 }
             }
         }
+        if let (Some(path), Some(index)) = (&self.follow, &self.index)
+            && let Some(i) = index.position(path)
+        {
+            self.selected = Some(i);
+            self.follow = None;
+        }
         if self.waiting_stale {
             self.waiting_stale = false;
             let index = self.index.as_ref();
@@ -422,13 +469,28 @@ impl Library {
                 bits,
                 ..
             } => {
-                self.model = description;
+                let previous = std::mem::replace(&mut self.model, description);
                 let stale = self
                     .index
                     .as_ref()
                     .is_some_and(|i| i.model() != fingerprint);
                 if stale || self.index.is_none() {
-                    // Codes of another model cannot be compared with the new ones.
+                    // Codes of another model cannot be compared with the new ones. The query and its
+                    // results are kept: it is selected again once encoded, beside what it found before.
+                    if stale && let (Some(sel), Some(old)) = (self.selected, &self.index) {
+                        let query = old.photos()[sel].path.clone();
+                        self.before = Some(Before {
+                            model: previous,
+                            results: self
+                                .results
+                                .iter()
+                                .take(Before::SHOWN)
+                                .map(|n| (old.photos()[n.index].path.clone(), n.distance))
+                                .collect(),
+                            query: query.clone(),
+                        });
+                        self.follow = Some(query);
+                    }
                     self.index = CodeIndex::new(bits, &fingerprint).ok();
                     self.waiting_stale = true;
                     self.selected = None;
@@ -484,6 +546,7 @@ impl Library {
                 LibraryCommand::ClearQuery => {
                     self.selected = None;
                     self.outside = None;
+                    self.follow = None;
                 }
                 LibraryCommand::SetQuery(query) => self.query = query,
                 LibraryCommand::CancelIndexing => self.cancel(),
@@ -514,6 +577,7 @@ impl Library {
 
     pub fn select(&mut self, i: usize) {
         if self.index.as_ref().is_some_and(|x| i < x.len()) {
+            self.follow = None;
             self.selected = Some(i);
             self.outside = None;
         }
@@ -573,7 +637,7 @@ impl Library {
             && self
                 .pair_distances
                 .as_ref()
-                .is_none_or(|p| p.for_len != index.len())
+                .is_none_or(|p| p.for_len != index.len() || p.model != index.model())
         {
             self.pair_distances = Some(PairDistances::of(index));
         }
@@ -612,4 +676,36 @@ fn encode_outside(
     let model = index_model(index_path, fingerprint, &device.device).map_err(|e| e.to_string())?;
     let code = encode_photo(&model, photo, &device.device).map_err(|e| e.to_string())?;
     Ok((photo.to_path_buf(), code))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_folder_counts_the_first_ten_results_in_the_querys_folder() {
+        let root = Path::new("/photos");
+        let query = root.join("cats/1.jpg");
+        let results: Vec<PathBuf> = (0..12)
+            .map(|i| {
+                root.join(if i % 3 == 0 { "dogs" } else { "cats" })
+                    .join(format!("{i}.jpg"))
+            })
+            .collect();
+        // Of the first ten (0..10), 0, 3, 6 and 9 are dogs.
+        assert_eq!(
+            same_folder_at_10(root, &query, results.iter().map(PathBuf::as_path)),
+            Some((6, 10))
+        );
+        assert_eq!(
+            same_folder_at_10(
+                root,
+                &root.join("loose.jpg"),
+                results.iter().map(PathBuf::as_path)
+            ),
+            None,
+            "a photo loose in the root has no folder to compare"
+        );
+        assert_eq!(same_folder_at_10(root, &query, std::iter::empty()), None);
+    }
 }

@@ -12,7 +12,7 @@ use super::bits::{code_grid, xor_strip};
 use super::colours;
 use super::context::LibraryContext;
 use super::duplicates::DuplicatesCommand;
-use super::library::{Library, LibraryCommand, Tab};
+use super::library::{Before, Library, LibraryCommand, Tab, same_folder_at_10};
 use super::model_view::ModelIntent;
 
 /// Side of a grid cell.
@@ -521,6 +521,11 @@ fn results_panel(lib: &Library, ui: &mut egui::Ui, commands: &mut Vec<LibraryCom
             .color(ui.visuals().warn_fg_color),
         );
     }
+    if let (Some(before), Some(index)) = (&lib.before, &lib.index)
+        && before.query == path
+    {
+        before_and_after(lib, before, index, &path, ui);
+    }
     ui.label(format!("{} results", lib.results.len())).on_hover_text(
         "Ranked by Hamming distance: the number of bits in which two codes differ. For codes of ±1 it \
          equals K/2·(1 − cos), so a small distance means similar features.",
@@ -587,6 +592,72 @@ fn results_panel(lib: &Library, ui: &mut egui::Ui, commands: &mut Vec<LibraryCom
         });
 }
 
+/// The query's nearest photos under the model before the re-index, beside the first ones now, with how
+/// many of each ten share the query's folder (its class, when the folders are classes).
+fn before_and_after(
+    lib: &Library,
+    before: &Before,
+    index: &hashlens_core::index::CodeIndex,
+    query: &Path,
+    ui: &mut egui::Ui,
+) {
+    let now: Vec<(&Path, u32)> = lib
+        .results
+        .iter()
+        .take(Before::SHOWN)
+        .map(|n| (index.photos()[n.index].path.as_path(), n.distance))
+        .collect();
+    let same = |results: &[(&Path, u32)]| {
+        same_folder_at_10(&lib.folder, query, results.iter().map(|r| r.0))
+            .map(|(s, n)| format!(" · same folder: {s} of {n}"))
+            .unwrap_or_default()
+    };
+    let then: Vec<(&Path, u32)> = before
+        .results
+        .iter()
+        .map(|(p, d)| (p.as_path(), *d))
+        .collect();
+    egui::CollapsingHeader::new(format!(
+        "Before and after the re-index{}",
+        same(&now).replace(" · same folder:", ": now")
+    ))
+    .id_salt("before-after")
+    .default_open(true)
+    .show(ui, |ui| {
+        ui.label(
+            RichText::new(format!("before: {}", before.model))
+                .small()
+                .weak(),
+        );
+        ui.label(RichText::new(format!("now: {}", lib.model)).small().weak());
+        egui::Grid::new("before-after-grid")
+            .num_columns(2)
+            .striped(true)
+            .show(ui, |ui| {
+                for (title, results) in [("before", &then), ("now", &now)] {
+                    ui.label(RichText::new(format!("{title}{}", same(results))).strong())
+                        .on_hover_text(
+                            "the first ten results with their distances; \"same folder\" counts \
+                             those in the query's folder (P@10 when the folders are classes)",
+                        );
+                }
+                ui.end_row();
+                for row in 0..then.len().max(now.len()) {
+                    for results in [&then, &now] {
+                        match results.get(row) {
+                            Some((p, d)) => {
+                                let name = p.file_name().unwrap_or_default().to_string_lossy();
+                                ui.label(RichText::new(format!("{d} · {name}")).small())
+                            }
+                            None => ui.label(""),
+                        };
+                    }
+                    ui.end_row();
+                }
+            });
+    });
+}
+
 /// Opens the folder holding `path` in the system's file manager (without waiting for it); says why
 /// not when the opener cannot be started (no `xdg-open` on a bare Linux system).
 fn reveal(path: &std::path::Path) -> Result<(), String> {
@@ -645,6 +716,7 @@ mod tests {
         histogram[9] = 6;
         let p = crate::gui::library::PairDistances {
             for_len: 5,
+            model: "m".into(),
             histogram,
         };
         assert_eq!(p.farther_than(2), Some(0.9));

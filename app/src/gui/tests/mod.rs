@@ -511,11 +511,28 @@ fn fine_tune_from_the_model_tab_and_reindex_with_it() {
     harness.get_by_label_contains("Cosine similarity of the class vectors");
     harness.get_by_label("Training loss by step: L = L_HP + 0.1·L_SdH + 0.1·L_bce-Q");
 
+    // A query chosen before the re-index stays chosen after it, beside what it found before.
+    let query = if let super::Screen::Library(lib) = &mut harness.state_mut().screen {
+        lib.select(3);
+        lib.update_results();
+        lib.index.as_ref().unwrap().photos()[3].path.clone()
+    } else {
+        unreachable!("a library is open")
+    };
     harness.get_by_label("Re-index with the new model").click();
     harness.step();
     wait(&mut harness, |app| {
         app.library().is_some_and(|l| !l.indexing())
     });
+    let lib = harness.state().library().unwrap();
+    let selected = lib
+        .selected
+        .map(|i| lib.index.as_ref().unwrap().photos()[i].path.clone());
+    assert_eq!(selected.as_ref(), Some(&query));
+    let before = lib.before.as_ref().unwrap();
+    assert_eq!((&before.query, before.results.len()), (&query, 10));
+    assert!(before.model.starts_with("LSH"), "{}", before.model);
+    harness.get_by_label_contains("Before and after the re-index: now ");
     let model =
         hashlens_core::model::HashModel::load(&path, &burn::tensor::Device::flex()).unwrap();
     let index = CodeIndex::load(&root.join(".hashlens/index.hlindex")).unwrap();

@@ -78,4 +78,21 @@ fn snapshots_of_the_main_views() {
         app.library().is_some_and(|l| l.codes.stats().is_some())
     });
     harness.snapshot("codes");
+
+    // The same query after a re-index with another model (the trained-head fixture, 16 bits): before
+    // and after side by side.
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/trained-head-v1.hlmodel");
+    let ctx = harness.ctx.clone();
+    if let super::super::Screen::Library(lib) = &mut harness.state_mut().screen {
+        lib.apply(
+            vec![super::super::library::LibraryCommand::UseModel(fixture)],
+            &ctx,
+        );
+    }
+    settle(&mut harness, |app| {
+        app.library()
+            .is_some_and(|l| !l.indexing() && l.before.is_some() && !l.results.is_empty())
+    });
+    harness.snapshot("before-after");
 }
