@@ -34,6 +34,33 @@ fn two_classes(root: &Path) {
     }
 }
 
+/// `hashlens train --json` on `data` with the small head-only settings the training tests share (16 bits,
+/// 32-pixel views of photos kept at 16, one cached view, the CPU), writing `out`, then `extra`.
+fn head_run<'a>(data: &'a str, out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "train",
+        "--data",
+        data,
+        "--mode",
+        "head",
+        "--bits",
+        "16",
+        "--image-size",
+        "32",
+        "--keep-side",
+        "16",
+        "--cached-views",
+        "1",
+        "--device",
+        "cpu",
+        "--out",
+        out,
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
 /// `hashlens compare` on the two-class folder with the settings every test here shares (a 200/50/300
 /// split of 32-pixel photos, one cached view, the CPU), then `extra`.
 fn compare(data: &Path, extra: &[&str]) -> std::process::Output {
@@ -73,34 +100,20 @@ fn train_head_then_eval_and_resume() {
     let (dir, data) = two_class_folder();
     let model = dir.path().join("m.hlmodel");
     let (d, m) = (data.to_str().unwrap(), model.to_str().unwrap());
-    let args = [
-        "train",
-        "--data",
+    let args = head_run(
         d,
-        "--protocol",
-        "cifar10-1",
-        "--seed",
-        "3",
-        "--mode",
-        "head",
-        "--bits",
-        "16",
-        "--epochs",
-        "2",
-        "--batch",
-        "100",
-        "--image-size",
-        "32",
-        "--keep-side",
-        "16",
-        "--cached-views",
-        "1",
-        "--device",
-        "cpu",
-        "--out",
         m,
-        "--json",
-    ];
+        &[
+            "--protocol",
+            "cifar10-1",
+            "--seed",
+            "3",
+            "--epochs",
+            "2",
+            "--batch",
+            "100",
+        ],
+    );
     let trained = json(&hashlens(&args));
     for key in [
         "map_all",
@@ -148,7 +161,7 @@ fn train_head_then_eval_and_resume() {
 
     // Resuming a finished run trains nothing more and writes the same model.
     let ckpt = dir.path().join("m.hlmodel.ckpt");
-    let mut again: Vec<&str> = args.to_vec();
+    let mut again: Vec<&str> = args.clone();
     again.extend(["--resume", ckpt.to_str().unwrap()]);
     let resumed = json(&hashlens(&again));
     assert_eq!(resumed["model_fingerprint"], trained["model_fingerprint"]);
@@ -183,30 +196,12 @@ fn train_on_a_train_and_test_layout_learns_the_real_classes() {
         }
     }
     let model = dir.path().join("m.hlmodel");
-    let trained = json(&hashlens(&[
-        "train",
-        "--data",
-        data.to_str().unwrap(),
-        "--mode",
-        "head",
-        "--bits",
-        "16",
-        "--epochs",
-        "1",
-        "--batch",
-        "8",
-        "--image-size",
-        "32",
-        "--keep-side",
-        "16",
-        "--cached-views",
-        "1",
-        "--device",
-        "cpu",
-        "--out",
-        model.to_str().unwrap(),
-        "--json",
-    ]));
+    let (d, m) = (data.to_str().unwrap(), model.to_str().unwrap());
+    let trained = json(&hashlens(&head_run(
+        d,
+        m,
+        &["--epochs", "1", "--batch", "8"],
+    )));
     assert_eq!(trained["labels"], "2 classes from sub-folders");
     assert_eq!(trained["train_images"], 24);
 }
@@ -217,37 +212,24 @@ fn train_on_a_train_and_test_layout_learns_the_real_classes() {
 fn train_without_labels_on_clusters() {
     let (dir, data) = two_class_folder();
     let model = dir.path().join("m.hlmodel");
-    let trained = json(&hashlens(&[
-        "train",
-        "--data",
-        data.to_str().unwrap(),
-        "--protocol",
-        "cifar10-1",
-        "--seed",
-        "3",
-        "--unlabelled",
-        "--pseudo-labels",
-        "clusters:2",
-        "--mode",
-        "head",
-        "--bits",
-        "16",
-        "--epochs",
-        "3",
-        "--batch",
-        "100",
-        "--image-size",
-        "32",
-        "--keep-side",
-        "16",
-        "--cached-views",
-        "1",
-        "--device",
-        "cpu",
-        "--out",
-        model.to_str().unwrap(),
-        "--json",
-    ]));
+    let (d, m) = (data.to_str().unwrap(), model.to_str().unwrap());
+    let trained = json(&hashlens(&head_run(
+        d,
+        m,
+        &[
+            "--protocol",
+            "cifar10-1",
+            "--seed",
+            "3",
+            "--unlabelled",
+            "--pseudo-labels",
+            "clusters:2",
+            "--epochs",
+            "3",
+            "--batch",
+            "100",
+        ],
+    )));
     assert_eq!(
         trained["labels"],
         "unlabelled (2 k-means clusters of the backbone's features)"
