@@ -8,6 +8,7 @@
 //! - [`model`]: backbones in Burn (MobileNetV2, EfficientNet-Lite0, HybridHash's network), hash heads
 //!   and model files, and [`model::encode`]: the one way from photos to codes.
 //! - [`hashing`]: training-free hash functions on features (PCA + ITQ, LSH).
+//! - [`export`]: codes handed to FAISS and Milvus, with identical rankings.
 //! - [`index`]: the persisted code index of a folder, incremental and crash-safe; the indexer
 //!   ([`index::update_index`]), the neighbours query and where an index lives.
 //! - [`model_eval`]: a model's retrieval quality under a protocol split.
@@ -24,6 +25,7 @@ pub mod code;
 pub mod dataset;
 pub mod device;
 pub mod eval;
+pub mod export;
 pub mod hashing;
 pub mod index;
 pub mod io;

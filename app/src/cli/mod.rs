@@ -1,4 +1,4 @@
-//! Command-line interface: the commands and their dispatch. The product's commands (`index`, `search`,
+//! Command-line interface: the commands and their dispatch. The product's commands (`index`, `search`, `export`,
 //! `train`, `eval`, `inspect`, `scan`, `split`, …) have a module each here; the lab's (`compare`,
 //! `bench`) live under [`lab`]. Shared arguments are in [`args`], printing and progress in [`output`].
 
@@ -6,10 +6,12 @@ mod args;
 mod dataset;
 mod eval;
 mod eval_model;
+mod export;
 mod index;
 mod lab;
 mod model;
 mod output;
+mod search;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -45,8 +47,10 @@ pub enum Command {
     ConvertWeights(model::ConvertArgs),
     /// Index a photo folder: encode every photo to a hash code (only new or changed ones on later runs).
     Index(index::IndexArgs),
-    /// The photos of an index nearest to a query photo, by Hamming distance.
-    Search(index::SearchArgs),
+    /// The photos of an index nearest to a query photo (or to each photo of a list), by Hamming distance.
+    Search(search::SearchArgs),
+    /// Write an index's codes for FAISS (a binary index file) or Milvus (a collection schema and rows).
+    Export(export::ExportArgs),
     /// Print the top-5 ImageNet classes the pretrained backbone sees in each photo.
     Inspect(model::InspectArgs),
     /// Train a hash model (DHD by default; DHN, CSQ, SHC, HybridHash) on a folder, a list file or a
@@ -68,7 +72,8 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::ConvertWeights(a) => model::convert(a),
         Command::Inspect(a) => model::inspect(a),
         Command::Index(a) => index::index(a),
-        Command::Search(a) => index::search(a),
+        Command::Search(a) => search::search(a),
+        Command::Export(a) => export::run(a),
         Command::Train(a) => train::run(a),
         Command::Eval(a) => eval_model::run(a),
         Command::Compare(a) => lab::compare::run(a),

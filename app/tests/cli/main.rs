@@ -5,6 +5,7 @@
 mod common;
 
 mod commands;
+mod engines;
 mod index;
 mod inspect;
 mod train;

@@ -17,7 +17,7 @@ mod file;
 pub mod stats;
 
 pub use crate::io::FileError;
-pub use book::CodeBook;
+pub use book::{CodeBook, SharedWords, WordSource};
 pub use file::{read_codes, write_codes_atomic};
 
 use std::fmt;
@@ -42,6 +42,8 @@ pub enum CodeError {
     BadBitChar(char),
     #[error("codes of different lengths: {0} and {1} bits")]
     Mismatch(usize, usize),
+    #[error("a code has bits set beyond its length")]
+    Padding,
 }
 
 /// Checks that `bits` is a supported code length.

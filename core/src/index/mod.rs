@@ -4,6 +4,9 @@
 //! mixed in. Updating is incremental: a photo whose path, size and modification time are unchanged keeps
 //! its code; new or changed photos are encoded; vanished ones are dropped ([`CodeIndex::plan`]).
 //!
+//! Two forms of the same file: [`CodeIndex`], in memory, is what an update changes; [`MappedIndex`]
+//! serves searches from the file where it lies, so that an index of millions of photos opens at once.
+//!
 //! Durability: the index file is written atomically (temporary file + rename) and checksummed. While a
 //! long run encodes, every finished photo is appended to a [`Journal`] beside the index; if the process is
 //! killed, the next run replays the journal and encodes only what is still missing.
@@ -11,6 +14,7 @@
 mod format;
 mod journal;
 mod lock;
+mod mapped;
 mod neighbours;
 mod place;
 mod query;
@@ -18,6 +22,7 @@ mod update;
 
 pub use journal::Journal;
 pub use lock::{IndexLock, LockError, lock_index, lock_path};
+pub use mapped::MappedIndex;
 pub use neighbours::Around;
 pub use place::{data_dir, index_path_for};
 pub use query::{QueryError, encode_photo, index_model};
@@ -87,6 +92,24 @@ impl CodeIndex {
         })
     }
 
+    /// An index holding `codes` whose photos are pushed next with `push_record`, in order.
+    fn with_codes(model: &str, codes: CodeBook, photos: usize) -> Self {
+        Self {
+            model: model.to_string(),
+            photos: Vec::with_capacity(photos),
+            codes,
+            by_path: HashMap::with_capacity(photos),
+        }
+    }
+
+    /// The record of the next photo whose code is already in the book (`with_codes`).
+    fn push_record(&mut self, photo: IndexedPhoto) {
+        self.by_path
+            .entry(photo.path.clone())
+            .or_insert(self.photos.len());
+        self.photos.push(photo);
+    }
+
     pub fn model(&self) -> &str {
         &self.model
     }
@@ -150,15 +173,16 @@ impl CodeIndex {
         plan
     }
 
-    /// Writes the index atomically.
+    /// Writes the index atomically, in the current format.
     pub fn save(&self, path: &Path) -> Result<(), FileError> {
-        crate::io::write_atomic(path, &format::encode(self)).map_err(FileError::io(path))
+        crate::io::write_atomic_with(path, |out| format::write(self, out))
+            .map_err(FileError::io(path))
     }
 
-    /// Reads an index written by [`CodeIndex::save`], checking version and checksum.
+    /// Reads an index written by [`CodeIndex::save`] (any version this build reads), checking every
+    /// checksum.
     pub fn load(path: &Path) -> Result<Self, FileError> {
-        let bytes = crate::io::read_regular(path).map_err(FileError::io(path))?;
-        format::decode(&bytes).map_err(|reason| FileError::invalid(path, reason))
+        MappedIndex::open(path)?.into_index()
     }
 }
 

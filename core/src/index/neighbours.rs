@@ -3,8 +3,8 @@
 //! query photo itself left out when it is in the index.
 
 use super::CodeIndex;
-use crate::code::{CodeError, HashCode};
-use crate::search::{self, Neighbor};
+use crate::code::{CodeBook, CodeError, HashCode};
+use crate::search::{Neighbor, Search};
 
 /// What to find around a code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -24,19 +24,7 @@ impl CodeIndex {
         around: Around,
         exclude: Option<usize>,
     ) -> Result<Vec<Neighbor>, CodeError> {
-        let mut found = match around {
-            Around::Within(r) => search::radius(self.codes(), code, r)?,
-            Around::Nearest(k) => {
-                // One more covers the query photo, which is left out.
-                let extra = usize::from(exclude.is_some());
-                search::knn(self.codes(), code, k.saturating_add(extra))?
-            }
-        };
-        found.retain(|n| Some(n.index) != exclude);
-        if let Around::Nearest(k) = around {
-            found.truncate(k);
-        }
-        Ok(found)
+        neighbours(self.codes(), code, around, exclude)
     }
 
     /// How far the nearest photo other than `exclude` is from `code`: the radius a search must reach to
@@ -51,6 +39,44 @@ impl CodeIndex {
             .first()
             .map(|n| n.distance))
     }
+}
+
+/// [`CodeIndex::neighbours`] over any book of codes (the mapped index's too).
+pub(super) fn neighbours(
+    codes: &CodeBook,
+    code: &HashCode,
+    around: Around,
+    exclude: Option<usize>,
+) -> Result<Vec<Neighbor>, CodeError> {
+    let mut one = CodeBook::new(code.bits())?;
+    one.push(code)?;
+    Ok(neighbours_batch(codes, &one, around, &[exclude])?.remove(0))
+}
+
+/// The neighbours of every code of `queries`, leaving out `exclude[q]` from query `q`'s.
+pub(super) fn neighbours_batch(
+    codes: &CodeBook,
+    queries: &CodeBook,
+    around: Around,
+    exclude: &[Option<usize>],
+) -> Result<Vec<Vec<Neighbor>>, CodeError> {
+    assert_eq!(queries.len(), exclude.len(), "one exclusion per query");
+    let search = Search::default();
+    let mut found = match around {
+        Around::Within(r) => search.radius_batch(codes, queries, r)?,
+        Around::Nearest(k) => {
+            // One more covers a query photo, which is left out.
+            let extra = usize::from(exclude.iter().any(Option::is_some));
+            search.knn_batch(codes, queries, k.saturating_add(extra))?
+        }
+    };
+    for (hits, &left_out) in found.iter_mut().zip(exclude) {
+        hits.retain(|n| Some(n.index) != left_out);
+        if let Around::Nearest(k) = around {
+            hits.truncate(k);
+        }
+    }
+    Ok(found)
 }
 
 #[cfg(test)]

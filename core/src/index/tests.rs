@@ -81,13 +81,111 @@ fn save_load_round_trip_and_corruption() {
 
 #[test]
 fn future_versions_are_refused_with_a_message() {
-    let mut bytes = format::encode(&sample());
-    bytes[8..12].copy_from_slice(&2u32.to_le_bytes());
-    let body_len = bytes.len() - 4;
-    let crc = crc32fast::hash(&bytes[..body_len]);
-    bytes[body_len..].copy_from_slice(&crc.to_le_bytes());
-    let err = format::decode(&bytes).unwrap_err();
-    assert!(err.contains("version 2"), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("photos.hlindex");
+    sample().save(&path).unwrap();
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[8..12].copy_from_slice(&3u32.to_le_bytes());
+    std::fs::write(&path, &bytes).unwrap();
+    let err = CodeIndex::load(&path).unwrap_err().to_string();
+    assert!(err.contains("version 3 is not supported"), "{err}");
+}
+
+#[test]
+fn version_1_files_are_still_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("photos.hlindex");
+    let index = sample();
+    std::fs::write(&path, format::v1::encode(&index)).unwrap();
+    assert_eq!(CodeIndex::load(&path).unwrap(), index);
+    let mapped = MappedIndex::open(&path).unwrap();
+    assert_eq!(mapped.codes(), index.codes());
+    assert_eq!(mapped.photo(1).unwrap(), index.photos()[1]);
+    assert_eq!(mapped.position(Path::new("/p/b.jpg")).unwrap(), Some(1));
+    // Saving writes the current version, which reads back the same.
+    index.save(&path).unwrap();
+    assert_eq!(std::fs::read(&path).unwrap()[8], format::VERSION as u8);
+    assert_eq!(CodeIndex::load(&path).unwrap(), index);
+}
+
+/// `n` photos with 72-bit codes (a code spans two words) and paths of varied lengths.
+fn many(n: usize) -> CodeIndex {
+    let book = CodeBook::random(72, n, 11).unwrap();
+    let mut index = CodeIndex::new(72, "m:many").unwrap();
+    for i in 0..n {
+        let path = format!("/photos/{}/IMG_{i:04}.jpg", "x".repeat(i % 7));
+        index
+            .push(photo(&path, i as u64 * 3, i as u64 * 5), &book.get(i))
+            .unwrap();
+    }
+    index
+}
+
+#[test]
+fn a_mapped_index_reads_what_was_saved() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("photos.hlindex");
+    let index = many(format::BLOCK + 100);
+    index.save(&path).unwrap();
+    let mapped = MappedIndex::open(&path).unwrap();
+    assert_eq!(
+        (mapped.len(), mapped.bits(), mapped.model()),
+        (index.len(), 72, "m:many")
+    );
+    assert_eq!(mapped.codes(), index.codes());
+    for i in [0, 1, 4095, 4096, index.len() - 1] {
+        assert_eq!(mapped.photo(i).unwrap(), index.photos()[i]);
+    }
+    let last = &index.photos()[index.len() - 1].path;
+    assert_eq!(mapped.position(last).unwrap(), Some(index.len() - 1));
+    assert_eq!(mapped.position(Path::new("/elsewhere.jpg")).unwrap(), None);
+    let query = index.codes().get(17);
+    for around in [Around::Nearest(5), Around::Within(30)] {
+        assert_eq!(
+            mapped.neighbours(&query, around, Some(17)).unwrap(),
+            index.neighbours(&query, around, Some(17)).unwrap()
+        );
+    }
+    assert_eq!(CodeIndex::load(&path).unwrap(), index);
+    // An empty index too.
+    CodeIndex::new(64, "m:0").unwrap().save(&path).unwrap();
+    assert!(MappedIndex::open(&path).unwrap().is_empty());
+}
+
+#[test]
+fn a_mapped_index_finds_damage_where_it_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("photos.hlindex");
+    let index = many(format::BLOCK + 100);
+    index.save(&path).unwrap();
+    let good = std::fs::read(&path).unwrap();
+    let damaged = |at: usize| {
+        let mut bytes = good.clone();
+        bytes[at] ^= 0x10;
+        std::fs::write(&path, &bytes).unwrap();
+    };
+    let err = |r: Result<MappedIndex, FileError>| r.err().expect("refused").to_string();
+
+    // The header and the codes are checked on opening.
+    damaged(13);
+    assert!(err(MappedIndex::open(&path)).contains("header is corrupted"));
+    let header = 48 + "m:many".len().next_multiple_of(8);
+    damaged(header + 3);
+    assert!(err(MappedIndex::open(&path)).contains("codes are corrupted"));
+    // A path in the last block: that block's photos are refused, the first block's still read.
+    damaged(good.len() - 3);
+    let mapped = MappedIndex::open(&path).unwrap();
+    assert_eq!(mapped.photo(0).unwrap(), index.photos()[0]);
+    let e = mapped.photo(index.len() - 1).unwrap_err().to_string();
+    assert!(e.contains("photos 4096 to 4195 are corrupted"), "{e}");
+    assert!(CodeIndex::load(&path).is_err());
+    // Cut short, or grown.
+    std::fs::write(&path, &good[..good.len() - 1]).unwrap();
+    assert!(err(MappedIndex::open(&path)).contains("truncated"));
+    std::fs::write(&path, [&good[..], b"x"].concat()).unwrap();
+    assert!(err(MappedIndex::open(&path)).contains("truncated or corrupted"));
+    std::fs::write(&path, &good[..30]).unwrap();
+    assert!(err(MappedIndex::open(&path)).contains("truncated"));
 }
 
 #[test]

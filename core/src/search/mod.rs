@@ -10,15 +10,20 @@
 //! so the kernels reject it with one compare. `t` only shrinks; the candidate list stays O(k) by periodic
 //! compaction, and the final ≤ k survivors are put in order by a counting sort over distances.
 //!
+//! Radius queries over large books can also go through a [`MultiIndex`], which finds the same codes
+//! while looking at a few buckets (multi-index hashing).
+//!
 //! Parallelism uses rayon's current pool: run inside `ThreadPool::install` to choose the thread count.
 //! Large books are split into chunks per query; batches of queries are answered in groups that share each
 //! pass over the book (see `Search::batch`).
 
 mod kernel;
+mod multi_index;
 mod neighbor;
 mod select;
 
 pub use kernel::Kernel;
+pub use multi_index::MultiIndex;
 pub use neighbor::Neighbor;
 
 use rayon::prelude::*;

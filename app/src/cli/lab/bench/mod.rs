@@ -3,6 +3,7 @@
 
 mod encode;
 mod hashing;
+mod index;
 mod step;
 
 use crate::cli::output::out;
@@ -27,6 +28,10 @@ pub enum BenchCommand {
     Encode(encode::EncodeBench),
     /// One whole-network training step against its forward pass, per depthwise-gradient method.
     Step(step::StepBench),
+    /// Opening a large index: memory-mapped against parsed whole, time to the first results and memory.
+    Open(index::OpenBench),
+    /// Radius search: multi-index hashing against the exact scan, results compared.
+    Radius(index::RadiusBench),
 }
 
 #[derive(Args, Debug)]
@@ -95,6 +100,8 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Hashing(b) => hashing::run(b),
         BenchCommand::Encode(b) => encode::run(b),
         BenchCommand::Step(b) => step::run(b),
+        BenchCommand::Open(b) => index::open(b),
+        BenchCommand::Radius(b) => index::radius(b),
     }
 }
 
