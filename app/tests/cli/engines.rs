@@ -232,7 +232,7 @@ fn exports_rank_like_hashlens_in_faiss_and_milvus() {
 
     for (ours_args, engine_args, k) in [
         (vec!["-k", "10"], vec!["--k", "11"], Some(10)),
-        (vec!["--radius", "12"], vec!["--radius", "12"], None),
+        (vec!["--radius", "18"], vec!["--radius", "18"], None),
     ] {
         let mut args = vec![
             "search".to_string(),
