@@ -148,6 +148,94 @@ fn index_then_search_by_outside_and_indexed_photos() {
     ]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("broken.jpg"));
+
+    // A list of queries: an indexed photo (left out of its own results), the outside copy (encoded), and
+    // a relative path to an indexed photo; one JSON line each, as the single searches answer them.
+    let list = dir.path().join("queries.txt");
+    let relative = Path::new("photos").join("007.png");
+    std::fs::write(
+        &list,
+        format!(
+            "# queries\n{}\n\n{}\n{}\n",
+            s(&query),
+            s(&outside),
+            relative.display()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_hashlens"))
+        .current_dir(dir.path())
+        .args([
+            "search",
+            "--index",
+            s(&index),
+            "--queries",
+            s(&list),
+            "-k",
+            "9",
+        ])
+        .args(["--device", "cpu", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(
+        lines[0]["results"],
+        serde_json::Value::Array(results.clone()),
+        "same as --indexed"
+    );
+    assert_eq!(lines[1]["results"][0]["distance"], 0);
+    assert_eq!(lines[1]["results"].as_array().unwrap().len(), 9);
+    let seventh = root.join("007.png");
+    assert!(
+        lines[2]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["path"] != s(&seventh)),
+        "an indexed photo named by a relative path is left out of its own results"
+    );
+    std::fs::write(&list, "# nothing\n").unwrap();
+    let out = hashlens(&["search", "--index", s(&index), "--queries", s(&list)]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("lists no photos"));
+
+    // Exports: a missing index is a clear error; an export lists what it wrote.
+    let out = hashlens(&[
+        "export",
+        "--index",
+        "/nowhere.hlindex",
+        "--format",
+        "faiss",
+        "--out",
+        "x",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nowhere.hlindex"));
+    let prefix = dir.path().join("exported");
+    let v = json(&hashlens(&[
+        "export",
+        "--index",
+        s(&index),
+        "--format",
+        "milvus",
+        "--out",
+        s(&prefix),
+        "--json",
+    ]));
+    assert_eq!(
+        (v["count"].as_u64(), v["bits"].as_u64()),
+        (Some(10), Some(16))
+    );
+    assert_eq!(v["files"].as_array().unwrap().len(), 4);
 }
 
 #[test]
