@@ -10,12 +10,8 @@
 # committed) under target/bench-photos.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-venv=target/bench-venv
-if ! "$venv/bin/python" -c "import onnx, onnxruntime, PIL, numpy" 2>/dev/null; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check onnx onnxruntime pillow numpy
-fi
-cargo build --release --quiet  # the workspace, as `cargo run --release` builds it (`-p` would resolve features anew)
+source benches/lib.sh
+bench_setup onnx onnxruntime PIL numpy -- onnx onnxruntime pillow numpy
 if [ $# -gt 0 ]; then
   exec "$venv/bin/python" benches/encode_compare.py "$@"
 fi

@@ -5,7 +5,9 @@ For each (codes, bits): draw uniformly random codes with numpy, write them as ra
 tools share), run `hashlens bench radius --codes FILE --json` (which checks that multi-index results
 equal the exact scan's), then time FAISS on the same queries — database codes 0, step, 2·step, … as
 hashlens picks them — and check that FAISS finds as many neighbours in all. FAISS's binary range search
-returns distances strictly below its radius, so it is asked for radius + 1. Run through
+returns distances strictly below its radius, so it is asked for radius + 1; its multi-hash index probes
+the buckets within `nflip` bits of each substring (default 0, which misses neighbours beyond radius m − 1),
+so nflip is set to radius // m, the least that makes it exact. Run through
 benches/radius_compare.sh, which installs the dependencies.
 """
 
@@ -21,7 +23,10 @@ import faiss
 import numpy as np
 
 
-def faiss_range(index, queries, radius):
+def faiss_range(index, queries, radius, nflip=None):
+    if nflip is not None:
+        # Exact by the pigeonhole principle: some table's substring is within r // m bits.
+        index.nflip = nflip
     times, found = [], 0
     for q in queries:
         t = time.perf_counter()
@@ -39,6 +44,7 @@ def main():
     ap.add_argument("--sizes", default="1000000x64,1000000x128,10000000x64,10000000x128")
     ap.add_argument("--radius", default="0,1,2,3,4,6,8")
     ap.add_argument("--queries", type=int, default=100)
+    ap.add_argument("--codes", help="raw packed codes of real photos (one --sizes entry gives the bits)")
     args = ap.parse_args()
     faiss.omp_set_num_threads(1)
     radii = [int(r) for r in args.radius.split(",")]
@@ -47,7 +53,11 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes.split(","):
             n, bits = (int(x) for x in size.split("x"))
-            db = rng.integers(0, 256, size=(n, bits // 8), dtype=np.uint8)
+            if args.codes:
+                db = np.fromfile(args.codes, dtype=np.uint8).reshape(-1, bits // 8)
+                n = len(db)
+            else:
+                db = rng.integers(0, 256, size=(n, bits // 8), dtype=np.uint8)
             path = os.path.join(tmp, "db.u8")
             db.tofile(path)
             out = subprocess.run(
@@ -66,7 +76,7 @@ def main():
             mih.add(db)
             build_s = time.perf_counter() - t
             for r in radii:
-                mh_ms, mh_found = faiss_range(mih, queries, r)
+                mh_ms, mh_found = faiss_range(mih, queries, r, nflip=r // m)
                 fl_ms, fl_found = faiss_range(flat, queries, r)
                 h = ours[r]
                 expected = round(h["mean_results"] * len(queries))

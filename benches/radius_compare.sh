@@ -10,10 +10,6 @@
 # same number of neighbours (hashlens itself checks its two ways give identical lists).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-venv=target/bench-venv
-if [ ! -x "$venv/bin/python" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check faiss-cpu numpy
-fi
-cargo build --release --quiet -p hashlens
+source benches/lib.sh
+bench_setup faiss numpy -- faiss-cpu numpy
 exec "$venv/bin/python" benches/radius_compare.py --hashlens target/release/hashlens "$@"

@@ -4,19 +4,15 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use hashlens_core::export::{Engine, export};
-use hashlens_core::index::{MappedIndex, data_dir, index_path_for};
+use hashlens_core::index::MappedIndex;
 
+use crate::cli::args::IndexChoice;
 use crate::cli::output::{out, printable};
 
 #[derive(Args, Debug)]
-#[command(group(clap::ArgGroup::new("which").required(true).args(["index", "folder"])))]
 pub struct ExportArgs {
-    /// The index to export.
-    #[arg(long)]
-    index: Option<PathBuf>,
-    /// The folder whose index to export (where `hashlens index` and the app keep it).
-    #[arg(long)]
-    folder: Option<PathBuf>,
+    #[command(flatten)]
+    which: IndexChoice,
     /// The engine to write for.
     #[arg(long, value_enum)]
     format: EngineArg,
@@ -38,12 +34,7 @@ enum EngineArg {
 }
 
 pub fn run(a: ExportArgs) -> anyhow::Result<()> {
-    let path = match (&a.index, &a.folder) {
-        (Some(index), _) => index.clone(),
-        (None, Some(folder)) => index_path_for(folder, &data_dir()),
-        (None, None) => unreachable!("clap requires one"),
-    };
-    let index = MappedIndex::open(&path)?;
+    let index = MappedIndex::open(&a.which.path())?;
     let engine = match a.format {
         EngineArg::Faiss => Engine::Faiss,
         EngineArg::Milvus => Engine::Milvus,

@@ -9,24 +9,19 @@ use std::sync::atomic::AtomicBool;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use hashlens_core::index::{Around, MappedIndex, data_dir, index_model, index_path_for};
+use hashlens_core::index::{Around, MappedIndex, index_model};
 use hashlens_core::model::encode::encode_photos;
 use hashlens_core::{CodeBook, HashCode, Neighbor};
 use serde::Serialize;
 
-use crate::cli::args::DeviceArgs;
+use crate::cli::args::{DeviceArgs, IndexChoice};
 use crate::cli::output::{out, printable};
 
 #[derive(Args, Debug)]
 #[command(group(clap::ArgGroup::new("query").required(true).args(["image", "indexed", "queries"])))]
-#[command(group(clap::ArgGroup::new("which").required(true).args(["index", "folder"])))]
 pub struct SearchArgs {
-    /// The index to search.
-    #[arg(long)]
-    index: Option<PathBuf>,
-    /// The folder whose index to search (where `hashlens index` and the app keep it).
-    #[arg(long)]
-    folder: Option<PathBuf>,
+    #[command(flatten)]
+    which: IndexChoice,
     /// A photo to search with (encoded by the index's model).
     image: Option<PathBuf>,
     /// Search with a photo already in the index (itself is left out of the results).
@@ -70,15 +65,6 @@ struct Query {
 }
 
 impl SearchArgs {
-    /// The index file to search.
-    fn index_path(&self) -> PathBuf {
-        match (&self.index, &self.folder) {
-            (Some(index), _) => index.clone(),
-            (None, Some(folder)) => index_path_for(folder, &data_dir()),
-            (None, None) => unreachable!("clap requires one"),
-        }
-    }
-
     fn around(&self) -> Around {
         match self.radius {
             Some(r) => Around::Within(r),
@@ -88,7 +74,7 @@ impl SearchArgs {
 }
 
 pub fn search(a: SearchArgs) -> anyhow::Result<()> {
-    let index = MappedIndex::open(&a.index_path())?;
+    let index = MappedIndex::open(&a.which.path())?;
     let photos: Vec<PathBuf> = match (&a.image, &a.indexed, &a.queries) {
         (Some(image), _, _) => vec![image.clone()],
         (None, Some(path), _) => vec![path.clone()],
@@ -174,7 +160,7 @@ fn queries_of(
         Vec::new()
     } else {
         let device = a.device.open()?;
-        let model = index_model(&a.index_path(), index.model(), &device.device)?;
+        let model = index_model(&a.which.path(), index.model(), &device.device)?;
         encode_photos(
             &model,
             &outside,

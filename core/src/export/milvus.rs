@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
-use super::with_suffix;
+use super::{with_suffix, write_per_photo};
 use crate::index::MappedIndex;
 use crate::io::{FileError, path_bytes, write_atomic_with};
 
@@ -23,31 +23,16 @@ const MAX_VARCHAR: usize = 65_535;
 pub fn write_milvus(index: &MappedIndex, prefix: &Path) -> Result<Vec<PathBuf>, FileError> {
     let rows = with_suffix(prefix, ".milvus.json");
     let mut longest = 1;
-    let mut read_error = None;
-    write_atomic_with(&rows, |out| {
-        out.write_all(b"{\"rows\": [\n")?;
-        let mut bytes = Vec::with_capacity(index.bits() / 8);
-        for i in 0..index.len() {
-            let path = match index.photo_path(i) {
-                Ok(p) => p,
-                Err(e) => {
-                    read_error = Some(e);
-                    return Err(std::io::Error::other("the index could not be read"));
-                }
-            };
-            let shown = String::from_utf8_lossy(path_bytes(&path)).into_owned();
-            longest = longest.max(shown.len());
-            bytes.clear();
-            crate::code::write_bytes(index.bits(), index.codes().code_words(i), &mut bytes);
-            let code: Vec<u8> = bytes.iter().map(|b| b.reverse_bits()).collect();
-            let row = json!({ "id": i, "path": shown, "code": code });
-            let sep = if i + 1 < index.len() { ",\n" } else { "\n" };
-            out.write_all(row.to_string().as_bytes())?;
-            out.write_all(sep.as_bytes())?;
-        }
-        out.write_all(b"]}\n")
-    })
-    .map_err(|e| read_error.take().unwrap_or_else(|| FileError::io(&rows)(e)))?;
+    let mut bytes = Vec::with_capacity(index.bits() / 8);
+    write_per_photo(index, &rows, b"{\"rows\": [\n", b"]}\n", |i, path| {
+        let shown = String::from_utf8_lossy(path_bytes(path)).into_owned();
+        longest = longest.max(shown.len());
+        bytes.clear();
+        crate::code::write_bytes(index.bits(), index.codes().code_words(i), &mut bytes);
+        let code: Vec<u8> = bytes.iter().map(|b| b.reverse_bits()).collect();
+        let sep = if i + 1 < index.len() { ",\n" } else { "\n" };
+        json!({ "id": i, "path": shown, "code": code }).to_string() + sep
+    })?;
     if longest > MAX_VARCHAR {
         return Err(FileError::invalid(
             &rows,

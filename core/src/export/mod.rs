@@ -123,19 +123,29 @@ pub fn with_suffix(prefix: &Path, suffix: &str) -> PathBuf {
 /// One `{"id", "path"}` object per line; a path that is not UTF-8 also gets its exact bytes in hex
 /// (`path_hex`), its `path` showing the undecodable bytes as U+FFFD.
 fn write_ids(index: &MappedIndex, file: &Path) -> Result<(), FileError> {
+    write_per_photo(index, file, b"", b"", id_line)
+}
+
+/// Writes `file` atomically: `head`, then `line(id, path)` for every photo in order, then `tail`. A
+/// damaged record of the index stops the write with its own error, and nothing is left behind.
+fn write_per_photo(
+    index: &MappedIndex,
+    file: &Path,
+    head: &[u8],
+    tail: &[u8],
+    mut line: impl FnMut(usize, &Path) -> String,
+) -> Result<(), FileError> {
     let mut read_error = None;
     write_atomic_with(file, |out| {
+        out.write_all(head)?;
         for i in 0..index.len() {
-            let path = match index.photo_path(i) {
-                Ok(p) => p,
-                Err(e) => {
-                    read_error = Some(e);
-                    return Err(std::io::Error::other("the index could not be read"));
-                }
-            };
-            out.write_all(id_line(i, &path).as_bytes())?;
+            let path = index.photo_path(i).map_err(|e| {
+                read_error = Some(e);
+                std::io::Error::other("the index could not be read")
+            })?;
+            out.write_all(line(i, &path).as_bytes())?;
         }
-        Ok(())
+        out.write_all(tail)
     })
     .map_err(|e| read_error.take().unwrap_or_else(|| FileError::io(file)(e)))
 }

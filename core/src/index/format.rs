@@ -24,8 +24,9 @@
 //! | block CRCs | ⌈count / 4096⌉ × `u32`: CRC-32 of one block of 4,096 photos' sizes, mtimes, ends and path bytes |
 //! | paths | the paths' bytes as the OS stores them, back to back; the file ends here |
 //!
-//! A reader checks the header's checksum and the file's exact length when it opens a file, the codes'
-//! checksum before the first search, and a block's checksum before it reads one of that block's photos.
+//! A reader checks the header's checksum, the file's exact length and the codes' checksum when it opens a
+//! file (one pass over the codes, which the first search reads anyway), and a block's checksum before it
+//! reads one of that block's photos.
 //!
 //! **Version 1** (still read, no longer written): `b"HLINDEX\n"`, version `u32`, bits `u32`, model
 //! fingerprint (`u32` length + UTF-8), count `u64`, then per photo a record — path (`u32` length + bytes),

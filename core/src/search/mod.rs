@@ -200,7 +200,8 @@ impl Search {
     }
 }
 
-fn check(book: &CodeBook, query: &HashCode) -> Result<(), CodeError> {
+/// A query must have the book's code length.
+pub(super) fn check(book: &CodeBook, query: &HashCode) -> Result<(), CodeError> {
     if book.bits() != query.bits() {
         return Err(CodeError::Mismatch(book.bits(), query.bits()));
     }

@@ -1,4 +1,4 @@
-//! Arguments and parsers that several commands share: the device, the backbone, code lengths, counts,
+//! Arguments and parsers that several commands share: the device, the index searched or exported, the backbone, code lengths, counts,
 //! training methods and modes, protocol splits, temperatures and logit scales. A command's own
 //! arguments stay beside it.
 
@@ -28,6 +28,31 @@ impl DeviceArgs {
         let device = ComputeDevice::choose(self.device)?;
         eprintln!("hashlens: running on {}", device.describe());
         Ok(device)
+    }
+}
+
+/// `--index FILE` or `--folder DIR`: the index a command reads.
+#[derive(Args, Debug)]
+#[group(id = "which", required = true, multiple = false)]
+pub struct IndexChoice {
+    /// The index file.
+    #[arg(long)]
+    index: Option<PathBuf>,
+    /// The folder whose index to use (where `hashlens index` and the app keep it).
+    #[arg(long)]
+    folder: Option<PathBuf>,
+}
+
+impl IndexChoice {
+    /// The index file chosen.
+    pub fn path(&self) -> PathBuf {
+        match (&self.index, &self.folder) {
+            (Some(index), _) => index.clone(),
+            (None, Some(folder)) => {
+                hashlens_core::index::index_path_for(folder, &hashlens_core::index::data_dir())
+            }
+            (None, None) => unreachable!("clap requires one"),
+        }
     }
 }
 
