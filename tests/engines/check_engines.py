@@ -1,100 +1,150 @@
 """Load a `hashlens export` into the real engine and answer queries, for the export test
 (app/tests/cli/engines.rs), which compares the answers with `hashlens search`.
 
-    check_engines.py --prefix PREFIX --engine faiss|milvus --queries 0,5,7 (--k 10 | --radius R)
+    check_engines.py --prefix PREFIX --engine faiss|milvus --queries 0,5,7 [--k 10] [--radius R]
 
-Queries are photos of the export, by id; their codes are read back from the engine's own files. Prints
-one JSON line: {"engine", "bits", "count", "results": {"ID": [[id, distance], ...]}}, each list ordered
-by (distance, id). Exits with 3 and a one-line reason when the engine's Python package is missing.
+Queries are photos of the export, by id; their codes are read back from the export itself. With
+--radius, every photo at distance <= R (k is then ignored); otherwise the k nearest. Prints one JSON
+line: {"engine", "bits", "count", "results": {"ID": [[id, distance], ...]}}, each list ordered by
+(distance, id). Exits with 3 and a one-line reason on stderr when the engine's Python packages are
+missing or unusable (the test then skips that engine). Needs faiss-cpu, or pymilvus with milvus-lite 2.x
+(milvus-lite 3 has no BINARY_VECTOR).
 """
 
 import argparse
 import json
+import os
 import sys
 import tempfile
+import warnings
+from importlib import metadata
+
+# Milvus refuses a search whose limit (topk) is above this.
+MILVUS_MAX_LIMIT = 16384
+
+
+def unavailable(reason):
+    print(reason, file=sys.stderr)
+    sys.exit(3)
+
+
+def ordered(pairs):
+    return sorted(((int(i), int(round(d))) for i, d in pairs), key=lambda p: (p[1], p[0]))
 
 
 def faiss_results(prefix, queries, k, radius):
-    import faiss
-    import numpy as np
-
+    try:
+        import faiss
+    except ImportError as e:
+        unavailable(f"faiss is not installed (pip install faiss-cpu): {e}")
     index = faiss.read_index_binary(prefix + ".faiss")
-    codes = faiss.rev_swig_ptr(index.xb.data(), index.ntotal * index.code_size)
-    codes = np.array(codes, dtype=np.uint8).reshape(index.ntotal, index.code_size)
-    results = {}
-    for q in queries:
-        x = codes[q : q + 1]
-        if radius is None:
-            d, i = index.search(x, k)
-            pairs = [(int(a), int(b)) for a, b in zip(i[0], d[0]) if a >= 0]
-        else:
-            # FAISS's binary range search keeps distances strictly below its radius.
-            lims, d, i = index.range_search(x, radius + 1)
-            pairs = [(int(a), int(b)) for a, b in zip(i[lims[0] : lims[1]], d[lims[0] : lims[1]])]
-        results[str(q)] = sorted(pairs, key=lambda p: (p[1], p[0]))
-    return index.d, index.ntotal, results
+    if max(queries) >= index.ntotal:
+        sys.exit(f"query id {max(queries)} is not in the index ({index.ntotal} codes)")
+    x = index.reconstruct_n(0, index.ntotal)[queries]  # uint8, (queries, code_size)
+    if radius is None:
+        dist, ids = index.search(x, k)  # padded with id -1 when k > ntotal
+        found = [[(i, d) for i, d in zip(ids[r], dist[r]) if i >= 0] for r in range(len(queries))]
+    else:
+        # IndexBinary::range_search keeps distances strictly below its radius (IndexBinary.h).
+        lims, dist, ids = index.range_search(x, radius + 1)
+        found = [zip(ids[lims[r] : lims[r + 1]], dist[lims[r] : lims[r + 1]]) for r in range(len(queries))]
+    return index.d, index.ntotal, {str(q): ordered(f) for q, f in zip(queries, found)}
+
+
+def read_schema(spec):
+    """(collection name, fields as {name, type, is_primary, dim?, max_length?}, index) of the schema file
+    `hashlens export --format milvus` writes."""
+    return spec["collection_name"], spec["fields"], spec["index"]
 
 
 def milvus_results(prefix, queries, k, radius):
-    from pymilvus import DataType, MilvusClient
+    try:
+        lite = metadata.version("milvus-lite")
+        warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+        import milvus_lite.server_manager  # noqa: F401 (MilvusClient needs it for a local file)
+        from pymilvus import DataType, MilvusClient
+    except (ImportError, metadata.PackageNotFoundError) as e:
+        unavailable(f"pymilvus with milvus-lite is not installed (pip install pymilvus 'milvus-lite<3' "
+                    f"'setuptools<81'): {e}")
+    if int(lite.split(".")[0]) >= 3:
+        unavailable(f"milvus-lite {lite} has no BINARY_VECTOR; install milvus-lite<3 (2.5.1)")
 
     with open(prefix + ".milvus.schema.json") as f:
-        spec = json.load(f)
+        name, fields, index = read_schema(json.load(f))
     with open(prefix + ".milvus.json") as f:
         rows = json.load(f)
+    # {"rows": [...]} or a bare list of rows: Milvus's bulk insert reads both.
     rows = rows["rows"] if isinstance(rows, dict) else rows
-    fields = {f["name"]: f for f in spec["fields"]}
-    bits = fields["code"]["dim"]
+
+    # "INT64", "Int64", "BINARY_VECTOR", "BinaryVector", ... → DataType.
+    types = {t.name.replace("_", ""): t for t in DataType}
+    schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
+    for fd in fields:
+        kind = types[fd["type"].replace("_", "").upper()]
+        extra = {key: int(fd[key]) for key in ("dim", "max_length") if key in fd}
+        schema.add_field(fd["name"], kind, is_primary=bool(fd.get("is_primary")), **extra)
+    key = next(fd["name"] for fd in fields if fd.get("is_primary"))
+    vec = index["field_name"]
+    bits = int(next(fd["dim"] for fd in fields if fd["name"] == vec))
+
+    # pymilvus wants a binary vector as bytes, bits / 8 of them, and does not check the length: a
+    # wrong-sized one shifts every later row of the batch. So check here.
+    data = []
+    for r in rows:
+        if len(r[vec]) * 8 != bits:
+            sys.exit(f"row {r[key]}: {len(r[vec])} bytes for a {bits}-bit vector")
+        data.append({**r, vec: bytes(r[vec])})
+    by_key = {r[key]: r[vec] for r in data}
+    vectors = [by_key[q] for q in queries]
+
+    metric = index["metric_type"]
+    if radius is None:
+        limit, params = k, {}
+    else:
+        # Milvus's range search for HAMMING keeps range_filter <= distance < radius (docs:
+        # range-search.md); it still returns at most `limit` rows, and limit can't pass 16384.
+        limit, params = min(len(data), MILVUS_MAX_LIMIT), {"radius": radius + 1, "range_filter": 0}
+    if limit > MILVUS_MAX_LIMIT:
+        sys.exit(f"Milvus searches at most {MILVUS_MAX_LIMIT} neighbours, not {limit}")
+
     with tempfile.TemporaryDirectory() as tmp:
-        client = MilvusClient(tmp + "/milvus.db")
-        schema = MilvusClient.create_schema(auto_id=False)
-        schema.add_field("id", DataType.INT64, is_primary=True)
-        schema.add_field("path", DataType.VARCHAR, max_length=fields["path"]["max_length"])
-        schema.add_field("code", DataType.BINARY_VECTOR, dim=bits)
-        index = spec["index"]
-        params = client.prepare_index_params()
-        params.add_index(field_name=index["field_name"], index_type=index["index_type"],
-                         metric_type=index["metric_type"])
-        name = spec["collection_name"]
-        client.create_collection(name, schema=schema, index_params=params)
-        # pymilvus takes a binary vector as its bytes.
-        data = [{"id": r["id"], "path": r["path"], "code": bytes(r["code"])} for r in rows]
-        for start in range(0, len(data), 1000):
-            client.insert(name, data[start : start + 1000])
-        client.load_collection(name)
-        by_id = {r["id"]: r for r in data}
-        vectors = [by_id[q]["code"] for q in queries]
-        # A range search needs a limit: every row, so that nothing within the radius is cut off.
-        limit = k if radius is None else min(len(data), 16384)
-        search_params = {"metric_type": "HAMMING"}
-        hits = client.search(name, data=vectors, anns_field="code", limit=limit,
-                             search_params=search_params, output_fields=["id"])
-        results = {}
-        for q, found in zip(queries, hits):
-            pairs = [(int(h["id"]), int(round(h["distance"]))) for h in found]
-            if radius is not None:
-                pairs = [p for p in pairs if p[1] <= radius]
-            results[str(q)] = sorted(pairs, key=lambda p: (p[1], p[0]))
-        client.close()
+        # The embedded server logs through glog, by default into new files in /tmp on every run.
+        os.environ["GLOG_log_dir"] = tmp
+        db = tmp + "/milvus.db"
+        client = MilvusClient(db)
+        try:
+            ip = client.prepare_index_params()
+            ip.add_index(field_name=vec, index_type=index["index_type"], metric_type=metric,
+                         params=index.get("params", {}))
+            client.create_collection(name, schema=schema, index_params=ip)
+            for start in range(0, len(data), 2000):
+                client.insert(name, data[start : start + 2000])
+            client.load_collection(name)
+            hits = client.search(name, data=vectors, anns_field=vec, limit=limit, output_fields=[key],
+                                 search_params={"metric_type": metric, "params": params})
+        finally:
+            client.close()
+            milvus_lite.server_manager.server_manager_instance.release_server(db)
+
+    results = {}
+    for q, found in zip(queries, hits):
+        if radius is not None and len(found) == limit < len(data):
+            sys.exit(f"query {q}: {limit} or more photos within {radius}, Milvus's most for one search")
+        results[str(q)] = ordered((h["id"], h["distance"]) for h in found)
     return bits, len(data), results
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--prefix", required=True)
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--prefix", required=True, help="the export's PREFIX")
     ap.add_argument("--engine", choices=["faiss", "milvus"], required=True)
-    ap.add_argument("--queries", required=True)
-    group = ap.add_mutually_exclusive_group(required=True)
-    group.add_argument("--k", type=int)
-    group.add_argument("--radius", type=int)
+    ap.add_argument("--queries", required=True, help="photo ids, comma-separated")
+    ap.add_argument("--k", type=int, default=10, help="nearest neighbours (default 10)")
+    ap.add_argument("--radius", type=int, help="every photo at distance <= R instead")
     args = ap.parse_args()
     queries = [int(q) for q in args.queries.split(",")]
     run = faiss_results if args.engine == "faiss" else milvus_results
-    try:
-        bits, count, results = run(args.prefix, queries, args.k, args.radius)
-    except ImportError as e:
-        print(f"the {args.engine} Python package is not installed ({e})", file=sys.stderr)
-        sys.exit(3)
+    bits, count, results = run(args.prefix, queries, args.k, args.radius)
     print(json.dumps({"engine": args.engine, "bits": bits, "count": count, "results": results}))
 
 

@@ -7,10 +7,12 @@
 //! (`tests/engines.rs` loads every export into the real engine and compares with `hashlens search`).
 //!
 //! **Bits.** hashlens byte `j` of a code holds bits `8j..8j+8`, bit `8j` the least significant (the
-//! `code` module). FAISS uses that very layout (`faiss.pack_bitstrings` / `unpack_bitstrings`), so the
-//! bytes go out unchanged. Milvus numbers a binary vector's dimensions from the most significant bit of
-//! each byte (`numpy.packbits`, its documented way to build one), so each byte is bit-reversed: Milvus's
-//! dimension `i` is hashlens's bit `i`. Distances do not depend on either choice; dimension numbers do.
+//! `code` module). FAISS uses that very layout (`faiss.real_to_binary` puts dimensions 0 and 9 in the
+//! bytes `[1, 2]`), so the bytes go out unchanged. Milvus's bulk-insert documentation and pymilvus's
+//! `BulkWriter` pack a binary vector with `numpy.packbits`, most significant bit first (`[1, 0, …, 0]` →
+//! `[128, …]`), so each byte is bit-reversed: dimension `i` in that convention is hashlens's bit `i`.
+//! Milvus's engine gives the order no meaning of its own (some of its examples use the other one), and
+//! Hamming distances do not depend on it.
 //!
 //! Every file is written atomically; ids are the photos' positions in the index.
 

@@ -37,6 +37,10 @@ const PARALLEL_MIN_CODES: usize = 1 << 18;
 /// Queries answered together in one pass over the book (see `Search::batch`).
 const QUERY_GROUP: usize = 8;
 
+/// Books up to this size are answered one whole query per task in batches: they stay in the last-level
+/// cache, so grouping queries saves no memory traffic (`benchmarks/results/batch-search.md`).
+const CACHED_BOOK_BYTES: usize = 16 << 20;
+
 /// Bytes of codes scanned by every query of a group before moving on: well inside a core's L2 cache.
 const BLOCK_BYTES: usize = 128 << 10;
 
@@ -122,8 +126,9 @@ impl Search {
         ))
     }
 
-    /// Answers many queries. With fewer queries than threads, each query is split across threads.
-    /// Otherwise queries are answered in groups, one group per task: the book is streamed once per group
+    /// Answers many queries. With fewer queries than threads, each query is split across threads. A book
+    /// that fits in the cache is scanned by each query on its own thread. Otherwise queries are answered
+    /// in groups, one group per task: the book is streamed once per group
     /// in cache-sized blocks and every query of the group scans a block while it is in cache, so memory
     /// traffic falls by the group size (single queries over a large book are memory-bound).
     fn batch<C, F>(
@@ -145,6 +150,20 @@ impl Search {
                 .collect();
         }
         let w = book.words_per_code();
+        if book.words().len() * 8 <= CACHED_BOOK_BYTES {
+            // The book stays in the shared cache: streaming it once per group saves nothing, and one
+            // whole query per task keeps the threads busiest.
+            return query_words
+                .par_iter()
+                .map(|q| {
+                    let mut c = make();
+                    self.kernel.scan(book.words(), w, q, 0, &mut c);
+                    let mut found = c.finish();
+                    found.truncate(k);
+                    found
+                })
+                .collect();
+        }
         let block_codes = (BLOCK_BYTES / (8 * w)).max(1);
         let groups: Vec<Vec<Vec<Neighbor>>> = query_words
             .par_chunks(QUERY_GROUP)

@@ -2,7 +2,7 @@
 //! within a radius, each against its baseline in the same run.
 //!
 //! - `open`: a synthetic index of N photos (random codes, camera-like paths) is written once, then opened
-//!   in a fresh process per way of opening — memory-mapped ([`MappedIndex`], what `hashlens search`
+//!   in a fresh process per measurement (the median of three is reported) — memory-mapped ([`MappedIndex`], what `hashlens search`
 //!   does) and parsed whole ([`CodeIndex::load`], what it did before) — timing the open and the first
 //!   query, and reading the process's resident memory before and after.
 //! - `radius`: multi-index hashing ([`MultiIndex`]) against the exact scan on the same codes and
@@ -32,6 +32,13 @@ pub struct OpenBench {
     /// Where the synthetic indexes are written (kept for the next run).
     #[arg(long, default_value = "target/bench-open")]
     dir: PathBuf,
+    /// Empty the page cache before each measurement (Linux, as root: `/proc/sys/vm/drop_caches`), so
+    /// that the index is read from the disk, as on the first search after a reboot.
+    #[arg(long)]
+    cold: bool,
+    /// Measurements of each way; the one with the median time to the first results is reported.
+    #[arg(long, default_value_t = 3)]
+    repeat: usize,
     /// Measure one way of opening in this process (used by the benchmark itself).
     #[arg(long, value_enum, hide = true, requires = "index")]
     measure: Option<OpenWay>,
@@ -66,6 +73,8 @@ struct Opened {
 struct OpenRow {
     n: usize,
     bits: usize,
+    /// Whether the page cache was emptied before each measurement.
+    cold: bool,
     file_mib: f64,
     mapped: Opened,
     parsed: Opened,
@@ -85,11 +94,12 @@ pub fn open(b: OpenBench) -> anyhow::Result<()> {
     for &n in &b.n {
         let file = b.dir.join(format!("open-{n}x{}.hlindex", b.bits));
         ensure_synthetic(&file, n, b.bits)?;
-        let mapped = measure_in_child(OpenWay::Mapped, &file)?;
-        let parsed = measure_in_child(OpenWay::Parsed, &file)?;
+        let mapped = median_of(b.repeat, || measure_in_child(OpenWay::Mapped, &file, b.cold))?;
+        let parsed = median_of(b.repeat, || measure_in_child(OpenWay::Parsed, &file, b.cold))?;
         rows.push(OpenRow {
             n,
             bits: b.bits,
+            cold: b.cold,
             file_mib: std::fs::metadata(&file)?.len() as f64 / (1 << 20) as f64,
             speedup: parsed.to_first_results_ms / mapped.to_first_results_ms,
             mapped,
@@ -99,7 +109,10 @@ pub fn open(b: OpenBench) -> anyhow::Result<()> {
     if b.json {
         return crate::cli::output::print_json(&rows);
     }
-    out!("opening an index and answering its first query (k = 10), warm page cache");
+    out!(
+        "opening an index and answering its first query (k = 10), {} page cache",
+        if b.cold { "empty" } else { "warm" }
+    );
     out!("  photos      file MiB  way     open ms  1st query ms  RSS MiB (open / query)");
     for r in &rows {
         for o in [&r.mapped, &r.parsed] {
@@ -159,7 +172,19 @@ fn ensure_synthetic(file: &Path, n: usize, bits: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn measure_in_child(way: OpenWay, file: &Path) -> anyhow::Result<Opened> {
+/// The run with the median time to the first results among `n` (at least one).
+fn median_of(n: usize, mut run: impl FnMut() -> anyhow::Result<Opened>) -> anyhow::Result<Opened> {
+    let mut runs = (0..n.max(1)).map(|_| run()).collect::<anyhow::Result<Vec<_>>>()?;
+    runs.sort_by(|a, b| a.to_first_results_ms.total_cmp(&b.to_first_results_ms));
+    Ok(runs.swap_remove(runs.len() / 2))
+}
+
+fn measure_in_child(way: OpenWay, file: &Path, cold: bool) -> anyhow::Result<Opened> {
+    if cold {
+        std::process::Command::new("sync").status().context("cannot run sync")?;
+        std::fs::write("/proc/sys/vm/drop_caches", "3")
+            .context("cannot empty the page cache (--cold needs Linux and root)")?;
+    }
     let exe = std::env::current_exe().context("cannot find the hashlens executable")?;
     let way_name = match way {
         OpenWay::Mapped => "mapped",
