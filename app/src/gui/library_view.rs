@@ -72,7 +72,6 @@ pub fn show(lib: &mut Library, ui: &mut egui::Ui) -> LibraryIntent {
             {
                 intent = LibraryIntent::Close;
             }
-            ui.strong(lib.folder.display().to_string());
             ui.separator();
             let mut shown = lib.tab;
             for (tab, name) in [
@@ -106,6 +105,14 @@ pub fn show(lib: &mut Library, ui: &mut egui::Ui) -> LibraryIntent {
                 {
                     intent = LibraryIntent::ChooseQueryPhoto;
                 }
+                // The folder takes what room is left between the tabs and the buttons, shortened with
+                // "…" (whole on hover), so that the bar fits at any window size and in presentation mode.
+                ui.with_layout(egui::Layout::left_to_right(egui::Align::Center), |ui| {
+                    ui.separator();
+                    let folder = lib.folder.display().to_string();
+                    ui.add(egui::Label::new(egui::RichText::new(&folder).strong()).truncate())
+                        .on_hover_text(folder);
+                });
             });
         });
     });

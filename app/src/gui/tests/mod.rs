@@ -649,6 +649,17 @@ fn presentation_mode_enlarges_and_explains_the_view_on_screen() {
     harness.get_by_label_contains("Open the demo to see it");
     open_indexed(&mut harness, &root);
     harness.get_by_label_contains("Click a photo: every other photo is ranked");
+    // The top bar fits the default window half as large again: the tabs, the folder and the buttons
+    // side by side, none over another or past the edge (the folder's path is shortened instead).
+    let width = harness.ctx.content_rect().width();
+    let model = harness.get_by_label("Model").rect();
+    let search = harness.get_by_label("Search with a photo…").rect();
+    let reindex = harness.get_by_label("Re-index").rect();
+    assert!(
+        model.right() < search.left() && search.right() < reindex.left(),
+        "{model:?} {search:?} {reindex:?}"
+    );
+    assert!(reindex.right() <= width, "{reindex:?} past {width}");
     harness.get_by_label("photo 002.png").click();
     harness.run_steps(3);
     harness.get_by_label_contains("their count is the Hamming distance");

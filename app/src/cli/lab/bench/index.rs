@@ -94,8 +94,12 @@ pub fn open(b: OpenBench) -> anyhow::Result<()> {
     for &n in &b.n {
         let file = b.dir.join(format!("open-{n}x{}.hlindex", b.bits));
         ensure_synthetic(&file, n, b.bits)?;
-        let mapped = median_of(b.repeat, || measure_in_child(OpenWay::Mapped, &file, b.cold))?;
-        let parsed = median_of(b.repeat, || measure_in_child(OpenWay::Parsed, &file, b.cold))?;
+        let mapped = median_of(b.repeat, || {
+            measure_in_child(OpenWay::Mapped, &file, b.cold)
+        })?;
+        let parsed = median_of(b.repeat, || {
+            measure_in_child(OpenWay::Parsed, &file, b.cold)
+        })?;
         rows.push(OpenRow {
             n,
             bits: b.bits,
@@ -174,14 +178,18 @@ fn ensure_synthetic(file: &Path, n: usize, bits: usize) -> anyhow::Result<()> {
 
 /// The run with the median time to the first results among `n` (at least one).
 fn median_of(n: usize, mut run: impl FnMut() -> anyhow::Result<Opened>) -> anyhow::Result<Opened> {
-    let mut runs = (0..n.max(1)).map(|_| run()).collect::<anyhow::Result<Vec<_>>>()?;
+    let mut runs = (0..n.max(1))
+        .map(|_| run())
+        .collect::<anyhow::Result<Vec<_>>>()?;
     runs.sort_by(|a, b| a.to_first_results_ms.total_cmp(&b.to_first_results_ms));
     Ok(runs.swap_remove(runs.len() / 2))
 }
 
 fn measure_in_child(way: OpenWay, file: &Path, cold: bool) -> anyhow::Result<Opened> {
     if cold {
-        std::process::Command::new("sync").status().context("cannot run sync")?;
+        std::process::Command::new("sync")
+            .status()
+            .context("cannot run sync")?;
         std::fs::write("/proc/sys/vm/drop_caches", "3")
             .context("cannot empty the page cache (--cold needs Linux and root)")?;
     }
