@@ -14,7 +14,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::common::{hashlens, json};
+use crate::common::{hashlens, json, json_lines};
 
 /// The Python that has the engines, if any.
 fn python() -> Option<PathBuf> {
@@ -244,17 +244,7 @@ fn exports_rank_like_hashlens_in_faiss_and_milvus() {
         ];
         args.extend(ours_args.iter().map(|a| a.to_string()));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let out = hashlens(&args);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let ours: Vec<Hits> = String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .map(|l| hits(&serde_json::from_str(l).unwrap()))
-            .collect();
+        let ours: Vec<Hits> = json_lines(&hashlens(&args)).iter().map(hits).collect();
         assert_eq!(ours.len(), 5);
         assert!(
             ours.iter().any(|h| !h.is_empty()),

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{hashlens, json};
+use crate::common::{hashlens, json, json_lines};
 
 /// `n` distinct small photos (two colour families, so that neighbours are meaningful).
 fn photos(root: &Path, n: u32) {
@@ -177,16 +177,7 @@ fn index_then_search_by_outside_and_indexed_photos() {
         .args(["--device", "cpu", "--json"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(&out);
     assert_eq!(lines.len(), 3);
     assert_eq!(
         lines[0]["results"],

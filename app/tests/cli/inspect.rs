@@ -50,16 +50,7 @@ fn correct_top1(backbone: &str, images: &[(PathBuf, usize)]) -> usize {
         .args(images.iter().map(|(p, _)| p))
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = crate::common::json_lines(&out);
     assert_eq!(lines.len(), images.len());
     let mut correct = 0;
     for ((path, class), v) in images.iter().zip(&lines) {
