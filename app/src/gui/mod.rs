@@ -249,6 +249,10 @@ impl HashlensApp {
             },
         };
         self.presentation.show_line(ui, on_screen);
+        if matches!(self.screen, Screen::Welcome) {
+            self.welcome
+                .refresh_recent(&self.settings.recent, &self.data_dir);
+        }
         let mut present = false;
         let intent = match &mut self.screen {
             Screen::Welcome => {
@@ -297,6 +301,7 @@ impl HashlensApp {
             LibraryIntent::Close => {
                 if let Screen::Library(lib) = &self.screen {
                     lib.cancel();
+                    self.welcome.forget(&lib.folder);
                 }
                 self.screen = Screen::Welcome;
             }

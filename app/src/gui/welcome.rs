@@ -4,9 +4,11 @@
 //! The dialog (rfd) runs on its own thread: on Linux desktops without a portal or zenity it can return
 //! nothing or never return, and the window must stay usable — the path field always works.
 
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 use eframe::egui::{self, RichText};
+use hashlens_core::index::{MappedIndex, index_path_for};
 
 use super::dialog::{Dialog, Pick};
 use super::playground::Playground;
@@ -24,6 +26,9 @@ pub struct Welcome {
     dialog: Option<Dialog>,
     pub error: Option<String>,
     playground: Playground,
+    /// What each recent folder holds ("1,204 photos · indexed 2026-12-01"), read from its index's
+    /// header once, outside drawing (`refresh_recent`).
+    recent_summaries: HashMap<PathBuf, String>,
 }
 
 impl Welcome {
@@ -49,6 +54,22 @@ impl Welcome {
             self.error = Some(e.to_string());
             None
         })
+    }
+
+    /// Reads what the recent folders not yet summarised hold: their indexes' headers (memory-mapped; no
+    /// photo is read). Called before drawing, so the view only shows what is known.
+    pub fn refresh_recent(&mut self, recent: &[PathBuf], data_dir: &Path) {
+        for folder in recent {
+            if !self.recent_summaries.contains_key(folder) {
+                let summary = summarise(folder, data_dir);
+                self.recent_summaries.insert(folder.clone(), summary);
+            }
+        }
+    }
+
+    /// Forgets what `folder` held (it was just open, and may hold more now).
+    pub fn forget(&mut self, folder: &Path) {
+        self.recent_summaries.remove(folder);
     }
 
     /// Draws the view; returns what the user chose.
@@ -98,9 +119,14 @@ impl Welcome {
             ui.add_space(16.0);
             ui.strong("Recent folders");
             for folder in recent {
-                if ui.link(folder.display().to_string()).clicked() {
-                    chosen = self.check(folder.clone()).map(Choice::Folder);
-                }
+                ui.horizontal(|ui| {
+                    if ui.link(folder.display().to_string()).clicked() {
+                        chosen = self.check(folder.clone()).map(Choice::Folder);
+                    }
+                    if let Some(summary) = self.recent_summaries.get(folder) {
+                        ui.label(RichText::new(summary).weak());
+                    }
+                });
             }
         }
         ui.add_space(24.0);
@@ -119,5 +145,28 @@ impl Welcome {
             self.error = Some(format!("{} is not a folder", folder.display()));
             None
         }
+    }
+}
+
+/// "1,204 photos · indexed 2026-12-01" for a folder with an index, "not indexed yet" without one.
+fn summarise(folder: &Path, data_dir: &Path) -> String {
+    let path = index_path_for(folder, data_dir);
+    match MappedIndex::open(&path) {
+        Ok(index) => {
+            let when = std::fs::metadata(&path)
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| format!(" · indexed {}", super::format::day(d.as_nanos() as u64)))
+                .unwrap_or_default();
+            let n = index.len();
+            format!(
+                "{} photo{}{when}",
+                super::format::count(n),
+                if n == 1 { "" } else { "s" }
+            )
+        }
+        Err(_) if !path.exists() => "not indexed yet".into(),
+        Err(_) => "its index cannot be read: it will be rebuilt".into(),
     }
 }

@@ -274,7 +274,18 @@ fn recent_folders_keep_their_places() {
     assert_eq!(harness.state().settings.recent, [b.clone(), a.clone()]);
     // Opening a listed folder again leaves the list as it was: the same spot opens the same folder.
     visit(&mut harness, &a);
-    assert_eq!(harness.state().settings.recent, [b, a]);
+    assert_eq!(harness.state().settings.recent, [b.clone(), a]);
+    // Each recent folder says what it holds, read from its index; one gone since says so.
+    assert_eq!(
+        harness
+            .get_all_by_label_contains("4 photos · indexed ")
+            .count(),
+        2
+    );
+    std::fs::remove_dir_all(b.join(".hashlens")).unwrap();
+    harness.state_mut().welcome.forget(&b);
+    harness.run_steps(2);
+    harness.get_by_label("not indexed yet");
 }
 
 fn bit_distance(a: &HashCode, b: &HashCode) -> u32 {
