@@ -250,8 +250,12 @@ impl HashlensApp {
         };
         self.presentation.show_line(ui, on_screen);
         if matches!(self.screen, Screen::Welcome) {
-            self.welcome
-                .refresh_recent(&self.settings.recent, &self.data_dir);
+            self.welcome.refresh_recent(
+                &ctx,
+                &self.settings.recent,
+                &self.data_dir,
+                self.thumbnail_cache.as_deref(),
+            );
         }
         let mut present = false;
         let intent = match &mut self.screen {

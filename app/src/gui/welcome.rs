@@ -1,5 +1,6 @@
-//! The first view: choose a folder by typing its path, through the system's folder dialog, by dropping it
-//! on the window, or from the recent ones.
+//! The first view, a place to start from: the demo library first (a presenter's one click), what the app
+//! does and what a code is in two lines, a folder by its path, the system's folder dialog or a drop, and
+//! the recent folders with a thumbnail and what each holds.
 //!
 //! The dialog (rfd) runs on its own thread: on Linux desktops without a portal or zenity it can return
 //! nothing or never return, and the window must stay usable — the path field always works.
@@ -12,6 +13,7 @@ use hashlens_core::index::{MappedIndex, index_path_for};
 
 use super::dialog::{Dialog, Pick};
 use super::playground::Playground;
+use super::thumbs::Thumbnails;
 
 /// What the user chose on the welcome view.
 #[derive(Debug, PartialEq)]
@@ -26,9 +28,18 @@ pub struct Welcome {
     dialog: Option<Dialog>,
     pub error: Option<String>,
     playground: Playground,
-    /// What each recent folder holds ("1,204 photos · indexed 2026-12-01"), read from its index's
-    /// header once, outside drawing (`refresh_recent`).
-    recent_summaries: HashMap<PathBuf, String>,
+    /// What each recent folder holds, read from its index once, outside drawing (`refresh_recent`).
+    recent_summaries: HashMap<PathBuf, Summary>,
+    /// Thumbnails of the recent folders' first photos, made on a worker thread.
+    thumbs: Option<Thumbnails>,
+}
+
+/// A recent folder as the welcome view shows it.
+struct Summary {
+    /// "1,204 photos · indexed 2026-12-01", or why there is no count.
+    text: String,
+    /// The folder's first indexed photo, for its thumbnail.
+    photo: Option<PathBuf>,
 }
 
 impl Welcome {
@@ -58,13 +69,35 @@ impl Welcome {
 
     /// Reads what the recent folders not yet summarised hold: their indexes' headers (memory-mapped; no
     /// photo is read). Called before drawing, so the view only shows what is known.
-    pub fn refresh_recent(&mut self, recent: &[PathBuf], data_dir: &Path) {
+    pub fn refresh_recent(
+        &mut self,
+        ctx: &egui::Context,
+        recent: &[PathBuf],
+        data_dir: &Path,
+        thumbnail_cache: Option<&Path>,
+    ) {
+        self.thumbs
+            .get_or_insert_with(|| {
+                Thumbnails::new(
+                    ctx,
+                    1,
+                    2 * RECENT_SHOWN,
+                    thumbnail_cache.map(Path::to_path_buf),
+                )
+            })
+            .poll(ctx);
         for folder in recent {
             if !self.recent_summaries.contains_key(folder) {
                 let summary = summarise(folder, data_dir);
                 self.recent_summaries.insert(folder.clone(), summary);
             }
         }
+    }
+
+    /// Thumbnails of recent folders ready to draw.
+    #[cfg(test)]
+    pub fn thumbnails_ready(&self) -> usize {
+        self.thumbs.as_ref().map_or(0, Thumbnails::ready)
     }
 
     /// Forgets what `folder` held (it was just open, and may hold more now).
@@ -78,7 +111,28 @@ impl Welcome {
         ui.add_space(16.0);
         ui.heading(RichText::new("hashlens").size(32.0));
         ui.label("Find similar photos by the Hamming distance between binary hash codes.");
+        ui.label(
+            RichText::new(
+                "Each photo becomes a code of 64 bits; similar photos get codes that differ in few \
+                 bits, so finding them is counting the bits that differ.",
+            )
+            .weak(),
+        );
         ui.add_space(16.0);
+        ui.horizontal(|ui| {
+            let demo = ui.add(
+                egui::Button::new(RichText::new("Open the demo library").size(20.0))
+                    .min_size(egui::vec2(0.0, 40.0)),
+            );
+            if demo.clicked() {
+                chosen = Some(Choice::Demo);
+            }
+            ui.label(
+                "16 public-domain photos, five of them near-duplicates of others: click the cat.",
+            );
+        });
+        ui.add_space(16.0);
+        ui.strong("Your photos");
         ui.horizontal(|ui| {
             let field = ui.add(
                 egui::TextEdit::singleline(&mut self.path)
@@ -105,28 +159,39 @@ impl Welcome {
             RichText::new("…or drop a folder on this window. Photos are indexed on your computer; nothing leaves it.")
                 .weak(),
         );
-        ui.add_space(8.0);
-        let demo = ui.button("Open the demo library").on_hover_text(
-            "16 public-domain photos, five of them near-duplicates of others: try clicking the cat",
-        );
-        if demo.clicked() {
-            chosen = Some(Choice::Demo);
-        }
         if let Some(e) = &self.error {
             ui.colored_label(super::colours::ERROR, e);
         }
         if !recent.is_empty() {
             ui.add_space(16.0);
             ui.strong("Recent folders");
-            for folder in recent {
-                ui.horizontal(|ui| {
-                    if ui.link(folder.display().to_string()).clicked() {
-                        chosen = self.check(folder.clone()).map(Choice::Folder);
-                    }
-                    if let Some(summary) = self.recent_summaries.get(folder) {
-                        ui.label(RichText::new(summary).weak());
-                    }
-                });
+            for folder in recent.iter().take(RECENT_SHOWN) {
+                let summary = self.recent_summaries.get(folder);
+                let thumb = summary
+                    .and_then(|s| s.photo.as_deref())
+                    .zip(self.thumbs.as_mut())
+                    .and_then(|(photo, thumbs)| thumbs.get(photo).cloned());
+                let open = ui
+                    .horizontal(|ui| {
+                        let side = egui::vec2(RECENT_THUMB, RECENT_THUMB);
+                        let picture = match &thumb {
+                            Some(t) => ui.add(
+                                egui::Image::new(t)
+                                    .fit_to_exact_size(side)
+                                    .sense(egui::Sense::click()),
+                            ),
+                            None => ui.allocate_response(side, egui::Sense::click()),
+                        };
+                        let link = ui.link(folder.display().to_string());
+                        if let Some(summary) = summary {
+                            ui.label(RichText::new(&summary.text).weak());
+                        }
+                        picture.clicked() || link.clicked()
+                    })
+                    .inner;
+                if open {
+                    chosen = self.check(folder.clone()).map(Choice::Folder);
+                }
             }
         }
         ui.add_space(24.0);
@@ -148,9 +213,19 @@ impl Welcome {
     }
 }
 
-/// "1,204 photos · indexed 2026-12-01" for a folder with an index, "not indexed yet" without one.
-fn summarise(folder: &Path, data_dir: &Path) -> String {
+/// Recent folders listed.
+const RECENT_SHOWN: usize = 8;
+
+/// Side of a recent folder's thumbnail, in points.
+const RECENT_THUMB: f32 = 48.0;
+
+/// A folder's summary, with its first photo for the thumbnail.
+fn summarise(folder: &Path, data_dir: &Path) -> Summary {
     let path = index_path_for(folder, data_dir);
+    let no_index = |text: &str| Summary {
+        text: text.into(),
+        photo: None,
+    };
     match MappedIndex::open(&path) {
         Ok(index) => {
             let when = std::fs::metadata(&path)
@@ -160,13 +235,16 @@ fn summarise(folder: &Path, data_dir: &Path) -> String {
                 .map(|d| format!(" · indexed {}", super::format::day(d.as_nanos() as u64)))
                 .unwrap_or_default();
             let n = index.len();
-            format!(
-                "{} photo{}{when}",
-                super::format::count(n),
-                if n == 1 { "" } else { "s" }
-            )
+            Summary {
+                text: format!(
+                    "{} photo{}{when}",
+                    super::format::count(n),
+                    if n == 1 { "" } else { "s" }
+                ),
+                photo: (n > 0).then(|| index.photo_path(0).ok()).flatten(),
+            }
         }
-        Err(_) if !path.exists() => "not indexed yet".into(),
-        Err(_) => "its index cannot be read: it will be rebuilt".into(),
+        Err(_) if !path.exists() => no_index("not indexed yet"),
+        Err(_) => no_index("its index cannot be read: it will be rebuilt"),
     }
 }

@@ -282,6 +282,8 @@ fn recent_folders_keep_their_places() {
             .count(),
         2
     );
+    // …and shows its first photo, decoded on a worker thread.
+    wait(&mut harness, |app| app.welcome.thumbnails_ready() == 2);
     std::fs::remove_dir_all(b.join(".hashlens")).unwrap();
     harness.state_mut().welcome.forget(&b);
     harness.run_steps(2);
