@@ -23,6 +23,7 @@
 pub mod augment;
 pub mod budget;
 pub mod deform;
+pub mod edit;
 pub mod format;
 pub mod heif;
 pub mod raw;
