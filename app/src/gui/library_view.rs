@@ -7,6 +7,7 @@ use std::path::Path;
 
 use eframe::egui::{self, Color32, Key, RichText, Sense, Vec2};
 use hashlens_core::HashCode;
+use hashlens_core::eval::Verdict;
 
 use super::bits::{code_grid, xor_strip};
 use super::colours;
@@ -28,19 +29,9 @@ pub enum LibraryIntent {
     ChooseQueryPhoto,
 }
 
-/// How a distance reads to a person. At K bits: within K/8 (8 of 64) a near-duplicate — in the demo
-/// library a half-size, recompressed copy of a photo lands 5 bits away and the nearest other photo 29 —
-/// within K/4 similar, beyond that different.
+/// How a distance reads to a person ([`Verdict`], shared with the edit benchmark).
 pub fn verdict(distance: u32, bits: usize) -> &'static str {
-    if distance == 0 {
-        "same code"
-    } else if (distance as usize) * 8 <= bits {
-        "near-duplicate"
-    } else if (distance as usize) * 4 <= bits {
-        "similar"
-    } else {
-        "different"
-    }
+    Verdict::of(distance, bits).name()
 }
 
 /// A share as a percentage that does not round a near-certainty up to 100 % (or a rarity down to 0 %).
@@ -734,22 +725,8 @@ mod tests {
     }
 
     #[test]
-    fn verdicts_and_similarity_at_64_bits() {
-        let v: Vec<&str> = [0, 1, 8, 9, 16, 17]
-            .iter()
-            .map(|&d| verdict(d, 64))
-            .collect();
-        assert_eq!(
-            v,
-            [
-                "same code",
-                "near-duplicate",
-                "near-duplicate",
-                "similar",
-                "similar",
-                "different"
-            ]
-        );
+    fn similarity_at_64_bits() {
+        assert_eq!(verdict(9, 64), "similar");
         assert_eq!(similarity(16, 64), 75.0);
     }
 }

@@ -67,6 +67,68 @@ fn bench_search_reads_raw_codes() {
     assert_eq!(v["distance_sum"], 8);
 }
 
+/// The edit benchmark end to end on 12 small photos in two class folders: every edit reported, scores
+/// that are shares, and the EXIF-only turn read back upright (so its code barely moves, where the
+/// same pixels turned for real move it).
+#[test]
+fn bench_edits_reports_every_edit_and_the_verdicts() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..12u32 {
+        let class = dir.path().join(if i % 2 == 0 { "warm" } else { "cool" });
+        std::fs::create_dir_all(&class).unwrap();
+        image::RgbImage::from_fn(64, 48, |x, y| {
+            let t = ((x * (i + 2) + y * 3 + i * 17) % 97) as u8;
+            if i % 2 == 0 {
+                image::Rgb([150 + t, 40 + t, 20 + t / 2])
+            } else {
+                image::Rgb([20 + t / 2, 60 + t, 140 + t])
+            }
+        })
+        .save(class.join(format!("{i}.png")))
+        .unwrap();
+    }
+    let data = dir.path().to_str().unwrap();
+    let v = json(&hashlens(&[
+        "bench", "edits", "--data", data, "--photos", "12", "--bits", "32", "--device", "cpu",
+        "--json",
+    ]));
+    assert_eq!(v["photos"], 12);
+    let edits = v["edits"].as_object().unwrap();
+    assert_eq!(edits.len(), 15);
+    for name in [
+        "resize_50",
+        "jpeg_q50",
+        "mirror",
+        "brightness_+30",
+        "border",
+        "rotate_90_exif",
+    ] {
+        let r1 = edits[name]["recall_at_1"].as_f64().unwrap();
+        let r10 = edits[name]["recall_at_10"].as_f64().unwrap();
+        assert!(
+            (0.0..=1.0).contains(&r1) && r1 <= r10 && r10 <= 1.0,
+            "{name}: {r1} {r10}"
+        );
+    }
+    let exif = edits["rotate_90_exif"]["distance_median"].as_u64().unwrap();
+    let turned = edits["rotate_90"]["distance_median"].as_u64().unwrap();
+    assert!(
+        exif < turned,
+        "EXIF turn {exif} bits, pixel turn {turned} bits"
+    );
+    for verdict in ["verdict", "similar"] {
+        let p = v[verdict]["precision"].as_f64().unwrap();
+        let r = v[verdict]["recall"].as_f64().unwrap();
+        assert!(
+            (0.0..=1.0).contains(&p) && (0.0..=1.0).contains(&r),
+            "{verdict}"
+        );
+    }
+    assert_eq!(v["verdict"]["within"], 4, "K/8 at 32 bits");
+    assert_eq!(v["same_class"]["pairs"], 30, "2 × C(6, 2)");
+    assert_eq!(v["different_class"]["pairs"], 36);
+}
+
 fn write(dir: &Path, name: &str, text: &str) -> String {
     let p = dir.join(name);
     std::fs::write(&p, text).unwrap();

@@ -16,6 +16,9 @@
 //! All means are over all queries.
 
 mod labels;
+mod verdict;
+
+pub use verdict::Verdict;
 
 pub use labels::{LabelError, Labels};
 

@@ -1,6 +1,7 @@
 //! `hashlens bench …`: measurements that print a table or one JSON object, so that figures in notes and
 //! issues can be reproduced with one command.
 
+mod edits;
 mod encode;
 mod hashing;
 mod index;
@@ -32,6 +33,9 @@ pub enum BenchCommand {
     Open(index::OpenBench),
     /// Radius search: multi-index hashing against the exact scan, results compared.
     Radius(index::RadiusBench),
+    /// Everyday edits (resize, re-save, crop, mirror, turns, brightness, border, …): recall of the
+    /// original, distances, and the precision and recall of the near-duplicate verdict.
+    Edits(edits::EditsBench),
 }
 
 #[derive(Args, Debug)]
@@ -102,6 +106,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Step(b) => step::run(b),
         BenchCommand::Open(b) => index::open(b),
         BenchCommand::Radius(b) => index::radius(b),
+        BenchCommand::Edits(b) => edits::run(b),
     }
 }
 

@@ -1,0 +1,358 @@
+//! `hashlens bench edits`: do codes survive the edits people apply to photos, and is the app's
+//! near-duplicate verdict right? (issue 20's benchmark.)
+//!
+//! A sample of photos of DATA (spread over the folder) is copied into a work folder and indexed as a
+//! library is (the training-free default fitted on those photos, or `--model`). Each photo is then edited
+//! every way `photo::edit` knows, each edited copy is encoded by the same model and searched against the
+//! originals. Per edit: recall@1 and @10 of the original (a tie with another photo counts against it),
+//! and the distances between photos and their edits. Over all edits: precision and recall of the
+//! verdicts "near-duplicate" (≤ K/8 bits) and "similar" (≤ K/4), a pair being right when it is a photo
+//! and its own edit. With class sub-folders, the distances between photos of one class and of different
+//! classes, for comparison.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use hashlens_core::dataset::{folder_classes, scan_images};
+use hashlens_core::eval::Verdict;
+use hashlens_core::index::{
+    CodeIndex, DEFAULT_ARCH, IndexJob, ModelChoice, index_model, update_index,
+};
+use hashlens_core::model::encode::encode_photos;
+use hashlens_core::photo::edit::Edit;
+use hashlens_core::photo::{DecodeLimits, decode_file};
+use hashlens_core::{CodeBook, HashCode};
+use serde::Serialize;
+
+use crate::cli::output::out;
+
+#[derive(Args, Debug)]
+pub struct EditsBench {
+    /// A photo folder (class sub-folders add the same-class and different-class distances).
+    #[arg(long)]
+    data: PathBuf,
+    /// A model file; default: the training-free default fitted on the sampled photos, as a library.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Code length of the default model.
+    #[arg(long, default_value_t = 64, value_parser = crate::cli::args::parse_bits)]
+    bits: usize,
+    /// Photos sampled from DATA (evenly spread).
+    #[arg(long, default_value_t = 200)]
+    photos: usize,
+    /// Where the originals and edited copies are written (kept); default: a temporary folder.
+    #[arg(long)]
+    work: Option<PathBuf>,
+    #[command(flatten)]
+    device: crate::cli::args::DeviceArgs,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct EditRow {
+    recall_at_1: f64,
+    recall_at_10: f64,
+    distance_median: u32,
+    distance_p90: u32,
+    distance_max: u32,
+}
+
+#[derive(Serialize)]
+struct VerdictScore {
+    /// The farthest distance the verdict covers.
+    within: u32,
+    precision: f64,
+    recall: f64,
+}
+
+#[derive(Serialize)]
+struct Spread {
+    pairs: usize,
+    p10: u32,
+    median: u32,
+    p90: u32,
+}
+
+#[derive(Serialize)]
+struct EditsReport {
+    photos: usize,
+    bits: usize,
+    model: String,
+    edits: BTreeMap<&'static str, EditRow>,
+    /// The near-duplicate verdict over all edits.
+    verdict: VerdictScore,
+    /// The similar verdict (similar or closer) over all edits.
+    similar: VerdictScore,
+    same_class: Option<Spread>,
+    different_class: Option<Spread>,
+}
+
+pub fn run(b: EditsBench) -> anyhow::Result<()> {
+    let temp;
+    let work = match &b.work {
+        Some(w) => w.clone(),
+        None => {
+            temp = tempfile::tempdir().context("cannot make a work folder")?;
+            temp.path().to_path_buf()
+        }
+    };
+    let originals = work.join("originals");
+    let (sample, classes) = write_sample(&b.data, &originals, b.photos)?;
+    let device = b.device.open()?;
+
+    // The originals become a library, indexed as the app and `hashlens index` do.
+    let mut job = IndexJob::new(
+        &originals,
+        match &b.model {
+            Some(m) => ModelChoice::File(m.clone()),
+            None => ModelChoice::Default {
+                arch: DEFAULT_ARCH,
+                bits: b.bits,
+                refit: true,
+            },
+        },
+    );
+    job.index = work.join("originals.hlindex");
+    eprintln!("indexing {} photos…", sample.len());
+    let indexed = update_index(&job, &device, &AtomicBool::new(false), &mut |_| {})?;
+    let index = CodeIndex::load(&job.index)?;
+    let model = index_model(&job.index, index.model(), &device.device)?;
+    let order: Vec<usize> = sample
+        .iter()
+        .map(|p| index.position(p).context("a sampled photo was not indexed"))
+        .collect::<anyhow::Result<_>>()?;
+    let book = index.codes().select(&order);
+    let bits = book.bits();
+
+    let mut rows = BTreeMap::new();
+    let (near, similar) = (
+        Verdict::near_duplicate_within(bits),
+        Verdict::similar_within(bits),
+    );
+    let mut near_score = Counts::default();
+    let mut similar_score = Counts::default();
+    for edit in Edit::ALL {
+        let dir = work.join("edits").join(edit.name());
+        std::fs::create_dir_all(&dir)?;
+        let mut paths = Vec::with_capacity(sample.len());
+        for (i, photo) in sample.iter().enumerate() {
+            let img = decode_file(photo, &DecodeLimits::default())?;
+            let path = dir.join(format!("{i:05}.jpg"));
+            std::fs::write(&path, edit.apply(&img))?;
+            paths.push(path);
+        }
+        eprintln!("encoding {} copies: {}", paths.len(), edit.name());
+        let codes: Vec<HashCode> = encode_photos(
+            &model,
+            &paths,
+            32,
+            &device.device,
+            &AtomicBool::new(false),
+            |_, _| {},
+        )
+        .into_iter()
+        .map(|c| c.expect("never cancelled"))
+        .collect::<Result<_, _>>()?;
+        let mut own = Vec::with_capacity(codes.len());
+        let (mut at1, mut at10) = (0, 0);
+        for (i, code) in codes.iter().enumerate() {
+            let d: Vec<u32> = book
+                .iter_words()
+                .map(|w| hashlens_core::code::hamming_words(w, code.words()))
+                .collect();
+            // The original's rank, every other photo as close or closer counted before it.
+            let ahead = d
+                .iter()
+                .enumerate()
+                .filter(|&(j, &x)| j != i && x <= d[i])
+                .count();
+            at1 += usize::from(ahead == 0);
+            at10 += usize::from(ahead < 10);
+            own.push(d[i]);
+            near_score.add(&d, i, near);
+            similar_score.add(&d, i, similar);
+        }
+        own.sort_unstable();
+        let n = codes.len() as f64;
+        rows.insert(
+            edit.name(),
+            EditRow {
+                recall_at_1: at1 as f64 / n,
+                recall_at_10: at10 as f64 / n,
+                distance_median: quantile(&own, 0.5),
+                distance_p90: quantile(&own, 0.9),
+                distance_max: *own.last().unwrap_or(&0),
+            },
+        );
+    }
+    let (same_class, different_class) = match &classes {
+        Some(c) => {
+            let (same, diff) = class_distances(&book, c);
+            (Some(spread(same)), Some(spread(diff)))
+        }
+        None => (None, None),
+    };
+    let report = EditsReport {
+        photos: sample.len(),
+        bits,
+        model: indexed.model_description,
+        edits: rows,
+        verdict: near_score.score(near),
+        similar: similar_score.score(similar),
+        same_class,
+        different_class,
+    };
+    if b.json {
+        return crate::cli::output::print_json(&report);
+    }
+    print_table(&report)
+}
+
+/// Copies every n-th photo of `data` into `dir` (as JPEG, upright) and returns their new paths, with
+/// their classes when `data` has class sub-folders.
+fn write_sample(
+    data: &Path,
+    dir: &Path,
+    count: usize,
+) -> anyhow::Result<(Vec<PathBuf>, Option<Vec<usize>>)> {
+    let scan = scan_images(data)?;
+    if scan.images.is_empty() {
+        bail!("{} holds no photos", data.display());
+    }
+    let step = (scan.images.len() / count.max(1)).max(1);
+    let chosen: Vec<&Path> = scan
+        .images
+        .iter()
+        .step_by(step)
+        .take(count)
+        .map(|e| e.path.as_path())
+        .collect();
+    let classes = folder_classes(data, chosen.iter().copied()).map(|c| c.classes);
+    std::fs::create_dir_all(dir)?;
+    let mut written = Vec::with_capacity(chosen.len());
+    for (i, photo) in chosen.iter().enumerate() {
+        let img = decode_file(photo, &DecodeLimits::default())
+            .with_context(|| format!("cannot read {}", photo.display()))?;
+        let path = dir.join(format!("{i:05}.jpg"));
+        img.save(&path)?;
+        written.push(path);
+    }
+    Ok((written, classes))
+}
+
+/// Verdict pairs over all queries: a pair within the verdict's distance is right when it is a photo and
+/// its own edit.
+#[derive(Default)]
+struct Counts {
+    right: usize,
+    wrong: usize,
+    queries: usize,
+}
+
+impl Counts {
+    fn add(&mut self, distances: &[u32], own: usize, within: u32) {
+        self.queries += 1;
+        for (j, &d) in distances.iter().enumerate() {
+            if d <= within {
+                if j == own {
+                    self.right += 1;
+                } else {
+                    self.wrong += 1;
+                }
+            }
+        }
+    }
+
+    fn score(&self, within: u32) -> VerdictScore {
+        let said = self.right + self.wrong;
+        VerdictScore {
+            within,
+            precision: if said == 0 {
+                1.0
+            } else {
+                self.right as f64 / said as f64
+            },
+            recall: self.right as f64 / self.queries.max(1) as f64,
+        }
+    }
+}
+
+/// Distances between the originals: pairs of one class, and of different classes.
+fn class_distances(book: &CodeBook, classes: &[usize]) -> (Vec<u32>, Vec<u32>) {
+    let (mut same, mut diff) = (Vec::new(), Vec::new());
+    for i in 0..book.len() {
+        for j in i + 1..book.len() {
+            let d = hashlens_core::code::hamming_words(book.code_words(i), book.code_words(j));
+            if classes[i] == classes[j] {
+                same.push(d);
+            } else {
+                diff.push(d);
+            }
+        }
+    }
+    (same, diff)
+}
+
+fn spread(mut d: Vec<u32>) -> Spread {
+    d.sort_unstable();
+    Spread {
+        pairs: d.len(),
+        p10: quantile(&d, 0.1),
+        median: quantile(&d, 0.5),
+        p90: quantile(&d, 0.9),
+    }
+}
+
+/// Nearest-rank quantile of sorted values (0 for none).
+fn quantile(sorted: &[u32], q: f64) -> u32 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+fn print_table(r: &EditsReport) -> anyhow::Result<()> {
+    out!(
+        "edit benchmark: {} photos, {} bits, {}",
+        r.photos,
+        r.bits,
+        r.model
+    );
+    out!("  edit              recall@1  recall@10  distance median / p90 / max");
+    for (name, e) in &r.edits {
+        out!(
+            "  {:<16}  {:>8.3}  {:>9.3}  {:>3} / {:>3} / {:>3}",
+            name,
+            e.recall_at_1,
+            e.recall_at_10,
+            e.distance_median,
+            e.distance_p90,
+            e.distance_max
+        );
+    }
+    for (what, v) in [("near-duplicate", &r.verdict), ("similar", &r.similar)] {
+        out!(
+            "  verdict {what} (≤ {} bits): precision {:.3}, recall {:.3}",
+            v.within,
+            v.precision,
+            v.recall
+        );
+    }
+    if let (Some(s), Some(d)) = (&r.same_class, &r.different_class) {
+        for (what, x) in [("same class", s), ("different classes", d)] {
+            out!(
+                "  {what}: {} pairs, distance p10 / median / p90 {} / {} / {}",
+                x.pairs,
+                x.p10,
+                x.median,
+                x.p90
+            );
+        }
+    }
+    Ok(())
+}
