@@ -125,6 +125,12 @@ fn bench_edits_reports_every_edit_and_the_verdicts() {
         );
     }
     assert_eq!(v["verdict"]["within"], 4, "K/8 at 32 bits");
+    // The calibrated threshold keeps precision ≥ 0.99 and is the widest that does.
+    let calibrated = &v["calibrated"];
+    assert!(
+        calibrated["precision"].as_f64().unwrap() >= 0.99,
+        "{calibrated}"
+    );
     assert_eq!(v["same_class"]["pairs"], 30, "2 × C(6, 2)");
     assert_eq!(v["different_class"]["pairs"], 36);
 }

@@ -7,7 +7,7 @@
 //! originals. Per edit: recall@1 and @10 of the original (a tie with another photo counts against it),
 //! and the distances between photos and their edits. Over all edits: precision and recall of the
 //! verdicts "near-duplicate" (≤ K/8 bits) and "similar" (≤ K/4), a pair being right when it is a photo
-//! and its own edit. With class sub-folders, the distances between photos of one class and of different
+//! and its own edit, and the widest threshold that keeps precision ≥ 0.99 (a calibration). With class sub-folders, the distances between photos of one class and of different
 //! classes, for comparison.
 
 use std::collections::BTreeMap;
@@ -87,6 +87,8 @@ struct EditsReport {
     verdict: VerdictScore,
     /// The similar verdict (similar or closer) over all edits.
     similar: VerdictScore,
+    /// The widest threshold with precision ≥ 0.99 on these photos.
+    calibrated: VerdictScore,
     same_class: Option<Spread>,
     different_class: Option<Spread>,
 }
@@ -133,8 +135,7 @@ pub fn run(b: EditsBench) -> anyhow::Result<()> {
         Verdict::near_duplicate_within(bits),
         Verdict::similar_within(bits),
     );
-    let mut near_score = Counts::default();
-    let mut similar_score = Counts::default();
+    let mut pairs = Pairs::new(bits);
     for edit in Edit::ALL {
         let dir = work.join("edits").join(edit.name());
         std::fs::create_dir_all(&dir)?;
@@ -173,8 +174,7 @@ pub fn run(b: EditsBench) -> anyhow::Result<()> {
             at1 += usize::from(ahead == 0);
             at10 += usize::from(ahead < 10);
             own.push(d[i]);
-            near_score.add(&d, i, near);
-            similar_score.add(&d, i, similar);
+            pairs.add(&d, i);
         }
         own.sort_unstable();
         let n = codes.len() as f64;
@@ -201,8 +201,9 @@ pub fn run(b: EditsBench) -> anyhow::Result<()> {
         bits,
         model: indexed.model_description,
         edits: rows,
-        verdict: near_score.score(near),
-        similar: similar_score.score(similar),
+        verdict: pairs.score(near),
+        similar: pairs.score(similar),
+        calibrated: pairs.calibrated(CALIBRATED_PRECISION),
         same_class,
         different_class,
     };
@@ -244,40 +245,62 @@ fn write_sample(
     Ok((written, classes))
 }
 
-/// Verdict pairs over all queries: a pair within the verdict's distance is right when it is a photo and
-/// its own edit.
-#[derive(Default)]
-struct Counts {
-    right: usize,
-    wrong: usize,
+/// The precision a calibrated near-duplicate threshold must keep.
+const CALIBRATED_PRECISION: f64 = 0.99;
+
+/// Every (edited copy, original) pair by distance: a pair is right when it is a photo and its own edit.
+/// A verdict "within t bits" says yes to the pairs at distance ≤ t.
+struct Pairs {
+    own: Vec<usize>,
+    other: Vec<usize>,
     queries: usize,
 }
 
-impl Counts {
-    fn add(&mut self, distances: &[u32], own: usize, within: u32) {
+impl Pairs {
+    fn new(bits: usize) -> Self {
+        Self {
+            own: vec![0; bits + 1],
+            other: vec![0; bits + 1],
+            queries: 0,
+        }
+    }
+
+    /// One edited copy's distances to every original; `own` is its original.
+    fn add(&mut self, distances: &[u32], own: usize) {
         self.queries += 1;
         for (j, &d) in distances.iter().enumerate() {
-            if d <= within {
-                if j == own {
-                    self.right += 1;
-                } else {
-                    self.wrong += 1;
-                }
-            }
+            let bin = if j == own {
+                &mut self.own
+            } else {
+                &mut self.other
+            };
+            bin[d as usize] += 1;
         }
     }
 
     fn score(&self, within: u32) -> VerdictScore {
-        let said = self.right + self.wrong;
+        let upto = within as usize + 1;
+        let right: usize = self.own[..upto].iter().sum();
+        let wrong: usize = self.other[..upto].iter().sum();
         VerdictScore {
             within,
-            precision: if said == 0 {
+            precision: if right + wrong == 0 {
                 1.0
             } else {
-                self.right as f64 / said as f64
+                right as f64 / (right + wrong) as f64
             },
-            recall: self.right as f64 / self.queries.max(1) as f64,
+            recall: right as f64 / self.queries.max(1) as f64,
         }
+    }
+
+    /// The widest threshold whose precision is at least `precision` (what a threshold calibrated on
+    /// these photos would be).
+    fn calibrated(&self, precision: f64) -> VerdictScore {
+        (0..self.own.len() as u32)
+            .rev()
+            .map(|t| self.score(t))
+            .find(|s| s.precision >= precision)
+            .unwrap_or_else(|| self.score(0))
     }
 }
 
@@ -335,7 +358,11 @@ fn print_table(r: &EditsReport) -> anyhow::Result<()> {
             e.distance_max
         );
     }
-    for (what, v) in [("near-duplicate", &r.verdict), ("similar", &r.similar)] {
+    for (what, v) in [
+        ("near-duplicate", &r.verdict),
+        ("similar", &r.similar),
+        ("calibrated to precision 0.99", &r.calibrated),
+    ] {
         out!(
             "  verdict {what} (≤ {} bits): precision {:.3}, recall {:.3}",
             v.within,
@@ -355,4 +382,30 @@ fn print_table(r: &EditsReport) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdict_scores_and_the_calibrated_threshold_by_hand() {
+        // 8-bit codes, three originals; three edited copies at own distances 0, 2 and 5, the other
+        // originals at 3 and 7, 4 and 8, 1 and 6.
+        let mut pairs = Pairs::new(8);
+        pairs.add(&[0, 3, 7], 0);
+        pairs.add(&[4, 2, 8], 1);
+        pairs.add(&[1, 6, 5], 2);
+        // Within 2: right 0 and 2, wrong 1 → precision 2/3, recall 2/3.
+        let s = pairs.score(2);
+        assert_eq!((s.precision, s.recall), (2.0 / 3.0, 2.0 / 3.0));
+        // Within 0: one right, none wrong; within 1 the wrong pair at 1 comes in.
+        let c = pairs.calibrated(0.99);
+        assert_eq!((c.within, c.precision, c.recall), (0, 1.0, 1.0 / 3.0));
+        let c = pairs.calibrated(0.5);
+        assert_eq!(
+            c.within, 5,
+            "3 right of 6 said at 5; at 6 and more, fewer than half"
+        );
+    }
 }
