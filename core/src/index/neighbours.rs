@@ -1,10 +1,20 @@
 //! The one neighbours query on an index, shared by `hashlens search`, the app's results and the flip
 //! test: the k nearest photos or every photo within a radius, ordered by (distance, position), with the
 //! query photo itself left out when it is in the index.
+//!
+//! Many radius queries over a large index go through a [`MultiIndex`]: building its tables costs about
+//! as much as 150–250 scans (0.40 s for 10M codes, 0.05 s for 1M; `benchmarks/results/radius-search.md`),
+//! and each query then looks at a few buckets. Results are the same either way.
 
 use super::CodeIndex;
 use crate::code::{CodeBook, CodeError, HashCode};
-use crate::search::{Neighbor, Search};
+use crate::search::{MultiIndex, Neighbor, Search};
+
+/// Radius queries in one batch from which the multi-index pays for its tables.
+const MULTI_INDEX_MIN_QUERIES: usize = 256;
+
+/// Books smaller than this are scanned: they stay in the cache, where a scan is as quick as the buckets.
+const MULTI_INDEX_MIN_CODES: usize = 1 << 16;
 
 /// What to find around a code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -63,6 +73,21 @@ pub(super) fn neighbours_batch(
     assert_eq!(queries.len(), exclude.len(), "one exclusion per query");
     let search = Search::default();
     let mut found = match around {
+        Around::Within(r)
+            if queries.len() >= MULTI_INDEX_MIN_QUERIES
+                && codes.len() >= MULTI_INDEX_MIN_CODES
+                && r <= (codes.bits() / 8) as u32 =>
+        {
+            use rayon::prelude::*;
+            let tables = MultiIndex::build(codes);
+            let bits = queries.bits();
+            queries
+                .iter_words()
+                .collect::<Vec<_>>()
+                .par_iter()
+                .map(|w| tables.radius(codes, &HashCode::from_words(bits, w)?, r))
+                .collect::<Result<_, _>>()?
+        }
         Around::Within(r) => search.radius_batch(codes, queries, r)?,
         Around::Nearest(k) => {
             // One more covers a query photo, which is left out.
@@ -83,6 +108,28 @@ pub(super) fn neighbours_batch(
 mod tests {
     use super::*;
     use crate::index::IndexedPhoto;
+
+    #[test]
+    fn many_radius_queries_through_the_multi_index_find_what_the_scan_finds() {
+        let codes = CodeBook::random(64, MULTI_INDEX_MIN_CODES + 100, 3).unwrap();
+        // Codes of the book, each with a few bits flipped, so that each finds itself and its neighbours.
+        let mut queries = CodeBook::new(64).unwrap();
+        for i in 0..MULTI_INDEX_MIN_QUERIES {
+            let w = codes.code_words(i * 250)[0] ^ (0b1011 << (i % 60));
+            queries
+                .push(&HashCode::from_words(64, &[w]).unwrap())
+                .unwrap();
+        }
+        let exclude: Vec<Option<usize>> = (0..queries.len()).map(|i| Some(i * 250 + 1)).collect();
+        for r in [3, 8] {
+            let fast = neighbours_batch(&codes, &queries, Around::Within(r), &exclude).unwrap();
+            let scan = Search::default().radius_batch(&codes, &queries, r).unwrap();
+            for ((f, mut s), ex) in fast.into_iter().zip(scan).zip(&exclude) {
+                s.retain(|n| Some(n.index) != *ex);
+                assert_eq!(f, s, "radius {r}");
+            }
+        }
+    }
 
     /// Four photos at codes 0000_0000, 0000_0001, 0000_0011 and 1111_1111 (8 bits).
     fn index() -> CodeIndex {
