@@ -114,6 +114,11 @@ impl Edit {
     }
 }
 
+/// The photo as an unedited JPEG file, at the quality every edit but the re-save is written with.
+pub fn as_jpeg(img: &RgbImage) -> Vec<u8> {
+    jpeg(img, QUALITY)
+}
+
 fn scale(c: u8, f: f32) -> u8 {
     (c as f32 * f).round().clamp(0.0, 255.0) as u8
 }

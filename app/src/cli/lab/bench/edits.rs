@@ -1,14 +1,14 @@
 //! `hashlens bench edits`: do codes survive the edits people apply to photos, and is the app's
 //! near-duplicate verdict right? (issue 20's benchmark.)
 //!
-//! A sample of photos of DATA (spread over the folder) is copied into a work folder and indexed as a
-//! library is (the training-free default fitted on those photos, or `--model`). Each photo is then edited
-//! every way `photo::edit` knows, each edited copy is encoded by the same model and searched against the
-//! originals. Per edit: recall@1 and @10 of the original (a tie with another photo counts against it),
+//! A sample of photos of DATA (spread over the folder) is copied into a work folder with its copies
+//! edited every way `photo::edit` knows, each photo decoded once. The originals are indexed as a library
+//! is (the training-free default fitted on those photos, or `--model`); each edited copy is encoded by
+//! the same model and searched against the originals. Per edit: recall@1 and @10 of the original (a tie with another photo counts against it),
 //! and the distances between photos and their edits. Over all edits: precision and recall of the
 //! verdicts "near-duplicate" (≤ K/8 bits) and "similar" (≤ K/4), a pair being right when it is a photo
-//! and its own edit, and the widest threshold that keeps precision ≥ 0.99 (a calibration). With class sub-folders, the distances between photos of one class and of different
-//! classes, for comparison.
+//! and its own edit, and the widest threshold that keeps precision ≥ 0.99 (a calibration). With class
+//! sub-folders, the distances between photos of one class and of different classes, for comparison.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -22,7 +22,7 @@ use hashlens_core::index::{
     CodeIndex, DEFAULT_ARCH, IndexJob, ModelChoice, index_model, update_index,
 };
 use hashlens_core::model::encode::encode_photos;
-use hashlens_core::photo::edit::Edit;
+use hashlens_core::photo::edit::{Edit, as_jpeg};
 use hashlens_core::photo::{DecodeLimits, decode_file};
 use hashlens_core::{CodeBook, HashCode};
 use serde::Serialize;
@@ -87,8 +87,8 @@ struct EditsReport {
     verdict: VerdictScore,
     /// The similar verdict (similar or closer) over all edits.
     similar: VerdictScore,
-    /// The widest threshold with precision ≥ 0.99 on these photos.
-    calibrated: VerdictScore,
+    /// The widest threshold with precision ≥ 0.99 on these photos (null when there is none).
+    calibrated: Option<VerdictScore>,
     same_class: Option<Spread>,
     different_class: Option<Spread>,
 }
@@ -103,7 +103,7 @@ pub fn run(b: EditsBench) -> anyhow::Result<()> {
         }
     };
     let originals = work.join("originals");
-    let (sample, classes) = write_sample(&b.data, &originals, b.photos)?;
+    let (sample, classes) = write_sample(&b.data, &work, b.photos)?;
     let device = b.device.open()?;
 
     // The originals become a library, indexed as the app and `hashlens index` do.
@@ -137,15 +137,9 @@ pub fn run(b: EditsBench) -> anyhow::Result<()> {
     );
     let mut pairs = Pairs::new(bits);
     for edit in Edit::ALL {
-        let dir = work.join("edits").join(edit.name());
-        std::fs::create_dir_all(&dir)?;
-        let mut paths = Vec::with_capacity(sample.len());
-        for (i, photo) in sample.iter().enumerate() {
-            let img = decode_file(photo, &DecodeLimits::default())?;
-            let path = dir.join(format!("{i:05}.jpg"));
-            std::fs::write(&path, edit.apply(&img))?;
-            paths.push(path);
-        }
+        let paths: Vec<PathBuf> = (0..sample.len())
+            .map(|i| edited_path(&work, edit, i))
+            .collect();
         eprintln!("encoding {} copies: {}", paths.len(), edit.name());
         let codes: Vec<HashCode> = encode_photos(
             &model,
@@ -213,11 +207,12 @@ pub fn run(b: EditsBench) -> anyhow::Result<()> {
     print_table(&report)
 }
 
-/// Copies every n-th photo of `data` into `dir` (as JPEG, upright) and returns their new paths, with
-/// their classes when `data` has class sub-folders.
+/// Writes every n-th photo of `data` into `work/originals` (as JPEG, upright) and each of its edits
+/// beside (`edited_path`), decoding each photo once; returns the originals' paths, with their classes
+/// when `data` has class sub-folders.
 fn write_sample(
     data: &Path,
-    dir: &Path,
+    work: &Path,
     count: usize,
 ) -> anyhow::Result<(Vec<PathBuf>, Option<Vec<usize>>)> {
     let scan = scan_images(data)?;
@@ -233,16 +228,30 @@ fn write_sample(
         .map(|e| e.path.as_path())
         .collect();
     let classes = folder_classes(data, chosen.iter().copied()).map(|c| c.classes);
-    std::fs::create_dir_all(dir)?;
+    let originals = work.join("originals");
+    std::fs::create_dir_all(&originals)?;
+    for edit in Edit::ALL {
+        std::fs::create_dir_all(edited_path(work, edit, 0).parent().expect("in a folder"))?;
+    }
     let mut written = Vec::with_capacity(chosen.len());
     for (i, photo) in chosen.iter().enumerate() {
         let img = decode_file(photo, &DecodeLimits::default())
             .with_context(|| format!("cannot read {}", photo.display()))?;
-        let path = dir.join(format!("{i:05}.jpg"));
-        img.save(&path)?;
+        let path = originals.join(format!("{i:05}.jpg"));
+        std::fs::write(&path, as_jpeg(&img))?;
+        for edit in Edit::ALL {
+            std::fs::write(edited_path(work, edit, i), edit.apply(&img))?;
+        }
         written.push(path);
     }
     Ok((written, classes))
+}
+
+/// Where photo `i`'s copy under `edit` is written.
+fn edited_path(work: &Path, edit: Edit, i: usize) -> PathBuf {
+    work.join("edits")
+        .join(edit.name())
+        .join(format!("{i:05}.jpg"))
 }
 
 /// The precision a calibrated near-duplicate threshold must keep.
@@ -294,13 +303,12 @@ impl Pairs {
     }
 
     /// The widest threshold whose precision is at least `precision` (what a threshold calibrated on
-    /// these photos would be).
-    fn calibrated(&self, precision: f64) -> VerdictScore {
+    /// these photos would be); `None` when even the same code is not that precise.
+    fn calibrated(&self, precision: f64) -> Option<VerdictScore> {
         (0..self.own.len() as u32)
             .rev()
             .map(|t| self.score(t))
             .find(|s| s.precision >= precision)
-            .unwrap_or_else(|| self.score(0))
     }
 }
 
@@ -330,13 +338,12 @@ fn spread(mut d: Vec<u32>) -> Spread {
     }
 }
 
-/// Nearest-rank quantile of sorted values (0 for none).
+/// Nearest-rank quantile of sorted distances (0 for none).
 fn quantile(sorted: &[u32], q: f64) -> u32 {
     if sorted.is_empty() {
         return 0;
     }
-    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1]
+    super::percentile(sorted, q)
 }
 
 fn print_table(r: &EditsReport) -> anyhow::Result<()> {
@@ -358,11 +365,16 @@ fn print_table(r: &EditsReport) -> anyhow::Result<()> {
             e.distance_max
         );
     }
+    let calibrated = ("calibrated to precision 0.99", r.calibrated.as_ref());
     for (what, v) in [
-        ("near-duplicate", &r.verdict),
-        ("similar", &r.similar),
-        ("calibrated to precision 0.99", &r.calibrated),
+        ("near-duplicate", Some(&r.verdict)),
+        ("similar", Some(&r.similar)),
+        calibrated,
     ] {
+        let Some(v) = v else {
+            out!("  verdict {what}: no threshold is that precise on these photos");
+            continue;
+        };
         out!(
             "  verdict {what} (≤ {} bits): precision {:.3}, recall {:.3}",
             v.within,
@@ -400,12 +412,16 @@ mod tests {
         let s = pairs.score(2);
         assert_eq!((s.precision, s.recall), (2.0 / 3.0, 2.0 / 3.0));
         // Within 0: one right, none wrong; within 1 the wrong pair at 1 comes in.
-        let c = pairs.calibrated(0.99);
+        let c = pairs.calibrated(0.99).unwrap();
         assert_eq!((c.within, c.precision, c.recall), (0, 1.0, 1.0 / 3.0));
-        let c = pairs.calibrated(0.5);
+        let c = pairs.calibrated(0.5).unwrap();
         assert_eq!(
             c.within, 5,
             "3 right of 6 said at 5; at 6 and more, fewer than half"
         );
+        // Another photo with the very same code: no threshold is 99 % right.
+        let mut twins = Pairs::new(8);
+        twins.add(&[0, 0], 0);
+        assert!(twins.calibrated(0.99).is_none());
     }
 }

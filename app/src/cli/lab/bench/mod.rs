@@ -215,8 +215,8 @@ fn load_codes(b: &SearchBench) -> anyhow::Result<(CodeBook, CodeBook)> {
     Ok((book, queries))
 }
 
-/// Nearest-rank percentile of sorted values.
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+/// Nearest-rank percentile of sorted values (panics on none).
+fn percentile<T: Copy>(sorted: &[T], p: f64) -> T {
     let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
     sorted[rank - 1]
 }
