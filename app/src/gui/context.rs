@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use hashlens_core::eval::VerdictRule;
 use hashlens_core::index::CodeIndex;
 
 /// The open library as the tabs see it.
@@ -14,4 +15,15 @@ pub struct LibraryContext<'a> {
     pub index: Option<&'a CodeIndex>,
     /// Whether an indexing run is going on.
     pub indexing: bool,
+    /// The verdict thresholds of the index's model.
+    pub verdicts: Option<&'a VerdictRule>,
+}
+
+impl LibraryContext<'_> {
+    /// The farthest distance read as a near-duplicate for the index's codes.
+    pub fn near_duplicate_within(&self, bits: usize) -> u32 {
+        self.verdicts
+            .map_or_else(|| VerdictRule::fixed(bits), Clone::clone)
+            .near_duplicate_within()
+    }
 }

@@ -47,9 +47,10 @@ pub struct Duplicates {
 }
 
 impl Duplicates {
-    pub fn new(bits: usize) -> Self {
+    /// A search at `radius` bits (the model's near-duplicate threshold to begin with).
+    pub fn new(radius: u32) -> Self {
         Self {
-            radius: (bits / 8) as u32,
+            radius,
             for_len: 0,
             groups: None,
             progress: None,
@@ -157,7 +158,7 @@ impl DuplicatesTab {
     /// collect its progress.
     pub fn update(&mut self, lib: &LibraryContext, ctx: &egui::Context) {
         if let (None, Some(index)) = (&self.search, lib.index) {
-            let mut search = Duplicates::new(index.bits());
+            let mut search = Duplicates::new(lib.near_duplicate_within(index.bits()));
             search.start(index, ctx);
             self.search = Some(search);
         }
@@ -167,10 +168,11 @@ impl DuplicatesTab {
     }
 
     /// Groups the codes of `index` again at the chosen radius.
-    pub fn search_again(&mut self, index: &CodeIndex, ctx: &egui::Context) {
+    pub fn search_again(&mut self, lib: &LibraryContext, ctx: &egui::Context) {
+        let Some(index) = lib.index else { return };
         let search = self
             .search
-            .get_or_insert_with(|| Duplicates::new(index.bits()));
+            .get_or_insert_with(|| Duplicates::new(lib.near_duplicate_within(index.bits())));
         search.start(index, ctx);
     }
 

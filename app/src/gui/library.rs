@@ -10,10 +10,13 @@ use std::time::{Duration, Instant};
 
 use eframe::egui;
 use hashlens_core::device::{ComputeDevice, DeviceChoice};
+use hashlens_core::eval::VerdictRule;
+use hashlens_core::index::model_path_for;
 use hashlens_core::index::{
     Around, CodeIndex, IndexEvent, IndexJob, IndexReport, ModelChoice, Skipped, encode_photo,
     index_model, index_path_for,
 };
+use hashlens_core::model::ModelConfig;
 use hashlens_core::train::Method;
 use hashlens_core::{HashCode, Neighbor};
 
@@ -232,6 +235,9 @@ pub struct Library {
     pub nearest_beyond: Option<u32>,
     /// How far apart the library's photos are, to read a result's distance against.
     pub pair_distances: Option<PairDistances>,
+    /// The verdict thresholds of the index's model (its calibration, or fixed shares), with the model
+    /// fingerprint they were read for.
+    pub verdicts: Option<(String, VerdictRule)>,
     /// The query's results under the previous model, after a re-index with another.
     pub before: Option<Before>,
     /// The photo to select again once the re-encoded index has it (the query survives a new model).
@@ -295,6 +301,7 @@ impl Library {
             results: Vec::new(),
             nearest_beyond: None,
             pair_distances: None,
+            verdicts: None,
             before: None,
             follow: None,
             searched: None,
@@ -361,6 +368,7 @@ impl Library {
             folder: &self.folder,
             index: self.index.as_ref(),
             indexing: self.indexing(),
+            verdicts: self.verdict_rule(),
         }
     }
 
@@ -385,7 +393,8 @@ impl Library {
         let view = LibraryContext {
             folder: &self.folder,
             index: self.index.as_ref(),
-            indexing: self.indexing(),
+            indexing: self.task.is_some(),
+            verdicts: self.verdicts.as_ref().map(|(_, rule)| rule),
         };
         match self.tab {
             Tab::Codes => self.codes.update(&view, ctx),
@@ -560,9 +569,13 @@ impl Library {
                     self.tab = Tab::Photos;
                 }
                 LibraryCommand::SearchDuplicatesAgain => {
-                    if let Some(index) = &self.index {
-                        self.duplicates.search_again(index, ctx);
-                    }
+                    let view = LibraryContext {
+                        folder: &self.folder,
+                        index: self.index.as_ref(),
+                        indexing: self.task.is_some(),
+                        verdicts: self.verdicts.as_ref().map(|(_, rule)| rule),
+                    };
+                    self.duplicates.search_again(&view, ctx);
                 }
                 LibraryCommand::Warn(w) => self.warnings.push(w),
             }
@@ -620,6 +633,11 @@ impl Library {
         }));
     }
 
+    /// The thresholds of the verdicts on the index's codes.
+    pub fn verdict_rule(&self) -> Option<&VerdictRule> {
+        self.verdicts.as_ref().map(|(_, rule)| rule)
+    }
+
     /// The query's code and its position in the index (`None` for an outside photo).
     pub fn query_code(&self) -> Option<(HashCode, Option<usize>)> {
         match (self.selected, &self.outside) {
@@ -640,6 +658,20 @@ impl Library {
                 .is_none_or(|p| p.for_len != index.len() || p.model != index.model())
         {
             self.pair_distances = Some(PairDistances::of(index));
+        }
+        // The model's verdict thresholds, read from its settings when the model changes.
+        if let Some(index) = &self.index
+            && self
+                .verdicts
+                .as_ref()
+                .is_none_or(|(model, _)| model != index.model())
+        {
+            let rule = ModelConfig::read(&model_path_for(&self.job.index))
+                .ok()
+                .filter(|c| c.bits == index.bits())
+                .map(|c| c.verdict_rule())
+                .unwrap_or_else(|| VerdictRule::fixed(index.bits()));
+            self.verdicts = Some((index.model().to_string(), rule));
         }
         let (Some((code, sel)), Some(index)) = (self.query_code(), &self.index) else {
             self.results.clear();

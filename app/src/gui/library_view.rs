@@ -7,7 +7,7 @@ use std::path::Path;
 
 use eframe::egui::{self, Color32, Key, RichText, Sense, Vec2};
 use hashlens_core::HashCode;
-use hashlens_core::eval::Verdict;
+use hashlens_core::eval::VerdictRule;
 
 use super::bits::{code_grid, xor_strip};
 use super::colours;
@@ -29,9 +29,9 @@ pub enum LibraryIntent {
     ChooseQueryPhoto,
 }
 
-/// How a distance reads to a person ([`Verdict`], shared with the edit benchmark).
-pub fn verdict(distance: u32, bits: usize) -> &'static str {
-    Verdict::of(distance, bits).name()
+/// How a distance reads to a person under `rule` ([`VerdictRule`], shared with the edit benchmark).
+pub fn verdict(rule: &VerdictRule, distance: u32) -> &'static str {
+    rule.of(distance).name()
 }
 
 /// A share as a percentage that does not round a near-certainty up to 100 % (or a rarity down to 0 %).
@@ -122,6 +122,7 @@ pub fn show(lib: &mut Library, ui: &mut egui::Ui) -> LibraryIntent {
                 indexing: lib.indexing(),
                 folder: &lib.folder,
                 index: lib.index.as_ref(),
+                verdicts: lib.verdicts.as_ref().map(|(_, rule)| rule),
             };
             match lib.duplicates.show(&view, &mut lib.thumbs.borrow_mut(), ui) {
                 Some(DuplicatesCommand::SearchWith(i)) => commands.extend([
@@ -529,6 +530,14 @@ fn results_panel(lib: &Library, ui: &mut egui::Ui, commands: &mut Vec<LibraryCom
          equals K/2·(1 − cos), so a small distance means similar features.",
     );
     ui.separator();
+    let fixed;
+    let rule = match lib.verdict_rule() {
+        Some(rule) => rule,
+        None => {
+            fixed = VerdictRule::fixed(bits);
+            &fixed
+        }
+    };
     egui::ScrollArea::vertical()
         .auto_shrink(false)
         .show(ui, |ui| {
@@ -561,14 +570,14 @@ fn results_panel(lib: &Library, ui: &mut egui::Ui, commands: &mut Vec<LibraryCom
                                 "distance {} · {:.0}% · {}{relative}",
                                 n.distance,
                                 similarity(n.distance, bits),
-                                verdict(n.distance, bits)
+                                verdict(rule, n.distance)
                             ))
                             .strong(),
                         )
                         .on_hover_text(format!(
-                            "{} of {bits} bits differ. \"Nearer than x % of pairs here\": the share of \
-                             this library's pairs of photos whose codes differ in more bits.",
-                            n.distance
+                            "{} \"Nearer than x % of pairs here\": the share of this library's pairs \
+                             of photos whose codes differ in more bits.",
+                            rule.explain(n.distance)
                         ));
                         xor_strip(ui, &code, &other, 240.0);
                         ui.horizontal(|ui| {
@@ -726,7 +735,7 @@ mod tests {
 
     #[test]
     fn similarity_at_64_bits() {
-        assert_eq!(verdict(9, 64), "similar");
+        assert_eq!(verdict(&VerdictRule::fixed(64), 9), "similar");
         assert_eq!(similarity(16, 64), 75.0);
     }
 }

@@ -133,6 +133,49 @@ fn bench_edits_reports_every_edit_and_the_verdicts() {
     );
     assert_eq!(v["same_class"]["pairs"], 30, "2 × C(6, 2)");
     assert_eq!(v["different_class"]["pairs"], 36);
+    assert_eq!(
+        v["verdict_calibrated"], false,
+        "12 photos get LSH, uncalibrated"
+    );
+
+    // Saved with the model, the calibration becomes the model's own verdict.
+    // Outside the photo folder, so that the second run samples the same photos.
+    let out = tempfile::tempdir().unwrap();
+    let saved = out.path().join("calibrated.hlmodel");
+    let work = out.path().join("work");
+    hashlens(&[
+        "bench",
+        "edits",
+        "--data",
+        data,
+        "--photos",
+        "12",
+        "--bits",
+        "32",
+        "--device",
+        "cpu",
+        "--work",
+        work.to_str().unwrap(),
+        "--save-calibrated",
+        saved.to_str().unwrap(),
+    ]);
+    let again = json(&hashlens(&[
+        "bench",
+        "edits",
+        "--data",
+        data,
+        "--photos",
+        "12",
+        "--model",
+        saved.to_str().unwrap(),
+        "--device",
+        "cpu",
+        "--json",
+    ]));
+    assert_eq!(again["verdict_calibrated"], true);
+    // The same photos, edits and model: the calibrated threshold measured again is the one saved.
+    assert_eq!(again["verdict"]["within"], again["calibrated"]["within"]);
+    assert_eq!(again["fixed"]["within"], 4);
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> String {

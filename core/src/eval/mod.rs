@@ -18,7 +18,10 @@
 mod labels;
 mod verdict;
 
-pub use verdict::Verdict;
+pub use verdict::{
+    CALIBRATED_PRECISION, EditPairs, Verdict, VerdictCalibration, VerdictRule, VerdictScore,
+    default_calibration,
+};
 
 pub use labels::{LabelError, Labels};
 

@@ -1,10 +1,16 @@
 //! What a Hamming distance reads as to a person: the verdict the app shows beside every result, and the
 //! one the edit benchmark (`hashlens bench edits`) scores.
 //!
-//! At K bits: within K/8 (8 of 64) a near-duplicate — in the demo library a half-size, recompressed copy
-//! of a photo lands 5 bits away and the nearest other photo 29 — within K/4 similar, beyond that
-//! different. These fixed shares are what the edit benchmark measures; issue 20 asks for thresholds
-//! calibrated on it per model.
+//! Without calibration, at K bits: within K/8 (8 of 64) a near-duplicate, within K/4 similar, beyond
+//! that different. A model can carry a [`VerdictCalibration`] measured on edited copies of photos
+//! (the edit benchmark): its near-duplicate threshold is then the widest distance at which pairs were
+//! still a photo and its own edit in at least 99 % of cases, and the app's hover says so with the
+//! measured figures. The default model carries the calibration measured for its method and code length
+//! ([`default_calibration`], `benchmarks/results/edits-default.md`).
+//!
+//! Invariant: near-duplicate ≤ similar, so the verdicts keep their order as the distance grows.
+
+use serde::{Deserialize, Serialize};
 
 /// A distance in words.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -16,28 +22,9 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    /// The verdict for two `bits`-bit codes `distance` bits apart.
+    /// The verdict for two `bits`-bit codes `distance` bits apart, without calibration.
     pub fn of(distance: u32, bits: usize) -> Self {
-        let d = distance as usize;
-        if d == 0 {
-            Verdict::SameCode
-        } else if d * 8 <= bits {
-            Verdict::NearDuplicate
-        } else if d * 4 <= bits {
-            Verdict::Similar
-        } else {
-            Verdict::Different
-        }
-    }
-
-    /// The farthest distance read as a near-duplicate (same code included) at `bits` bits.
-    pub fn near_duplicate_within(bits: usize) -> u32 {
-        (bits / 8) as u32
-    }
-
-    /// The farthest distance read as similar or closer at `bits` bits.
-    pub fn similar_within(bits: usize) -> u32 {
-        (bits / 4) as u32
+        VerdictRule::fixed(bits).of(distance)
     }
 
     pub fn name(self) -> &'static str {
@@ -47,6 +34,255 @@ impl Verdict {
             Verdict::Similar => "similar",
             Verdict::Different => "different",
         }
+    }
+}
+
+/// Near-duplicate thresholds measured on edited copies of photos, saved with a model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VerdictCalibration {
+    /// The farthest distance read as a near-duplicate.
+    pub near_duplicate_within: u32,
+    /// Of the pairs (edited copy, photo) within it, the share that were a photo and its own edit.
+    pub precision: f64,
+    /// Of the edited copies, the share within it of their own original.
+    pub recall: f64,
+    /// Of the pairs of different photos, the share within it: what a library's size multiplies (a
+    /// query among N photos meets about N times this many false near-duplicates).
+    #[serde(default)]
+    pub false_match_rate: f64,
+    /// Edited copies the figures come from.
+    pub copies: usize,
+    /// What was edited, in words (e.g. "15 edits of 200 CIFAR-10 test photos at 256 px").
+    pub measured_on: String,
+}
+
+/// The precision a calibrated near-duplicate threshold keeps.
+pub const CALIBRATED_PRECISION: f64 = 0.99;
+
+/// The thresholds the verdicts of one model's codes use.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VerdictRule {
+    bits: usize,
+    near_duplicate_within: u32,
+    similar_within: u32,
+    calibration: Option<VerdictCalibration>,
+}
+
+impl VerdictRule {
+    /// The fixed shares: K/8 near-duplicate, K/4 similar.
+    pub fn fixed(bits: usize) -> Self {
+        Self {
+            bits,
+            near_duplicate_within: (bits / 8) as u32,
+            similar_within: (bits / 4) as u32,
+            calibration: None,
+        }
+    }
+
+    /// The rule of a model with `bits`-bit codes and, maybe, a calibration.
+    pub fn new(bits: usize, calibration: Option<&VerdictCalibration>) -> Self {
+        let fixed = Self::fixed(bits);
+        match calibration {
+            None => fixed,
+            Some(c) => {
+                let near = c.near_duplicate_within.min(bits as u32);
+                Self {
+                    near_duplicate_within: near,
+                    similar_within: fixed.similar_within.max(near),
+                    calibration: Some(c.clone()),
+                    ..fixed
+                }
+            }
+        }
+    }
+
+    pub fn of(&self, distance: u32) -> Verdict {
+        if distance == 0 {
+            Verdict::SameCode
+        } else if distance <= self.near_duplicate_within {
+            Verdict::NearDuplicate
+        } else if distance <= self.similar_within {
+            Verdict::Similar
+        } else {
+            Verdict::Different
+        }
+    }
+
+    /// The farthest distance read as a near-duplicate (same code included).
+    pub fn near_duplicate_within(&self) -> u32 {
+        self.near_duplicate_within
+    }
+
+    /// The farthest distance read as similar or closer.
+    pub fn similar_within(&self) -> u32 {
+        self.similar_within
+    }
+
+    pub fn calibration(&self) -> Option<&VerdictCalibration> {
+        self.calibration.as_ref()
+    }
+
+    /// What the verdict at `distance` rests on, in a sentence or two (the app's hover text).
+    pub fn explain(&self, distance: u32) -> String {
+        let (bits, near) = (self.bits, self.near_duplicate_within);
+        let head = format!(
+            "{distance} of {bits} bits differ: {}.",
+            self.of(distance).name()
+        );
+        match &self.calibration {
+            Some(c) => format!(
+                "{head} This model's near-duplicates are at most {near} bits apart, calibrated on {}: \
+                 {:.1} % of the pairs that close were a photo and its own edited copy, and {:.0} % of \
+                 the {} edited copies came that close to their original.{} Similar: at most {} bits.",
+                c.measured_on,
+                c.precision * 100.0,
+                c.recall * 100.0,
+                c.copies,
+                one_in(c.false_match_rate)
+                    .map(|n| format!(" Two different photos came that close once in {n} pairs."))
+                    .unwrap_or_default(),
+                self.similar_within
+            ),
+            None => format!(
+                "{head} This model has no calibration: near-duplicate means at most {near} bits \
+                 (K/8), similar at most {} (K/4).",
+                self.similar_within
+            ),
+        }
+    }
+}
+
+/// "1 in N" for a rate, N rounded to two significant digits and written with thousands separators;
+/// `None` for a rate of 0 (never seen).
+fn one_in(rate: f64) -> Option<String> {
+    if rate.is_nan() || rate <= 0.0 {
+        return None;
+    }
+    let n = (1.0 / rate).round() as u64;
+    let magnitude = 10u64.pow((n.max(1).ilog10()).saturating_sub(1));
+    let n = (n + magnitude / 2) / magnitude * magnitude;
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    Some(out)
+}
+
+/// The calibration the training-free default (PCA + ITQ on the built-in MobileNetV2's features) ships
+/// with, for the code lengths it was measured at (`benchmarks/results/edits-default.md`, `hashlens bench
+/// edits --bits B` on 200 CIFAR-10 test photos upscaled to 256 px); `None` at other lengths.
+pub fn default_calibration(bits: usize) -> Option<VerdictCalibration> {
+    DEFAULT_MEASURED.iter().find(|m| m.0 == bits).map(
+        |&(_, within, precision, recall, false_match_rate)| VerdictCalibration {
+            near_duplicate_within: within,
+            precision,
+            recall,
+            false_match_rate,
+            copies: 3000,
+            measured_on: "15 everyday edits of 200 CIFAR-10 photos at 256 px, with the default \
+                          model fitted on them"
+                .into(),
+        },
+    )
+}
+
+/// `hashlens bench edits --bits B`'s calibrated thresholds for the default (see [`default_calibration`]):
+/// bits, within, precision, recall, false-match rate. At 16 bits no threshold reached precision 0.99.
+const DEFAULT_MEASURED: &[(usize, u32, f64, f64, f64)] = &[
+    (32, 1, 0.995, 0.354, 8.4e-6),
+    (64, 7, 0.995, 0.640, 1.68e-5),
+    (128, 21, 0.991, 0.765, 3.35e-5),
+];
+
+/// Every (edited copy, original) pair by distance, from which verdicts are scored and calibrated: a pair
+/// is right when it is a photo and its own edit. A verdict "within t bits" says yes to the pairs at
+/// distance ≤ t.
+#[derive(Clone, Debug)]
+pub struct EditPairs {
+    own: Vec<usize>,
+    other: Vec<usize>,
+    copies: usize,
+}
+
+/// A verdict's threshold scored on [`EditPairs`].
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct VerdictScore {
+    /// The farthest distance the verdict covers.
+    pub within: u32,
+    pub precision: f64,
+    pub recall: f64,
+    /// Of the pairs of an edited copy and another photo, the share within it.
+    pub false_match_rate: f64,
+}
+
+impl EditPairs {
+    pub fn new(bits: usize) -> Self {
+        Self {
+            own: vec![0; bits + 1],
+            other: vec![0; bits + 1],
+            copies: 0,
+        }
+    }
+
+    /// One edited copy's distances to every original; `own` is its original.
+    pub fn add(&mut self, distances: &[u32], own: usize) {
+        self.copies += 1;
+        for (j, &d) in distances.iter().enumerate() {
+            let bin = if j == own {
+                &mut self.own
+            } else {
+                &mut self.other
+            };
+            let last = bin.len() - 1;
+            bin[(d as usize).min(last)] += 1;
+        }
+    }
+
+    /// Edited copies added.
+    pub fn copies(&self) -> usize {
+        self.copies
+    }
+
+    pub fn score(&self, within: u32) -> VerdictScore {
+        let upto = (within as usize + 1).min(self.own.len());
+        let right: usize = self.own[..upto].iter().sum();
+        let wrong: usize = self.other[..upto].iter().sum();
+        VerdictScore {
+            within,
+            precision: if right + wrong == 0 {
+                1.0
+            } else {
+                right as f64 / (right + wrong) as f64
+            },
+            recall: right as f64 / self.copies.max(1) as f64,
+            false_match_rate: wrong as f64 / self.other.iter().sum::<usize>().max(1) as f64,
+        }
+    }
+
+    /// The widest threshold whose precision is at least `precision`; `None` when even the same code
+    /// is not that precise.
+    pub fn calibrated(&self, precision: f64) -> Option<VerdictScore> {
+        (0..self.own.len() as u32)
+            .rev()
+            .map(|t| self.score(t))
+            .find(|s| s.precision >= precision)
+    }
+
+    /// The calibration these pairs give at [`CALIBRATED_PRECISION`], described by `measured_on`.
+    pub fn calibration(&self, measured_on: String) -> Option<VerdictCalibration> {
+        self.calibrated(CALIBRATED_PRECISION)
+            .map(|s| VerdictCalibration {
+                near_duplicate_within: s.within,
+                precision: s.precision,
+                recall: s.recall,
+                false_match_rate: s.false_match_rate,
+                copies: self.copies,
+                measured_on,
+            })
     }
 }
 
@@ -71,11 +307,109 @@ mod tests {
                 "different"
             ]
         );
-        assert_eq!(Verdict::near_duplicate_within(64), 8);
-        assert_eq!(Verdict::similar_within(64), 16);
+        let rule = VerdictRule::fixed(64);
         assert_eq!(
-            Verdict::of(Verdict::similar_within(48), 48),
-            Verdict::Similar
+            (rule.near_duplicate_within(), rule.similar_within()),
+            (8, 16)
         );
+        let rule = VerdictRule::fixed(48);
+        assert_eq!(rule.of(rule.similar_within()), Verdict::Similar);
+    }
+
+    fn calibration(within: u32) -> VerdictCalibration {
+        VerdictCalibration {
+            near_duplicate_within: within,
+            precision: 0.995,
+            recall: 0.64,
+            false_match_rate: 1.0 / 61_234.0,
+            copies: 3000,
+            measured_on: "test edits".into(),
+        }
+    }
+
+    #[test]
+    fn a_calibrated_rule_moves_the_near_duplicate_line_and_keeps_the_order() {
+        let rule = VerdictRule::new(64, Some(&calibration(5)));
+        let v: Vec<Verdict> = [0, 5, 6, 16, 17].iter().map(|&d| rule.of(d)).collect();
+        use Verdict::*;
+        assert_eq!(v, [SameCode, NearDuplicate, Similar, Similar, Different]);
+        // A calibration wider than K/4 widens "similar" with it, so the verdicts keep their order.
+        let wide = VerdictRule::new(64, Some(&calibration(20)));
+        assert_eq!((wide.of(20), wide.of(21)), (NearDuplicate, Different));
+        assert_eq!(wide.similar_within(), 20);
+        // Never past the code length.
+        assert_eq!(
+            VerdictRule::new(16, Some(&calibration(40))).near_duplicate_within(),
+            16
+        );
+        assert_eq!(VerdictRule::new(64, None), VerdictRule::fixed(64));
+    }
+
+    #[test]
+    fn the_explanation_quotes_the_measured_figures() {
+        let text = VerdictRule::new(64, Some(&calibration(7))).explain(5);
+        assert!(
+            text.starts_with("5 of 64 bits differ: near-duplicate."),
+            "{text}"
+        );
+        assert!(text.contains("at most 7 bits apart"), "{text}");
+        assert!(text.contains("99.5 %") && text.contains("64 %"), "{text}");
+        assert!(
+            text.contains("3000 edited copies") && text.contains("test edits"),
+            "{text}"
+        );
+        assert!(text.contains("once in 61,000 pairs"), "{text}");
+        let plain = VerdictRule::fixed(64).explain(9);
+        assert!(
+            plain.contains("no calibration") && plain.contains("similar"),
+            "{plain}"
+        );
+    }
+
+    #[test]
+    fn rates_read_as_one_in_n() {
+        assert_eq!(one_in(1.0 / 61_234.0).as_deref(), Some("61,000"));
+        assert_eq!(one_in(1.0 / 7.0).as_deref(), Some("7"));
+        assert_eq!(one_in(1.0 / 1_234_567.0).as_deref(), Some("1,200,000"));
+        assert_eq!(one_in(0.0), None);
+    }
+
+    #[test]
+    fn the_default_calibration_is_precise_and_known_only_where_measured() {
+        let c = default_calibration(64).expect("measured at 64 bits");
+        assert!(c.precision >= CALIBRATED_PRECISION && c.near_duplicate_within < 64);
+        assert!(default_calibration(57).is_none());
+    }
+
+    #[test]
+    fn verdict_scores_and_the_calibrated_threshold_by_hand() {
+        // 8-bit codes, three originals; three edited copies at own distances 0, 2 and 5, the other
+        // originals at 3 and 7, 4 and 8, 1 and 6.
+        let mut pairs = EditPairs::new(8);
+        pairs.add(&[0, 3, 7], 0);
+        pairs.add(&[4, 2, 8], 1);
+        pairs.add(&[1, 6, 5], 2);
+        // Within 2: right 0 and 2, wrong 1 → precision 2/3, recall 2/3.
+        let s = pairs.score(2);
+        assert_eq!((s.precision, s.recall), (2.0 / 3.0, 2.0 / 3.0));
+        // Within 0: one right, none wrong; within 1 the wrong pair at 1 comes in.
+        let c = pairs.calibrated(0.99).unwrap();
+        assert_eq!((c.within, c.precision, c.recall), (0, 1.0, 1.0 / 3.0));
+        let c = pairs.calibrated(0.5).unwrap();
+        assert_eq!(
+            c.within, 5,
+            "3 right of 6 said at 5; at 6 and more, fewer than half"
+        );
+        let saved = pairs.calibration("three copies".into()).unwrap();
+        assert_eq!((saved.near_duplicate_within, saved.copies), (0, 3));
+        // Within 2, one of the six pairs of a copy and another photo (at 1).
+        assert_eq!(pairs.score(2).false_match_rate, 1.0 / 6.0);
+        assert_eq!(pairs.score(8).false_match_rate, 1.0);
+        assert_eq!(saved.false_match_rate, 0.0);
+        // Another photo with the very same code: no threshold is 99 % right.
+        let mut twins = EditPairs::new(8);
+        twins.add(&[0, 0], 0);
+        assert!(twins.calibrated(0.99).is_none());
+        assert!(twins.calibration(String::new()).is_none());
     }
 }

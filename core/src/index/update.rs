@@ -627,7 +627,11 @@ fn fit_default(
         images: count,
         settings: serde_json::json!({ "itq_iterations": 50, "fit_sample": job.fit_sample }),
     };
-    let model = HashModel::linear(arch, kind, &hash, provenance, &device.device)?;
+    let mut model = HashModel::linear(arch, kind, &hash, provenance, &device.device)?;
+    // The default's calibration was measured for PCA + ITQ on the default backbone only.
+    if kind == HeadKind::Itq && arch == DEFAULT_ARCH {
+        model = model.with_calibration(crate::eval::default_calibration(bits))?;
+    }
     Ok((
         model,
         Fitted {

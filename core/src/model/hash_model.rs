@@ -20,6 +20,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use super::{Backbone, BackboneArch, CpuInference, CpuNet};
+use crate::eval::{VerdictCalibration, VerdictRule};
 use crate::hashing::LinearHash;
 use crate::photo::Preprocess;
 
@@ -92,6 +93,11 @@ pub struct ModelConfig {
     pub classes: usize,
     pub input: Preprocess,
     pub provenance: Provenance,
+    /// Near-duplicate thresholds measured on edited copies of photos (`hashlens bench edits`); absent
+    /// from files without one, whose verdicts use fixed shares of the code length. Not written when
+    /// absent, so files without it keep their fingerprints.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<VerdictCalibration>,
 }
 
 /// The training-free head: `(features − mean) · projection`.
@@ -237,6 +243,49 @@ impl HashNetwork {
     }
 }
 
+impl ModelConfig {
+    /// The thresholds of the verdicts on this model's codes.
+    pub fn verdict_rule(&self) -> VerdictRule {
+        VerdictRule::new(self.bits, self.verdict.as_ref())
+    }
+
+    /// A model file's settings, read from its header alone (the weights are neither read nor checked:
+    /// for showing what a model is, not for running it).
+    pub fn read(path: &Path) -> Result<Self, crate::io::FileError> {
+        let invalid = |reason: String| crate::io::FileError::Invalid {
+            path: path.display().to_string(),
+            reason,
+        };
+        let mut file = std::fs::File::open(path).map_err(crate::io::FileError::io(path))?;
+        let mut len = [0u8; 8];
+        std::io::Read::read_exact(&mut file, &mut len)
+            .map_err(|_| invalid("not a hashlens model file (too short)".into()))?;
+        let len = u64::from_le_bytes(len);
+        // safetensors' own limit on a header.
+        if len > 100_000_000 {
+            return Err(invalid(format!(
+                "not a hashlens model file (a header of {len} bytes)"
+            )));
+        }
+        let mut header = vec![0u8; len as usize];
+        std::io::Read::read_exact(&mut file, &mut header)
+            .map_err(|_| invalid("not a hashlens model file (its header is cut short)".into()))?;
+        let header: serde_json::Value = serde_json::from_slice(&header)
+            .map_err(|e| invalid(format!("not a hashlens model file (not safetensors: {e})")))?;
+        let json = header
+            .get("__metadata__")
+            .and_then(|m| m.get(CONFIG_KEY))
+            .and_then(|c| c.as_str())
+            .ok_or_else(|| {
+                invalid(
+                    "a safetensors file, but not a hashlens model (no hashlens settings in its header)"
+                        .into(),
+                )
+            })?;
+        config_from_json(json).map_err(invalid)
+    }
+}
+
 /// A loaded (or freshly made) hash model.
 #[derive(Debug)]
 pub struct HashModel {
@@ -277,6 +326,7 @@ impl HashModel {
             classes: 0,
             input: arch.preprocess(),
             provenance,
+            verdict: None,
         };
         let head = HashHead::Linear(LinearHead::from_hash(hash, device));
         Self::assemble(config, arch.pretrained(device)?, head)
@@ -308,6 +358,7 @@ impl HashModel {
             classes,
             input: input.unwrap_or_else(|| arch.preprocess()),
             provenance,
+            verdict: None,
         };
         Self::assemble(config, backbone, HashHead::Trained(head))
     }
@@ -351,6 +402,21 @@ impl HashModel {
 
     pub fn bits(&self) -> usize {
         self.config.bits
+    }
+
+    /// The thresholds of this model's verdicts: its calibration, or fixed shares of the code length.
+    pub fn verdict_rule(&self) -> VerdictRule {
+        self.config.verdict_rule()
+    }
+
+    /// The same model with `calibration` saved in its settings (which changes its fingerprint).
+    pub fn with_calibration(
+        mut self,
+        calibration: Option<VerdictCalibration>,
+    ) -> Result<Self, ModelError> {
+        self.config.verdict = calibration;
+        self.fingerprint = fingerprint(&self.to_bytes()?).expect("bytes we just wrote parse");
+        Ok(self)
     }
 
     pub fn preprocess(&self) -> Preprocess {
@@ -556,6 +622,11 @@ pub(crate) fn read_config(bytes: &[u8]) -> Result<ModelConfig, String> {
         .ok_or(
             "a safetensors file, but not a hashlens model (no hashlens settings in its header)",
         )?;
+    config_from_json(json)
+}
+
+/// The settings of a model file's header, checked for format and consistency.
+fn config_from_json(json: &str) -> Result<ModelConfig, String> {
     let value: serde_json::Value =
         serde_json::from_str(json).map_err(|e| format!("unreadable model settings: {e}"))?;
     let format = value.get("format").and_then(|f| f.as_u64()).unwrap_or(0);
@@ -568,6 +639,19 @@ pub(crate) fn read_config(bytes: &[u8]) -> Result<ModelConfig, String> {
         serde_json::from_value(value).map_err(|e| format!("unreadable model settings: {e}"))?;
     crate::code::check_bits(config.bits).map_err(|e| e.to_string())?;
     check_input(&config.input)?;
+    if let Some(v) = &config.verdict {
+        let share = |x: f64| x.is_finite() && (0.0..=1.0).contains(&x);
+        if v.near_duplicate_within as usize > config.bits
+            || !share(v.precision)
+            || !share(v.recall)
+            || v.measured_on.len() > 1_000
+        {
+            return Err(format!(
+                "its verdict calibration is not one a {}-bit model can have",
+                config.bits
+            ));
+        }
+    }
     if config.classes > MAX_CLASSES {
         return Err(format!(
             "{} classes (at most {MAX_CLASSES})",

@@ -98,6 +98,85 @@ fn model_files_round_trip_with_a_stable_fingerprint() {
 }
 
 #[test]
+fn a_verdict_calibration_travels_with_the_model_file() {
+    let d = device();
+    let dir = tempfile::tempdir().unwrap();
+    let model = lsh_model(16, 1, &d);
+    let plain = model.fingerprint().to_string();
+    assert_eq!(model.verdict_rule(), crate::eval::VerdictRule::fixed(16));
+    let calibration = crate::eval::VerdictCalibration {
+        near_duplicate_within: 3,
+        precision: 0.993,
+        recall: 0.7,
+        false_match_rate: 1e-5,
+        copies: 300,
+        measured_on: "15 edits of 20 photos of test".into(),
+    };
+    let model = model.with_calibration(Some(calibration.clone())).unwrap();
+    assert_ne!(model.fingerprint(), plain, "the settings changed");
+    let path = dir.path().join("m.hlmodel");
+    model.save(&path).unwrap();
+    let back = HashModel::load(&path, &d).unwrap();
+    assert_eq!(back.config.verdict.as_ref(), Some(&calibration));
+    assert_eq!(back.fingerprint(), model.fingerprint());
+    assert_eq!(back.verdict_rule().near_duplicate_within(), 3);
+    // The header alone says the same, without the weights.
+    assert_eq!(ModelConfig::read(&path).unwrap(), back.config);
+    // Without a calibration nothing is written: the fingerprint is the one from before.
+    let uncalibrated = back.with_calibration(None).unwrap();
+    assert_eq!(uncalibrated.fingerprint(), plain);
+
+    // A calibration no 16-bit model can have is refused, in the full read and the header read.
+    let mut hostile = model.config.clone();
+    hostile.verdict = Some(crate::eval::VerdictCalibration {
+        near_duplicate_within: 40,
+        ..calibration.clone()
+    });
+    let json = serde_json::to_string(&hostile).unwrap();
+    let bytes =
+        crate::model::weights::to_safetensors_bytes(&model.net.head, &[(CONFIG_KEY, &json)])
+            .unwrap();
+    let err = HashModel::from_bytes(&bytes, "m", &d)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("verdict calibration"), "{err}");
+    std::fs::write(&path, &bytes).unwrap();
+    let err = ModelConfig::read(&path).unwrap_err().to_string();
+    assert!(err.contains("verdict calibration"), "{err}");
+    let mut nan = hostile;
+    nan.verdict = Some(crate::eval::VerdictCalibration {
+        precision: f64::NAN,
+        ..calibration
+    });
+    assert!(
+        serde_json::to_string(&nan).is_err() || {
+            let json = serde_json::to_string(&nan).unwrap();
+            let bytes = crate::model::weights::to_safetensors_bytes(
+                &model.net.head,
+                &[(CONFIG_KEY, &json)],
+            )
+            .unwrap();
+            HashModel::from_bytes(&bytes, "m", &d).is_err()
+        }
+    );
+    // Not a model, cut short, or a header too long to be one: clear errors, nothing allocated.
+    std::fs::write(&path, b"abc").unwrap();
+    assert!(
+        ModelConfig::read(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("too short")
+    );
+    std::fs::write(&path, u64::MAX.to_le_bytes()).unwrap();
+    assert!(
+        ModelConfig::read(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("header of")
+    );
+}
+
+#[test]
 fn fine_tuned_models_carry_their_backbone() {
     let d = device();
     let dir = tempfile::tempdir().unwrap();

@@ -125,7 +125,7 @@ fn open_a_folder_click_a_photo_and_see_ranked_results_with_their_bits() {
     harness.get_by_label_contains(&format!(
         "distance {nearest} · {:.0}% · {} · nearer than {} of pairs here",
         100.0 * (1.0 - nearest as f32 / 64.0),
-        super::library_view::verdict(nearest, 64),
+        super::library_view::verdict(&hashlens_core::eval::VerdictRule::fixed(64), nearest),
         super::library_view::percent(farther as f64 / 66.0)
     ));
 
@@ -621,8 +621,11 @@ fn a_grown_folder_refits_the_default_from_the_model_tab() {
     photos(&root, 10);
     let mut harness = app();
     open_indexed(&mut harness, &root);
+    harness.run_steps(2);
     let lib = harness.state().library().unwrap();
     assert!(lib.model.starts_with("LSH"), "{}", lib.model);
+    // Random projections carry no calibration: the verdicts use the fixed shares.
+    assert!(lib.verdict_rule().unwrap().calibration().is_none());
     assert!(
         lib.warnings
             .iter()
@@ -640,10 +643,27 @@ fn a_grown_folder_refits_the_default_from_the_model_tab() {
             !l.indexing() && l.last_report.as_ref().is_some_and(|r| r.indexed == 70)
         })
     });
+    harness.run_steps(2);
     let lib = harness.state().library().unwrap();
     assert!(lib.model.starts_with("PCA + ITQ"), "{}", lib.model);
     let report = lib.last_report.as_ref().unwrap();
     assert_eq!((report.encoded, report.kept), (70, 0));
+    // The fitted default carries the calibration measured for it (read from the model file), and the
+    // near-duplicates tab starts at its threshold.
+    let bits = lib.index.as_ref().unwrap().bits();
+    let shipped =
+        hashlens_core::eval::default_calibration(bits).expect("measured at the default length");
+    let rule = lib.verdict_rule().unwrap();
+    assert_eq!(rule.calibration(), Some(&shipped));
+    assert_eq!(rule.near_duplicate_within(), shipped.near_duplicate_within);
+    assert!(rule.explain(3).contains("calibrated on 15 everyday edits"));
+    harness.get_by_label("Near-duplicates").click();
+    harness.run_steps(2);
+    let lib = harness.state().library().unwrap();
+    assert_eq!(
+        lib.duplicates.search().unwrap().radius,
+        shipped.near_duplicate_within
+    );
 }
 
 /// F5 switches presentation mode: everything half as large again, and one line saying what the view

@@ -17,7 +17,7 @@ use std::sync::atomic::AtomicBool;
 use anyhow::{Context, bail};
 use clap::Args;
 use hashlens_core::dataset::{folder_classes, scan_images};
-use hashlens_core::eval::Verdict;
+use hashlens_core::eval::{CALIBRATED_PRECISION, EditPairs, VerdictRule, VerdictScore};
 use hashlens_core::index::{
     CodeIndex, DEFAULT_ARCH, IndexJob, ModelChoice, index_model, update_index,
 };
@@ -46,6 +46,10 @@ pub struct EditsBench {
     /// Where the originals and edited copies are written (kept); default: a temporary folder.
     #[arg(long)]
     work: Option<PathBuf>,
+    /// Write the model with the near-duplicate threshold calibrated here saved in it (its verdicts in
+    /// the app then use it and say what it was measured on).
+    #[arg(long, value_name = "MODEL")]
+    save_calibrated: Option<PathBuf>,
     #[command(flatten)]
     device: crate::cli::args::DeviceArgs,
     #[arg(long)]
@@ -62,14 +66,6 @@ struct EditRow {
 }
 
 #[derive(Serialize)]
-struct VerdictScore {
-    /// The farthest distance the verdict covers.
-    within: u32,
-    precision: f64,
-    recall: f64,
-}
-
-#[derive(Serialize)]
 struct Spread {
     pairs: usize,
     p10: u32,
@@ -83,8 +79,12 @@ struct EditsReport {
     bits: usize,
     model: String,
     edits: BTreeMap<&'static str, EditRow>,
-    /// The near-duplicate verdict over all edits.
+    /// The near-duplicate verdict over all edits, with the model's own thresholds (as the app uses them).
     verdict: VerdictScore,
+    /// Whether those thresholds come from a calibration saved with the model.
+    verdict_calibrated: bool,
+    /// The near-duplicate verdict at the fixed share K/8.
+    fixed: VerdictScore,
     /// The similar verdict (similar or closer) over all edits.
     similar: VerdictScore,
     /// The widest threshold with precision ≥ 0.99 on these photos (null when there is none).
@@ -131,11 +131,8 @@ pub fn run(b: EditsBench) -> anyhow::Result<()> {
     let bits = book.bits();
 
     let mut rows = BTreeMap::new();
-    let (near, similar) = (
-        Verdict::near_duplicate_within(bits),
-        Verdict::similar_within(bits),
-    );
-    let mut pairs = Pairs::new(bits);
+    let rule = model.verdict_rule();
+    let mut pairs = EditPairs::new(bits);
     for edit in Edit::ALL {
         let paths: Vec<PathBuf> = (0..sample.len())
             .map(|i| edited_path(&work, edit, i))
@@ -195,12 +192,34 @@ pub fn run(b: EditsBench) -> anyhow::Result<()> {
         bits,
         model: indexed.model_description,
         edits: rows,
-        verdict: pairs.score(near),
-        similar: pairs.score(similar),
+        verdict: pairs.score(rule.near_duplicate_within()),
+        verdict_calibrated: rule.calibration().is_some(),
+        fixed: pairs.score(VerdictRule::fixed(bits).near_duplicate_within()),
+        similar: pairs.score(rule.similar_within()),
         calibrated: pairs.calibrated(CALIBRATED_PRECISION),
         same_class,
         different_class,
     };
+    if let Some(out) = &b.save_calibrated {
+        let name = b.data.file_name().unwrap_or(b.data.as_os_str());
+        let measured_on = format!(
+            "{} edits of {} photos of {}",
+            Edit::ALL.len(),
+            sample.len(),
+            name.to_string_lossy()
+        );
+        let Some(calibration) = pairs.calibration(measured_on) else {
+            bail!(
+                "no near-duplicate threshold keeps precision {CALIBRATED_PRECISION} on these photos, so \
+                 none was saved"
+            );
+        };
+        model
+            .with_calibration(Some(calibration))?
+            .save(out)
+            .with_context(|| format!("cannot write {}", out.display()))?;
+        eprintln!("saved the calibrated model as {}", out.display());
+    }
     if b.json {
         return crate::cli::output::print_json(&report);
     }
@@ -252,64 +271,6 @@ fn edited_path(work: &Path, edit: Edit, i: usize) -> PathBuf {
     work.join("edits")
         .join(edit.name())
         .join(format!("{i:05}.jpg"))
-}
-
-/// The precision a calibrated near-duplicate threshold must keep.
-const CALIBRATED_PRECISION: f64 = 0.99;
-
-/// Every (edited copy, original) pair by distance: a pair is right when it is a photo and its own edit.
-/// A verdict "within t bits" says yes to the pairs at distance ≤ t.
-struct Pairs {
-    own: Vec<usize>,
-    other: Vec<usize>,
-    queries: usize,
-}
-
-impl Pairs {
-    fn new(bits: usize) -> Self {
-        Self {
-            own: vec![0; bits + 1],
-            other: vec![0; bits + 1],
-            queries: 0,
-        }
-    }
-
-    /// One edited copy's distances to every original; `own` is its original.
-    fn add(&mut self, distances: &[u32], own: usize) {
-        self.queries += 1;
-        for (j, &d) in distances.iter().enumerate() {
-            let bin = if j == own {
-                &mut self.own
-            } else {
-                &mut self.other
-            };
-            bin[d as usize] += 1;
-        }
-    }
-
-    fn score(&self, within: u32) -> VerdictScore {
-        let upto = within as usize + 1;
-        let right: usize = self.own[..upto].iter().sum();
-        let wrong: usize = self.other[..upto].iter().sum();
-        VerdictScore {
-            within,
-            precision: if right + wrong == 0 {
-                1.0
-            } else {
-                right as f64 / (right + wrong) as f64
-            },
-            recall: right as f64 / self.queries.max(1) as f64,
-        }
-    }
-
-    /// The widest threshold whose precision is at least `precision` (what a threshold calibrated on
-    /// these photos would be); `None` when even the same code is not that precise.
-    fn calibrated(&self, precision: f64) -> Option<VerdictScore> {
-        (0..self.own.len() as u32)
-            .rev()
-            .map(|t| self.score(t))
-            .find(|s| s.precision >= precision)
-    }
 }
 
 /// Distances between the originals: pairs of one class, and of different classes.
@@ -365,21 +326,28 @@ fn print_table(r: &EditsReport) -> anyhow::Result<()> {
             e.distance_max
         );
     }
-    let calibrated = ("calibrated to precision 0.99", r.calibrated.as_ref());
-    for (what, v) in [
-        ("near-duplicate", Some(&r.verdict)),
-        ("similar", Some(&r.similar)),
-        calibrated,
-    ] {
+    let calibrated = ("calibrated here to precision 0.99", r.calibrated.as_ref());
+    let near = if r.verdict_calibrated {
+        "near-duplicate (the model's calibration)"
+    } else {
+        "near-duplicate (K/8)"
+    };
+    let mut lines = vec![(near, Some(&r.verdict))];
+    if r.verdict_calibrated {
+        lines.push(("near-duplicate at K/8", Some(&r.fixed)));
+    }
+    lines.extend([("similar", Some(&r.similar)), calibrated]);
+    for (what, v) in lines {
         let Some(v) = v else {
             out!("  verdict {what}: no threshold is that precise on these photos");
             continue;
         };
         out!(
-            "  verdict {what} (≤ {} bits): precision {:.3}, recall {:.3}",
+            "  verdict {what} (≤ {} bits): precision {:.3}, recall {:.3}, other photos that close {:.1e}",
             v.within,
             v.precision,
-            v.recall
+            v.recall,
+            v.false_match_rate
         );
     }
     if let (Some(s), Some(d)) = (&r.same_class, &r.different_class) {
@@ -394,34 +362,4 @@ fn print_table(r: &EditsReport) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn verdict_scores_and_the_calibrated_threshold_by_hand() {
-        // 8-bit codes, three originals; three edited copies at own distances 0, 2 and 5, the other
-        // originals at 3 and 7, 4 and 8, 1 and 6.
-        let mut pairs = Pairs::new(8);
-        pairs.add(&[0, 3, 7], 0);
-        pairs.add(&[4, 2, 8], 1);
-        pairs.add(&[1, 6, 5], 2);
-        // Within 2: right 0 and 2, wrong 1 → precision 2/3, recall 2/3.
-        let s = pairs.score(2);
-        assert_eq!((s.precision, s.recall), (2.0 / 3.0, 2.0 / 3.0));
-        // Within 0: one right, none wrong; within 1 the wrong pair at 1 comes in.
-        let c = pairs.calibrated(0.99).unwrap();
-        assert_eq!((c.within, c.precision, c.recall), (0, 1.0, 1.0 / 3.0));
-        let c = pairs.calibrated(0.5).unwrap();
-        assert_eq!(
-            c.within, 5,
-            "3 right of 6 said at 5; at 6 and more, fewer than half"
-        );
-        // Another photo with the very same code: no threshold is 99 % right.
-        let mut twins = Pairs::new(8);
-        twins.add(&[0, 0], 0);
-        assert!(twins.calibrated(0.99).is_none());
-    }
 }
