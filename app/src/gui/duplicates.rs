@@ -1,11 +1,19 @@
 //! Near-duplicates: groups of photos whose codes lie within a few bits of each other, found on a
-//! background thread, shown side by side with what tells copies apart (size, resolution, date).
+//! background thread, shown side by side with what tells copies apart (size, resolution, date) and what
+//! each copy looks like next to the group's largest photo (resized, cropped, made grey…).
+//!
+//! Acting on them: photos are selected with their check boxes ("select all but the largest" is a
+//! suggestion, never applied unasked), two can be compared side by side, a group's list copied, a photo
+//! shown in the file manager, and the selected ones moved to the system's trash after a confirmation
+//! that names every file. The app never deletes a photo and never moves one the user did not select.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use eframe::egui::{self, RichText, Vec2};
 use hashlens_core::code::stats::near_duplicate_groups;
 use hashlens_core::index::CodeIndex;
+use hashlens_core::photo::edit::{LooksLike, Version, looks_like};
 
 use super::context::LibraryContext;
 use super::task::{Panicked, Task};
@@ -19,8 +27,11 @@ pub struct Member {
     pub mtime_ns: u64,
     /// Width × height, read from the file's header.
     pub dimensions: Option<(u32, u32)>,
-    /// Hamming distance to the group's first photo.
+    /// Hamming distance to the group's first photo (its largest).
     pub distance: u32,
+    /// What it looks like next to the group's first photo (`None` for the first, or when either
+    /// photo could not be read).
+    pub looks_like: Option<LooksLike>,
 }
 
 enum Event {
@@ -78,25 +89,20 @@ impl Duplicates {
                 r.send(Event::Progress(done, total))
             });
             let Some(groups) = groups else { return };
-            let members = groups
-                .into_iter()
-                .map(|g| {
-                    let first = codes.get(g[0]);
-                    g.into_iter()
-                        .map(|i| {
-                            let photo = &index.photos()[i];
-                            Member {
-                                index: i,
-                                path: photo.path.clone(),
-                                size: photo.size,
-                                mtime_ns: photo.mtime_ns,
-                                dimensions: image::image_dimensions(&photo.path).ok(),
-                                distance: first.hamming(&codes.get(i)).expect("same length"),
-                            }
-                        })
-                        .collect()
-                })
-                .collect();
+            let mut members = Vec::with_capacity(groups.len());
+            for g in groups {
+                if r.cancel.load(std::sync::atomic::Ordering::Relaxed) {
+                    return;
+                }
+                // Photos moved away since they were indexed (e.g. to the trash) are left out.
+                let present: Vec<usize> = g
+                    .into_iter()
+                    .filter(|&i| index.photos()[i].path.exists())
+                    .collect();
+                if present.len() > 1 {
+                    members.push(group_members(&index, present));
+                }
+            }
             r.send(Event::Done(members));
         }));
     }
@@ -121,6 +127,70 @@ impl Duplicates {
     }
 }
 
+/// A group's photos, the largest first (most pixels, then most bytes): the one a person would keep,
+/// which the others are compared with.
+fn group_members(index: &CodeIndex, group: Vec<usize>) -> Vec<Member> {
+    let codes = index.codes();
+    let mut members: Vec<Member> = group
+        .into_iter()
+        .map(|i| {
+            let photo = &index.photos()[i];
+            Member {
+                index: i,
+                path: photo.path.clone(),
+                size: photo.size,
+                mtime_ns: photo.mtime_ns,
+                dimensions: image::image_dimensions(&photo.path).ok(),
+                distance: 0,
+                looks_like: None,
+            }
+        })
+        .collect();
+    let pixels = |m: &Member| m.dimensions.map_or(0, |(w, h)| w as u64 * h as u64);
+    members.sort_by(|a, b| {
+        (pixels(b), b.size)
+            .cmp(&(pixels(a), a.size))
+            .then(a.index.cmp(&b.index))
+    });
+    let first = codes.get(members[0].index);
+    let first_small = super::thumbs::thumbnail(&members[0].path, None);
+    for k in 1..members.len() {
+        members[k].distance = first
+            .hamming(&codes.get(members[k].index))
+            .expect("same length");
+        let copy_small = super::thumbs::thumbnail(&members[k].path, None);
+        members[k].looks_like = match (&first_small, &copy_small) {
+            (Some(a), Some(b)) => compare(&members[0], a, &members[k], b),
+            _ => None,
+        };
+    }
+    members
+}
+
+/// What `copy` looks like next to `original`, from their sizes and thumbnails.
+fn compare(
+    original: &Member,
+    original_small: &image::RgbImage,
+    copy: &Member,
+    copy_small: &image::RgbImage,
+) -> Option<LooksLike> {
+    let ((ow, oh), (cw, ch)) = (original.dimensions?, copy.dimensions?);
+    Some(looks_like(
+        &Version {
+            width: ow,
+            height: oh,
+            bytes: original.size,
+            small: original_small,
+        },
+        &Version {
+            width: cw,
+            height: ch,
+            bytes: copy.size,
+            small: copy_small,
+        },
+    ))
+}
+
 impl Drop for Duplicates {
     fn drop(&mut self) {
         if let Some(task) = &self.task {
@@ -138,12 +208,18 @@ fn megabytes(bytes: u64) -> String {
 }
 
 /// What the user asked of the near-duplicates tab.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DuplicatesCommand {
     /// Group the codes again at the chosen radius.
     SearchAgain,
     /// Search with this photo of the index (the Photos tab shows the results).
     SearchWith(usize),
+    /// Open the file manager at this photo's folder.
+    Reveal(PathBuf),
+    /// Put this text on the clipboard (a group's paths, one per line).
+    Copy(String),
+    /// Move these photos to the system's trash (the user confirmed, with every file named).
+    Trash(Vec<PathBuf>),
 }
 
 /// The near-duplicates tab: the search it runs, kept current by [`DuplicatesTab::update`] (outside
@@ -151,6 +227,12 @@ pub enum DuplicatesCommand {
 #[derive(Default)]
 pub struct DuplicatesTab {
     search: Option<Duplicates>,
+    /// The photos ticked, by path (they survive a new search).
+    pub selected: BTreeSet<PathBuf>,
+    /// Two photos shown side by side, large.
+    pub compare: Option<[PathBuf; 2]>,
+    /// The photos the user asked to move to the trash, waiting for the confirmation.
+    pub confirm_trash: Option<Vec<PathBuf>>,
 }
 
 impl DuplicatesTab {
@@ -176,6 +258,12 @@ impl DuplicatesTab {
         search.start(index, ctx);
     }
 
+    /// Drops the groups (the library changed under them); the next visit searches again.
+    pub fn forget_search(&mut self) {
+        self.search = None;
+        self.compare = None;
+    }
+
     /// The search, once started.
     #[cfg(test)]
     pub fn search(&self) -> Option<&Duplicates> {
@@ -193,14 +281,130 @@ impl DuplicatesTab {
             ui.label("No index yet.");
             return None;
         };
-        show_search(dup, index, thumbs, ui)
+        let mut command = None;
+        if let Some(files) = &self.confirm_trash {
+            match confirm_trash(files, ui) {
+                Some(true) => {
+                    command = Some(DuplicatesCommand::Trash(files.clone()));
+                    for f in files {
+                        self.selected.remove(f);
+                    }
+                    self.confirm_trash = None;
+                }
+                Some(false) => self.confirm_trash = None,
+                None => {}
+            }
+        }
+        if let Some(pair) = &self.compare
+            && !side_by_side(pair, dup, thumbs, ui)
+        {
+            self.compare = None;
+        }
+        let selection = Selection {
+            selected: &mut self.selected,
+            compare: &mut self.compare,
+            confirm_trash: &mut self.confirm_trash,
+        };
+        show_search(dup, index, thumbs, selection, ui).or(command)
     }
+}
+
+/// The tab's own choices, which its drawing changes (as a slider changes its value).
+struct Selection<'a> {
+    selected: &'a mut BTreeSet<PathBuf>,
+    compare: &'a mut Option<[PathBuf; 2]>,
+    confirm_trash: &'a mut Option<Vec<PathBuf>>,
+}
+
+/// The confirmation before photos go to the trash, naming each: `Some(true)` to go ahead,
+/// `Some(false)` to cancel, `None` while it waits.
+fn confirm_trash(files: &[PathBuf], ui: &mut egui::Ui) -> Option<bool> {
+    let mut answer = None;
+    egui::Modal::new(egui::Id::unique("confirm-trash")).show(ui.ctx(), |ui| {
+        ui.set_max_width(560.0);
+        ui.heading(format!(
+            "Move {} {} to the trash?",
+            files.len(),
+            if files.len() == 1 { "photo" } else { "photos" }
+        ));
+        ui.label(
+            "They can be restored from the system's trash. Nothing else is moved, and nothing is deleted.",
+        );
+        egui::ScrollArea::vertical().max_height(240.0).show(ui, |ui| {
+            for f in files {
+                ui.label(RichText::new(f.display().to_string()).monospace().small());
+            }
+        });
+        ui.horizontal(|ui| {
+            if ui.button("Move to the trash").clicked() {
+                answer = Some(true);
+            }
+            if ui.button("Cancel").clicked() || ui.input(|i| i.key_pressed(egui::Key::Escape)) {
+                answer = Some(false);
+            }
+        });
+    });
+    answer
+}
+
+/// Two photos side by side, as large as their thumbnails allow, with what differs; `false` once closed.
+fn side_by_side(
+    pair: &[PathBuf; 2],
+    dup: &Duplicates,
+    thumbs: &mut Thumbnails,
+    ui: &mut egui::Ui,
+) -> bool {
+    let member = |p: &PathBuf| dup.groups.iter().flatten().flatten().find(|m| &m.path == p);
+    let mut open = true;
+    ui.group(|ui| {
+        ui.horizontal(|ui| {
+            ui.strong("Side by side");
+            if ui.button("Close").clicked() {
+                open = false;
+            }
+        });
+        ui.horizontal(|ui| {
+            let side = ((ui.available_width() - 24.0) / 2.0).clamp(160.0, 480.0);
+            for p in pair {
+                ui.vertical(|ui| {
+                    ui.set_width(side);
+                    match thumbs.get(p) {
+                        Some(t) => {
+                            ui.add(egui::Image::new(t).fit_to_exact_size(Vec2::splat(side)));
+                        }
+                        None => {
+                            ui.add_sized([side, side * 0.75], egui::Label::new("…"));
+                        }
+                    }
+                    ui.label(RichText::new(p.display().to_string()).small());
+                    if let Some(m) = member(p) {
+                        ui.label(caption(m));
+                    }
+                });
+            }
+        });
+    });
+    open
+}
+
+/// A photo's size, bytes and date in one line.
+fn caption(m: &Member) -> String {
+    let dims = m
+        .dimensions
+        .map(|(w, h)| format!("{w} × {h}"))
+        .unwrap_or_else(|| "? × ?".into());
+    format!(
+        "{dims} · {} · {}",
+        megabytes(m.size),
+        super::format::minute(m.mtime_ns)
+    )
 }
 
 fn show_search(
     dup: &mut Duplicates,
     index: &CodeIndex,
     thumbs: &mut Thumbnails,
+    choice: Selection,
     ui: &mut egui::Ui,
 ) -> Option<DuplicatesCommand> {
     let bits = index.bits();
@@ -242,7 +446,27 @@ fn show_search(
         );
         return command;
     };
-    ui.label(format!("{} groups", groups.len()));
+    ui.horizontal(|ui| {
+        ui.label(format!("{} groups", groups.len()));
+        let chosen: Vec<&PathBuf> = choice.selected.iter().collect();
+        if !chosen.is_empty() {
+            ui.separator();
+            ui.label(format!("{} selected", chosen.len()));
+            if ui
+                .add_enabled(chosen.len() == 2, egui::Button::new("Compare side by side"))
+                .on_disabled_hover_text("Select two photos to compare them")
+                .clicked()
+            {
+                *choice.compare = Some([chosen[0].clone(), chosen[1].clone()]);
+            }
+            if ui.button("Move to the trash…").clicked() {
+                *choice.confirm_trash = Some(chosen.iter().map(|p| (*p).clone()).collect());
+            }
+            if ui.button("Clear the selection").clicked() {
+                choice.selected.clear();
+            }
+        }
+    });
     egui::ScrollArea::vertical()
         .id_salt("duplicates-tab")
         .auto_shrink(false)
@@ -250,8 +474,39 @@ fn show_search(
             for (g, group) in groups.iter().enumerate() {
                 ui.push_id(g, |ui| {
                     ui.separator();
+                    ui.horizontal(|ui| {
+                        let largest = &group[0];
+                        let name = largest
+                            .path
+                            .file_name()
+                            .unwrap_or_default()
+                            .to_string_lossy();
+                        ui.label(
+                            RichText::new(format!("Suggestion: keep the largest, {name}")).weak(),
+                        );
+                        if ui
+                            .small_button("Select all but the largest")
+                            .on_hover_text(
+                                "Ticks the others; nothing happens until you act on them",
+                            )
+                            .clicked()
+                        {
+                            choice
+                                .selected
+                                .extend(group[1..].iter().map(|m| m.path.clone()));
+                        }
+                        if ui
+                            .small_button("Copy list")
+                            .on_hover_text("The group's paths, one per line, largest first")
+                            .clicked()
+                        {
+                            let list: Vec<String> =
+                                group.iter().map(|m| m.path.display().to_string()).collect();
+                            command = Some(DuplicatesCommand::Copy(list.join("\n")));
+                        }
+                    });
                     ui.horizontal_wrapped(|ui| {
-                        for m in group {
+                        for (k, m) in group.iter().enumerate() {
                             ui.vertical(|ui| {
                                 ui.set_width(150.0);
                                 let r = match thumbs.get(&m.path) {
@@ -266,20 +521,31 @@ fn show_search(
                                     command = Some(DuplicatesCommand::SearchWith(m.index));
                                 }
                                 let name = m.path.file_name().unwrap_or_default().to_string_lossy();
-                                ui.label(RichText::new(name).strong().small());
-                                let dims = m
-                                    .dimensions
-                                    .map(|(w, h)| format!("{w} × {h}"))
-                                    .unwrap_or_else(|| "? × ?".into());
-                                ui.label(
-                                    RichText::new(format!("{dims} · {}", megabytes(m.size)))
-                                        .small(),
-                                );
-                                ui.label(RichText::new(super::format::minute(m.mtime_ns)).small());
-                                ui.label(
-                                    RichText::new(format!("{} bits from the first", m.distance))
-                                        .small(),
-                                );
+                                let mut ticked = choice.selected.contains(&m.path);
+                                if ui
+                                    .checkbox(&mut ticked, RichText::new(name).strong().small())
+                                    .changed()
+                                {
+                                    if ticked {
+                                        choice.selected.insert(m.path.clone());
+                                    } else {
+                                        choice.selected.remove(&m.path);
+                                    }
+                                }
+                                ui.label(RichText::new(caption(m)).small());
+                                let relation = if k == 0 {
+                                    "the largest".to_string()
+                                } else {
+                                    let seen = m
+                                        .looks_like
+                                        .map(|l| format!("likely {}", l.describe()))
+                                        .unwrap_or_else(|| "a copy".into());
+                                    format!("{seen} · {} bits from the largest", m.distance)
+                                };
+                                ui.label(RichText::new(relation).small());
+                                if ui.small_button("show in folder").clicked() {
+                                    command = Some(DuplicatesCommand::Reveal(m.path.clone()));
+                                }
                             });
                         }
                     });

@@ -115,8 +115,10 @@ pub enum LibraryCommand {
     },
     /// Group the near-duplicates again at the tab's radius.
     SearchDuplicatesAgain,
-    /// Something the user should read in the status bar.
-    Warn(String),
+    /// Open the file manager at this photo's folder.
+    Reveal(PathBuf),
+    /// Move these photos to the system's trash (confirmed by the user), then update the index.
+    Trash(Vec<PathBuf>),
 }
 
 /// How far apart the library's photos are from each other: a distance histogram over (a sample of) its
@@ -243,6 +245,8 @@ pub struct Library {
     /// The photo to select again once the re-encoded index has it (the query survives a new model).
     follow: Option<PathBuf>,
     searched: Option<(usize, Query, usize)>,
+    /// Moves photos to the system's trash ([`move_to_trash`]; a test puts a stand-in here).
+    pub trash: fn(&[PathBuf]) -> Result<(), String>,
     /// The thumbnail cache. Drawing reads the library and asks this cache for thumbnails (which queues
     /// the missing ones): a cache, hence behind a `RefCell` so that drawing needs only `&Library`.
     pub thumbs: RefCell<Thumbnails>,
@@ -305,6 +309,7 @@ impl Library {
             before: None,
             follow: None,
             searched: None,
+            trash: move_to_trash,
             thumbs: RefCell::new(Thumbnails::new(ctx, 2, 800, thumbnail_cache)),
             tab: Tab::Photos,
             duplicates: DuplicatesTab::default(),
@@ -577,7 +582,25 @@ impl Library {
                     };
                     self.duplicates.search_again(&view, ctx);
                 }
-                LibraryCommand::Warn(w) => self.warnings.push(w),
+                LibraryCommand::Reveal(path) => {
+                    if let Err(e) = reveal(&path) {
+                        self.warnings.push(e);
+                    }
+                }
+                LibraryCommand::Trash(paths) => {
+                    let moved = (self.trash)(&paths);
+                    // The index drops what is gone (the groups are made again, without it).
+                    self.reindex(self.device_choice, ctx);
+                    self.duplicates.forget_search();
+                    self.warnings.push(match moved {
+                        Ok(()) => format!(
+                            "Moved {} {} to the trash (restore from there if needed)",
+                            paths.len(),
+                            if paths.len() == 1 { "photo" } else { "photos" }
+                        ),
+                        Err(e) => e,
+                    });
+                }
             }
         }
         self.update_results();
@@ -708,6 +731,35 @@ fn encode_outside(
     let model = index_model(index_path, fingerprint, &device.device).map_err(|e| e.to_string())?;
     let code = encode_photo(&model, photo, &device.device).map_err(|e| e.to_string())?;
     Ok((photo.to_path_buf(), code))
+}
+
+/// Moves photos to the system's trash (the freedesktop trash on Linux, the recycle bin or the Finder's
+/// trash elsewhere), from where the user can restore them; says which could not be moved and why.
+pub fn move_to_trash(paths: &[PathBuf]) -> Result<(), String> {
+    trash::delete_all(paths).map_err(|e| format!("could not move the photos to the trash: {e}"))
+}
+
+/// Opens the folder holding `path` in the system's file manager (without waiting for it); says why
+/// not when the opener cannot be started (no `xdg-open` on a bare Linux system).
+fn reveal(path: &std::path::Path) -> Result<(), String> {
+    let folder = path.parent().unwrap_or(path);
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else if cfg!(windows) {
+        "explorer"
+    } else {
+        "xdg-open"
+    };
+    std::process::Command::new(opener)
+        .arg(folder)
+        .spawn()
+        .map(drop)
+        .map_err(|e| {
+            format!(
+                "cannot show {} in the file manager ({opener}: {e}); its path can be copied instead",
+                folder.display()
+            )
+        })
 }
 
 #[cfg(test)]

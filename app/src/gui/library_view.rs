@@ -132,6 +132,13 @@ pub fn show(lib: &mut Library, ui: &mut egui::Ui) -> LibraryIntent {
                 Some(DuplicatesCommand::SearchAgain) => {
                     commands.push(LibraryCommand::SearchDuplicatesAgain)
                 }
+                Some(DuplicatesCommand::Reveal(path)) => {
+                    commands.push(LibraryCommand::Reveal(path))
+                }
+                Some(DuplicatesCommand::Copy(text)) => ui.ctx().copy_text(text),
+                Some(DuplicatesCommand::Trash(paths)) => {
+                    commands.push(LibraryCommand::Trash(paths))
+                }
                 None => {}
             }
         }
@@ -587,10 +594,8 @@ fn results_panel(lib: &Library, ui: &mut egui::Ui, commands: &mut Vec<LibraryCom
                             if ui.small_button("copy path").clicked() {
                                 ui.ctx().copy_text(other_path.display().to_string());
                             }
-                            if ui.small_button("show in folder").clicked()
-                                && let Err(e) = reveal(&other_path)
-                            {
-                                commands.push(LibraryCommand::Warn(e));
+                            if ui.small_button("show in folder").clicked() {
+                                commands.push(LibraryCommand::Reveal(other_path.clone()));
                             }
                         });
                     });
@@ -663,29 +668,6 @@ fn before_and_after(
                 }
             });
     });
-}
-
-/// Opens the folder holding `path` in the system's file manager (without waiting for it); says why
-/// not when the opener cannot be started (no `xdg-open` on a bare Linux system).
-fn reveal(path: &std::path::Path) -> Result<(), String> {
-    let folder = path.parent().unwrap_or(path);
-    let opener = if cfg!(target_os = "macos") {
-        "open"
-    } else if cfg!(windows) {
-        "explorer"
-    } else {
-        "xdg-open"
-    };
-    std::process::Command::new(opener)
-        .arg(folder)
-        .spawn()
-        .map(drop)
-        .map_err(|e| {
-            format!(
-                "cannot show {} in the file manager ({opener}: {e}); its path can be copied instead",
-                folder.display()
-            )
-        })
 }
 
 #[cfg(test)]

@@ -164,6 +164,14 @@ impl HashlensApp {
         }
     }
 
+    #[cfg(test)]
+    pub fn library_mut(&mut self) -> Option<&mut Library> {
+        match &mut self.screen {
+            Screen::Library(l) => Some(l),
+            Screen::Welcome => None,
+        }
+    }
+
     /// Draws the whole app into `ui`.
     pub fn show(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();

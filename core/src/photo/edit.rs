@@ -135,8 +135,8 @@ fn jpeg(img: &RgbImage, quality: u8) -> Vec<u8> {
 fn centre_crop(img: &RgbImage, share: f64) -> RgbImage {
     let (w, h) = img.dimensions();
     let (cw, ch) = (
-        ((w as f64 * share).round() as u32).max(1),
-        ((h as f64 * share).round() as u32).max(1),
+        ((w as f64 * share).round() as u32).clamp(1, w),
+        ((h as f64 * share).round() as u32).clamp(1, h),
     );
     imageops::crop_imm(img, (w - cw) / 2, (h - ch) / 2, cw, ch).to_image()
 }
@@ -195,6 +195,175 @@ fn with_orientation(jpeg: &[u8], orientation: u16) -> Vec<u8> {
     out.extend_from_slice(&app1);
     out.extend_from_slice(&jpeg[2..]);
     out
+}
+
+/// What a copy of a photo looks like it went through, told from the two files' pixel sizes and byte
+/// counts and from small versions of both (e.g. the app's thumbnails): what the near-duplicates view says
+/// beside each copy. A guess, worded as one; the benchmark's own edits are its test.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum LooksLike {
+    /// Same pixel size and the same number of bytes.
+    SameFile,
+    /// Turned a quarter (width and height swapped).
+    Turned,
+    /// Mirrored left to right.
+    Mirrored,
+    /// Made grey.
+    Grayscale,
+    /// Brighter (> 1) or darker (< 1), by this factor of mean brightness.
+    Brightness(f32),
+    /// The same picture at this share of the original's width (1.0: re-saved at its size).
+    Resized(f32),
+    /// Another shape, or the same shape with other content at the edges: cropped, framed or a screenshot.
+    Reframed,
+    /// Something else: retouched, filtered, or another photo that merely looks alike.
+    Edited,
+}
+
+impl LooksLike {
+    /// In words, e.g. "resized to 50 %".
+    pub fn describe(self) -> String {
+        match self {
+            LooksLike::SameFile => "the same file (an exact copy)".into(),
+            LooksLike::Turned => "turned a quarter".into(),
+            LooksLike::Mirrored => "mirrored".into(),
+            LooksLike::Grayscale => "made grey".into(),
+            LooksLike::Brightness(f) if f > 1.0 => {
+                format!("brighter (+{:.0} %)", (f - 1.0) * 100.0)
+            }
+            LooksLike::Brightness(f) => format!("darker (−{:.0} %)", (1.0 - f) * 100.0),
+            LooksLike::Resized(s) if (s - 1.0).abs() < 0.005 => "re-saved at the same size".into(),
+            LooksLike::Resized(s) => format!("resized to {:.0} %", s * 100.0),
+            LooksLike::Reframed => "cropped or framed".into(),
+            LooksLike::Edited => "edited".into(),
+        }
+    }
+}
+
+/// A photo as [`looks_like`] compares it: its pixel size and bytes on disk, and a small version of it.
+pub struct Version<'a> {
+    pub width: u32,
+    pub height: u32,
+    pub bytes: u64,
+    pub small: &'a RgbImage,
+}
+
+/// Side of the grid the two small versions are compared on.
+const GRID: u32 = 24;
+
+/// The largest centred part of `img` with width / height `aspect`.
+fn centre_at_aspect(img: &RgbImage, aspect: f64) -> RgbImage {
+    let (w, h) = img.dimensions();
+    let (cw, ch) = if w as f64 / h as f64 > aspect {
+        (((h as f64 * aspect).round() as u32).clamp(1, w), h)
+    } else {
+        (w, ((w as f64 / aspect).round() as u32).clamp(1, h))
+    };
+    imageops::crop_imm(img, (w - cw) / 2, (h - ch) / 2, cw, ch).to_image()
+}
+
+/// What `copy` looks like next to `original` (see [`LooksLike`]).
+pub fn looks_like(original: &Version, copy: &Version) -> LooksLike {
+    let (ow, oh, cw, ch) = (original.width, original.height, copy.width, copy.height);
+    if (ow, oh) == (cw, ch) && original.bytes == copy.bytes {
+        return LooksLike::SameFile;
+    }
+    if (ow, oh) == (ch, cw) && ow != oh {
+        return LooksLike::Turned;
+    }
+    let aspect = |w: u32, h: u32| w as f64 / h.max(1) as f64;
+    let reshaped = (aspect(ow, oh) / aspect(cw, ch) - 1.0).abs() > 0.02;
+    // Compared at the copy's shape: the original's centre, which a crop or a frame keeps.
+    let fitted = centre_at_aspect(original.small, aspect(cw, ch));
+    let (a, b) = (Grid::of(&fitted), Grid::of(copy.small));
+    let direct = a.correlation(&b);
+    if !reshaped && direct >= 0.9 {
+        if b.chroma < 2.0 && a.chroma > 8.0 {
+            return LooksLike::Grayscale;
+        }
+        let brightness = (b.mean / a.mean.max(1.0)) as f32;
+        if (brightness - 1.0).abs() > 0.1 {
+            return LooksLike::Brightness(brightness);
+        }
+        if direct >= 0.97 && a.mean_difference(&b) <= 12.0 {
+            return LooksLike::Resized(cw as f32 / ow as f32);
+        }
+    }
+    // A crop zooms in on the original, a frame zooms out: the centres match at some share.
+    let zoomed = (0..=16).map(|k| 0.98 - 0.03 * k as f64).any(|share| {
+        a.correlation(&Grid::of(&centre_crop(copy.small, share))) >= 0.9
+            || Grid::of(&centre_crop(&fitted, share)).correlation(&b) >= 0.9
+    });
+    if zoomed {
+        return LooksLike::Reframed;
+    }
+    if !reshaped && a.mirrored().correlation(&b) >= 0.9 {
+        return LooksLike::Mirrored;
+    }
+    LooksLike::Edited
+}
+
+/// A small version's brightness on a `GRID` × `GRID` grid, with its mean and its colourfulness (the
+/// mean spread between a cell's strongest and weakest channel).
+struct Grid {
+    luma: Vec<f64>,
+    mean: f64,
+    chroma: f64,
+}
+
+impl Grid {
+    fn of(img: &RgbImage) -> Self {
+        let cells = imageops::resize(img, GRID, GRID, imageops::FilterType::Triangle);
+        let luma: Vec<f64> = cells
+            .pixels()
+            .map(|p| 0.299 * p[0] as f64 + 0.587 * p[1] as f64 + 0.114 * p[2] as f64)
+            .collect();
+        let n = luma.len() as f64;
+        let chroma = cells
+            .pixels()
+            .map(|p| {
+                let (max, min) = (p.0.iter().max().unwrap(), p.0.iter().min().unwrap());
+                (max - min) as f64
+            })
+            .sum::<f64>()
+            / n;
+        Self {
+            mean: luma.iter().sum::<f64>() / n,
+            luma,
+            chroma,
+        }
+    }
+
+    /// Pearson correlation of the two brightness patterns (1: the same picture, brighter or not).
+    fn correlation(&self, other: &Grid) -> f64 {
+        let (mut cov, mut va, mut vb) = (0.0, 0.0, 0.0);
+        for (x, y) in self.luma.iter().zip(&other.luma) {
+            let (dx, dy) = (x - self.mean, y - other.mean);
+            cov += dx * dy;
+            va += dx * dx;
+            vb += dy * dy;
+        }
+        cov / (va * vb).sqrt().max(1e-9)
+    }
+
+    fn mean_difference(&self, other: &Grid) -> f64 {
+        let sum: f64 = self
+            .luma
+            .iter()
+            .zip(&other.luma)
+            .map(|(x, y)| (x - y).abs())
+            .sum();
+        sum / self.luma.len() as f64
+    }
+
+    /// The grid mirrored left to right.
+    fn mirrored(&self) -> Grid {
+        let side = GRID as usize;
+        let luma = (0..self.luma.len())
+            .map(|i| self.luma[i - i % side + (side - 1 - i % side)])
+            .collect();
+        Grid { luma, ..*self }
+    }
 }
 
 #[cfg(test)]
@@ -270,5 +439,86 @@ mod tests {
         // Turned by 5°, cropped to the part that was photo: no grey corners.
         let small_turn = decoded(Edit::Rotate5);
         assert!(small_turn.get_pixel(0, 0).0[0] > 150 || small_turn.get_pixel(0, 0).0[0] < 100);
+    }
+
+    /// A small version as the app's thumbnails are (160 pixels on the long side).
+    fn small(img: &RgbImage) -> RgbImage {
+        let f = 160.0 / img.width().max(img.height()) as f32;
+        let size = |n: u32| ((n as f32 * f).round() as u32).max(1);
+        imageops::thumbnail(img, size(img.width()), size(img.height()))
+    }
+
+    fn guess(original: &[u8], copy: &[u8]) -> LooksLike {
+        let limits = DecodeLimits::default();
+        let (a, b) = (
+            decode_bytes(original, &limits).unwrap(),
+            decode_bytes(copy, &limits).unwrap(),
+        );
+        let (sa, sb) = (small(&a), small(&b));
+        looks_like(
+            &Version {
+                width: a.width(),
+                height: a.height(),
+                bytes: original.len() as u64,
+                small: &sa,
+            },
+            &Version {
+                width: b.width(),
+                height: b.height(),
+                bytes: copy.len() as u64,
+                small: &sb,
+            },
+        )
+    }
+
+    fn demo(name: &str) -> Vec<u8> {
+        std::fs::read(format!(
+            "{}/../assets/demo/{name}.jpg",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    }
+
+    /// The benchmark's edits of a real photo, each told for what it is.
+    #[test]
+    fn the_benchmarks_edits_are_told_for_what_they_are() {
+        let original = decode_bytes(&demo("chelsea"), &DecodeLimits::default()).unwrap();
+        let bytes = as_jpeg(&original);
+        let told = |e: Edit| guess(&bytes, &e.apply(&original));
+        assert!(
+            matches!(told(Edit::Resize50), LooksLike::Resized(s) if (s - 0.5).abs() < 0.01),
+            "{:?}",
+            told(Edit::Resize50)
+        );
+        assert!(matches!(told(Edit::Resize25), LooksLike::Resized(s) if (s - 0.25).abs() < 0.01));
+        assert!(matches!(told(Edit::Thumbnail), LooksLike::Resized(s) if s < 0.5));
+        assert_eq!(told(Edit::JpegQ50).describe(), "re-saved at the same size");
+        assert_eq!(told(Edit::Mirror), LooksLike::Mirrored);
+        assert_eq!(told(Edit::Rotate90), LooksLike::Turned);
+        assert_eq!(told(Edit::Grayscale), LooksLike::Grayscale);
+        assert!(matches!(told(Edit::BrightnessUp30), LooksLike::Brightness(f) if f > 1.1));
+        assert!(matches!(told(Edit::BrightnessDown30), LooksLike::Brightness(f) if f < 0.9));
+        for e in [Edit::Crop80, Edit::Crop60, Edit::Border] {
+            assert_eq!(told(e), LooksLike::Reframed, "{}", e.name());
+        }
+        assert_eq!(guess(&bytes, &bytes), LooksLike::SameFile);
+    }
+
+    /// The demo library's own copies, made with ImageMagick (`assets/demo/make-demo.sh`).
+    #[test]
+    fn the_demo_librarys_copies_are_told_for_what_they_are() {
+        let told = |a: &str, b: &str| guess(&demo(a), &demo(b));
+        assert!(matches!(told("chelsea", "chelsea_small"), LooksLike::Resized(s) if s < 0.9));
+        assert!(matches!(
+            told("camera", "camera_copy"),
+            LooksLike::Resized(_)
+        ));
+        assert_eq!(told("rocket", "rocket_mirrored"), LooksLike::Mirrored);
+        assert!(
+            matches!(told("astronaut", "astronaut_brighter"), LooksLike::Brightness(f) if f > 1.0)
+        );
+        assert_eq!(told("coffee", "coffee_crop"), LooksLike::Reframed);
+        // Two different photos are not one photo edited.
+        assert_eq!(told("brick", "gravel"), LooksLike::Edited);
     }
 }

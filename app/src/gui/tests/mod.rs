@@ -423,11 +423,29 @@ fn the_demo_library_opens_offline_and_finds_near_duplicates() {
     let members: usize = groups.iter().map(Vec::len).sum();
     assert_eq!(
         harness
-            .get_all_by_label_contains("bits from the first")
+            .get_all_by_label_contains("bits from the largest")
             .count(),
-        members,
-        "each photo of each group is shown with its distance"
+        members - groups.len(),
+        "each copy is shown with its distance to its group's largest photo"
     );
+    assert_eq!(
+        harness.get_all_by_label("the largest").count(),
+        groups.len()
+    );
+    // The demo's own copies, each told for what it is (assets/demo/make-demo.sh).
+    for (copy, seen) in [
+        ("chelsea_small.jpg", "likely resized to"),
+        ("rocket_mirrored.jpg", "likely mirrored"),
+        ("astronaut_brighter.jpg", "likely brighter"),
+    ] {
+        let member = groups
+            .iter()
+            .flatten()
+            .find(|m| m.path.ends_with(copy))
+            .unwrap_or_else(|| panic!("{copy} is grouped"));
+        let shown = format!("likely {}", member.looks_like.unwrap().describe());
+        assert!(shown.starts_with(seen), "{copy}: {shown}");
+    }
 
     // The codes view: every bit's balance and the spread of distances.
     harness.get_by_label("Codes").click();
@@ -708,4 +726,130 @@ fn presentation_mode_enlarges_and_explains_the_view_on_screen() {
             .query_by_label_contains("its bits do not repeat each other")
             .is_none()
     );
+}
+
+/// A stand-in for the system's trash in tests: each photo is renamed `NAME.trashed` beside itself (not
+/// a photo any more, so the next scan leaves it out).
+fn trash_beside(paths: &[std::path::PathBuf]) -> Result<(), String> {
+    for p in paths {
+        let mut to = p.clone().into_os_string();
+        to.push(".trashed");
+        std::fs::rename(p, to).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// The near-duplicates tab on real photos: the largest of a group first, each copy with what it looks
+/// like; "select all but the largest" only ticks; two ticked photos compare side by side; the trash
+/// asks first, naming every file, and moves only the ticked ones.
+#[test]
+fn near_duplicates_can_be_compared_and_sent_to_the_trash_after_a_confirmation() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("photos");
+    std::fs::create_dir_all(&root).unwrap();
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/demo");
+    for name in ["chelsea", "brick", "coffee", "horse", "rocket", "grass"] {
+        std::fs::copy(
+            demo.join(format!("{name}.jpg")),
+            root.join(format!("{name}.jpg")),
+        )
+        .unwrap();
+    }
+    let cat = image::open(demo.join("chelsea.jpg")).unwrap().into_rgb8();
+    let half = image::imageops::resize(
+        &cat,
+        cat.width() / 2,
+        cat.height() / 2,
+        image::imageops::FilterType::Triangle,
+    );
+    half.save(root.join("cat copy.jpg")).unwrap();
+
+    let mut harness = app();
+    open_indexed(&mut harness, &root);
+    harness.state_mut().library_mut().unwrap().trash = trash_beside;
+    harness.get_by_label("Near-duplicates").click();
+    harness.run_steps(2);
+    wait(&mut harness, |app| {
+        app.library()
+            .and_then(|l| l.duplicates.search())
+            .is_some_and(|d| d.groups.is_some())
+    });
+    let lib = harness.state().library().unwrap();
+    let groups = lib.duplicates.search().unwrap().groups.as_ref().unwrap();
+    let group = groups
+        .iter()
+        .find(|g| g.iter().any(|m| m.path.ends_with("cat copy.jpg")))
+        .expect("the cat and its copy are grouped");
+    assert!(group[0].path.ends_with("chelsea.jpg"), "the largest first");
+    assert_eq!(
+        group[1].looks_like.map(|l| l.describe()).as_deref(),
+        Some("resized to 50 %")
+    );
+    harness.get_by_label_contains("likely resized to 50 %");
+    harness.get_by_label_contains("Suggestion: keep the largest, chelsea.jpg");
+
+    // The suggestion ticks the copy and moves nothing.
+    harness.get_by_label("Select all but the largest").click();
+    harness.run_steps(2);
+    let copy = root.join("cat copy.jpg");
+    let ticked: Vec<_> = harness
+        .state()
+        .library()
+        .unwrap()
+        .duplicates
+        .selected
+        .iter()
+        .cloned()
+        .collect();
+    assert_eq!(ticked, std::slice::from_ref(&copy));
+    assert!(copy.exists());
+
+    // Two ticked photos compare side by side.
+    harness.get_by_label("chelsea.jpg").click();
+    harness.run_steps(2);
+    harness.get_by_label("Compare side by side").click();
+    harness.run_steps(2);
+    harness.get_by_label("Side by side");
+    harness.get_by_label("Close").click();
+    harness.run_steps(2);
+    harness.get_by_label("chelsea.jpg").click(); // untick the original again
+    harness.run_steps(2);
+
+    // The trash asks first, naming the file; Cancel keeps it.
+    harness.get_by_label("Move to the trash…").click();
+    harness.run_steps(10);
+    harness.get_by_label("Move 1 photo to the trash?");
+    harness.get_by_label(&copy.display().to_string());
+    harness.get_by_label("Cancel").click();
+    harness.run_steps(10);
+    assert!(copy.exists());
+    assert!(
+        harness
+            .state()
+            .library()
+            .unwrap()
+            .duplicates
+            .confirm_trash
+            .is_none()
+    );
+    harness.get_by_label("Move to the trash…").click();
+    harness.run_steps(10);
+    harness.get_by_label("Move to the trash").click();
+    harness.run_steps(2);
+    assert!(!copy.exists(), "moved");
+    assert!(root.join("cat copy.jpg.trashed").exists());
+    assert!(root.join("chelsea.jpg").exists(), "the original stays");
+    wait(&mut harness, |app| {
+        app.library().is_some_and(|l| !l.indexing())
+    });
+    let lib = harness.state().library().unwrap();
+    assert!(
+        lib.warnings
+            .iter()
+            .any(|w| w.contains("Moved 1 photo to the trash")),
+        "{:?}",
+        lib.warnings
+    );
+    let index = lib.index.as_ref().unwrap();
+    assert_eq!(index.len(), 6, "the index dropped the moved copy");
 }

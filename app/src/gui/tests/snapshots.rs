@@ -79,6 +79,23 @@ fn snapshots_of_the_main_views() {
     });
     harness.snapshot("codes");
 
+    // The demo's near-duplicates, each copy with what it looks like, the first group's suggestion taken.
+    harness.get_by_label("Near-duplicates").click();
+    settle(&mut harness, |app| {
+        app.library()
+            .and_then(|l| l.duplicates.search())
+            .is_some_and(|d| d.groups.is_some())
+    });
+    harness
+        .get_all_by_label("Select all but the largest")
+        .next()
+        .expect("a group")
+        .click();
+    settle(&mut harness, |app| {
+        app.library().is_some_and(|l| !l.duplicates.selected.is_empty())
+    });
+    harness.snapshot("near-duplicates");
+
     // The same query after a re-index with another model (the trained-head fixture, 16 bits): before
     // and after side by side.
     let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
