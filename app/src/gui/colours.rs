@@ -39,6 +39,23 @@ pub fn diverging(v: f64, dark: bool) -> Color32 {
     Color32::from_rgb(mix(0), mix(1), mix(2))
 }
 
+/// A colour per category (class), from Tableau's ten, repeating past ten.
+pub fn category(k: usize) -> Color32 {
+    const TEN: [Color32; 10] = [
+        Color32::from_rgb(78, 121, 167),
+        Color32::from_rgb(242, 142, 43),
+        Color32::from_rgb(225, 87, 89),
+        Color32::from_rgb(118, 183, 178),
+        Color32::from_rgb(89, 161, 79),
+        Color32::from_rgb(237, 201, 72),
+        Color32::from_rgb(176, 122, 161),
+        Color32::from_rgb(255, 157, 167),
+        Color32::from_rgb(156, 117, 95),
+        Color32::from_rgb(186, 176, 172),
+    ];
+    TEN[k % TEN.len()]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

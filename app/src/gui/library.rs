@@ -25,6 +25,7 @@ use super::context::LibraryContext;
 use super::duplicates::DuplicatesTab;
 use super::flip_test::FlipTest;
 use super::indexer::{IndexTask, TaskEvent, start_indexing};
+use super::map_view::MapTab;
 use super::task::Task;
 use super::thumbs::Thumbnails;
 
@@ -195,6 +196,7 @@ pub enum Tab {
     #[default]
     Photos,
     Duplicates,
+    Map,
     Codes,
     Model,
 }
@@ -253,6 +255,8 @@ pub struct Library {
     pub tab: Tab,
     /// The near-duplicates tab.
     pub duplicates: DuplicatesTab,
+    /// The photos laid out by their codes.
+    pub map: MapTab,
     pub flip: Option<FlipTest>,
     /// Where networks run for this library (the app's setting when it was opened).
     pub device_choice: DeviceChoice,
@@ -313,6 +317,7 @@ impl Library {
             thumbs: RefCell::new(Thumbnails::new(ctx, 2, 800, thumbnail_cache)),
             tab: Tab::Photos,
             duplicates: DuplicatesTab::default(),
+            map: MapTab::default(),
             flip: None,
             device_choice: device,
             codes: CodesTab::default(),
@@ -404,6 +409,7 @@ impl Library {
         match self.tab {
             Tab::Codes => self.codes.update(&view, ctx),
             Tab::Duplicates => self.duplicates.update(&view, ctx),
+            Tab::Map => self.map.update(&view, ctx),
             Tab::Photos | Tab::Model => {}
         }
         if let (Some(flip), Some(index)) = (&mut self.flip, &self.index) {

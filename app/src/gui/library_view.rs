@@ -14,6 +14,7 @@ use super::colours;
 use super::context::LibraryContext;
 use super::duplicates::DuplicatesCommand;
 use super::library::{Before, Library, LibraryCommand, Tab, same_folder_at_10};
+use super::map_view::{Highlights, MapCommand};
 use super::model_view::ModelIntent;
 
 /// Side of a grid cell.
@@ -68,6 +69,7 @@ pub fn show(lib: &mut Library, ui: &mut egui::Ui) -> LibraryIntent {
             for (tab, name) in [
                 (Tab::Photos, "Photos"),
                 (Tab::Duplicates, "Near-duplicates"),
+                (Tab::Map, "Map"),
                 (Tab::Codes, "Codes"),
                 (Tab::Model, "Model"),
             ] {
@@ -140,6 +142,23 @@ pub fn show(lib: &mut Library, ui: &mut egui::Ui) -> LibraryIntent {
                     commands.push(LibraryCommand::Trash(paths))
                 }
                 None => {}
+            }
+        }
+        Tab::Map => {
+            let results: Vec<usize> = lib.results.iter().take(10).map(|n| n.index).collect();
+            let highlights = Highlights {
+                query: lib.selected,
+                results: &results,
+            };
+            let view = lib.context();
+            if let Some(MapCommand::SearchWith(i)) =
+                lib.map
+                    .show(&view, &mut lib.thumbs.borrow_mut(), highlights, ui)
+            {
+                commands.extend([
+                    LibraryCommand::Select(i),
+                    LibraryCommand::ShowTab(Tab::Photos),
+                ]);
             }
         }
         Tab::Codes => {

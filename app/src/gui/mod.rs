@@ -15,6 +15,7 @@ mod format;
 mod indexer;
 mod library;
 mod library_view;
+mod map_view;
 mod model_view;
 mod playground;
 mod presentation;

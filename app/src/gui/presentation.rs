@@ -68,6 +68,10 @@ impl Presentation {
                 tab: Tab::Duplicates,
                 ..
             } => "Copies of a photo (resized, recompressed, cropped) land only a few bits apart.",
+            OnScreen::Library { tab: Tab::Map, .. } => {
+                "Each photo sits where its code puts it: photos whose codes differ in few bits land \
+                 close together."
+            }
             OnScreen::Library {
                 tab: Tab::Codes, ..
             } => {

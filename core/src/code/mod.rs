@@ -14,6 +14,7 @@
 
 mod book;
 mod file;
+pub mod map;
 pub mod stats;
 
 pub use crate::io::FileError;

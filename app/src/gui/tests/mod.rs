@@ -853,3 +853,61 @@ fn near_duplicates_can_be_compared_and_sent_to_the_trash_after_a_confirmation() 
     let index = lib.index.as_ref().unwrap();
     assert_eq!(index.len(), 6, "the index dropped the moved copy");
 }
+
+/// The Map tab lays every photo out by its code once the folder is indexed, and clicking a photo on it
+/// searches with that photo.
+#[test]
+fn the_map_places_every_photo_and_a_click_searches_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("photos");
+    photos(&root, 20);
+    let mut harness = app();
+    open_indexed(&mut harness, &root);
+    harness.get_by_label("Map").click();
+    harness.run_steps(2);
+    wait(&mut harness, |app| {
+        app.library().is_some_and(|l| l.map.layout.is_some())
+    });
+    let lib = harness.state().library().unwrap();
+    let layout = lib.map.layout.as_ref().unwrap();
+    assert_eq!(layout.points.len(), 20);
+    assert!(
+        layout
+            .points
+            .iter()
+            .all(|(_, p)| p.iter().all(|v| v.abs() <= 1.0))
+    );
+    let mut placed: Vec<usize> = layout.points.iter().map(|(i, _)| *i).collect();
+    placed.sort_unstable();
+    assert_eq!(placed, (0..20).collect::<Vec<_>>());
+    harness.get_by_label_contains("20 photos placed by their 64-bit codes");
+    // The photo farthest from its nearest neighbour on the map (others may overlap a photo, and the
+    // one drawn last takes the click).
+    let d = |a: [f32; 2], b: [f32; 2]| (a[0] - b[0]).hypot(a[1] - b[1]);
+    let (alone, _) = layout
+        .points
+        .iter()
+        .map(|&(i, p)| {
+            let nearest = layout
+                .points
+                .iter()
+                .filter(|&&(j, _)| j != i)
+                .map(|&(_, q)| d(p, q))
+                .fold(f32::INFINITY, f32::min);
+            (i, nearest)
+        })
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .unwrap();
+    let name = lib.index.as_ref().unwrap().photos()[alone]
+        .path
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    harness.get_by_label(&format!("map photo {name}")).click();
+    harness.run_steps(3);
+    let lib = harness.state().library().unwrap();
+    assert_eq!(lib.tab, super::library::Tab::Photos);
+    assert_eq!(lib.selected, Some(alone), "the photo clicked on the map");
+    assert!(!lib.results.is_empty());
+}

@@ -92,9 +92,17 @@ fn snapshots_of_the_main_views() {
         .expect("a group")
         .click();
     settle(&mut harness, |app| {
-        app.library().is_some_and(|l| !l.duplicates.selected.is_empty())
+        app.library()
+            .is_some_and(|l| !l.duplicates.selected.is_empty())
     });
     harness.snapshot("near-duplicates");
+
+    // The code-space map of the demo, the cat (the query) ringed with its first results.
+    harness.get_by_label("Map").click();
+    settle(&mut harness, |app| {
+        app.library().is_some_and(|l| l.map.layout.is_some())
+    });
+    harness.snapshot("map");
 
     // The same query after a re-index with another model (the trained-head fixture, 16 bits): before
     // and after side by side.
