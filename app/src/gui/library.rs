@@ -24,6 +24,7 @@ use super::codes_view::CodesTab;
 use super::context::LibraryContext;
 use super::duplicates::DuplicatesTab;
 use super::flip_test::FlipTest;
+use super::hash_compare::HashCompare;
 use super::indexer::{IndexTask, TaskEvent, start_indexing};
 use super::map_view::MapTab;
 use super::task::Task;
@@ -116,6 +117,8 @@ pub enum LibraryCommand {
     },
     /// Group the near-duplicates again at the tab's radius.
     SearchDuplicatesAgain,
+    /// Show the query under perceptual hashes beside the learned codes (hashing the library once).
+    CompareHashes,
     /// Open the file manager at this photo's folder.
     Reveal(PathBuf),
     /// Move these photos to the system's trash (confirmed by the user), then update the index.
@@ -257,6 +260,8 @@ pub struct Library {
     pub duplicates: DuplicatesTab,
     /// The photos laid out by their codes.
     pub map: MapTab,
+    /// The query under perceptual hashes beside the learned codes.
+    pub hashes: HashCompare,
     pub flip: Option<FlipTest>,
     /// Where networks run for this library (the app's setting when it was opened).
     pub device_choice: DeviceChoice,
@@ -314,10 +319,11 @@ impl Library {
             follow: None,
             searched: None,
             trash: move_to_trash,
-            thumbs: RefCell::new(Thumbnails::new(ctx, 2, 800, thumbnail_cache)),
+            thumbs: RefCell::new(Thumbnails::new(ctx, 2, 800, thumbnail_cache.clone())),
             tab: Tab::Photos,
             duplicates: DuplicatesTab::default(),
             map: MapTab::default(),
+            hashes: HashCompare::new(thumbnail_cache),
             flip: None,
             device_choice: device,
             codes: CodesTab::default(),
@@ -412,6 +418,7 @@ impl Library {
             Tab::Map => self.map.update(&view, ctx),
             Tab::Photos | Tab::Model => {}
         }
+        self.hashes.update(&view, self.selected, ctx);
         if let (Some(flip), Some(index)) = (&mut self.flip, &self.index) {
             flip.poll(index, ctx);
         }
@@ -588,6 +595,7 @@ impl Library {
                     };
                     self.duplicates.search_again(&view, ctx);
                 }
+                LibraryCommand::CompareHashes => self.hashes.open = true,
                 LibraryCommand::Reveal(path) => {
                     if let Err(e) = reveal(&path) {
                         self.warnings.push(e);

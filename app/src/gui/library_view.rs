@@ -518,6 +518,16 @@ fn results_panel(lib: &Library, ui: &mut egui::Ui, commands: &mut Vec<LibraryCom
                     super::flip_test::show(test, &code, ui);
                 }
             });
+        egui::CollapsingHeader::new("Compare with perceptual hashes (dHash, pHash)")
+            .id_salt("hash-compare")
+            .show(ui, |ui| {
+                if !lib.hashes.open {
+                    commands.push(LibraryCommand::CompareHashes);
+                }
+                if let Some(index) = &lib.index {
+                    lib.hashes.show(&mut lib.thumbs.borrow_mut(), index, ui);
+                }
+            });
     }
     ui.separator();
     ui.horizontal(|ui| {

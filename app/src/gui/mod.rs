@@ -12,6 +12,7 @@ mod dialog;
 mod duplicates;
 mod flip_test;
 mod format;
+mod hash_compare;
 mod indexer;
 mod library;
 mod library_view;

@@ -26,6 +26,7 @@ pub mod deform;
 pub mod edit;
 pub mod format;
 pub mod heif;
+pub mod perceptual;
 pub mod raw;
 
 pub use format::PhotoFormat;

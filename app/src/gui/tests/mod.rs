@@ -911,3 +911,64 @@ fn the_map_places_every_photo_and_a_click_searches_with_it() {
     assert_eq!(lib.selected, Some(alone), "the photo clicked on the map");
     assert!(!lib.results.is_empty());
 }
+
+/// "Compare with perceptual hashes" lists the query's ten nearest under dHash, pHash and the learned
+/// codes, each with its P@10 when the sub-folders are classes (checked here against hashes computed
+/// from the files and plain counting).
+#[test]
+fn a_query_compares_under_perceptual_hashes_and_the_learned_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("photos");
+    photos(&root.join("a"), 14);
+    photos(&root.join("b"), 14);
+    // Make the two folders differ: b's photos are mirrored, so their hashes differ from a's.
+    for entry in std::fs::read_dir(root.join("b")).unwrap() {
+        let path = entry.unwrap().path();
+        let img = image::open(&path).unwrap().into_rgb8();
+        image::imageops::flip_horizontal(&img).save(&path).unwrap();
+    }
+    let mut harness = app();
+    open_indexed(&mut harness, &root);
+    let index = harness.state().library().unwrap().index.clone().unwrap();
+    let query = (0..index.len())
+        .find(|&i| index.photos()[i].path.ends_with("a/003.png"))
+        .unwrap();
+    harness.state_mut().library_mut().unwrap().select(query);
+    harness.run_steps(3);
+    harness
+        .get_by_label("Compare with perceptual hashes (dHash, pHash)")
+        .click();
+    harness.run_steps(2);
+    wait(&mut harness, |app| {
+        app.library().is_some_and(|l| l.hashes.columns.is_some())
+    });
+    let lib = harness.state().library().unwrap();
+    let (_, columns) = lib.hashes.columns.as_ref().unwrap();
+    assert_eq!(columns.len(), 3);
+    let folder = |i: usize| index.photos()[i].path.parent().unwrap().to_path_buf();
+    for (column, hash) in columns[..2].iter().zip([
+        hashlens_core::photo::perceptual::dhash,
+        hashlens_core::photo::perceptual::phash,
+    ]) {
+        // Expected: every other photo ranked by its hash's distance to the query's, ties by position.
+        let of = |i: usize| hash(&image::open(&index.photos()[i].path).unwrap().into_rgb8());
+        let q = of(query);
+        let mut ranked: Vec<(u32, usize)> = (0..index.len())
+            .filter(|&i| i != query)
+            .map(|i| (q.hamming(&of(i)).unwrap(), i))
+            .collect();
+        ranked.sort_unstable();
+        let expected: Vec<(usize, u32)> = ranked.iter().take(10).map(|&(d, i)| (i, d)).collect();
+        assert_eq!(column.nearest, expected, "{}", column.name);
+        let same = expected
+            .iter()
+            .filter(|&&(i, _)| folder(i) == folder(query))
+            .count();
+        assert_eq!(column.precision_at_10, Some(same as f64 / 10.0));
+    }
+    let learned = &columns[2];
+    assert_eq!(learned.name, "learned codes (64 bits)");
+    let ten: Vec<usize> = lib.results.iter().take(10).map(|n| n.index).collect();
+    assert_eq!(learned.nearest.iter().map(|n| n.0).collect::<Vec<_>>(), ten);
+    harness.get_by_label("learned codes (64 bits)");
+}

@@ -73,6 +73,18 @@ fn snapshots_of_the_main_views() {
     });
     harness.snapshot("library-results");
 
+    // The cat under dHash and pHash beside the learned codes.
+    harness
+        .get_by_label("Compare with perceptual hashes (dHash, pHash)")
+        .click();
+    settle(&mut harness, |app| {
+        app.library().is_some_and(|l| l.hashes.columns.is_some())
+    });
+    harness.snapshot("hash-compare");
+    harness
+        .get_by_label("Compare with perceptual hashes (dHash, pHash)")
+        .click();
+
     harness.get_by_label("Codes").click();
     settle(&mut harness, |app| {
         app.library().is_some_and(|l| l.codes.stats().is_some())

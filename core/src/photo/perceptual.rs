@@ -1,0 +1,154 @@
+//! Perceptual hashes: the 64-bit fingerprints similar-photo finders (czkawka, digiKam, imagehash) compare,
+//! computed here so that the app can show one query under them beside the learned codes.
+//!
+//! - **dHash** (difference hash, Krawetz 2013): the photo in grey at 9 × 8, one bit per horizontally
+//!   neighbouring pair, set where the right pixel is brighter.
+//! - **pHash** (the DCT hash of imagehash): the photo in grey at 32 × 32, its 2-D DCT-II, and of the 8 × 8
+//!   lowest frequencies one bit each, set where the coefficient exceeds their median.
+//!
+//! Bit `r · 8 + c` is row `r`, column `c`. Both are made to find copies of one photo (resized, re-saved),
+//! not photos of the same kind of thing: that difference is what the comparison shows.
+
+use image::{RgbImage, imageops};
+
+use crate::code::HashCode;
+
+/// Brightness (ITU-R 601 luma, as PIL's "L") resized to `w` × `h`, row by row.
+fn grey(img: &RgbImage, w: u32, h: u32) -> Vec<f64> {
+    let small = imageops::resize(img, w, h, imageops::FilterType::Triangle);
+    small
+        .pixels()
+        .map(|p| 0.299 * p[0] as f64 + 0.587 * p[1] as f64 + 0.114 * p[2] as f64)
+        .collect()
+}
+
+/// 64 bits (bit `k` of `bits[k]`) as a code.
+fn code_of(bits: impl Iterator<Item = bool>) -> HashCode {
+    let word = bits
+        .enumerate()
+        .fold(0u64, |w, (k, b)| w | (u64::from(b) << k));
+    HashCode::from_words(64, &[word]).expect("64 bits are a valid code")
+}
+
+/// The photo's difference hash.
+pub fn dhash(img: &RgbImage) -> HashCode {
+    let g = grey(img, 9, 8);
+    code_of((0..8).flat_map(|r| {
+        let g = &g;
+        (0..8).map(move |c| g[r * 9 + c + 1] > g[r * 9 + c])
+    }))
+}
+
+/// The photo's DCT hash.
+pub fn phash(img: &RgbImage) -> HashCode {
+    const N: usize = 32;
+    let g = grey(img, N as u32, N as u32);
+    let coefficients = dct_2d(&g, N);
+    let low: Vec<f64> = (0..8)
+        .flat_map(|u| (0..8).map(move |v| (u, v)))
+        .map(|(u, v)| coefficients[u * N + v])
+        .collect();
+    let mut sorted = low.clone();
+    sorted.sort_by(f64::total_cmp);
+    let median = (sorted[31] + sorted[32]) / 2.0;
+    code_of(low.into_iter().map(|x| x > median))
+}
+
+/// The 2-D DCT-II of an `n` × `n` block (row by row), unnormalised: rows, then columns.
+fn dct_2d(block: &[f64], n: usize) -> Vec<f64> {
+    let basis: Vec<f64> = (0..n * n)
+        .map(|k| {
+            let (u, x) = (k / n, k % n);
+            (std::f64::consts::PI * (2 * x + 1) as f64 * u as f64 / (2 * n) as f64).cos()
+        })
+        .collect();
+    let transform_rows = |m: &[f64]| -> Vec<f64> {
+        let mut out = vec![0.0; n * n];
+        for r in 0..n {
+            for u in 0..n {
+                out[r * n + u] = (0..n).map(|x| m[r * n + x] * basis[u * n + x]).sum();
+            }
+        }
+        out
+    };
+    let transpose =
+        |m: &[f64]| -> Vec<f64> { (0..n * n).map(|k| m[(k % n) * n + k / n]).collect() };
+    // Rows give [r][v]; transposed, rows again give [v][u]; transposed back, [u][v].
+    transpose(&transform_rows(&transpose(&transform_rows(block))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::Rgb;
+
+    fn demo(name: &str) -> RgbImage {
+        let path = format!("{}/../assets/demo/{name}.jpg", env!("CARGO_MANIFEST_DIR"));
+        image::open(path).unwrap().into_rgb8()
+    }
+
+    fn bits(code: &HashCode) -> u64 {
+        code.words()[0]
+    }
+
+    #[test]
+    fn dhash_by_hand() {
+        // Brighter to the right everywhere: every bit set; brighter to the left: none.
+        let rising = RgbImage::from_fn(90, 80, |x, _| Rgb([(x * 2) as u8; 3]));
+        assert_eq!(bits(&dhash(&rising)), u64::MAX);
+        let falling = RgbImage::from_fn(90, 80, |x, _| Rgb([(255 - x * 2) as u8; 3]));
+        assert_eq!(bits(&dhash(&falling)), 0);
+        // Rising in the top half, falling in the bottom half: the first four rows' bits (0..32) set.
+        let half = RgbImage::from_fn(90, 80, |x, y| {
+            Rgb([if y < 40 {
+                (x * 2) as u8
+            } else {
+                (255 - x * 2) as u8
+            }; 3])
+        });
+        assert_eq!(bits(&dhash(&half)), (1u64 << 32) - 1);
+    }
+
+    #[test]
+    fn the_dct_is_the_textbook_formula() {
+        // Against the direct double sum X[u][v] = Σ_x Σ_y f(x, y) cos(π(2x+1)u/2n) cos(π(2y+1)v/2n).
+        let n = 8;
+        let block: Vec<f64> = (0..n * n).map(|k| ((k * 37 % 23) as f64) - 11.0).collect();
+        let fast = dct_2d(&block, n);
+        let c = |a: usize, x: usize| {
+            (std::f64::consts::PI * (2 * x + 1) as f64 * a as f64 / (2 * n) as f64).cos()
+        };
+        for u in 0..n {
+            for v in 0..n {
+                let direct: f64 = (0..n)
+                    .flat_map(|x| (0..n).map(move |y| (x, y)))
+                    .map(|(x, y)| block[x * n + y] * c(u, x) * c(v, y))
+                    .sum();
+                assert!((fast[u * n + v] - direct).abs() < 1e-9, "{u} {v}");
+            }
+        }
+        // A flat block has only its DC coefficient.
+        let flat = dct_2d(&[3.0; 64], 8);
+        assert!((flat[0] - 192.0).abs() < 1e-9);
+        assert!(flat[1..].iter().all(|x| x.abs() < 1e-9));
+    }
+
+    #[test]
+    fn copies_of_a_photo_keep_their_hash_and_other_photos_do_not() {
+        let cat = demo("chelsea");
+        let half = imageops::resize(
+            &cat,
+            cat.width() / 2,
+            cat.height() / 2,
+            imageops::FilterType::Triangle,
+        );
+        let distance = |a: &HashCode, b: &HashCode| a.hamming(b).unwrap();
+        for hash in [dhash, phash] {
+            assert!(distance(&hash(&cat), &hash(&half)) <= 4);
+            assert!(distance(&hash(&cat), &hash(&demo("chelsea_small"))) <= 8);
+            for other in ["brick", "horse", "coffee", "astronaut"] {
+                assert!(distance(&hash(&cat), &hash(&demo(other))) >= 16, "{other}");
+            }
+        }
+    }
+}
