@@ -140,7 +140,7 @@ impl HashCompare {
                     let hashes = super::thumbs::thumbnail(path, disk.as_deref())
                         .map(|t| (dhash(&t).words()[0], phash(&t).words()[0]));
                     let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                    if n % 64 == 0 {
+                    if n.is_multiple_of(64) {
                         r.send_quietly(Event::Progress(n, total));
                     }
                     hashes
