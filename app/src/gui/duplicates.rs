@@ -1,10 +1,10 @@
 //! Near-duplicates: groups of photos whose codes lie within a few bits of each other, found on a
 //! background thread, shown side by side with what tells copies apart (size, resolution, date) and what
-//! each copy looks like next to the group's largest photo (resized, cropped, made grey…).
+//! each copy looks like next to the group's likely original (resized, cropped, made grey…).
 //!
-//! Acting on them: photos are selected with their check boxes ("select all but the largest" is a
-//! suggestion, never applied unasked), two can be compared side by side, a group's list copied, a photo
-//! shown in the file manager, and the selected ones moved to the system's trash after a confirmation
+//! Acting on them: photos are selected with their check boxes ("select the others", beside the likely
+//! original, is a suggestion, never applied unasked), two can be compared side by side, a group's list
+//! copied, a photo shown in the file manager, and the selected ones moved to the system's trash after a confirmation
 //! that names every file. The app never deletes a photo and never moves one the user did not select.
 
 use std::collections::BTreeSet;
@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use eframe::egui::{self, RichText, Vec2};
 use hashlens_core::code::stats::near_duplicate_groups;
 use hashlens_core::index::CodeIndex;
-use hashlens_core::photo::edit::{LooksLike, Version, looks_like};
+use hashlens_core::photo::edit::{LooksLike, Version, likely_original, looks_like};
 
 use super::context::LibraryContext;
 use super::task::{Panicked, Task};
@@ -27,7 +27,7 @@ pub struct Member {
     pub mtime_ns: u64,
     /// Width × height, read from the file's header.
     pub dimensions: Option<(u32, u32)>,
-    /// Hamming distance to the group's first photo (its largest).
+    /// Hamming distance to the group's first photo (its likely original).
     pub distance: u32,
     /// What it looks like next to the group's first photo (`None` for the first, or when either
     /// photo could not be read).
@@ -127,8 +127,8 @@ impl Duplicates {
     }
 }
 
-/// A group's photos, the largest first (most pixels, then most bytes): the one a person would keep,
-/// which the others are compared with.
+/// A group's photos, the likely original first (`photo::edit::likely_original`: the one the others look
+/// derived from, else the largest), which the others are compared with.
 fn group_members(index: &CodeIndex, group: Vec<usize>) -> Vec<Member> {
     let codes = index.codes();
     let mut members: Vec<Member> = group
@@ -146,49 +146,48 @@ fn group_members(index: &CodeIndex, group: Vec<usize>) -> Vec<Member> {
             }
         })
         .collect();
-    let pixels = |m: &Member| m.dimensions.map_or(0, |(w, h)| w as u64 * h as u64);
-    members.sort_by(|a, b| {
-        (pixels(b), b.size)
-            .cmp(&(pixels(a), a.size))
-            .then(a.index.cmp(&b.index))
-    });
-    let first = codes.get(members[0].index);
-    let first_small = super::thumbs::thumbnail(&members[0].path, None);
-    for k in 1..members.len() {
-        members[k].distance = first
+    // The likely original first (the one the others derive from), compared with each of the others.
+    let smalls: Vec<Option<image::RgbImage>> = members
+        .iter()
+        .map(|m| super::thumbs::thumbnail(&m.path, None))
+        .collect();
+    let versions: Option<Vec<Version>> = members
+        .iter()
+        .zip(&smalls)
+        .map(|(m, small)| {
+            let ((width, height), small) = (m.dimensions?, small.as_ref()?);
+            Some(Version {
+                width,
+                height,
+                bytes: m.size,
+                small,
+            })
+        })
+        .collect();
+    let first = match &versions {
+        // Pairwise comparisons: small groups only (a large one is rarely one photo's copies).
+        Some(v) if v.len() <= 16 => likely_original(v),
+        _ => {
+            let pixels = |m: &Member| m.dimensions.map_or(0, |(w, h)| w as u64 * h as u64);
+            (0..members.len())
+                .max_by_key(|&k| (pixels(&members[k]), members[k].size, std::cmp::Reverse(k)))
+                .unwrap_or(0)
+        }
+    };
+    for k in 0..members.len() {
+        members[k].distance = codes
+            .get(members[first].index)
             .hamming(&codes.get(members[k].index))
             .expect("same length");
-        let copy_small = super::thumbs::thumbnail(&members[k].path, None);
-        members[k].looks_like = match (&first_small, &copy_small) {
-            (Some(a), Some(b)) => compare(&members[0], a, &members[k], b),
+        members[k].looks_like = match &versions {
+            Some(v) if k != first => Some(looks_like(&v[first], &v[k])),
             _ => None,
         };
     }
+    members.swap(0, first);
+    // The rest by distance to it, then by position.
+    members[1..].sort_by_key(|m| (m.distance, m.index));
     members
-}
-
-/// What `copy` looks like next to `original`, from their sizes and thumbnails.
-fn compare(
-    original: &Member,
-    original_small: &image::RgbImage,
-    copy: &Member,
-    copy_small: &image::RgbImage,
-) -> Option<LooksLike> {
-    let ((ow, oh), (cw, ch)) = (original.dimensions?, copy.dimensions?);
-    Some(looks_like(
-        &Version {
-            width: ow,
-            height: oh,
-            bytes: original.size,
-            small: original_small,
-        },
-        &Version {
-            width: cw,
-            height: ch,
-            bytes: copy.size,
-            small: copy_small,
-        },
-    ))
 }
 
 impl Drop for Duplicates {
@@ -475,17 +474,20 @@ fn show_search(
                 ui.push_id(g, |ui| {
                     ui.separator();
                     ui.horizontal(|ui| {
-                        let largest = &group[0];
-                        let name = largest
+                        let original = &group[0];
+                        let name = original
                             .path
                             .file_name()
                             .unwrap_or_default()
                             .to_string_lossy();
                         ui.label(
-                            RichText::new(format!("Suggestion: keep the largest, {name}")).weak(),
+                            RichText::new(format!(
+                                "Suggestion: keep {name}, which the others look like copies of"
+                            ))
+                            .weak(),
                         );
                         if ui
-                            .small_button("Select all but the largest")
+                            .small_button("Select the others")
                             .on_hover_text(
                                 "Ticks the others; nothing happens until you act on them",
                             )
@@ -497,7 +499,9 @@ fn show_search(
                         }
                         if ui
                             .small_button("Copy list")
-                            .on_hover_text("The group's paths, one per line, largest first")
+                            .on_hover_text(
+                                "The group's paths, one per line, the likely original first",
+                            )
                             .clicked()
                         {
                             let list: Vec<String> =
@@ -534,13 +538,14 @@ fn show_search(
                                 }
                                 ui.label(RichText::new(caption(m)).small());
                                 let relation = if k == 0 {
-                                    "the largest".to_string()
+                                    "likely the original".to_string()
                                 } else {
                                     let seen = m
                                         .looks_like
                                         .map(|l| format!("likely {}", l.describe()))
                                         .unwrap_or_else(|| "a copy".into());
-                                    format!("{seen} · {} bits from the largest", m.distance)
+                                    let unit = if m.distance == 1 { "bit" } else { "bits" };
+                                    format!("{seen} · {} {unit} from it", m.distance)
                                 };
                                 ui.label(RichText::new(relation).small());
                                 if ui.small_button("show in folder").clicked() {

@@ -240,6 +240,46 @@ impl LooksLike {
     }
 }
 
+impl LooksLike {
+    /// Whether the copy plainly derives from the photo it was compared with, in that direction: made
+    /// smaller or re-saved at its size, made grey, or the same file. A mirror, a turn, a change of
+    /// brightness and a crop or frame relate the two photos alike both ways, so they cannot tell which
+    /// came first.
+    pub fn derives(self) -> bool {
+        match self {
+            LooksLike::Resized(share) => share <= 1.005,
+            LooksLike::SameFile | LooksLike::Grayscale => true,
+            LooksLike::Turned
+            | LooksLike::Mirrored
+            | LooksLike::Brightness(_)
+            | LooksLike::Reframed
+            | LooksLike::Edited => false,
+        }
+    }
+}
+
+/// Which of a group of copies is likely the original: the one the most others plainly derive from
+/// ([`LooksLike::derives`]), then the one with the most pixels, then the most bytes, then the first.
+/// (The largest alone would pick a framed copy, which has more pixels than its original.)
+pub fn likely_original(versions: &[Version]) -> usize {
+    let derived = |r: usize| {
+        (0..versions.len())
+            .filter(|&m| m != r && looks_like(&versions[r], &versions[m]).derives())
+            .count()
+    };
+    let pixels = |v: &Version| v.width as u64 * v.height as u64;
+    (0..versions.len())
+        .max_by_key(|&r| {
+            (
+                derived(r),
+                pixels(&versions[r]),
+                versions[r].bytes,
+                std::cmp::Reverse(r),
+            )
+        })
+        .unwrap_or(0)
+}
+
 /// A photo as [`looks_like`] compares it: its pixel size and bytes on disk, and a small version of it.
 pub struct Version<'a> {
     pub width: u32,
@@ -520,5 +560,41 @@ mod tests {
         assert_eq!(told("coffee", "coffee_crop"), LooksLike::Reframed);
         // Two different photos are not one photo edited.
         assert_eq!(told("brick", "gravel"), LooksLike::Edited);
+    }
+
+    /// Among an original, its framed copy (more pixels), a half-size copy and a mirrored one, the
+    /// original is told apart.
+    #[test]
+    fn the_original_of_a_group_is_the_one_the_others_derive_from() {
+        let original = decode_bytes(&demo("chelsea"), &DecodeLimits::default()).unwrap();
+        let files: Vec<Vec<u8>> = [Edit::Border, Edit::Resize50, Edit::Mirror]
+            .iter()
+            .map(|e| e.apply(&original))
+            .chain([as_jpeg(&original)])
+            .collect();
+        let decoded: Vec<RgbImage> = files
+            .iter()
+            .map(|f| decode_bytes(f, &DecodeLimits::default()).unwrap())
+            .collect();
+        let smalls: Vec<RgbImage> = decoded.iter().map(small).collect();
+        let versions: Vec<Version> = decoded
+            .iter()
+            .zip(&smalls)
+            .zip(&files)
+            .map(|((d, s), f)| Version {
+                width: d.width(),
+                height: d.height(),
+                bytes: f.len() as u64,
+                small: s,
+            })
+            .collect();
+        assert!(
+            versions[0].width > versions[3].width,
+            "the frame adds pixels"
+        );
+        assert_eq!(likely_original(&versions), 3);
+        // Without the original, the framed copy has the most pixels and nothing derives from anything
+        // more: it is chosen.
+        assert_eq!(likely_original(&versions[..1]), 0);
     }
 }

@@ -99,7 +99,7 @@ fn snapshots_of_the_main_views() {
             .is_some_and(|d| d.groups.is_some())
     });
     harness
-        .get_all_by_label("Select all but the largest")
+        .get_all_by_label("Select the others")
         .next()
         .expect("a group")
         .click();
