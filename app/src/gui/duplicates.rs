@@ -232,12 +232,18 @@ pub struct DuplicatesTab {
     pub compare: Option<[PathBuf; 2]>,
     /// The photos the user asked to move to the trash, waiting for the confirmation.
     pub confirm_trash: Option<Vec<PathBuf>>,
+    /// The groups were dropped because the library is being updated: search again once it is.
+    after_update: bool,
 }
 
 impl DuplicatesTab {
     /// The first visit searches at once (a background scan; the view stays responsive); later ones
     /// collect its progress.
     pub fn update(&mut self, lib: &LibraryContext, ctx: &egui::Context) {
+        if self.after_update && lib.indexing {
+            return;
+        }
+        self.after_update = false;
         if let (None, Some(index)) = (&self.search, lib.index) {
             let mut search = Duplicates::new(lib.near_duplicate_within(index.bits()));
             search.start(index, ctx);
@@ -257,10 +263,12 @@ impl DuplicatesTab {
         search.start(index, ctx);
     }
 
-    /// Drops the groups (the library changed under them); the next visit searches again.
+    /// Drops the groups (the library is being updated under them); they are made again once the update
+    /// has ended.
     pub fn forget_search(&mut self) {
         self.search = None;
         self.compare = None;
+        self.after_update = true;
     }
 
     /// The search, once started.

@@ -851,6 +851,20 @@ fn near_duplicates_can_be_compared_and_sent_to_the_trash_after_a_confirmation() 
     );
     let index = lib.index.as_ref().unwrap();
     assert_eq!(index.len(), 6, "the index dropped the moved copy");
+    // The groups are made again from the updated index: the cat has no copy left.
+    wait(&mut harness, |app| {
+        app.library()
+            .and_then(|l| l.duplicates.search())
+            .is_some_and(|d| d.groups.is_some() && d.for_len == 6)
+    });
+    let lib = harness.state().library().unwrap();
+    let groups = lib.duplicates.search().unwrap().groups.as_ref().unwrap();
+    assert!(
+        groups
+            .iter()
+            .flatten()
+            .all(|m| !m.path.ends_with("cat copy.jpg")),
+    );
 }
 
 /// The Map tab lays every photo out by its code once the folder is indexed, and clicking a photo on it
