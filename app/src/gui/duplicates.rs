@@ -229,7 +229,9 @@ pub struct DuplicatesTab {
     /// The photos ticked, by path (they survive a new search).
     pub selected: BTreeSet<PathBuf>,
     /// Two photos shown side by side, large.
-    pub compare: Option<[PathBuf; 2]>,
+    pub compare: Option<Comparison>,
+    /// Two photos the user asked to compare (the comparison starts outside drawing).
+    compare_request: Option<[PathBuf; 2]>,
     /// The photos the user asked to move to the trash, waiting for the confirmation.
     pub confirm_trash: Option<Vec<PathBuf>>,
     /// The groups were dropped because the library is being updated: search again once it is.
@@ -240,6 +242,12 @@ impl DuplicatesTab {
     /// The first visit searches at once (a background scan; the view stays responsive); later ones
     /// collect its progress.
     pub fn update(&mut self, lib: &LibraryContext, ctx: &egui::Context) {
+        if let Some(paths) = self.compare_request.take() {
+            self.compare = Some(Comparison::start(paths, ctx));
+        }
+        if let Some(c) = &mut self.compare {
+            c.poll(ctx);
+        }
         if self.after_update && lib.indexing {
             return;
         }
@@ -268,6 +276,7 @@ impl DuplicatesTab {
     pub fn forget_search(&mut self) {
         self.search = None;
         self.compare = None;
+        self.compare_request = None;
         self.after_update = true;
     }
 
@@ -302,14 +311,14 @@ impl DuplicatesTab {
                 None => {}
             }
         }
-        if let Some(pair) = &self.compare
-            && !side_by_side(pair, dup, thumbs, ui)
+        if let Some(comparison) = &self.compare
+            && !side_by_side(comparison, dup, ui)
         {
             self.compare = None;
         }
         let selection = Selection {
             selected: &mut self.selected,
-            compare: &mut self.compare,
+            compare: &mut self.compare_request,
             confirm_trash: &mut self.confirm_trash,
         };
         show_search(dup, index, thumbs, selection, ui).or(command)
@@ -354,13 +363,92 @@ fn confirm_trash(files: &[PathBuf], ui: &mut egui::Ui) -> Option<bool> {
     answer
 }
 
-/// Two photos side by side, as large as their thumbnails allow, with what differs; `false` once closed.
-fn side_by_side(
-    pair: &[PathBuf; 2],
-    dup: &Duplicates,
-    thumbs: &mut Thumbnails,
-    ui: &mut egui::Ui,
-) -> bool {
+/// Two photos side by side, each decoded on a background task at a size fit for a large screen.
+pub struct Comparison {
+    pub paths: [PathBuf; 2],
+    task: Task<PreviewEvent>,
+    textures: [Option<egui::TextureHandle>; 2],
+    failed: [Option<String>; 2],
+}
+
+enum PreviewEvent {
+    Ready(usize, egui::ColorImage),
+    Failed(usize, String),
+}
+
+impl From<Panicked> for PreviewEvent {
+    fn from(p: Panicked) -> Self {
+        PreviewEvent::Failed(0, format!("the preview {p}"))
+    }
+}
+
+/// The longest side of a photo in the comparison, in pixels.
+const PREVIEW_SIDE: u32 = 960;
+
+impl Comparison {
+    fn start(paths: [PathBuf; 2], ctx: &egui::Context) -> Self {
+        let job_paths = paths.clone();
+        let task = Task::spawn("compare-previews", ctx, move |r| {
+            for (k, path) in job_paths.iter().enumerate() {
+                if r.cancel.load(std::sync::atomic::Ordering::Relaxed) {
+                    return;
+                }
+                let limits = hashlens_core::photo::DecodeLimits::default();
+                match hashlens_core::photo::decode_at_least(path, &limits, Some(PREVIEW_SIDE)) {
+                    Ok(img) => {
+                        let f =
+                            (PREVIEW_SIDE as f32 / img.width().max(img.height()) as f32).min(1.0);
+                        let size = |n: u32| ((n as f32 * f).round() as u32).max(1);
+                        let img =
+                            image::imageops::thumbnail(&img, size(img.width()), size(img.height()));
+                        let colour = egui::ColorImage::from_rgb(
+                            [img.width() as usize, img.height() as usize],
+                            img.as_raw(),
+                        );
+                        r.send(PreviewEvent::Ready(k, colour));
+                    }
+                    Err(e) => r.send(PreviewEvent::Failed(k, e.to_string())),
+                }
+            }
+        });
+        Self {
+            paths,
+            task,
+            textures: [None, None],
+            failed: [None, None],
+        }
+    }
+
+    /// Whether both photos are decoded.
+    #[cfg(test)]
+    pub fn ready(&self) -> bool {
+        self.textures.iter().all(Option::is_some)
+    }
+
+    fn poll(&mut self, ctx: &egui::Context) {
+        for e in self.task.poll() {
+            match e {
+                PreviewEvent::Ready(k, image) => {
+                    self.textures[k] = Some(ctx.load_texture(
+                        format!("compare-{k}"),
+                        image,
+                        egui::TextureOptions::LINEAR,
+                    ));
+                }
+                PreviewEvent::Failed(k, e) => self.failed[k] = Some(e),
+            }
+        }
+    }
+}
+
+impl Drop for Comparison {
+    fn drop(&mut self) {
+        self.task.cancel();
+    }
+}
+
+/// Two photos side by side, as large as the view allows, with what differs; `false` once closed.
+fn side_by_side(comparison: &Comparison, dup: &Duplicates, ui: &mut egui::Ui) -> bool {
     let member = |p: &PathBuf| dup.groups.iter().flatten().flatten().find(|m| &m.path == p);
     let mut open = true;
     ui.group(|ui| {
@@ -371,16 +459,20 @@ fn side_by_side(
             }
         });
         ui.horizontal(|ui| {
-            let side = ((ui.available_width() - 24.0) / 2.0).clamp(160.0, 480.0);
-            for p in pair {
+            let side = ((ui.available_width() - 24.0) / 2.0).clamp(160.0, PREVIEW_SIDE as f32);
+            let height = (ui.available_height() * 0.6).clamp(120.0, side);
+            for (k, p) in comparison.paths.iter().enumerate() {
                 ui.vertical(|ui| {
                     ui.set_width(side);
-                    match thumbs.get(p) {
-                        Some(t) => {
-                            ui.add(egui::Image::new(t).fit_to_exact_size(Vec2::splat(side)));
+                    match (&comparison.textures[k], &comparison.failed[k]) {
+                        (Some(t), _) => {
+                            ui.add(egui::Image::new(t).max_size(Vec2::new(side, height)));
                         }
-                        None => {
-                            ui.add_sized([side, side * 0.75], egui::Label::new("…"));
+                        (None, Some(e)) => {
+                            ui.colored_label(ui.visuals().error_fg_color, e);
+                        }
+                        (None, None) => {
+                            ui.add_sized([side, height], egui::Spinner::new());
                         }
                     }
                     ui.label(RichText::new(p.display().to_string()).small());

@@ -809,6 +809,15 @@ fn near_duplicates_can_be_compared_and_sent_to_the_trash_after_a_confirmation() 
     harness.get_by_label("Compare side by side").click();
     harness.run_steps(2);
     harness.get_by_label("Side by side");
+    wait(&mut harness, |app| {
+        app.library()
+            .and_then(|l| l.duplicates.compare.as_ref())
+            .is_some_and(|c| c.ready())
+    });
+    let compared = &harness.state().library().unwrap().duplicates.compare;
+    let mut paths = compared.as_ref().unwrap().paths.to_vec();
+    paths.sort();
+    assert_eq!(paths, [copy.clone(), root.join("chelsea.jpg")]);
     harness.get_by_label("Close").click();
     harness.run_steps(2);
     harness.get_by_label("chelsea.jpg").click(); // untick the original again
