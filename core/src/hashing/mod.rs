@@ -71,6 +71,20 @@ impl LinearHash {
         iterations: usize,
         seed: u64,
     ) -> Result<Self, FitError> {
+        Self::itq_with(features, dim, bits, iterations, seed, false)
+    }
+
+    /// [`LinearHash::itq`], with the PCA components whitened (each scaled to unit variance) before the
+    /// rotation when `whiten`: every component then weighs alike in the codes (a training-free lever
+    /// measured in `benchmarks/results/edits-levers.md`: it loses, so the default does not whiten).
+    pub fn itq_with(
+        features: &[f32],
+        dim: usize,
+        bits: usize,
+        iterations: usize,
+        seed: u64,
+        whiten: bool,
+    ) -> Result<Self, FitError> {
         let x = matrix(features, dim, bits, bits + 1)?;
         let n = x.nrows();
         let mean = column_mean(&x);
@@ -79,7 +93,14 @@ impl LinearHash {
         let eig = SymmetricEigen::new(cov);
         let mut order: Vec<usize> = (0..dim).collect();
         order.sort_by(|&a, &b| eig.eigenvalues[b].total_cmp(&eig.eigenvalues[a]));
-        let pca = DMatrix::from_fn(dim, bits, |i, k| eig.eigenvectors[(i, order[k])]);
+        let scale = |k: usize| {
+            if whiten {
+                1.0 / eig.eigenvalues[order[k]].max(1e-12).sqrt()
+            } else {
+                1.0
+            }
+        };
+        let pca = DMatrix::from_fn(dim, bits, |i, k| eig.eigenvectors[(i, order[k])] * scale(k));
         let v = &centred * &pca;
         let rotation = itq_rotation(&v, iterations, seed);
         let p = pca * rotation;

@@ -149,6 +149,10 @@ pub fn run(b: HashingBench) -> anyhow::Result<()> {
             let fit = &tr[..n * dim];
             let mut hashes = vec![("pca-itq", LinearHash::itq(fit, dim, bits, 50, b.seed)?)];
             if n == train.len() {
+                hashes.push((
+                    "pca-itq-whitened",
+                    LinearHash::itq_with(fit, dim, bits, 50, b.seed, true)?,
+                ));
                 hashes.push(("lsh", LinearHash::lsh(fit, dim, bits, b.seed)?));
             }
             for (method, hash) in hashes {
