@@ -314,14 +314,16 @@ mod tests {
             iterations: 400,
             ..MapSettings::default()
         };
-        let map = code_map(
-            &book,
-            &points,
-            &settings,
-            &AtomicBool::new(false),
-            |_, _| {},
-        )
-        .unwrap();
+        let layout = || {
+            code_map(
+                &book,
+                &points,
+                &settings,
+                &AtomicBool::new(false),
+                |_, _| {},
+            )
+        };
+        let map = layout().unwrap();
         assert_eq!(map.len(), 160);
         assert!(map.iter().flatten().all(|v| v.abs() <= 1.0 + 1e-6));
         // Each photo's nearest photo on the map is one of its own cluster (it is in code space: 6 bits
@@ -368,15 +370,7 @@ mod tests {
             }
         }
         // The same codes and seed give the same map.
-        let again = code_map(
-            &book,
-            &points,
-            &settings,
-            &AtomicBool::new(false),
-            |_, _| {},
-        )
-        .unwrap();
-        assert_eq!(again, map);
+        assert_eq!(layout().unwrap(), map);
     }
 
     #[test]

@@ -74,6 +74,17 @@ fn open_indexed(harness: &mut Harness<'static, HashlensApp>, folder: &Path) {
     wait(harness, |app| app.library().is_some_and(|l| !l.indexing()));
 }
 
+/// Opens the near-duplicates tab and waits for its groups.
+fn show_near_duplicates(harness: &mut Harness<'static, HashlensApp>) {
+    harness.get_by_label("Near-duplicates").click();
+    harness.run_steps(2);
+    wait(harness, |app| {
+        app.library()
+            .and_then(|l| l.duplicates.search())
+            .is_some_and(|d| d.groups.is_some())
+    });
+}
+
 fn open(harness: &mut Harness<'static, HashlensApp>, folder: &Path) {
     harness.state_mut().welcome.path = folder.display().to_string();
     harness.get_by_label("Open").click();
@@ -399,13 +410,7 @@ fn the_demo_library_opens_offline_and_finds_near_duplicates() {
     );
 
     // The near-duplicates view groups the cat with its copy.
-    harness.get_by_label("Near-duplicates").click();
-    harness.run_steps(2);
-    wait(&mut harness, |app| {
-        app.library()
-            .and_then(|l| l.duplicates.search())
-            .is_some_and(|d| d.groups.is_some())
-    });
+    show_near_duplicates(&mut harness);
     let lib = harness.state().library().unwrap();
     let groups = lib.duplicates.search().unwrap().groups.as_ref().unwrap();
     let names = |g: &Vec<super::duplicates::Member>| -> Vec<String> {
@@ -766,13 +771,7 @@ fn near_duplicates_can_be_compared_and_sent_to_the_trash_after_a_confirmation() 
     let mut harness = app();
     open_indexed(&mut harness, &root);
     harness.state_mut().library_mut().unwrap().trash = trash_beside;
-    harness.get_by_label("Near-duplicates").click();
-    harness.run_steps(2);
-    wait(&mut harness, |app| {
-        app.library()
-            .and_then(|l| l.duplicates.search())
-            .is_some_and(|d| d.groups.is_some())
-    });
+    show_near_duplicates(&mut harness);
     let lib = harness.state().library().unwrap();
     let groups = lib.duplicates.search().unwrap().groups.as_ref().unwrap();
     let group = groups
