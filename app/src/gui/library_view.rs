@@ -308,7 +308,11 @@ fn grid(lib: &Library, ui: &mut egui::Ui, commands: &mut Vec<LibraryCommand>) {
         });
         return;
     }
-    let columns = ((ui.available_width() / CELL).floor() as usize).max(1);
+    // A cell is `CELL - 4` wide, with the layout's spacing between cells (counting CELL alone let
+    // the last column run past the right edge of wide windows).
+    let spacing = ui.spacing().item_spacing.x;
+    let columns =
+        (((ui.available_width() + spacing) / (CELL - 4.0 + spacing)).floor() as usize).max(1);
     let moved_to = if indexed > 0 {
         keyboard(lib, ui, columns, indexed)
     } else {
