@@ -3,12 +3,22 @@
 
 use eframe::egui::{self, Color32};
 
-/// Colours of a 1 bit and a 0 bit.
+/// Colours of a 1 bit and a 0 bit; in high contrast while presenting (presentation mode sets
+/// full-contrast text, which is what this reads), so that bits read from the back of a room.
 pub fn bit_colour(ui: &egui::Ui, on: bool) -> Color32 {
-    match (on, ui.visuals().dark_mode) {
-        (true, _) => Color32::from_rgb(60, 120, 210),
-        (false, true) => Color32::from_gray(70),
-        (false, false) => Color32::from_gray(220),
+    let visuals = ui.visuals();
+    bit_colour_for(on, visuals.dark_mode, visuals.override_text_color.is_some())
+}
+
+fn bit_colour_for(on: bool, dark: bool, high_contrast: bool) -> Color32 {
+    match (on, dark, high_contrast) {
+        (true, _, false) => Color32::from_rgb(60, 120, 210),
+        (false, true, false) => Color32::from_gray(70),
+        (false, false, false) => Color32::from_gray(220),
+        (true, true, true) => Color32::from_rgb(110, 185, 255),
+        (false, true, true) => Color32::from_gray(28),
+        (true, false, true) => Color32::from_rgb(0, 60, 170),
+        (false, false, true) => Color32::from_gray(245),
     }
 }
 
@@ -68,5 +78,42 @@ mod tests {
         assert_eq!(diverging(7.0, true), diverging(1.0, true), "clamped");
         // Halfway: the mean of neutral and the end, per channel.
         assert_eq!(diverging(0.5, false), Color32::from_rgb(230, 147, 142));
+    }
+
+    /// WCAG's contrast ratio between two colours (1 to 21).
+    fn contrast(a: Color32, b: Color32) -> f64 {
+        let luminance = |c: Color32| {
+            let lin = |v: u8| {
+                let v = v as f64 / 255.0;
+                if v <= 0.03928 {
+                    v / 12.92
+                } else {
+                    ((v + 0.055) / 1.055).powf(2.4)
+                }
+            };
+            0.2126 * lin(c.r()) + 0.7152 * lin(c.g()) + 0.0722 * lin(c.b())
+        };
+        let (x, y) = (luminance(a), luminance(b));
+        (x.max(y) + 0.05) / (x.min(y) + 0.05)
+    }
+
+    #[test]
+    fn presenting_bits_are_high_contrast() {
+        for dark in [true, false] {
+            let normal = contrast(
+                bit_colour_for(true, dark, false),
+                bit_colour_for(false, dark, false),
+            );
+            let presenting = contrast(
+                bit_colour_for(true, dark, true),
+                bit_colour_for(false, dark, true),
+            );
+            // WCAG's 7:1 for small text (AAA) between a 1 and a 0 while presenting.
+            assert!(presenting >= 7.0, "dark {dark}: {presenting:.1}");
+            assert!(
+                presenting > normal * 1.5,
+                "dark {dark}: {presenting:.1} against {normal:.1}"
+            );
+        }
     }
 }
