@@ -701,7 +701,14 @@ fn presentation_mode_enlarges_and_explains_the_view_on_screen() {
     harness.run_steps(2);
     assert!(harness.state().presentation.on);
     // Full-contrast text, which the bit cells read to switch to their high-contrast colours.
-    assert!(harness.ctx.style().visuals.override_text_color.is_some());
+    assert!(
+        harness
+            .ctx
+            .global_style()
+            .visuals
+            .override_text_color
+            .is_some()
+    );
     assert_eq!(harness.ctx.zoom_factor(), zoom * super::presentation::ZOOM);
     harness.get_by_label_contains("Open the demo to see it");
     open_indexed(&mut harness, &root);
