@@ -1,4 +1,4 @@
-//! Dates, durations and counts for display, in one place: the file dates beside results and near-duplicates,
+//! Dates and durations for display, in one place: the file dates beside results and near-duplicates,
 //! the time left of long work.
 
 /// The calendar date (UTC) of a time in nanoseconds since the Unix epoch, as `YYYY-MM-DD` (Howard
@@ -34,31 +34,9 @@ pub fn duration(seconds: f64) -> String {
     }
 }
 
-/// A count with thousands separated: "1,204".
-pub fn count(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn counts_are_grouped_by_thousands() {
-        assert_eq!(count(0), "0");
-        assert_eq!(count(999), "999");
-        assert_eq!(count(1_204), "1,204");
-        assert_eq!(count(60_000), "60,000");
-        assert_eq!(count(10_000_000), "10,000,000");
-    }
 
     #[test]
     fn days_and_minutes_of_known_times() {

@@ -238,7 +238,7 @@ fn summarise(folder: &Path, data_dir: &Path) -> Summary {
             Summary {
                 text: format!(
                     "{} photo{}{when}",
-                    super::format::count(n),
+                    hashlens_core::eval::thousands(n as u64),
                     if n == 1 { "" } else { "s" }
                 ),
                 photo: (n > 0).then(|| index.photo_path(0).ok()).flatten(),

@@ -160,16 +160,21 @@ fn one_in(rate: f64) -> Option<String> {
     }
     let n = (1.0 / rate).round() as u64;
     let magnitude = 10u64.pow((n.max(1).ilog10()).saturating_sub(1));
-    let n = (n + magnitude / 2) / magnitude * magnitude;
+    Some(thousands((n + magnitude / 2) / magnitude * magnitude))
+}
+
+/// A count with thousands separated, as people read it: "1,204" (the app's counts and the verdict's
+/// wording).
+pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
-    let mut out = String::new();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
     }
-    Some(out)
+    out
 }
 
 /// The calibration the training-free default (PCA + ITQ on the built-in MobileNetV2's features) ships
@@ -364,6 +369,15 @@ mod tests {
             plain.contains("no calibration") && plain.contains("similar"),
             "{plain}"
         );
+    }
+
+    #[test]
+    fn counts_are_grouped_by_thousands() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_204), "1,204");
+        assert_eq!(thousands(60_000), "60,000");
+        assert_eq!(thousands(10_000_000), "10,000,000");
     }
 
     #[test]
