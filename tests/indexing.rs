@@ -5,11 +5,13 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
+use hashlens_core::HashCode;
 use hashlens_core::device::ComputeDevice;
 use hashlens_core::index::{
-    CodeIndex, IndexEvent, IndexJob, IndexReport, Journal, ModelChoice, model_path_for,
-    update_index,
+    CodeIndex, IndexEvent, IndexJob, IndexReport, IndexedPhoto, Journal, ModelChoice, encode_photo,
+    model_path_for, update_index,
 };
+use hashlens_core::model::reference::reference_model;
 use hashlens_core::model::{BackboneArch, HashModel, HeadKind};
 use image::{ImageFormat, Rgb, RgbImage};
 
@@ -556,4 +558,120 @@ fn cut_and_forged_jpegs_are_never_indexed_silently() {
         }
     }
     assert!(r.indexed >= 12);
+}
+
+/// A first index shows its photos with the shipped reference codes while it reads them for its own fit,
+/// then announces the fitted model, whose codes replace them; the saved index holds only the fitted
+/// model's codes, and a later run (an index exists) shows nothing provisional.
+#[test]
+fn a_first_index_is_searchable_with_the_reference_codes_until_its_own_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("photos");
+    folder_of(24, &root);
+    let index_path = dir.path().join("i.hlindex");
+    let (report, events) = run(&job(&root, &index_path, default_model(16)));
+    assert_eq!(report.indexed, 24);
+    let device = cpu().device;
+    let (reference, _) = reference_model(BackboneArch::MobilenetV2, 16, &device)
+        .unwrap()
+        .unwrap();
+    let models: Vec<(usize, &String, bool, bool)> = events
+        .iter()
+        .enumerate()
+        .filter_map(|(at, e)| match e {
+            IndexEvent::Model {
+                fingerprint,
+                fitted,
+                provisional,
+                ..
+            } => Some((at, fingerprint, *fitted, *provisional)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(models.len(), 2, "the reference, then the fitted model");
+    let ((first, provisional_fp, _, true), (second, fitted_fp, true, false)) =
+        (models[0], models[1])
+    else {
+        panic!("provisional first, fitted second: {models:?}");
+    };
+    assert_eq!(provisional_fp, reference.fingerprint());
+    let saved = CodeIndex::load(&index_path).unwrap();
+    assert_eq!(saved.model(), fitted_fp.as_str());
+    assert_ne!(fitted_fp, provisional_fp);
+    // Between the two announcements: every photo, with the reference model's code for it (computed
+    // here through the whole network, not from the fit's features).
+    let provisional: Vec<&IndexedPhoto> = events[first..second]
+        .iter()
+        .filter_map(|e| match e {
+            IndexEvent::Encoded(photo, code) => {
+                let want = encode_photo(&reference, &photo.path, &device).unwrap();
+                assert_eq!(code, &want, "{}", photo.path.display());
+                Some(photo)
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(provisional.len(), 24);
+    // After the fitted model: every photo again, with the saved codes.
+    let fitted: Vec<(&IndexedPhoto, &HashCode)> = events[second..]
+        .iter()
+        .filter_map(|e| match e {
+            IndexEvent::Encoded(photo, code) => Some((photo, code)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(fitted.len(), 24);
+    for (photo, code) in fitted {
+        let at = saved.position(&photo.path).unwrap();
+        assert_eq!(&saved.codes().get(at), code);
+    }
+
+    // A second run has an index to show: nothing provisional.
+    write_picture(&root.join("new.png"), 777, ImageFormat::Png);
+    let (_, events) = run(&job(&root, &index_path, default_model(16)));
+    assert!(!events.iter().any(|e| matches!(
+        e,
+        IndexEvent::Model {
+            provisional: true,
+            ..
+        }
+    )));
+}
+
+/// A folder with no more photos than bits cannot have its own PCA + ITQ: it gets the shipped reference
+/// (calibrated verdicts included), with a warning that says how to move on.
+#[test]
+fn a_folder_too_small_for_its_own_fit_gets_the_shipped_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("photos");
+    folder_of(10, &root);
+    let index_path = dir.path().join("i.hlindex");
+    let (_, events) = run(&job(&root, &index_path, default_model(32)));
+    let device = cpu().device;
+    let (reference, _) = reference_model(BackboneArch::MobilenetV2, 32, &device)
+        .unwrap()
+        .unwrap();
+    let beside = HashModel::load(&model_path_for(&index_path), &device).unwrap();
+    assert_eq!(beside.fingerprint(), reference.fingerprint());
+    assert!(beside.config.verdict.is_some());
+    let index = CodeIndex::load(&index_path).unwrap();
+    assert_eq!(index.model(), reference.fingerprint());
+    let p = root.join("p03.png");
+    assert_eq!(
+        index.codes().get(index.position(&p).unwrap()),
+        encode_photo(&reference, &p, &device).unwrap()
+    );
+    assert!(events.iter().any(|e| matches!(
+        e,
+        IndexEvent::Warning(w) if w.contains("too few") && w.contains("shipped PCA + ITQ")
+    )));
+    // Not fitted by this run.
+    assert!(events.iter().any(|e| matches!(
+        e,
+        IndexEvent::Model {
+            fitted: false,
+            provisional: false,
+            ..
+        }
+    )));
 }

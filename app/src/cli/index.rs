@@ -76,6 +76,10 @@ pub fn index(a: IndexArgs) -> anyhow::Result<()> {
             format!("{images} photos found, {problems} entries skipped by the scan"),
         ),
         IndexEvent::Warning(w) => crate::cli::output::log_line(&bar, format!("warning: {w}")),
+        // The reference codes a first index shows meanwhile are for a live view only.
+        IndexEvent::Model {
+            provisional: true, ..
+        } => {}
         IndexEvent::Model {
             description,
             fitted,

@@ -213,3 +213,92 @@ pub fn show(test: &FlipTest, query: &HashCode, ui: &mut egui::Ui) {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::sync::atomic::AtomicBool;
+
+    use hashlens_core::device::{ComputeDevice, DeviceChoice};
+    use hashlens_core::hashing::LinearHash;
+    use hashlens_core::index::{CodeIndex, IndexJob, ModelChoice, update_index};
+    use hashlens_core::model::reference::{REFERENCE_ARCH, reference_model};
+    use hashlens_core::model::{HashModel, HeadKind, Provenance};
+
+    /// Mean bits flipped by the flip test's six views of each photo of the index, weak (teacher)
+    /// views and strong (student) views.
+    fn mean_flips(index_path: &Path) -> (f64, f64) {
+        let index = CodeIndex::load(index_path).unwrap();
+        let mut sums = [0usize; 2];
+        for (i, photo) in index.photos().iter().enumerate() {
+            let own = index.codes().get(i);
+            for (g, teacher) in [true, false].into_iter().enumerate() {
+                let views = super::encode_views(
+                    &photo.path,
+                    index_path,
+                    index.model(),
+                    teacher,
+                    i as u64,
+                    DeviceChoice::Cpu,
+                )
+                .unwrap();
+                sums[g] += views
+                    .iter()
+                    .map(|(_, code, _)| code.hamming(&own).unwrap() as usize)
+                    .sum::<usize>();
+            }
+        }
+        let per = (index.len() * super::VIEWS) as f64;
+        (sums[0] as f64 / per, sums[1] as f64 / per)
+    }
+
+    /// The flip test's lesson (weak views keep more bits than strong ones) shows on the demo library
+    /// with the model it is indexed with (the shipped PCA + ITQ: it is too small for its own fit). The
+    /// random projections it had before are measured beside it (the numbers in
+    /// `benchmarks/results/reference-model.md` come from this test's output).
+    #[test]
+    fn on_the_demo_weak_views_flip_fewer_bits_than_strong_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = super::super::demo::demo_folder(dir.path()).unwrap();
+        let cpu = ComputeDevice::cpu(None);
+        let index = |name: &str, model: ModelChoice| {
+            let mut job = IndexJob::new(&folder, model);
+            job.index = dir.path().join(name);
+            update_index(&job, &cpu, &AtomicBool::new(false), &mut |_| {}).unwrap();
+            job.index
+        };
+        let shipped = index("shipped.hlindex", ModelChoice::default_model(false));
+        let (reference, hash) = reference_model(REFERENCE_ARCH, 64, &cpu.device)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            CodeIndex::load(&shipped).unwrap().model(),
+            reference.fingerprint()
+        );
+        // LSH as the demo had it: seeded Gaussian projections of centred features (centred here on
+        // the reference's mean).
+        let lsh = LinearHash::lsh(&hash.mean, hash.dim, 64, 0).unwrap();
+        let lsh = HashModel::linear(
+            REFERENCE_ARCH,
+            HeadKind::Lsh,
+            &lsh,
+            Provenance::default(),
+            &cpu.device,
+        )
+        .unwrap();
+        let lsh_path = dir.path().join("lsh.hlmodel");
+        lsh.save(&lsh_path).unwrap();
+        let random = index("lsh.hlindex", ModelChoice::File(lsh_path));
+
+        let (weak, strong) = mean_flips(&shipped);
+        let (lsh_weak, lsh_strong) = mean_flips(&random);
+        eprintln!(
+            "demo, 64 bits, mean bits flipped per view (weak / strong): shipped PCA + ITQ \
+             {weak:.2} / {strong:.2}, LSH {lsh_weak:.2} / {lsh_strong:.2}"
+        );
+        assert!(
+            weak < 0.8 * strong,
+            "weak views flip {weak:.2} bits, strong ones {strong:.2}"
+        );
+    }
+}

@@ -228,6 +228,9 @@ pub struct Library {
     pub warnings: Vec<String>,
     pub device: String,
     pub model: String,
+    /// The live index holds the shipped reference's codes, shown while a first index fits this
+    /// folder's own (they are replaced when the fit ends).
+    pub provisional: bool,
     pub last_report: Option<IndexReport>,
     pub error: Option<String>,
     pub selected: Option<usize>,
@@ -302,6 +305,7 @@ impl Library {
             warnings: Vec::new(),
             device: String::from("choosing…"),
             model: String::new(),
+            provisional: false,
             last_report: None,
             error: None,
             selected: None,
@@ -433,10 +437,7 @@ impl Library {
                 Err(e) => self.error = Some(e),
             }
         }
-        let events = match &self.task {
-            Some(t) => t.poll(),
-            None => return,
-        };
+        let events = self.task.as_ref().map(|t| t.poll()).unwrap_or_default();
         for event in events {
             match event {
                 TaskEvent::Loaded(index) => self.index = Some(index),
@@ -483,7 +484,8 @@ impl Library {
         }
     }
 
-    fn apply_index_event(&mut self, event: IndexEvent) {
+    /// Brings the live view up to date with what the indexer reports (tests feed it events directly).
+    pub(super) fn apply_index_event(&mut self, event: IndexEvent) {
         match event {
             IndexEvent::Scanned { photos, .. } => {
                 self.scanned = photos;
@@ -494,28 +496,36 @@ impl Library {
                 description,
                 fingerprint,
                 bits,
+                provisional,
+                verdicts,
                 ..
             } => {
+                // The rule comes with the model: a first index's model file is not written yet.
+                self.verdicts = Some((fingerprint.clone(), verdicts));
                 let previous = std::mem::replace(&mut self.model, description);
+                let was_provisional = std::mem::replace(&mut self.provisional, provisional);
                 let stale = self
                     .index
                     .as_ref()
                     .is_some_and(|i| i.model() != fingerprint);
                 if stale || self.index.is_none() {
                     // Codes of another model cannot be compared with the new ones. The query and its
-                    // results are kept: it is selected again once encoded, beside what it found before.
+                    // results are kept: it is selected again once encoded, beside what it found before
+                    // (unless those were the provisional codes of a first index: nothing to compare).
                     if stale && let (Some(sel), Some(old)) = (self.selected, &self.index) {
                         let query = old.photos()[sel].path.clone();
-                        self.before = Some(Before {
-                            model: previous,
-                            results: self
-                                .results
-                                .iter()
-                                .take(Before::SHOWN)
-                                .map(|n| (old.photos()[n.index].path.clone(), n.distance))
-                                .collect(),
-                            query: query.clone(),
-                        });
+                        if !was_provisional {
+                            self.before = Some(Before {
+                                model: previous,
+                                results: self
+                                    .results
+                                    .iter()
+                                    .take(Before::SHOWN)
+                                    .map(|n| (old.photos()[n.index].path.clone(), n.distance))
+                                    .collect(),
+                                query: query.clone(),
+                            });
+                        }
                         self.follow = Some(query);
                     }
                     self.index = CodeIndex::new(bits, &fingerprint).ok();
@@ -696,7 +706,8 @@ impl Library {
         {
             self.pair_distances = Some(PairDistances::of(index));
         }
-        // The model's verdict thresholds, read from its settings when the model changes.
+        // The model's verdict thresholds, read from its settings when the index was loaded (a run
+        // announces them with its model).
         if let Some(index) = &self.index
             && self
                 .verdicts

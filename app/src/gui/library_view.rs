@@ -207,10 +207,17 @@ fn status_bar(lib: &Library, ui: &mut egui::Ui, commands: &mut Vec<LibraryComman
                     .eta()
                     .map(|s| format!(", about {} left", super::format::duration(s)))
                     .unwrap_or_default();
+                // A one-step stage (the fit) has no count worth showing.
+                let text = if p.total > 1 {
+                    format!("{} {}/{}", p.stage, p.done, p.total)
+                } else {
+                    format!("{}…", p.stage)
+                };
                 ui.add(
                     egui::ProgressBar::new(frac)
-                        .desired_width(280.0)
-                        .text(format!("{} {}/{}", p.stage, p.done, p.total)),
+                        .desired_width(320.0)
+                        .animate(p.total <= 1)
+                        .text(text),
                 );
                 ui.label(format!("{:.1} photos/s{eta}", p.rate()));
                 let cancel = ui.add_enabled(!lib.cancelling(), egui::Button::new("Cancel"));
@@ -236,13 +243,22 @@ fn status_bar(lib: &Library, ui: &mut egui::Ui, commands: &mut Vec<LibraryComman
         ui.horizontal_wrapped(|ui| {
             let n = lib.index.as_ref().map_or(0, |i| i.len());
             ui.label(format!("{n} photos searchable"));
+            if lib.provisional {
+                ui.label("for now with the shipped reference codes")
+                    .on_hover_text(
+                        "Until this folder's own codes are fitted, photos are searchable with PCA + ITQ \
+                         fitted on 2,000 CIFAR-10 photos. When the fit ends, every photo gets this \
+                         folder's codes (in seconds: the photos already read are not read again), \
+                         and the query stays selected.",
+                    );
+            }
             ui.separator();
             ui.label(format!("device: {}", lib.device));
             if !lib.model.is_empty() {
                 ui.separator();
                 ui.label(format!("model: {}", lib.model)).on_hover_text(
-                    "Codes are signs of projections of ImageNet features (PCA + ITQ, fitted on this \
-                     folder): no labels and no training needed.",
+                    "What makes the codes: the signs of projections of a network's features. The \
+                     Model tab says more, and can fit or fine-tune one on this folder.",
                 );
             }
             if let Some(r) = &lib.last_report {

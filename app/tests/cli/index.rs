@@ -54,11 +54,17 @@ fn index_then_search_by_outside_and_indexed_photos() {
     let index_args = index_args(&root, &index);
     let out = hashlens(&index_args);
     // The log reaches stderr although it is no terminal here (as in a log file): the scan, the
-    // warning that 10 photos are too few for PCA + ITQ, the model.
+    // warning that 10 photos are too few for their own PCA + ITQ, the shipped model used instead.
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(log.contains("10 photos found, 1 entries skipped"), "{log}");
     assert!(log.contains("warning: 10 photos are too few"), "{log}");
-    assert!(log.contains("fitted model: LSH"), "{log}");
+    assert!(
+        log.contains(
+            "using model: PCA + ITQ, 16 bits, on ImageNet mobilenet_v2 features of 2000 photos of \
+             the CIFAR-10 training set"
+        ),
+        "{log}"
+    );
     let v = json(&out);
     assert_eq!(
         (v["indexed"].as_u64(), v["encoded"].as_u64()),

@@ -28,7 +28,7 @@ pub use place::{data_dir, index_path_for};
 pub use query::{QueryError, encode_photo, index_model};
 pub use update::{
     DEFAULT_ARCH, DEFAULT_BITS, IndexError, IndexEvent, IndexJob, IndexReport, ModelChoice,
-    Skipped, model_path_for, update_index,
+    Skipped, Stage, model_path_for, update_index,
 };
 
 use std::collections::HashMap;

@@ -20,9 +20,11 @@ use super::{CodeIndex, IndexedPhoto, Journal};
 use crate::code::HashCode;
 use crate::dataset::{ImageEntry, scan_images};
 use crate::device::ComputeDevice;
+use crate::eval::VerdictRule;
 use crate::hashing::LinearHash;
 use crate::model::encode::for_each_encoded;
 use crate::model::features::for_each_batch;
+use crate::model::reference::reference_model;
 use crate::model::{BackboneArch, HashModel, HeadKind, ModelError, Provenance};
 
 /// Which model makes the codes.
@@ -144,16 +146,23 @@ pub enum IndexEvent {
     },
     /// Something the user should know that does not stop the run.
     Warning(String),
-    /// The model that makes the codes.
+    /// The model that makes the codes, `fitted` to this folder by this run or not. A `provisional` model (the shipped reference, while the folder's
+    /// own fit is computed on the first index of a folder) makes codes only for the live view: the run
+    /// announces the model it saves later, and its codes replace the provisional ones.
     Model {
         description: String,
         fingerprint: String,
         bits: usize,
         fitted: bool,
+        provisional: bool,
+        /// The thresholds of the verdicts on its codes (its calibration, or fixed shares).
+        verdicts: VerdictRule,
     },
-    /// A photo was encoded (callers showing a live index add it: it is searchable from now on).
+    /// A photo was encoded by the last announced model (callers showing a live index add it: it is
+    /// searchable from now on).
     Encoded(IndexedPhoto, HashCode),
-    /// Work on `stage` ("features for fitting", "encoding"): `done` of `total` photos.
+    /// Work on `stage` (one of [`Stage`]'s names): `done` of `total` photos (of one step for
+    /// [`Stage::FIT`]).
     Progress {
         stage: &'static str,
         done: usize,
@@ -161,6 +170,19 @@ pub enum IndexEvent {
     },
     /// A photo could not be used.
     Skipped(Skipped),
+}
+
+/// The stages of an update, named as a user would say them.
+pub struct Stage;
+
+impl Stage {
+    /// Reading the sample of photos the default model is fitted on (searchable meanwhile with the
+    /// shipped reference codes on a first index).
+    pub const READ_FOR_FIT: &'static str = "reading photos to fit the codes";
+    /// PCA + ITQ on the sample's features (seconds; one step).
+    pub const FIT: &'static str = "fitting the codes to this folder";
+    /// Encoding the photos the fit did not read.
+    pub const ENCODE: &'static str = "encoding photos";
 }
 
 /// The result of an update (the JSON summary of `hashlens index`).
@@ -265,12 +287,16 @@ pub fn update_index(
     let images = &scan.images;
 
     // The model; fitting one yields features of a sample that need not be computed again.
-    let (model, mut fitted) = resolve_model(job, images, device, cancel, on_event)?;
+    // A first index shows photos searchable with the reference codes while its own fit is computed.
+    let provisional = old.is_none();
+    let (model, mut fitted) = resolve_model(job, images, device, provisional, cancel, on_event)?;
     on_event(IndexEvent::Model {
         description: model.config.provenance.description.clone(),
         fingerprint: model.fingerprint().to_string(),
         bits: model.bits(),
-        fitted: fitted.is_some(),
+        fitted: fitted.as_ref().is_some_and(|f| !f.reference),
+        provisional: false,
+        verdicts: model.verdict_rule(),
     });
     let bits = model.bits();
     let fp = model.fingerprint().to_string();
@@ -395,7 +421,7 @@ pub fn update_index(
                 done += 1;
             }
             on_event(IndexEvent::Progress {
-                stage: "encoding",
+                stage: Stage::ENCODE,
                 done,
                 total: paths.len(),
             });
@@ -471,17 +497,21 @@ fn load_or_set_aside(path: &Path, on_event: &mut dyn FnMut(IndexEvent)) -> Optio
 /// could not be read (by scan position).
 struct Fitted {
     hash: LinearHash,
+    /// The hash is the shipped reference's (the folder was too small for its own fit).
+    reference: bool,
     features: HashMap<usize, Vec<f32>>,
     failed: HashMap<usize, String>,
     /// Photos decoded in spite of damage (scan position → what is wrong).
     damaged: HashMap<usize, String>,
 }
 
-/// Loads the job's model, or fits the default one, and keeps it beside the index.
+/// Loads the job's model, or fits the default one, and keeps it beside the index. `provisional`: a fit
+/// shows photos with the reference codes as it reads them.
 fn resolve_model(
     job: &IndexJob,
     images: &[ImageEntry],
     device: &ComputeDevice,
+    provisional: bool,
     cancel: &AtomicBool,
     on_event: &mut dyn FnMut(IndexEvent),
 ) -> Result<(HashModel, Option<Fitted>), IndexError> {
@@ -507,7 +537,15 @@ fn resolve_model(
                     ))),
                 }
             }
-            let (model, fitted) = fit_default(job, *arch, *bits, images, device, cancel, on_event)?;
+            let (model, fitted) = fit_default(
+                job,
+                (*arch, *bits),
+                images,
+                device,
+                provisional,
+                cancel,
+                on_event,
+            )?;
             model.save(&beside)?;
             Ok((model, Some(fitted)))
         }
@@ -528,20 +566,30 @@ fn resolve_model(
                     ))),
                 }
             }
-            let (model, fitted) = fit_default(job, *arch, *bits, images, device, cancel, on_event)?;
+            let (model, fitted) = fit_default(
+                job,
+                (*arch, *bits),
+                images,
+                device,
+                provisional,
+                cancel,
+                on_event,
+            )?;
             model.save(&beside)?;
             Ok((model, Some(fitted)))
         }
     }
 }
 
-/// Fits PCA + ITQ (or LSH for a folder too small for PCA) on a seeded sample of the folder's photos.
+/// Fits PCA + ITQ on a seeded sample of the folder's photos. A folder too small for PCA gets the shipped
+/// reference model (LSH where none ships for `arch` and `bits`). `provisional`: the photos read are
+/// announced with the reference's codes as they come (see [`IndexEvent::Model`]).
 fn fit_default(
     job: &IndexJob,
-    arch: BackboneArch,
-    bits: usize,
+    (arch, bits): (BackboneArch, usize),
     images: &[ImageEntry],
     device: &ComputeDevice,
+    provisional: bool,
     cancel: &AtomicBool,
     on_event: &mut dyn FnMut(IndexEvent),
 ) -> Result<(HashModel, Fitted), IndexError> {
@@ -551,6 +599,18 @@ fn fit_default(
     let mut sample = rand::seq::index::sample(&mut rng, images.len(), n).into_vec();
     sample.sort_unstable();
     let paths: Vec<PathBuf> = sample.iter().map(|&s| images[s].path.clone()).collect();
+    let reference = reference_model(arch, bits, &device.device)?;
+    let live = reference.as_ref().filter(|_| provisional);
+    if let Some((model, _)) = live {
+        on_event(IndexEvent::Model {
+            description: model.config.provenance.description.clone(),
+            fingerprint: model.fingerprint().to_string(),
+            bits,
+            fitted: false,
+            provisional: true,
+            verdicts: model.verdict_rule(),
+        });
+    }
     let backbone = arch.pretrained(&device.device).map_err(ModelError::from)?;
     let backbone = backbone.for_inference(&device.device);
     let mut features = HashMap::new();
@@ -571,6 +631,13 @@ fn fit_default(
                 let s = sample[start + i];
                 match out {
                     Ok(f) => {
+                        if let Some((_, hash)) = live {
+                            let code = hash.encode(&f).expect("feature width").get(0);
+                            on_event(IndexEvent::Encoded(
+                                IndexedPhoto::from_entry(&images[s]),
+                                code,
+                            ));
+                        }
                         rows.extend_from_slice(&f);
                         features.insert(s, f);
                     }
@@ -581,7 +648,7 @@ fn fit_default(
                 done += 1;
             }
             on_event(IndexEvent::Progress {
-                stage: "features for fitting",
+                stage: Stage::READ_FOR_FIT,
                 done,
                 total: paths.len(),
             });
@@ -596,6 +663,31 @@ fn fit_default(
     }
     let dim = arch.feature_dim();
     let count = features.len();
+    if !itq_possible(count, bits)
+        && let Some((model, hash)) = reference
+    {
+        on_event(IndexEvent::Warning(format!(
+            "{count} photos are too few to fit {bits}-bit PCA + ITQ to this folder (it needs {}); \
+             using the shipped PCA + ITQ, fitted on 2,000 CIFAR-10 photos, until the folder grows, \
+             then fit the default again (`hashlens index --refit`, or \"Fit the default again\" in \
+             the app's Model tab)",
+            bits + 1
+        )));
+        let fitted = Fitted {
+            hash,
+            reference: true,
+            features,
+            failed,
+            damaged,
+        };
+        return Ok((model, fitted));
+    }
+    let fit_stage = |done| IndexEvent::Progress {
+        stage: Stage::FIT,
+        done,
+        total: 1,
+    };
+    on_event(fit_stage(0));
     let (kind, hash) = if itq_possible(count, bits) {
         (
             HeadKind::Itq,
@@ -611,6 +703,7 @@ fn fit_default(
         (HeadKind::Lsh, LinearHash::lsh(&rows, dim, bits, job.seed))
     };
     let hash = hash.map_err(|e| IndexError::Fit(e.to_string()))?;
+    on_event(fit_stage(1));
     let method = if kind == HeadKind::Itq {
         "PCA + ITQ"
     } else {
@@ -636,6 +729,7 @@ fn fit_default(
         model,
         Fitted {
             hash,
+            reference: false,
             features,
             failed,
             damaged,

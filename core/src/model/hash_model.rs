@@ -119,6 +119,23 @@ impl LinearHead {
         }
     }
 
+    /// The head as a [`LinearHash`] (to encode features already computed, without the network).
+    pub fn to_hash(&self) -> LinearHash {
+        let values = |t: Tensor<1>| {
+            t.into_data()
+                .convert::<f32>()
+                .try_to_vec::<f32>()
+                .expect("f32 values")
+        };
+        let [dim, bits] = self.projection.val().dims();
+        LinearHash {
+            dim,
+            bits,
+            mean: values(self.mean.val()),
+            projection: values(self.projection.val().reshape([dim * bits])),
+        }
+    }
+
     /// A head of zeros with the right shapes (to load a file into).
     pub fn zeros(dim: usize, bits: usize, device: &Device) -> Self {
         Self {
@@ -402,6 +419,14 @@ impl HashModel {
 
     pub fn bits(&self) -> usize {
         self.config.bits
+    }
+
+    /// The linear head's hash (ITQ or LSH models), `None` for a trained head.
+    pub fn linear_hash(&self) -> Option<LinearHash> {
+        match &self.net.head {
+            HashHead::Linear(h) => Some(h.to_hash()),
+            HashHead::Trained(_) => None,
+        }
     }
 
     /// The thresholds of this model's verdicts: its calibration, or fixed shares of the code length.

@@ -71,6 +71,14 @@ fn linear_head_codes_match_the_fitted_hash() {
 }
 
 #[test]
+fn a_linear_model_gives_back_the_hash_it_was_made_from() {
+    let d = device();
+    let hash = LinearHash::lsh(&features(20, 1280), 1280, 16, 5).unwrap();
+    let model = lsh_model(16, 5, &d);
+    assert_eq!(model.linear_hash(), Some(hash));
+}
+
+#[test]
 fn model_files_round_trip_with_a_stable_fingerprint() {
     let d = device();
     let dir = tempfile::tempdir().unwrap();

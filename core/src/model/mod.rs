@@ -14,6 +14,7 @@ pub mod imagenet;
 pub mod inverted_residual;
 pub mod nest;
 pub mod network;
+pub mod reference;
 pub mod weights;
 
 pub use backbone::{Backbone, BackboneArch, CpuInference, InferenceBackbone};

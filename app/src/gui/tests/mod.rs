@@ -566,7 +566,12 @@ fn fine_tune_from_the_model_tab_and_reindex_with_it() {
     assert_eq!(selected.as_ref(), Some(&query));
     let before = lib.before.as_ref().unwrap();
     assert_eq!((&before.query, before.results.len()), (&query, 10));
-    assert!(before.model.starts_with("LSH"), "{}", before.model);
+    // 16 photos are too few for their own 16-bit fit: the shipped reference made the codes before.
+    assert!(
+        before.model.contains("the CIFAR-10 training set"),
+        "{}",
+        before.model
+    );
     harness.get_by_label_contains("Before and after the re-index: now ");
     let model =
         hashlens_core::model::HashModel::load(&path, &burn::tensor::Device::flex()).unwrap();
@@ -633,9 +638,9 @@ fn a_train_and_test_layout_gives_the_real_classes() {
     harness.get_by_label_contains("(3 classes");
 }
 
-/// A folder too small for PCA + ITQ starts with random projections (LSH), and the warning says how to
-/// move on; once it has grown, "Fit the default again" in the Model tab fits PCA + ITQ on its photos
-/// and re-encodes them all.
+/// A folder too small for its own PCA + ITQ starts with the shipped reference model, and the warning
+/// says how to move on; once it has grown, "Fit the default again" in the Model tab fits PCA + ITQ on
+/// its photos and re-encodes them all.
 #[test]
 fn a_grown_folder_refits_the_default_from_the_model_tab() {
     let dir = tempfile::tempdir().unwrap();
@@ -645,9 +650,26 @@ fn a_grown_folder_refits_the_default_from_the_model_tab() {
     open_indexed(&mut harness, &root);
     harness.run_steps(2);
     let lib = harness.state().library().unwrap();
-    assert!(lib.model.starts_with("LSH"), "{}", lib.model);
-    // Random projections carry no calibration: the verdicts use the fixed shares.
-    assert!(lib.verdict_rule().unwrap().calibration().is_none());
+    assert!(
+        lib.model.starts_with("PCA + ITQ, 64 bits")
+            && lib
+                .model
+                .ends_with("of 2000 photos of the CIFAR-10 training set"),
+        "{}",
+        lib.model
+    );
+    // The reference carries its own calibration (measured on edits of CIFAR-10 test photos).
+    let (reference, _) = hashlens_core::model::reference::reference_model(
+        hashlens_core::index::DEFAULT_ARCH,
+        64,
+        &burn::tensor::Device::flex(),
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(
+        lib.verdict_rule().unwrap().calibration(),
+        reference.config.verdict.as_ref()
+    );
     assert!(
         lib.warnings
             .iter()
@@ -1001,4 +1023,68 @@ fn a_query_compares_under_perceptual_hashes_and_the_learned_codes() {
     let ten: Vec<usize> = lib.results.iter().take(10).map(|n| n.index).collect();
     assert_eq!(learned.nearest.iter().map(|n| n.0).collect::<Vec<_>>(), ten);
     harness.get_by_label("learned codes (64 bits)");
+}
+
+/// On a first index, photos are searchable with the shipped reference codes while the folder's own fit
+/// is read; the status bar says so. When the fitted model arrives, its codes replace them, the chosen
+/// query is selected again, and no before/after is offered (there was no earlier model to compare).
+#[test]
+fn provisional_codes_give_way_to_the_fitted_ones_and_keep_the_query() {
+    use hashlens_core::index::{IndexEvent, IndexedPhoto};
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("photos");
+    photos(&root, 12);
+    let mut harness = app();
+    open_indexed(&mut harness, &root);
+    let (photos, codes): (Vec<IndexedPhoto>, Vec<HashCode>) = {
+        let index = harness.state().library().unwrap().index.as_ref().unwrap();
+        (
+            index.photos().to_vec(),
+            (0..index.len()).map(|i| index.codes().get(i)).collect(),
+        )
+    };
+    let bits = codes[0].bits();
+    let model = |fingerprint: &str, provisional: bool| IndexEvent::Model {
+        description: fingerprint.to_string(),
+        fingerprint: fingerprint.to_string(),
+        bits,
+        fitted: !provisional,
+        provisional,
+        verdicts: hashlens_core::eval::VerdictRule::fixed(bits),
+    };
+    let lib = harness.state_mut().library_mut().unwrap();
+    lib.apply_index_event(model("reference", true));
+    for (p, c) in photos.iter().zip(&codes) {
+        lib.apply_index_event(IndexEvent::Encoded(p.clone(), c.clone()));
+    }
+    lib.select(3);
+    lib.update_results();
+    assert!(lib.provisional);
+    assert_eq!(lib.index.as_ref().unwrap().model(), "reference");
+    harness.run_steps(2);
+    harness.get_by_label("for now with the shipped reference codes");
+
+    let lib = harness.state_mut().library_mut().unwrap();
+    lib.apply_index_event(model("fitted", false));
+    assert!(!lib.provisional);
+    assert!(
+        lib.before.is_none(),
+        "nothing to compare with provisional codes"
+    );
+    assert_eq!(lib.index.as_ref().unwrap().len(), 0);
+    // The fitted codes come in another order: the query follows its photo, not its position.
+    for (p, c) in photos.iter().zip(&codes).rev() {
+        lib.apply_index_event(IndexEvent::Encoded(p.clone(), c.clone()));
+    }
+    harness.run_steps(2);
+    let lib = harness.state().library().unwrap();
+    let index = lib.index.as_ref().unwrap();
+    assert_eq!(index.model(), "fitted");
+    let selected = lib.selected.map(|i| index.photos()[i].path.clone());
+    assert_eq!(selected.as_ref(), Some(&photos[3].path));
+    assert!(
+        harness
+            .query_by_label("for now with the shipped reference codes")
+            .is_none()
+    );
 }

@@ -1,0 +1,108 @@
+//! The shipped reference models: PCA + ITQ on the default backbone's ImageNet features, fitted once on
+//! 2,000 CIFAR-10 training photos (200 per class) and calibrated on edits of 200 CIFAR-10 test photos
+//! (`assets/models/make-reference.sh` makes them again; `assets/models/NOTICE` says what they are).
+//!
+//! They serve where a folder cannot have its own fit yet:
+//! - a folder of no more photos than bits (PCA needs K + 1 photos for K components), such as the demo
+//!   library, which had random projections (LSH) before: its codes carried no structure for the flip
+//!   test to show;
+//! - the first index of a large folder, *while* its own fit is being computed: photos are searchable
+//!   with the reference codes as the fitting sample is read, instead of only once the fit ends.
+//!
+//! Measured against LSH and against a folder's own fit in `benchmarks/results/reference-model.md`.
+//! A folder's own fit stays the default wherever it is possible: it is fitted on the photos it will
+//! search, while the reference has only seen small, upscaled CIFAR-10 photos.
+
+use burn::tensor::Device;
+
+use super::{BackboneArch, HashModel, ModelError};
+use crate::hashing::LinearHash;
+
+/// The code lengths a reference model ships for.
+pub const REFERENCE_BITS: [usize; 4] = [16, 32, 64, 128];
+
+/// The backbone the reference models are fitted on (the index's default).
+pub const REFERENCE_ARCH: BackboneArch = BackboneArch::MobilenetV2;
+
+static REFERENCE_16: &[u8] = include_bytes!("../../../assets/models/reference-pca-itq-16.model");
+static REFERENCE_32: &[u8] = include_bytes!("../../../assets/models/reference-pca-itq-32.model");
+static REFERENCE_64: &[u8] = include_bytes!("../../../assets/models/reference-pca-itq-64.model");
+static REFERENCE_128: &[u8] = include_bytes!("../../../assets/models/reference-pca-itq-128.model");
+
+/// A shipped reference model and its hash (to encode features already computed), or `None` where none
+/// ships for `arch` and `bits`.
+pub fn reference_model(
+    arch: BackboneArch,
+    bits: usize,
+    device: &Device,
+) -> Result<Option<(HashModel, LinearHash)>, ModelError> {
+    if arch != REFERENCE_ARCH {
+        return Ok(None);
+    }
+    let bytes = match bits {
+        16 => REFERENCE_16,
+        32 => REFERENCE_32,
+        64 => REFERENCE_64,
+        128 => REFERENCE_128,
+        _ => return Ok(None),
+    };
+    let model = HashModel::from_bytes(bytes, &format!("the shipped {bits}-bit reference"), device)?;
+    let hash = model
+        .linear_hash()
+        .expect("the reference models have a linear head");
+    Ok(Some((model, hash)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_reference_loads_with_its_length_and_a_calibrated_verdict() {
+        let device = Device::flex();
+        for bits in REFERENCE_BITS {
+            let (model, hash) = reference_model(REFERENCE_ARCH, bits, &device)
+                .unwrap()
+                .unwrap();
+            assert_eq!(model.bits(), bits);
+            assert_eq!((hash.bits, hash.dim), (bits, REFERENCE_ARCH.feature_dim()));
+            assert_eq!(model.config.backbone, REFERENCE_ARCH);
+            // At 16 bits no threshold keeps precision 0.99 on the edits (as for a folder's own fit).
+            assert_eq!(model.config.verdict.is_some(), bits != 16, "{bits} bits");
+            assert!(
+                model.config.provenance.description.contains("CIFAR-10"),
+                "{}",
+                model.config.provenance.description
+            );
+        }
+        assert!(
+            reference_model(REFERENCE_ARCH, 24, &device)
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            reference_model(BackboneArch::EfficientnetLite0, 64, &device)
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    /// The reference is PCA + ITQ: its projection's columns are orthonormal (a rotation of principal
+    /// directions), which random projections are not.
+    #[test]
+    fn the_reference_projection_has_orthonormal_columns() {
+        let (_, hash) = reference_model(REFERENCE_ARCH, 32, &Device::flex())
+            .unwrap()
+            .unwrap();
+        let (d, k) = (hash.dim, hash.bits);
+        for a in 0..k {
+            for b in a..k {
+                let dot: f64 = (0..d)
+                    .map(|i| hash.projection[i * k + a] as f64 * hash.projection[i * k + b] as f64)
+                    .sum();
+                let want = if a == b { 1.0 } else { 0.0 };
+                assert!((dot - want).abs() < 1e-3, "columns {a}, {b}: {dot}");
+            }
+        }
+    }
+}
