@@ -268,7 +268,8 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
                 );
             }
         }
-        TrainEvent::Checkpoint(_) => {}
+        // Pictures of augmented views are for the app.
+        TrainEvent::Checkpoint(_) | TrainEvent::View(_) => {}
         TrainEvent::Note(note) => {
             crate::cli::output::log_line(&bar, format!("hashlens: note: {note}"))
         }

@@ -409,7 +409,7 @@ impl Library {
         if self.timeline.first_thumbnails.is_none() && thumbs.waiting() == 0 && thumbs.ready() > 0 {
             self.timeline.first_thumbnails = self.timeline.mark(None);
         }
-        self.model_panel.poll();
+        self.model_panel.poll(ctx);
         let view = LibraryContext {
             folder: &self.folder,
             index: self.index.as_ref(),

@@ -5,14 +5,14 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use eframe::egui;
+use eframe::egui::{self, ColorImage, TextureHandle, TextureOptions, Vec2};
 use egui_plot::{Legend, Line, Plot, PlotPoint, PlotPoints, Points, Text};
 use hashlens_core::dataset::folder_classes;
 use hashlens_core::device::DeviceChoice;
 use hashlens_core::index::IndexedPhoto;
 use hashlens_core::train::{
     Checkpoint, DhdLossConfig, EpochStats, Method, MethodConfig, PseudoLabels, TrainChoice,
-    TrainConfig, TrainEvent, TrainJob, TrainMode,
+    TrainConfig, TrainEvent, TrainJob, TrainMode, ViewPreview,
 };
 
 use super::charts::heatmap;
@@ -156,6 +156,9 @@ pub struct ModelPanel {
     /// Reading the last run's checkpoint when the folder is opened (its curves come back after a
     /// restart).
     restoring: Option<Task<Option<RestoredRun>>>,
+    /// The augmented views of one training photo the run showed the network, teacher's (weak) first,
+    /// in view order: what the panel shows while their features are cached.
+    pub views: Vec<(ViewPreview, TextureHandle)>,
 }
 
 /// What the panel asks of the library.
@@ -212,7 +215,7 @@ impl ModelPanel {
         self.task.is_some()
     }
 
-    pub fn poll(&mut self) {
+    pub fn poll(&mut self, ctx: &egui::Context) {
         if let Some(read) = self.restoring.as_ref().and_then(|t| t.poll().pop()) {
             self.restoring = None;
             if let Some(run) = read.filter(|_| self.task.is_none() && self.curves.lr.is_empty()) {
@@ -268,6 +271,17 @@ impl ModelPanel {
                     }
                 }
                 TrainerEvent::Train(TrainEvent::Note(n)) => self.notes.push(n),
+                TrainerEvent::Train(TrainEvent::View(view)) => {
+                    let texture = ctx.load_texture(
+                        format!("augmented-{}-{}", view.teacher, view.view),
+                        ColorImage::from_rgb([view.side, view.side], &view.rgb),
+                        TextureOptions::LINEAR,
+                    );
+                    self.views
+                        .retain(|(v, _)| (v.teacher, v.view) != (view.teacher, view.view));
+                    self.views.push((view, texture));
+                    self.views.sort_by_key(|(v, _)| (!v.teacher, v.view));
+                }
                 TrainerEvent::Train(_) => {}
                 TrainerEvent::Done(r) => {
                     self.task = None;
@@ -545,6 +559,10 @@ impl ModelPanel {
                 egui::ProgressBar::new(done as f32 / total.max(1) as f32)
                     .text(format!("{name}: {done}/{total}{left}")),
             );
+            // Until the first step, the views the network is being shown.
+            if self.position.is_none() {
+                self.views_ui(ui);
+            }
         }
         if let Some((epoch, epochs, step, steps, eta)) = self.position {
             let done = ((epoch - 1) * steps + step) as f32 / (epochs * steps).max(1) as f32;
@@ -566,6 +584,32 @@ impl ModelPanel {
         }
         if let Some(e) = &self.error {
             ui.colored_label(ui.visuals().error_fg_color, e);
+        }
+    }
+
+    /// The augmented views of one photo, weak above strong, with what they are for.
+    fn views_ui(&self, ui: &mut egui::Ui) {
+        if self.views.is_empty() {
+            return;
+        }
+        ui.add_space(6.0);
+        ui.label(
+            "What the hash layer learns from: views of one photo, changed a little (teacher, above) \
+             and a lot (student, below). Training makes their codes agree, so that edits of a photo \
+             keep its bits.",
+        );
+        for teacher in [true, false] {
+            ui.horizontal(|ui| {
+                ui.label(if teacher { "weak" } else { "strong" });
+                for (v, texture) in self.views.iter().filter(|(v, _)| v.teacher == teacher) {
+                    ui.add(egui::Image::new(texture).fit_to_exact_size(Vec2::splat(112.0)))
+                        .on_hover_text(format!(
+                            "{} view {}",
+                            if teacher { "teacher" } else { "student" },
+                            v.view + 1
+                        ));
+                }
+            });
         }
     }
 

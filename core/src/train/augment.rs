@@ -148,6 +148,28 @@ pub fn augment(images: Tensor<4>, p: &ViewParams, pre: &Preprocess) -> Tensor<4>
     (x - mean) / std
 }
 
+/// The first view of an [`augment`]ed batch as RGB pixels again (undoing the normalisation): what the
+/// network is shown, for people to look at.
+pub fn first_view_rgb(views: &Tensor<4>, pre: &Preprocess) -> (usize, Vec<u8>) {
+    let [_, _, h, w] = views.dims();
+    let values: Vec<f32> = views
+        .clone()
+        .slice([0..1, 0..3, 0..h, 0..w])
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .expect("f32 pixels");
+    let plane = h * w;
+    let mut rgb = Vec::with_capacity(3 * plane);
+    for p in 0..plane {
+        for c in 0..3 {
+            let v = values[c * plane + p] * pre.std[c] + pre.mean[c];
+            rgb.push((v * 255.0).round().clamp(0.0, 255.0) as u8);
+        }
+    }
+    (w, rgb)
+}
+
 /// One `[B, 1, 1, 1]` factor per photo.
 fn per_photo(values: impl Iterator<Item = f32>, b: usize, device: &Device) -> Tensor<4> {
     Tensor::<1>::from_data(TensorData::new(values.collect::<Vec<_>>(), [b]), device)

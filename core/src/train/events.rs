@@ -75,6 +75,23 @@ pub enum TrainEvent {
     /// What the user should know about how the run was set up (e.g. which tensors of a weight file it
     /// used).
     Note(String),
+    /// One augmented view of the first training photo as the network sees it, sent once per view while
+    /// the features of augmented views are cached: something to look at during the longest wait, and
+    /// DHD's idea in pictures (the codes of weak and strong views of one photo are trained to agree).
+    View(ViewPreview),
+}
+
+/// An augmented view, un-normalised to RGB.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ViewPreview {
+    /// A teacher (weak) view, or a student (strong) one.
+    pub teacher: bool,
+    /// Which of the cached views of its group.
+    pub view: usize,
+    /// Side of the square view in pixels (the network's input size).
+    pub side: usize,
+    /// `side × side` RGB pixels, row by row.
+    pub rgb: Vec<u8>,
 }
 
 /// Why a run stopped early.

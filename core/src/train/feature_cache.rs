@@ -7,10 +7,10 @@ use burn::tensor::Device;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use super::augment::{AugmentGroup, ViewParams, augment};
+use super::augment::{AugmentGroup, ViewParams, augment, first_view_rgb};
 use super::config::TrainConfig;
 use super::data::TrainImages;
-use super::events::{TrainError, TrainEvent};
+use super::events::{TrainError, TrainEvent, ViewPreview};
 use super::seed::rng;
 use crate::model::Backbone;
 
@@ -175,6 +175,15 @@ impl FeatureCache {
                         &ViewParams::draw(group, chunk.len(), &mut rng),
                         &pre,
                     );
+                    if c == 0 {
+                        let (side, rgb) = first_view_rgb(&x, &pre);
+                        on_event(TrainEvent::View(ViewPreview {
+                            teacher: g == 0,
+                            view: v,
+                            side,
+                            rgb,
+                        }));
+                    }
                     let f: Vec<f32> = inference
                         .features(x)
                         .into_data()

@@ -43,7 +43,7 @@ pub mod shc;
 pub use checkpoint::Checkpoint;
 pub use config::{TrainConfig, TrainMode};
 pub use data::TrainImages;
-pub use events::{EpochStats, LossValues, TrainError, TrainEvent};
+pub use events::{EpochStats, LossValues, TrainError, TrainEvent, ViewPreview};
 pub use feature_cache::FeatureCache;
 pub use job::{
     LabelSource, TrainChoice, TrainJob, TrainJobReport, recommended_method,

@@ -518,6 +518,20 @@ fn fine_tune_from_the_model_tab_and_reindex_with_it() {
     });
     let lib = harness.state().library().unwrap();
     assert_eq!(lib.model_panel.error, None);
+    // While the features of augmented views were cached, the panel was shown each view of one photo:
+    // as many weak ones as strong ones, weak first, at the network's input size.
+    let views = &lib.model_panel.views;
+    let weak = views.iter().filter(|(v, _)| v.teacher).count();
+    assert!(
+        weak >= 1 && 2 * weak == views.len(),
+        "{weak} of {}",
+        views.len()
+    );
+    assert!(views[..weak].iter().all(|(v, _)| v.teacher));
+    for (v, texture) in views {
+        assert_eq!(v.rgb.len(), 3 * v.side * v.side);
+        assert_eq!(texture.size(), [v.side, v.side]);
+    }
     let super::training::TrainedModel {
         path,
         classes,

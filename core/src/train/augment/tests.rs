@@ -168,3 +168,38 @@ fn draws_are_seeded_and_follow_the_group() {
         assert!(cropped == 0 || cropped >= 28, "{cropped}");
     }
 }
+
+/// The first view back in RGB: normalised values `(p − mean) / std` of the first photo only, pixel by
+/// pixel, channels interleaved; out-of-range values clamp.
+#[test]
+fn the_first_view_comes_back_as_rgb() {
+    let d = Device::flex();
+    let pre = Preprocess {
+        mean: [0.5, 0.25, 0.0],
+        std: [0.5, 0.25, 1.0],
+        ..Preprocess::imagenet()
+    };
+    // Photo 0, 2 × 2: channel c at (y, x) is p = 0.01 + 0.1 · (c + 1) + 0.2 · (2y + x), normalised
+    // (no p · 255 lands near a half); photo 1 is all 9 (it must not show).
+    let p = |c: usize, y: usize, x: usize| 0.01 + 0.1 * (c + 1) as f32 + 0.2 * (2 * y + x) as f32;
+    let mut v = Vec::new();
+    for c in 0..3 {
+        for y in 0..2 {
+            for x in 0..2 {
+                v.push((p(c, y, x) - pre.mean[c]) / pre.std[c]);
+            }
+        }
+    }
+    v.extend(std::iter::repeat_n(9.0, 12));
+    let views = Tensor::<4>::from_data(TensorData::new(v, [2, 3, 2, 2]), &d);
+    let (side, rgb) = first_view_rgb(&views, &pre);
+    assert_eq!(side, 2);
+    // p · 255 rounded: (0,0) 0.11, 0.21, 0.31 → 28, 54, 79; (0,1) 0.31, 0.41, 0.51 → 79, 105, 130;
+    // (1,0) 0.51, 0.61, 0.71 → 130, 156, 181; (1,1) 0.71, 0.81, 0.91 → 181, 207, 232.
+    assert_eq!(
+        rgb,
+        vec![28, 54, 79, 79, 105, 130, 130, 156, 181, 181, 207, 232]
+    );
+    let over = Tensor::<4>::from_data(TensorData::new(vec![5.0f32; 12], [1, 3, 2, 2]), &d);
+    assert!(first_view_rgb(&over, &pre).1.iter().all(|&b| b == 255));
+}
