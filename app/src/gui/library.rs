@@ -5,6 +5,7 @@
 //! scan of 100,000 64-bit codes takes well under a millisecond.
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -13,8 +14,8 @@ use hashlens_core::device::{ComputeDevice, DeviceChoice};
 use hashlens_core::eval::VerdictRule;
 use hashlens_core::index::model_path_for;
 use hashlens_core::index::{
-    Around, CodeIndex, IndexEvent, IndexJob, IndexReport, ModelChoice, Skipped, encode_photo,
-    index_model, index_path_for,
+    Around, CodeIndex, IndexEvent, IndexJob, IndexReport, ModelChoice, Skipped, Stage,
+    encode_photo, index_model, index_path_for,
 };
 use hashlens_core::model::ModelConfig;
 use hashlens_core::train::Method;
@@ -35,20 +36,60 @@ pub struct Progress {
     pub stage: &'static str,
     pub done: usize,
     pub total: usize,
+    /// Photos the run still reads after this stage (those the fit's sample left out), each at about
+    /// this stage's pace: counted in the time left, so that it is the run's, not the stage's.
+    pub later: usize,
     started: Instant,
+    /// Reports of the last [`Progress::WINDOW`] (when, photos done): the pace is read over them, so
+    /// that a slow start (the first thumbnails compete for the cores) does not weigh on the estimate
+    /// for the rest of the run.
+    recent: VecDeque<(Instant, usize)>,
 }
 
 impl Progress {
-    /// Photos per second in this stage so far.
-    pub fn rate(&self) -> f64 {
-        let s = self.started.elapsed().as_secs_f64();
-        if s > 0.0 { self.done as f64 / s } else { 0.0 }
+    /// How far back the pace is read.
+    const WINDOW: Duration = Duration::from_secs(10);
+
+    fn new(stage: &'static str, done: usize, total: usize, later: usize, started: Instant) -> Self {
+        Self {
+            stage,
+            done,
+            total,
+            later,
+            started,
+            recent: VecDeque::from([(started, 0)]),
+        }
     }
 
-    /// Seconds left at the current rate.
+    /// `done` photos at `now`.
+    fn report(&mut self, done: usize, now: Instant) {
+        self.done = done;
+        self.recent.push_back((now, done));
+        // Keep one report at least WINDOW old, to measure across the whole window.
+        while self.recent.len() > 2 && now.duration_since(self.recent[1].0) >= Self::WINDOW {
+            self.recent.pop_front();
+        }
+    }
+
+    /// Photos per second over the last [`Progress::WINDOW`] of reports (since the stage began, until
+    /// there are two reports).
+    pub fn rate(&self) -> f64 {
+        let (since, from) = match (self.recent.front(), self.recent.back()) {
+            (Some(&(t0, d0)), Some(&(t1, _))) if t1 > t0 => (t1.duration_since(t0), d0),
+            _ => (self.started.elapsed(), 0),
+        };
+        let s = since.as_secs_f64();
+        if s > 0.0 {
+            (self.done - from) as f64 / s
+        } else {
+            0.0
+        }
+    }
+
+    /// Seconds left in the run at the current rate.
     pub fn eta(&self) -> Option<f64> {
         let r = self.rate();
-        (r > 0.0).then(|| (self.total - self.done) as f64 / r)
+        (r > 0.0).then(|| (self.total - self.done + self.later) as f64 / r)
     }
 }
 
@@ -536,15 +577,20 @@ impl Library {
             }
             IndexEvent::Progress { stage, done, total } => {
                 match &mut self.progress {
-                    Some(p) if p.stage == stage => p.done = done,
+                    Some(p) if p.stage == stage => p.report(done, Instant::now()),
                     _ => {
                         // The stage began when the previous report came: its first batch is done now.
-                        self.progress = Some(Progress {
-                            stage,
-                            done,
-                            total,
-                            started: self.last_progress,
-                        })
+                        // Reading for the fit reads a sample; a first index or a refit encodes every
+                        // photo the scan found, so the rest follow.
+                        let later = if stage == Stage::READ_FOR_FIT {
+                            self.scanned.len().saturating_sub(total)
+                        } else {
+                            0
+                        };
+                        let mut progress =
+                            Progress::new(stage, done, total, later, self.last_progress);
+                        progress.report(done, Instant::now());
+                        self.progress = Some(progress);
                     }
                 }
                 self.last_progress = Instant::now();
@@ -790,6 +836,38 @@ fn reveal(path: &std::path::Path) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The time left counts the photos read after the stage: 100 of 400 read in 10 s, 600 more to
+    /// read after the fit's sample, at 10 photos/s: (300 + 600) / 10 s.
+    #[test]
+    fn the_time_left_is_the_runs_not_the_stages() {
+        let now = Instant::now();
+        let progress = |later| {
+            let mut p = Progress::new(Stage::READ_FOR_FIT, 0, 400, later, now);
+            p.report(100, now + Duration::from_secs(10));
+            p
+        };
+        assert_eq!(progress(600).eta(), Some(90.0));
+        assert_eq!(progress(0).eta(), Some(30.0));
+    }
+
+    /// The pace is read over the last ten seconds: a slow start (10 photos in the first 10 s) then
+    /// 20 photos/s for 20 s gives 20 photos/s, not the 410 / 30 s of the whole stage.
+    #[test]
+    fn the_pace_is_the_recent_one() {
+        let t0 = Instant::now();
+        let mut p = Progress::new(Stage::ENCODE, 0, 1000, 0, t0);
+        p.report(10, t0 + Duration::from_secs(10));
+        for s in 1..=20 {
+            p.report(10 + 20 * s, t0 + Duration::from_secs(10 + s as u64));
+        }
+        assert_eq!(p.rate(), 20.0);
+        assert_eq!(p.eta(), Some(590.0 / 20.0));
+        // One report so far: the pace since the stage began.
+        let mut q = Progress::new(Stage::ENCODE, 0, 100, 0, t0);
+        q.report(40, t0 + Duration::from_secs(4));
+        assert_eq!(q.rate(), 10.0);
+    }
 
     #[test]
     fn same_folder_counts_the_first_ten_results_in_the_querys_folder() {

@@ -358,7 +358,7 @@ impl ModelPanel {
                 .button("Fit the default again")
                 .on_hover_text(
                     "Fit PCA + ITQ anew on this folder's photos and re-encode them: after the folder has \
-                     grown, or to replace the random projections (LSH) a folder of 64 photos or fewer \
+                     grown, or to replace the shipped reference model a folder of 64 photos or fewer \
                      starts with",
                 )
                 .clicked()
