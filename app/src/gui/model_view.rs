@@ -600,7 +600,11 @@ impl ModelPanel {
         );
         for teacher in [true, false] {
             ui.horizontal(|ui| {
-                ui.label(if teacher { "weak" } else { "strong" });
+                // One width for both labels, so that the rows of views line up.
+                ui.add_sized(
+                    [56.0, 112.0],
+                    egui::Label::new(if teacher { "weak" } else { "strong" }),
+                );
                 for (v, texture) in self.views.iter().filter(|(v, _)| v.teacher == teacher) {
                     ui.add(egui::Image::new(texture).fit_to_exact_size(Vec2::splat(112.0)))
                         .on_hover_text(format!(
