@@ -7,7 +7,8 @@ use eframe::egui::{self, Sense, vec2};
 use super::colours::diverging;
 
 /// An `n × n` grid of `values` (row-major) in at most `size` points; hovering a cell names it (by
-/// `names` where given, else "`what` i and j").
+/// `names` where given, else "`what` i and j"). Given `names`, each row is labelled on its left (the
+/// columns are in the same order) where the rows are tall enough for a name.
 pub fn heatmap(
     ui: &mut egui::Ui,
     values: &[f64],
@@ -17,6 +18,38 @@ pub fn heatmap(
     names: &[String],
 ) {
     let cell = (size / n as f32).clamp(2.0, 24.0);
+    let small = egui::TextStyle::Small.resolve(ui.style());
+    if names.len() == n && cell >= small.size {
+        let width = names
+            .iter()
+            .map(|name| {
+                let colour = ui.visuals().text_color();
+                ui.painter()
+                    .layout_no_wrap(name.clone(), small.clone(), colour)
+                    .size()
+                    .x
+            })
+            .fold(0.0, f32::max);
+        ui.horizontal(|ui| {
+            ui.spacing_mut().item_spacing = vec2(6.0, 0.0);
+            ui.vertical(|ui| {
+                ui.spacing_mut().item_spacing.y = 0.0;
+                for name in names {
+                    ui.add_sized(
+                        vec2(width, cell),
+                        egui::Label::new(egui::RichText::new(name).small()),
+                    );
+                }
+            });
+            grid(ui, values, n, cell, what, names);
+        });
+    } else {
+        grid(ui, values, n, cell, what, names);
+    }
+}
+
+/// The cells of [`heatmap`], `cell` points each.
+fn grid(ui: &mut egui::Ui, values: &[f64], n: usize, cell: f32, what: &str, names: &[String]) {
     let (rect, response) =
         ui.allocate_exact_size(vec2(cell * n as f32, cell * n as f32), Sense::hover());
     let painter = ui.painter_at(rect);

@@ -500,7 +500,17 @@ impl Library {
                                 eprintln!("{}", self.timeline.summary());
                             }
                         }
-                        Err(e) => self.error = Some(e),
+                        Err(e) => {
+                            // A first index stopped before its fit: the reference codes shown
+                            // meanwhile were never saved, and go with the run.
+                            if std::mem::take(&mut self.provisional) {
+                                self.index = None;
+                                self.model.clear();
+                                self.selected = None;
+                                self.results.clear();
+                            }
+                            self.error = Some(e);
+                        }
                     }
                     // Positions may have changed: find the selected photo again.
                     self.searched = None;

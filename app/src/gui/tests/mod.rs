@@ -324,6 +324,8 @@ fn cancel_stops_indexing_and_keeps_the_app_usable() {
     let lib = harness.state().library().unwrap();
     let indexed = lib.index.as_ref().map_or(0, |i| i.len());
     assert!(indexed < 60, "cancelled before the end: {indexed} indexed");
+    // Codes shown for the moment (the shipped reference's, while the fit read) leave with the run.
+    assert!(!lib.provisional);
     harness.get_by_label_contains("cancelled");
     // Re-index finishes the job.
     harness.get_by_label("Re-index").click();
@@ -539,6 +541,10 @@ fn fine_tune_from_the_model_tab_and_reindex_with_it() {
         class_names,
     } = lib.model_panel.trained.clone().unwrap();
     assert_eq!(class_names, ["cool", "warm"]);
+    // The class-vector heatmap names its rows.
+    for name in ["cool", "warm"] {
+        assert!(harness.query_all_by_label(name).next().is_some(), "{name}");
+    }
     assert!(
         path.ends_with(".hashlens/dhd-16.hlmodel"),
         "{}",
