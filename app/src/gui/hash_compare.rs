@@ -1,21 +1,26 @@
-//! One query under three fingerprints side by side: dHash and pHash (`hashlens_core::photo::perceptual`,
-//! what similar-photo finders compare) and the index's learned codes. Each column lists the query's ten
-//! nearest photos with their distances and, when the folder's sub-folders are classes, its P@10 (the
-//! share of the ten in the query's class): perceptual hashes find copies of a photo, learned codes also
-//! photos of the same kind of thing.
+//! One query under several fingerprints side by side: dHash and pHash (`hashlens_core::photo::perceptual`,
+//! what similar-photo finders compare), the index's learned codes and, when a model file beside the
+//! index differs from the index's model (a fine-tuned model not yet used to re-index, say), that
+//! model's codes. Each column lists the query's ten nearest photos with their distances and, when the
+//! folder's sub-folders are classes, its P@10 (the share of the ten in the query's class): perceptual
+//! hashes find copies of a photo, learned codes also photos of the same kind of thing, and fine-tuning
+//! should raise the P@10 of its column.
 //!
 //! The perceptual hashes of the whole library are computed once, on a background task, when the user
-//! opens the comparison (from the thumbnails, which are on disk for photos already seen); drawing only
-//! reads them.
+//! opens the comparison (from the thumbnails, which are on disk for photos already seen); then, on
+//! another, the other model encodes the library. Drawing only reads them.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
 use eframe::egui::{self, RichText, Vec2};
 use hashlens_core::CodeBook;
 use hashlens_core::code::hamming_words;
 use hashlens_core::dataset::folder_classes;
+use hashlens_core::device::{ComputeDevice, DeviceChoice};
 use hashlens_core::index::{Around, CodeIndex};
+use hashlens_core::model::HashModel;
+use hashlens_core::model::encode::encode_photos;
 use hashlens_core::photo::perceptual::{dhash, phash};
 use rayon::prelude::*;
 
@@ -46,6 +51,30 @@ impl From<Panicked> for Event {
     }
 }
 
+/// Another model's codes of the library, in index order.
+struct OtherCodes {
+    /// The index (model fingerprint, length) they were made for.
+    for_index: (String, usize),
+    /// What the column is called: the file's name and the code length.
+    name: String,
+    book: CodeBook,
+    /// Photos the model could not encode (left out of its list).
+    unreadable: Vec<bool>,
+}
+
+enum OtherEvent {
+    Progress(String, usize, usize),
+    /// `None`: no model file beside the index differs from the index's own.
+    Done(Option<OtherCodes>),
+    Failed(String),
+}
+
+impl From<Panicked> for OtherEvent {
+    fn from(p: Panicked) -> Self {
+        OtherEvent::Failed(format!("encoding the library with the other model {p}"))
+    }
+}
+
 /// One fingerprint's list for the query.
 pub struct Column {
     pub name: String,
@@ -59,24 +88,41 @@ pub struct Column {
 pub struct HashCompare {
     pub open: bool,
     disk: Option<PathBuf>,
+    /// Where the index and the model files beside it are.
+    index_dir: PathBuf,
+    device: DeviceChoice,
     codes: Option<PerceptualCodes>,
     task: Option<Task<Event>>,
     progress: Option<(usize, usize)>,
     error: Option<String>,
+    /// The other model's codes, when there is one.
+    other: Option<OtherCodes>,
+    /// The index (model fingerprint, length) other models were last looked for.
+    other_looked_for: Option<(String, usize)>,
+    other_task: Option<Task<OtherEvent>>,
+    /// The other model's name and progress while it encodes the library.
+    other_progress: Option<(String, usize, usize)>,
     /// The columns, for this query and index length.
     pub columns: Option<((usize, usize), Vec<Column>)>,
 }
 
 impl HashCompare {
-    /// Thumbnails are read from (and left in) `disk` when given.
-    pub fn new(disk: Option<PathBuf>) -> Self {
+    /// Thumbnails are read from (and left in) `disk` when given; other models are looked for in
+    /// `index_dir` and run on `device`.
+    pub fn new(disk: Option<PathBuf>, index_dir: PathBuf, device: DeviceChoice) -> Self {
         Self {
             open: false,
             disk,
+            index_dir,
+            device,
             codes: None,
             task: None,
             progress: None,
             error: None,
+            other: None,
+            other_looked_for: None,
+            other_task: None,
+            other_progress: None,
             columns: None,
         }
     }
@@ -102,12 +148,43 @@ impl HashCompare {
                 }
             }
         }
+        if let Some(task) = &self.other_task {
+            for e in task.poll() {
+                match e {
+                    OtherEvent::Progress(name, done, total) => {
+                        self.other_progress = Some((name, done, total))
+                    }
+                    OtherEvent::Done(other) => {
+                        self.other = other;
+                        self.other_task = None;
+                        self.other_progress = None;
+                        self.columns = None;
+                    }
+                    OtherEvent::Failed(e) => {
+                        self.error = Some(e);
+                        self.other_task = None;
+                        self.other_progress = None;
+                    }
+                }
+            }
+        }
         let (true, Some(index)) = (self.open, lib.index) else {
             return;
         };
         let stale = self.codes.as_ref().is_none_or(|c| c.for_len != index.len());
         if stale && self.task.is_none() && !lib.indexing && self.error.is_none() {
             self.start(index, lib.folder.to_path_buf(), ctx);
+        }
+        // The other model once the perceptual hashes are in (one background job at a time).
+        let key = (index.model().to_string(), index.len());
+        if !stale
+            && self.other_looked_for.as_ref() != Some(&key)
+            && self.task.is_none()
+            && self.other_task.is_none()
+            && !lib.indexing
+            && self.error.is_none()
+        {
+            self.start_other(index, ctx);
         }
         let (Some(codes), Some(q)) = (&self.codes, query) else {
             return;
@@ -120,7 +197,61 @@ impl HashCompare {
         {
             return;
         }
-        self.columns = Some(((q, index.len()), columns(codes, index, q)));
+        let other = self.other.as_ref().filter(|o| o.for_index == key);
+        self.columns = Some(((q, index.len()), columns(codes, other, index, q)));
+    }
+
+    /// Opens the comparison, looking for another model beside the index again (one may have been
+    /// saved since).
+    pub fn open(&mut self) {
+        self.open = true;
+        self.other_looked_for = None;
+        self.columns = None;
+    }
+
+    /// Looks for a model file beside the index other than the index's own, and encodes the library
+    /// with it.
+    fn start_other(&mut self, index: &CodeIndex, ctx: &egui::Context) {
+        let paths: Vec<PathBuf> = index.photos().iter().map(|p| p.path.clone()).collect();
+        let key = (index.model().to_string(), index.len());
+        let (dir, device) = (self.index_dir.clone(), self.device);
+        self.other_looked_for = Some(key.clone());
+        self.other_task = Some(Task::spawn("other-model-codes", ctx, move |r| {
+            let device = match ComputeDevice::choose(device) {
+                Ok(d) => d,
+                Err(e) => return r.send(OtherEvent::Failed(e.to_string())),
+            };
+            let Some((path, model)) = other_model(&dir, &key.0, &device) else {
+                return r.send(OtherEvent::Done(None));
+            };
+            let name = format!(
+                "{} ({} bits)",
+                path.file_name().unwrap_or_default().to_string_lossy(),
+                model.bits()
+            );
+            r.send(OtherEvent::Progress(name.clone(), 0, paths.len()));
+            let codes = encode_photos(&model, &paths, 32, &device.device, &r.cancel, |d, t| {
+                r.send(OtherEvent::Progress(name.clone(), d, t))
+            });
+            if r.cancel.load(Ordering::Relaxed) {
+                return;
+            }
+            let unreadable: Vec<bool> = codes.iter().map(|c| !matches!(c, Some(Ok(_)))).collect();
+            let words = codes
+                .iter()
+                .flat_map(|c| match c {
+                    Some(Ok(code)) => code.words().to_vec(),
+                    _ => vec![0; hashlens_core::code::words_for(model.bits())],
+                })
+                .collect();
+            let book = CodeBook::from_words(model.bits(), words).expect("the model's length");
+            r.send(OtherEvent::Done(Some(OtherCodes {
+                for_index: key,
+                name,
+                book,
+                unreadable,
+            })));
+        }));
     }
 
     fn start(&mut self, index: &CodeIndex, folder: PathBuf, ctx: &egui::Context) {
@@ -176,6 +307,12 @@ impl HashCompare {
                 )),
             );
         }
+        if let Some((name, done, total)) = &self.other_progress {
+            ui.add(
+                egui::ProgressBar::new(*done as f32 / (*total).max(1) as f32)
+                    .text(format!("codes of {name}: {done} of {total} photos")),
+            );
+        }
         let Some((_, columns)) = &self.columns else {
             return;
         };
@@ -202,7 +339,9 @@ impl HashCompare {
         ui.label(
             RichText::new(
                 "dHash and pHash are the 64-bit fingerprints similar-photo finders compare: they find \
-                 copies of a photo. The learned codes also group photos of the same kind of thing.",
+                 copies of a photo. The learned codes also group photos of the same kind of thing. A \
+                 model file beside the index that the index does not use (a fine-tuned model before \
+                 re-indexing with it) gets a column of its own.",
             )
             .small()
             .weak(),
@@ -221,7 +360,27 @@ fn nearest(book: &CodeBook, query: usize, skip: &[bool]) -> Vec<(usize, u32)> {
     all.into_iter().take(10).map(|(d, i)| (i, d)).collect()
 }
 
-fn columns(codes: &PerceptualCodes, index: &CodeIndex, query: usize) -> Vec<Column> {
+/// The newest `*.hlmodel` in `dir` whose fingerprint is not `current`, loaded.
+fn other_model(dir: &Path, current: &str, device: &ComputeDevice) -> Option<(PathBuf, HashModel)> {
+    let mut files: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "hlmodel"))
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .collect();
+    files.sort();
+    files.into_iter().rev().find_map(|(_, path)| {
+        let model = HashModel::load(&path, &device.device).ok()?;
+        (model.fingerprint() != current).then_some((path, model))
+    })
+}
+
+fn columns(
+    codes: &PerceptualCodes,
+    other: Option<&OtherCodes>,
+    index: &CodeIndex,
+    query: usize,
+) -> Vec<Column> {
     let precision = |list: &[(usize, u32)]| {
         codes
             .classes
@@ -256,6 +415,14 @@ fn columns(codes: &PerceptualCodes, index: &CodeIndex, query: usize) -> Vec<Colu
         precision_at_10: precision(&learned),
         nearest: learned,
     });
+    if let Some(other) = other.filter(|o| !o.unreadable[query]) {
+        let list = nearest(&other.book, query, &other.unreadable);
+        out.push(Column {
+            name: other.name.clone(),
+            precision_at_10: precision(&list),
+            nearest: list,
+        });
+    }
     out
 }
 

@@ -333,6 +333,11 @@ impl Library {
         job.index = index_path_for(folder, data_dir);
         // The CLI (or another window) may be updating this folder's index: queue behind it.
         job.wait = true;
+        let index_dir = job
+            .index
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
         let mut library = Self {
             folder: folder.to_path_buf(),
             job,
@@ -368,7 +373,7 @@ impl Library {
             tab: Tab::Photos,
             duplicates: DuplicatesTab::default(),
             map: MapTab::default(),
-            hashes: HashCompare::new(thumbnail_cache),
+            hashes: HashCompare::new(thumbnail_cache, index_dir, device),
             flip: None,
             device_choice: device,
             codes: CodesTab::default(),
@@ -661,7 +666,7 @@ impl Library {
                     };
                     self.duplicates.search_again(&view, ctx);
                 }
-                LibraryCommand::CompareHashes => self.hashes.open = true,
+                LibraryCommand::CompareHashes => self.hashes.open(),
                 LibraryCommand::Reveal(path) => {
                     if let Err(e) = reveal(&path) {
                         self.warnings.push(e);

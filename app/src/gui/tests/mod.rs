@@ -1108,3 +1108,71 @@ fn provisional_codes_give_way_to_the_fitted_ones_and_keep_the_query() {
             .is_none()
     );
 }
+
+/// A model file beside the index that the index does not use (here random projections; after
+/// fine-tuning, the new model before re-indexing) gets a column of its own in the comparison: the
+/// query's ten nearest under that model's codes, checked against codes computed photo by photo.
+#[test]
+fn another_model_beside_the_index_gets_its_own_column() {
+    use hashlens_core::hashing::LinearHash;
+    use hashlens_core::model::reference::{REFERENCE_ARCH, reference_model};
+    use hashlens_core::model::{HashModel, HeadKind, Provenance};
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("photos");
+    photos(&root.join("a"), 10);
+    photos(&root.join("b"), 10);
+    let device = burn::tensor::Device::flex();
+    let (_, hash) = reference_model(REFERENCE_ARCH, 32, &device)
+        .unwrap()
+        .unwrap();
+    let lsh = LinearHash::lsh(&hash.mean, hash.dim, 32, 7).unwrap();
+    let other = HashModel::linear(
+        REFERENCE_ARCH,
+        HeadKind::Lsh,
+        &lsh,
+        Provenance::default(),
+        &device,
+    )
+    .unwrap();
+    std::fs::create_dir_all(root.join(".hashlens")).unwrap();
+    other.save(&root.join(".hashlens/other.hlmodel")).unwrap();
+
+    let mut harness = app();
+    open_indexed(&mut harness, &root);
+    let index = harness.state().library().unwrap().index.clone().unwrap();
+    let query = (0..index.len())
+        .find(|&i| index.photos()[i].path.ends_with("b/004.png"))
+        .unwrap();
+    harness.state_mut().library_mut().unwrap().select(query);
+    harness.run_steps(3);
+    harness
+        .get_by_label("Compare with perceptual hashes (dHash, pHash)")
+        .click();
+    harness.run_steps(2);
+    wait(&mut harness, |app| {
+        app.library()
+            .is_some_and(|l| l.hashes.columns.as_ref().is_some_and(|(_, c)| c.len() == 4))
+    });
+    let lib = harness.state().library().unwrap();
+    let (_, columns) = lib.hashes.columns.as_ref().unwrap();
+    let column = &columns[3];
+    assert_eq!(column.name, "other.hlmodel (32 bits)");
+    let code = |i: usize| {
+        hashlens_core::index::encode_photo(&other, &index.photos()[i].path, &device).unwrap()
+    };
+    let q = code(query);
+    let mut ranked: Vec<(u32, usize)> = (0..index.len())
+        .filter(|&i| i != query)
+        .map(|i| (q.hamming(&code(i)).unwrap(), i))
+        .collect();
+    ranked.sort_unstable();
+    let expected: Vec<(usize, u32)> = ranked.iter().take(10).map(|&(d, i)| (i, d)).collect();
+    assert_eq!(column.nearest, expected);
+    let folder = |i: usize| index.photos()[i].path.parent().unwrap().to_path_buf();
+    let same = expected
+        .iter()
+        .filter(|&&(i, _)| folder(i) == folder(query))
+        .count();
+    assert_eq!(column.precision_at_10, Some(same as f64 / 10.0));
+    harness.get_by_label("other.hlmodel (32 bits)");
+}
