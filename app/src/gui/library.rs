@@ -289,6 +289,8 @@ pub struct Library {
     /// The verdict thresholds of the index's model (its calibration, or fixed shares), with the model
     /// fingerprint they were read for.
     pub verdicts: Option<(String, VerdictRule)>,
+    /// The library length whose distances the verdicts' "similar" was read from.
+    similar_from: Option<usize>,
     /// The query's results under the previous model, after a re-index with another.
     pub before: Option<Before>,
     /// The photo to select again once the re-encoded index has it (the query survives a new model).
@@ -365,6 +367,7 @@ impl Library {
             nearest_beyond: None,
             pair_distances: None,
             verdicts: None,
+            similar_from: None,
             before: None,
             follow: None,
             searched: None,
@@ -558,6 +561,7 @@ impl Library {
             } => {
                 // The rule comes with the model: a first index's model file is not written yet.
                 self.verdicts = Some((fingerprint.clone(), verdicts));
+                self.similar_from = None;
                 let previous = std::mem::replace(&mut self.model, description);
                 let was_provisional = std::mem::replace(&mut self.provisional, provisional);
                 let stale = self
@@ -781,6 +785,15 @@ impl Library {
                 .map(|c| c.verdict_rule())
                 .unwrap_or_else(|| VerdictRule::fixed(index.bits()));
             self.verdicts = Some((index.model().to_string(), rule));
+            self.similar_from = None;
+        }
+        // "Similar" read from this library's own distances, once they are known for these codes.
+        if let (Some(p), Some((model, rule))) = (&self.pair_distances, &mut self.verdicts)
+            && p.model == *model
+            && self.similar_from != Some(p.for_len)
+        {
+            *rule = rule.clone().for_library(&p.histogram);
+            self.similar_from = Some(p.for_len);
         }
         let (Some((code, sel)), Some(index)) = (self.query_code(), &self.index) else {
             self.results.clear();

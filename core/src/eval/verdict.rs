@@ -59,6 +59,9 @@ pub struct VerdictCalibration {
 /// The precision a calibrated near-duplicate threshold keeps.
 pub const CALIBRATED_PRECISION: f64 = 0.99;
 
+/// The share of a library's pairs of photos read as similar or closer: its nearest 5 %.
+pub const SIMILAR_SHARE: f64 = 0.05;
+
 /// The thresholds the verdicts of one model's codes use.
 #[derive(Clone, Debug, PartialEq)]
 pub struct VerdictRule {
@@ -66,6 +69,8 @@ pub struct VerdictRule {
     near_duplicate_within: u32,
     similar_within: u32,
     calibration: Option<VerdictCalibration>,
+    /// The pairs of the library "similar" was read from ([`VerdictRule::for_library`]).
+    library_pairs: Option<u64>,
 }
 
 impl VerdictRule {
@@ -76,6 +81,7 @@ impl VerdictRule {
             near_duplicate_within: (bits / 8) as u32,
             similar_within: (bits / 4) as u32,
             calibration: None,
+            library_pairs: None,
         }
     }
 
@@ -108,6 +114,33 @@ impl VerdictRule {
         }
     }
 
+    /// This rule with "similar" read from a library's own distances (`histogram`: its pairs of photos,
+    /// or a sample of them, at each distance `0..=bits`): up to the farthest distance within which at
+    /// most [`SIMILAR_SHARE`] of the pairs lie, and never below the near-duplicate threshold. Codes
+    /// spread differently per model and library: a fixed K/4 called a library's best neighbours
+    /// "different" (18–22 bits of 64 under the default, where 98 % of its pairs lie farther apart).
+    pub fn for_library(mut self, histogram: &[u64]) -> Self {
+        let all: u64 = histogram.iter().sum();
+        if all == 0 {
+            return self;
+        }
+        let mut within = 0;
+        let mut similar = None;
+        for (d, &n) in histogram.iter().enumerate() {
+            within += n;
+            if within as f64 > SIMILAR_SHARE * all as f64 {
+                break;
+            }
+            similar = Some(d as u32);
+        }
+        self.similar_within = similar
+            .unwrap_or(0)
+            .min(self.bits as u32)
+            .max(self.near_duplicate_within);
+        self.library_pairs = Some(all);
+        self
+    }
+
     /// The farthest distance read as a near-duplicate (same code included).
     pub fn near_duplicate_within(&self) -> u32 {
         self.near_duplicate_within
@@ -124,16 +157,39 @@ impl VerdictRule {
 
     /// What the verdict at `distance` rests on, in a sentence or two (the app's hover text).
     pub fn explain(&self, distance: u32) -> String {
-        let (bits, near) = (self.bits, self.near_duplicate_within);
+        let bits = self.bits;
         let head = format!(
             "{distance} of {bits} bits differ: {}.",
             self.of(distance).name()
         );
+        let near_part = self.explain_near(&head);
+        match self.library_pairs {
+            Some(pairs) => format!(
+                "{near_part} Similar: at most {} bits, as close as the nearest {:.0} % of this \
+                 library's pairs of photos ({} measured).",
+                self.similar_within,
+                SIMILAR_SHARE * 100.0,
+                thousands(pairs)
+            ),
+            None if self.calibration.is_some() => {
+                format!("{near_part} Similar: at most {} bits.", self.similar_within)
+            }
+            None => format!(
+                "{near_part} Similar: at most {} bits (K/4).",
+                self.similar_within
+            ),
+        }
+    }
+
+    /// The first part of [`VerdictRule::explain`]: the verdict and what the near-duplicate threshold
+    /// rests on.
+    fn explain_near(&self, head: &str) -> String {
+        let near = self.near_duplicate_within;
         match &self.calibration {
             Some(c) => format!(
                 "{head} This model's near-duplicates are at most {near} bits apart, calibrated on {}: \
                  {:.1} % of the pairs that close were a photo and its own edited copy, and {:.0} % of \
-                 the {} edited copies came that close to their original.{} Similar: at most {} bits.",
+                 the {} edited copies came that close to their original.{}",
                 c.measured_on,
                 c.precision * 100.0,
                 c.recall * 100.0,
@@ -141,12 +197,10 @@ impl VerdictRule {
                 one_in(c.false_match_rate)
                     .map(|n| format!(" Two different photos came that close once in {n} pairs."))
                     .unwrap_or_default(),
-                self.similar_within
             ),
             None => format!(
                 "{head} This model has no calibration: near-duplicate means at most {near} bits \
-                 (K/8), similar at most {} (K/4).",
-                self.similar_within
+                 (K/8)."
             ),
         }
     }
@@ -368,6 +422,35 @@ mod tests {
         assert!(
             plain.contains("no calibration") && plain.contains("similar"),
             "{plain}"
+        );
+    }
+
+    /// "Similar" from a library's distances, by hand: 100 pairs of 8-bit codes; the nearest 5 % are
+    /// the 1 + 0 + 2 = 3 pairs within 2 bits (within 3 bits there are 6).
+    #[test]
+    fn similar_is_the_nearest_share_of_the_librarys_pairs() {
+        let histogram = [1, 0, 2, 3, 4, 10, 30, 40, 10];
+        let rule = VerdictRule::fixed(8).for_library(&histogram);
+        assert_eq!(
+            (rule.near_duplicate_within(), rule.similar_within()),
+            (1, 2)
+        );
+        assert_eq!(rule.of(3), Verdict::Different);
+        let text = rule.explain(2);
+        assert!(text.starts_with("2 of 8 bits differ: similar."), "{text}");
+        assert!(
+            text.contains("nearest 5 % of this library's pairs of photos (100 measured)"),
+            "{text}"
+        );
+        // Never below the near-duplicate threshold, and the same for a second library.
+        let wide = VerdictRule::new(8, Some(&calibration(4)));
+        assert_eq!(wide.clone().for_library(&histogram).similar_within(), 4);
+        let crowded = [50, 10, 10, 10, 10, 10, 0, 0, 0];
+        assert_eq!(rule.clone().for_library(&crowded).similar_within(), 1);
+        // No pairs: the rule as it was.
+        assert_eq!(
+            VerdictRule::fixed(8).for_library(&[0; 9]),
+            VerdictRule::fixed(8)
         );
     }
 

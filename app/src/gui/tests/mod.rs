@@ -721,6 +721,17 @@ fn a_grown_folder_refits_the_default_from_the_model_tab() {
     assert_eq!(rule.calibration(), Some(&shipped));
     assert_eq!(rule.near_duplicate_within(), shipped.near_duplicate_within);
     assert!(rule.explain(3).contains("calibrated on 15 everyday edits"));
+    // "Similar" is read from this library's own distances: as close as its nearest 5 % of pairs.
+    let pairs = &lib.pair_distances.as_ref().unwrap().histogram;
+    let all: u64 = pairs.iter().sum();
+    let within = |d: u32| pairs[..=d as usize].iter().sum::<u64>();
+    let similar = rule.similar_within();
+    assert!(similar == rule.near_duplicate_within() || within(similar) * 20 <= all);
+    assert!(within(similar + 1) * 20 > all, "{similar}: {pairs:?}");
+    assert!(
+        rule.explain(similar)
+            .contains("nearest 5 % of this library's pairs")
+    );
     harness.get_by_label("Near-duplicates").click();
     harness.run_steps(2);
     let lib = harness.state().library().unwrap();
