@@ -55,7 +55,7 @@ impl From<Panicked> for Event {
 struct OtherCodes {
     /// The index (model fingerprint, length) they were made for.
     for_index: (String, usize),
-    /// What the column is called: the file's name and the code length.
+    /// What the column is called: the file's name without `.hlmodel`, and the code length.
     name: String,
     book: CodeBook,
     /// Photos the model could not encode (left out of its list).
@@ -226,7 +226,7 @@ impl HashCompare {
             };
             let name = format!(
                 "{} ({} bits)",
-                path.file_name().unwrap_or_default().to_string_lossy(),
+                path.file_stem().unwrap_or_default().to_string_lossy(),
                 model.bits()
             );
             r.send(OtherEvent::Progress(name.clone(), 0, paths.len()));

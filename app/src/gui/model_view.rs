@@ -599,6 +599,10 @@ impl ModelPanel {
              keep its bits.",
         );
         for teacher in [true, false] {
+            // The strong views come once the weak ones are cached.
+            if !self.views.iter().any(|(v, _)| v.teacher == teacher) {
+                continue;
+            }
             ui.horizontal(|ui| {
                 // One width for both labels, so that the rows of views line up.
                 ui.add_sized(

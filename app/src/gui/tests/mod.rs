@@ -1167,7 +1167,7 @@ fn another_model_beside_the_index_gets_its_own_column() {
     let lib = harness.state().library().unwrap();
     let (_, columns) = lib.hashes.columns.as_ref().unwrap();
     let column = &columns[3];
-    assert_eq!(column.name, "other.hlmodel (32 bits)");
+    assert_eq!(column.name, "other (32 bits)");
     let code = |i: usize| {
         hashlens_core::index::encode_photo(&other, &index.photos()[i].path, &device).unwrap()
     };
@@ -1185,5 +1185,5 @@ fn another_model_beside_the_index_gets_its_own_column() {
         .filter(|&&(i, _)| folder(i) == folder(query))
         .count();
     assert_eq!(column.precision_at_10, Some(same as f64 / 10.0));
-    harness.get_by_label("other.hlmodel (32 bits)");
+    harness.get_by_label("other (32 bits)");
 }
