@@ -516,6 +516,19 @@ fn resolve_model(
     on_event: &mut dyn FnMut(IndexEvent),
 ) -> Result<(HashModel, Option<Fitted>), IndexError> {
     let beside = model_path_for(&job.index);
+    let fit_and_keep = |arch, bits, on_event: &mut dyn FnMut(IndexEvent)| {
+        let fitted = fit_default(
+            job,
+            (arch, bits),
+            images,
+            device,
+            provisional,
+            cancel,
+            on_event,
+        )?;
+        fitted.0.save(&beside)?;
+        Ok((fitted.0, Some(fitted.1)))
+    };
     match &job.model {
         ModelChoice::File(path) => {
             let model = HashModel::load(path, &device.device)?;
@@ -537,17 +550,7 @@ fn resolve_model(
                     ))),
                 }
             }
-            let (model, fitted) = fit_default(
-                job,
-                (*arch, *bits),
-                images,
-                device,
-                provisional,
-                cancel,
-                on_event,
-            )?;
-            model.save(&beside)?;
-            Ok((model, Some(fitted)))
+            fit_and_keep(*arch, *bits, on_event)
         }
         ModelChoice::Default { arch, bits, refit } => {
             if !refit && beside.exists() {
@@ -566,17 +569,7 @@ fn resolve_model(
                     ))),
                 }
             }
-            let (model, fitted) = fit_default(
-                job,
-                (*arch, *bits),
-                images,
-                device,
-                provisional,
-                cancel,
-                on_event,
-            )?;
-            model.save(&beside)?;
-            Ok((model, Some(fitted)))
+            fit_and_keep(*arch, *bits, on_event)
         }
     }
 }

@@ -995,6 +995,34 @@ fn the_map_places_every_photo_and_a_click_searches_with_it() {
     assert!(!lib.results.is_empty());
 }
 
+/// Selects the indexed photo whose path ends with `suffix`, opens "Compare with perceptual hashes" and
+/// waits for its `columns` columns; returns the photo's position and the index.
+fn compare_hashes(
+    harness: &mut Harness<'static, HashlensApp>,
+    suffix: &str,
+    columns: usize,
+) -> (usize, CodeIndex) {
+    let index = harness.state().library().unwrap().index.clone().unwrap();
+    let query = (0..index.len())
+        .find(|&i| index.photos()[i].path.ends_with(suffix))
+        .unwrap();
+    harness.state_mut().library_mut().unwrap().select(query);
+    harness.run_steps(3);
+    harness
+        .get_by_label("Compare with perceptual hashes (dHash, pHash)")
+        .click();
+    harness.run_steps(2);
+    wait(harness, |app| {
+        app.library().is_some_and(|l| {
+            l.hashes
+                .columns
+                .as_ref()
+                .is_some_and(|(_, c)| c.len() == columns)
+        })
+    });
+    (query, index)
+}
+
 /// "Compare with perceptual hashes" lists the query's ten nearest under dHash, pHash and the learned
 /// codes, each with its P@10 when the sub-folders are classes (checked here against hashes computed
 /// from the files and plain counting).
@@ -1012,22 +1040,9 @@ fn a_query_compares_under_perceptual_hashes_and_the_learned_codes() {
     }
     let mut harness = app();
     open_indexed(&mut harness, &root);
-    let index = harness.state().library().unwrap().index.clone().unwrap();
-    let query = (0..index.len())
-        .find(|&i| index.photos()[i].path.ends_with("a/003.png"))
-        .unwrap();
-    harness.state_mut().library_mut().unwrap().select(query);
-    harness.run_steps(3);
-    harness
-        .get_by_label("Compare with perceptual hashes (dHash, pHash)")
-        .click();
-    harness.run_steps(2);
-    wait(&mut harness, |app| {
-        app.library().is_some_and(|l| l.hashes.columns.is_some())
-    });
+    let (query, index) = compare_hashes(&mut harness, "a/003.png", 3);
     let lib = harness.state().library().unwrap();
     let (_, columns) = lib.hashes.columns.as_ref().unwrap();
-    assert_eq!(columns.len(), 3);
     let folder = |i: usize| index.photos()[i].path.parent().unwrap().to_path_buf();
     for (column, hash) in columns[..2].iter().zip([
         hashlens_core::photo::perceptual::dhash,
@@ -1150,20 +1165,7 @@ fn another_model_beside_the_index_gets_its_own_column() {
 
     let mut harness = app();
     open_indexed(&mut harness, &root);
-    let index = harness.state().library().unwrap().index.clone().unwrap();
-    let query = (0..index.len())
-        .find(|&i| index.photos()[i].path.ends_with("b/004.png"))
-        .unwrap();
-    harness.state_mut().library_mut().unwrap().select(query);
-    harness.run_steps(3);
-    harness
-        .get_by_label("Compare with perceptual hashes (dHash, pHash)")
-        .click();
-    harness.run_steps(2);
-    wait(&mut harness, |app| {
-        app.library()
-            .is_some_and(|l| l.hashes.columns.as_ref().is_some_and(|(_, c)| c.len() == 4))
-    });
+    let (query, index) = compare_hashes(&mut harness, "b/004.png", 4);
     let lib = harness.state().library().unwrap();
     let (_, columns) = lib.hashes.columns.as_ref().unwrap();
     let column = &columns[3];
