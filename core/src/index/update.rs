@@ -6,6 +6,11 @@
 //!
 //! The index's model always lives beside it (`<index>.model`), so that a query photo is encoded by exactly
 //! the model that made the index, even if the file it came from moves.
+//!
+//! A first index fits the default model on a sample of up to 2,000 photos before it can save a code.
+//! Meanwhile each photo read is announced with the code of the shipped reference model
+//! ([`crate::model::reference`]) under a `provisional` [`IndexEvent::Model`], so that an app can search
+//! from the first batch; those codes are never journaled or saved.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -146,9 +151,9 @@ pub enum IndexEvent {
     },
     /// Something the user should know that does not stop the run.
     Warning(String),
-    /// The model that makes the codes, `fitted` to this folder by this run or not. A `provisional` model (the shipped reference, while the folder's
-    /// own fit is computed on the first index of a folder) makes codes only for the live view: the run
-    /// announces the model it saves later, and its codes replace the provisional ones.
+    /// The model that makes the codes, `fitted` to this folder by this run or not. A `provisional`
+    /// model (the shipped reference, while a folder's first index computes its own fit) makes codes
+    /// for the live view only: the run announces the model it saves later, whose codes replace them.
     Model {
         description: String,
         fingerprint: String,
