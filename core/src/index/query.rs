@@ -12,6 +12,7 @@ use super::model_path_for;
 use crate::code::HashCode;
 use crate::model::HashModel;
 use crate::model::encode::encode_photos;
+use crate::model::reference::reference_with_fingerprint;
 use crate::photo::PhotoError;
 
 /// Why an outside photo could not be encoded for an index.
@@ -35,8 +36,18 @@ pub enum QueryError {
 }
 
 /// The model beside the index at `index_path`, checked against the index's model fingerprint
-/// ([`CodeIndex::model`]).
+/// ([`CodeIndex::model`]); the shipped reference model with that fingerprint when the file beside is
+/// missing or another (a first index searched while its own fit is computed).
 pub fn index_model(
+    index_path: &Path,
+    fingerprint: &str,
+    device: &Device,
+) -> Result<HashModel, QueryError> {
+    beside_model(index_path, fingerprint, device)
+        .or_else(|e| reference_with_fingerprint(fingerprint, device).ok_or(e))
+}
+
+fn beside_model(
     index_path: &Path,
     fingerprint: &str,
     device: &Device,

@@ -53,6 +53,15 @@ pub fn reference_model(
     Ok(Some((model, hash)))
 }
 
+/// The shipped reference model whose fingerprint is `fingerprint`, if one is (a first index's provisional
+/// codes were made by one before any model file was written beside the index).
+pub fn reference_with_fingerprint(fingerprint: &str, device: &Device) -> Option<HashModel> {
+    REFERENCE_BITS.iter().find_map(|&bits| {
+        let (model, _) = reference_model(REFERENCE_ARCH, bits, device).ok()??;
+        (model.fingerprint() == fingerprint).then_some(model)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,6 +94,23 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
+    }
+
+    /// An index whose codes a reference made can be searched before any model file is beside it.
+    #[test]
+    fn a_reference_is_found_by_its_fingerprint() {
+        let device = Device::flex();
+        let (model, _) = reference_model(REFERENCE_ARCH, 32, &device)
+            .unwrap()
+            .unwrap();
+        let found = reference_with_fingerprint(model.fingerprint(), &device).unwrap();
+        assert_eq!(found.bits(), 32);
+        assert!(reference_with_fingerprint("0123456789abcdef", &device).is_none());
+        let dir = tempfile::tempdir().unwrap();
+        let index = dir.path().join("no-model-yet.hlindex");
+        let beside = crate::index::index_model(&index, model.fingerprint(), &device).unwrap();
+        assert_eq!(beside.fingerprint(), model.fingerprint());
+        assert!(crate::index::index_model(&index, "0123456789abcdef", &device).is_err());
     }
 
     /// The reference is PCA + ITQ: its projection's columns are orthonormal (a rotation of principal
