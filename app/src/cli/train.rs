@@ -18,7 +18,9 @@ use hashlens_core::train::{
 use serde::Serialize;
 
 use super::eval_model::print_eval;
-use crate::cli::args::{DeviceArgs, MethodArg, Mode, parse_backbone, parse_temperature};
+use crate::cli::args::{
+    DeviceArgs, MethodArg, Mode, parse_backbone, parse_share, parse_temperature,
+};
 use crate::cli::output::{out, progress_bar};
 
 #[derive(Args, Debug)]
@@ -114,6 +116,10 @@ pub struct TrainArgs {
     /// Head mode: augmented views per photo whose features are cached.
     #[arg(long, default_value_t = 4)]
     cached_views: usize,
+    /// Head mode: the share of student views made from an everyday edit of the photo (JPEG re-save, a
+    /// 5° turn, a border, a small copy) before the student's augmentations (0 to 1; default: none).
+    #[arg(long, value_parser = parse_share)]
+    edit_views: Option<f64>,
     /// Where the trained model is written.
     #[arg(long, default_value = "model.hlmodel")]
     out: PathBuf,
@@ -193,6 +199,7 @@ impl TrainArgs {
         .with_mode(self.mode.into())
         .with_image_size(self.image_size)
         .with_cached_views(self.cached_views)
+        .with_edit_views(self.edit_views)
         .with_backbone_weights(self.backbone_weights.clone())
         .with_seed(self.seed);
         TrainJob {

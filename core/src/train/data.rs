@@ -116,6 +116,38 @@ impl TrainImages {
         )
     }
 
+    /// The photos at `items` as [`TrainImages::pixels`] does, each passed through `edit` first (an
+    /// `RgbImage` of `side × side`; what it returns is resized back to that).
+    pub fn pixels_edited(
+        &self,
+        items: &[usize],
+        device: &Device,
+        mut edit: impl FnMut(image::RgbImage) -> image::RgbImage,
+    ) -> Tensor<4> {
+        let (side, plane) = (self.side, self.side * self.side);
+        let mut v = Vec::with_capacity(items.len() * 3 * plane);
+        for &i in items {
+            let chw = &self.pixels[i * 3 * plane..(i + 1) * 3 * plane];
+            let photo = image::RgbImage::from_fn(side as u32, side as u32, |x, y| {
+                let at = y as usize * side + x as usize;
+                image::Rgb([chw[at], chw[plane + at], chw[2 * plane + at]])
+            });
+            let mut out = edit(photo);
+            if out.dimensions() != (side as u32, side as u32) {
+                out = image::imageops::resize(
+                    &out,
+                    side as u32,
+                    side as u32,
+                    image::imageops::FilterType::Triangle,
+                );
+            }
+            for c in 0..3 {
+                v.extend(out.pixels().map(|p| p.0[c] as f32 / 255.0));
+            }
+        }
+        Tensor::from_data(TensorData::new(v, [items.len(), 3, side, side]), device)
+    }
+
     /// All target rows, `len × classes`.
     pub fn target_rows(&self) -> &[f32] {
         &self.targets

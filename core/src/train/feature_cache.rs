@@ -13,6 +13,29 @@ use super::data::TrainImages;
 use super::events::{TrainError, TrainEvent, ViewPreview};
 use super::seed::rng;
 use crate::model::Backbone;
+use crate::photo::edit::Edit;
+use image::RgbImage;
+
+/// The everyday edits a student view may start from ([`TrainConfig::edit_views`]).
+const EDIT_VIEWS: [Edit; 5] = [
+    Edit::JpegQ50,
+    Edit::Rotate5,
+    Edit::Border,
+    Edit::Resize25,
+    Edit::Thumbnail,
+];
+
+/// `photo`, or with probability `share` one of [`EDIT_VIEWS`] of it (written and read back as the JPEG
+/// file the edit makes).
+fn everyday_edit(photo: RgbImage, share: f64, rng: &mut impl Rng) -> RgbImage {
+    if !rng.random_bool(share.clamp(0.0, 1.0)) {
+        return photo;
+    }
+    let edit = EDIT_VIEWS[rng.random_range(0..EDIT_VIEWS.len())];
+    image::load_from_memory(&edit.apply(&photo))
+        .map(|img| img.into_rgb8())
+        .unwrap_or(photo)
+}
 
 /// Backbone features of augmented views of every training photo, computed once by the frozen
 /// pretrained backbone: what head-only training learns from. Runs that differ only in the head's
@@ -71,7 +94,7 @@ impl FeatureCache {
     /// (and a saved cache is reused only under the same).
     pub fn key_for(config: &TrainConfig) -> String {
         format!(
-            "{} {:?} seed {} views {} side {} batch {} s_T {}",
+            "{} {:?} seed {} views {} side {} batch {} s_T {}{}",
             config.backbone.name(),
             config.backbone_weights,
             config.seed,
@@ -79,6 +102,11 @@ impl FeatureCache {
             config.image_size,
             config.batch,
             config.teacher_scale,
+            // Absent without edit views, so that earlier caches keep their keys.
+            config
+                .edit_views
+                .map(|share| format!(" edit views {share}"))
+                .unwrap_or_default(),
         )
     }
 
@@ -170,8 +198,14 @@ impl FeatureCache {
                         return Err(TrainError::Cancelled { checkpoint: None });
                     }
                     let mut rng = rng(config.seed, &[0xCAC4E, g as u64, v as u64, c as u64]);
+                    let pixels = match config.edit_views.filter(|_| g == 1) {
+                        Some(share) => images.pixels_edited(chunk, device, |photo| {
+                            everyday_edit(photo, share, &mut rng)
+                        }),
+                        None => images.pixels(chunk, device),
+                    };
                     let x = augment(
-                        images.pixels(chunk, device),
+                        pixels,
                         &ViewParams::draw(group, chunk.len(), &mut rng),
                         &pre,
                     );

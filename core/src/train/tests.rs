@@ -464,3 +464,51 @@ fn hybridhash_trains_from_scratch() {
         "{e}"
     );
 }
+
+/// `pixels_edited` with no edit gives `pixels` exactly; an edit that returns another size is resized
+/// back to the stored side.
+#[test]
+fn edited_pixels_are_the_pixels_when_nothing_is_edited() {
+    let d = Device::flex();
+    let images = labelled(3, 24);
+    let all = [0, 1, 2];
+    let values = |t: burn::tensor::Tensor<4>| t.into_data().try_to_vec::<f32>().unwrap();
+    assert_eq!(
+        values(images.pixels_edited(&all, &d, |p| p)),
+        values(images.pixels(&all, &d))
+    );
+    let shrunk = images.pixels_edited(&all, &d, |p| {
+        image::imageops::resize(&p, 10, 10, image::imageops::FilterType::Nearest)
+    });
+    assert_eq!(shrunk.dims(), [3, 3, 24, 24]);
+}
+
+/// With edit views, only the student's cached views change (and the cache key says so); without them
+/// the key and the views are what they were.
+#[test]
+fn edit_views_change_only_the_students_views() {
+    let d = Device::flex();
+    let images = labelled(4, 32);
+    let plain = small(TrainMode::Head).with_cached_views(1);
+    let edited = plain.clone().with_edit_views(Some(1.0));
+    assert!(!FeatureCache::key_for(&plain).contains("edit"));
+    assert_ne!(
+        FeatureCache::key_for(&plain),
+        FeatureCache::key_for(&edited)
+    );
+    let cache = |config: &TrainConfig| {
+        FeatureCache::compute(config, &images, &d, &AtomicBool::new(false), &mut |_| {}).unwrap()
+    };
+    let (a, b) = (cache(&plain), cache(&edited));
+    let ((teacher_a, student_a), (teacher_b, student_b)) = (a.views(), b.views());
+    assert_eq!(
+        teacher_a, teacher_b,
+        "the teacher's weak views are untouched"
+    );
+    assert_ne!(
+        student_a, student_b,
+        "every student view starts from an edit"
+    );
+    // The same settings draw the same edits.
+    assert_eq!(cache(&edited).views().1, student_b);
+}

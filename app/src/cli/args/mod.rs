@@ -161,8 +161,25 @@ pub fn parse_temperature(s: &str) -> Result<f64, String> {
         .ok_or_else(|| format!("{s:?}: τ must be a positive number (DHD uses 0.2)"))
 }
 
+/// A share from 0 to 1.
+pub fn parse_share(s: &str) -> Result<f64, String> {
+    s.parse::<f64>()
+        .ok()
+        .filter(|p| (0.0..=1.0).contains(p))
+        .ok_or_else(|| format!("{s:?}: a share from 0 to 1"))
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn shares_are_from_0_to_1() {
+        use crate::cli::args::parse_share;
+        assert_eq!(parse_share("0.5"), Ok(0.5));
+        assert_eq!(parse_share("1"), Ok(1.0));
+        assert!(parse_share("1.5").is_err() && parse_share("-0.1").is_err());
+        assert!(parse_share("NaN").is_err() && parse_share("half").is_err());
+    }
+
     #[test]
     fn bits_are_multiples_of_8_up_to_1024() {
         assert_eq!(crate::cli::args::parse_bits("64"), Ok(64));
