@@ -597,8 +597,14 @@ fn fit_default(
     let mut sample = rand::seq::index::sample(&mut rng, images.len(), n).into_vec();
     sample.sort_unstable();
     let paths: Vec<PathBuf> = sample.iter().map(|&s| images[s].path.clone()).collect();
-    let reference = reference_model(arch, bits, &device.device)?;
-    let live = reference.as_ref().filter(|_| provisional);
+    // The reference (loading it builds the backbone once more) is needed now only to show photos
+    // meanwhile; a folder too small for its own fit loads it below.
+    let reference = if provisional {
+        reference_model(arch, bits, &device.device)?
+    } else {
+        None
+    };
+    let live = reference.as_ref();
     if let Some((model, _)) = live {
         on_event(IndexEvent::Model {
             description: model.config.provenance.description.clone(),
@@ -661,6 +667,11 @@ fn fit_default(
     }
     let dim = arch.feature_dim();
     let count = features.len();
+    let reference = match reference {
+        Some(r) => Some(r),
+        None if !itq_possible(count, bits) => reference_model(arch, bits, &device.device)?,
+        None => None,
+    };
     if !itq_possible(count, bits)
         && let Some((model, hash)) = reference
     {

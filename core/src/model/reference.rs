@@ -39,12 +39,8 @@ pub fn reference_model(
     if arch != REFERENCE_ARCH {
         return Ok(None);
     }
-    let bytes = match bits {
-        16 => REFERENCE_16,
-        32 => REFERENCE_32,
-        64 => REFERENCE_64,
-        128 => REFERENCE_128,
-        _ => return Ok(None),
+    let Some(bytes) = reference_bytes(bits) else {
+        return Ok(None);
     };
     let model = HashModel::from_bytes(bytes, &format!("the shipped {bits}-bit reference"), device)?;
     let hash = model
@@ -53,13 +49,28 @@ pub fn reference_model(
     Ok(Some((model, hash)))
 }
 
+/// The file of the reference with `bits`-bit codes.
+fn reference_bytes(bits: usize) -> Option<&'static [u8]> {
+    match bits {
+        16 => Some(REFERENCE_16),
+        32 => Some(REFERENCE_32),
+        64 => Some(REFERENCE_64),
+        128 => Some(REFERENCE_128),
+        _ => None,
+    }
+}
+
 /// The shipped reference model whose fingerprint is `fingerprint`, if one is (a first index's provisional
 /// codes were made by one before any model file was written beside the index).
 pub fn reference_with_fingerprint(fingerprint: &str, device: &Device) -> Option<HashModel> {
-    REFERENCE_BITS.iter().find_map(|&bits| {
-        let (model, _) = reference_model(REFERENCE_ARCH, bits, device).ok()??;
-        (model.fingerprint() == fingerprint).then_some(model)
-    })
+    // Matched on the files' bytes: only the one that matches is loaded (with its backbone).
+    let bits = REFERENCE_BITS.into_iter().find(|&bits| {
+        reference_bytes(bits)
+            .is_some_and(|b| super::hash_model::fingerprint(b).is_ok_and(|f| f == fingerprint))
+    })?;
+    reference_model(REFERENCE_ARCH, bits, device)
+        .ok()?
+        .map(|(model, _)| model)
 }
 
 #[cfg(test)]
