@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use super::eval_model::print_eval;
 use crate::cli::args::{
-    DeviceArgs, MethodArg, Mode, parse_backbone, parse_share, parse_temperature,
+    DeviceArgs, MethodArg, Mode, parse_backbone, parse_share, parse_temperature, parse_weight,
 };
 use crate::cli::output::{out, progress_bar};
 
@@ -113,11 +113,15 @@ pub struct TrainArgs {
     /// Also quantise the proxies (the paper's text; off in DHD's released code).
     #[arg(long)]
     quantize_proxies: bool,
+    /// λ₁: the weight of the self-distillation term, which makes a photo's strong (student) view agree
+    /// with its weak (teacher) view (DHD: 0.1).
+    #[arg(long, default_value_t = 0.1, value_parser = parse_weight)]
+    sdh_weight: f64,
     /// Head mode: augmented views per photo whose features are cached.
     #[arg(long, default_value_t = 4)]
     cached_views: usize,
-    /// Head mode: the share of student views made from an everyday edit of the photo (JPEG re-save, a
-    /// 5° turn, a border, a small copy) before the student's augmentations (0 to 1; default: none).
+    /// The share of student views made from an everyday edit of the photo (JPEG re-save, a 5° turn, a
+    /// border, a small copy) before the student's augmentations (0 to 1; default: none).
     #[arg(long, value_parser = parse_share)]
     edit_views: Option<f64>,
     /// Where the trained model is written.
@@ -176,6 +180,7 @@ impl TrainArgs {
             self.backbone,
             DhdLossConfig::new()
                 .with_temperature(self.temperature)
+                .with_lambda_sdh(self.sdh_weight)
                 .with_quantize_proxies(self.quantize_proxies),
         )
         .with_method(

@@ -125,6 +125,15 @@ fn bench_edits_reports_every_edit_and_the_verdicts() {
         );
     }
     assert_eq!(v["verdict"]["within"], 3, "K/8 at 24 bits");
+    // Every edit has one copy per photo, so the verdict's recall over all edits is the mean of the
+    // shares it finds per edit.
+    let shares: Vec<f64> = edits
+        .values()
+        .map(|e| e["near_duplicate"].as_f64().unwrap())
+        .collect();
+    let mean = shares.iter().sum::<f64>() / shares.len() as f64;
+    let recall = v["verdict"]["recall"].as_f64().unwrap();
+    assert!((mean - recall).abs() < 1e-9, "{mean} against {recall}");
     // The calibrated threshold keeps precision ≥ 0.99 and is the widest that does.
     let calibrated = &v["calibrated"];
     assert!(

@@ -61,10 +61,10 @@ pub struct TrainConfig {
     /// Head mode: augmented views per photo and group whose features are cached.
     #[config(default = 4)]
     pub cached_views: usize,
-    /// Head mode: the share of student views made from an everyday edit of the photo (JPEG re-save at
-    /// quality 50, a 5° turn, a border, a 25 % or thumbnail-size copy: what DHD's groups do not cover)
-    /// before the student's augmentations. `None` (the default, and what older checkpoints read as):
-    /// DHD's views only.
+    /// The share of student views made from an everyday edit of the photo (JPEG re-save at quality 50,
+    /// a 5° turn, a border, a 25 % or thumbnail-size copy: what DHD's groups do not cover) before the
+    /// student's augmentations, in both modes. `None` (the default, and what older checkpoints read
+    /// as): DHD's views only.
     #[config(default = "None")]
     pub edit_views: Option<f64>,
     #[config(default = 0)]

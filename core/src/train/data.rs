@@ -15,11 +15,35 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use burn::tensor::{Device, Tensor, TensorData};
 use image::imageops::{self, FilterType};
+use rand::Rng;
 use rayon::prelude::*;
 
 use crate::CodeBook;
 use crate::model::HashModel;
+use crate::photo::edit::Edit;
 use crate::photo::{DecodeLimits, PhotoError, decode_file};
+
+/// The everyday edits a student view may start from ([`super::TrainConfig::edit_views`]): what a
+/// library's copies go through and DHD's groups (crop, flip, colour, grey, blur) do not cover.
+const EDIT_VIEWS: [Edit; 5] = [
+    Edit::JpegQ50,
+    Edit::Rotate5,
+    Edit::Border,
+    Edit::Resize25,
+    Edit::Thumbnail,
+];
+
+/// `photo`, or with probability `share` one of [`EDIT_VIEWS`] of it (written and read back as the JPEG
+/// file the edit makes).
+fn everyday_edit(photo: image::RgbImage, share: f64, rng: &mut impl Rng) -> image::RgbImage {
+    if !rng.random_bool(share.clamp(0.0, 1.0)) {
+        return photo;
+    }
+    let edit = EDIT_VIEWS[rng.random_range(0..EDIT_VIEWS.len())];
+    image::load_from_memory(&edit.apply(&photo))
+        .map(|img| img.into_rgb8())
+        .unwrap_or(photo)
+}
 
 /// Photos as `side × side` RGB bytes (channel-major) with their target rows.
 #[derive(Clone, Debug)]
@@ -146,6 +170,24 @@ impl TrainImages {
             }
         }
         Tensor::from_data(TensorData::new(v, [items.len(), 3, side, side]), device)
+    }
+
+    /// The pixels a student view of the photos at `items` starts from: [`TrainImages::pixels`], or
+    /// with `edit_views` a share of them first given one of the everyday edits DHD's augmentation
+    /// groups do not cover ([`EDIT_VIEWS`]; drawn from `rng`, which is not used without it).
+    pub fn student_pixels(
+        &self,
+        items: &[usize],
+        device: &Device,
+        edit_views: Option<f64>,
+        rng: &mut impl Rng,
+    ) -> Tensor<4> {
+        match edit_views {
+            Some(share) => {
+                self.pixels_edited(items, device, |photo| everyday_edit(photo, share, rng))
+            }
+            None => self.pixels(items, device),
+        }
     }
 
     /// All target rows, `len × classes`.

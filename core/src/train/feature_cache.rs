@@ -13,29 +13,6 @@ use super::data::TrainImages;
 use super::events::{TrainError, TrainEvent, ViewPreview};
 use super::seed::rng;
 use crate::model::Backbone;
-use crate::photo::edit::Edit;
-use image::RgbImage;
-
-/// The everyday edits a student view may start from ([`TrainConfig::edit_views`]).
-const EDIT_VIEWS: [Edit; 5] = [
-    Edit::JpegQ50,
-    Edit::Rotate5,
-    Edit::Border,
-    Edit::Resize25,
-    Edit::Thumbnail,
-];
-
-/// `photo`, or with probability `share` one of [`EDIT_VIEWS`] of it (written and read back as the JPEG
-/// file the edit makes).
-fn everyday_edit(photo: RgbImage, share: f64, rng: &mut impl Rng) -> RgbImage {
-    if !rng.random_bool(share.clamp(0.0, 1.0)) {
-        return photo;
-    }
-    let edit = EDIT_VIEWS[rng.random_range(0..EDIT_VIEWS.len())];
-    image::load_from_memory(&edit.apply(&photo))
-        .map(|img| img.into_rgb8())
-        .unwrap_or(photo)
-}
 
 /// Backbone features of augmented views of every training photo, computed once by the frozen
 /// pretrained backbone: what head-only training learns from. Runs that differ only in the head's
@@ -198,11 +175,9 @@ impl FeatureCache {
                         return Err(TrainError::Cancelled { checkpoint: None });
                     }
                     let mut rng = rng(config.seed, &[0xCAC4E, g as u64, v as u64, c as u64]);
-                    let pixels = match config.edit_views.filter(|_| g == 1) {
-                        Some(share) => images.pixels_edited(chunk, device, |photo| {
-                            everyday_edit(photo, share, &mut rng)
-                        }),
-                        None => images.pixels(chunk, device),
+                    let pixels = match g {
+                        0 => images.pixels(chunk, device),
+                        _ => images.student_pixels(chunk, device, config.edit_views, &mut rng),
                     };
                     let x = augment(
                         pixels,

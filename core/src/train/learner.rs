@@ -97,6 +97,8 @@ pub struct FullLearner<'a> {
     pre: crate::photo::Preprocess,
     /// Photos per pass through the network (`usize::MAX`: the whole batch).
     micro_batch: usize,
+    /// The share of student views made from an everyday edit ([`TrainConfig::edit_views`]).
+    edit_views: Option<f64>,
     device: Device,
 }
 
@@ -129,6 +131,7 @@ impl<'a> FullLearner<'a> {
             student: AugmentGroup::student(),
             pre: config.input(),
             micro_batch: config.micro_batch.unwrap_or(usize::MAX).max(1),
+            edit_views: config.edit_views,
             device: device.clone(),
         })
     }
@@ -153,10 +156,16 @@ impl Learner for FullLearner<'_> {
         // stream (and a resumed run) does not depend on the method.
         let student_params = ViewParams::draw(&self.student, b, rng);
         // Two passes through the same network, as DHD (BatchNorm sees each view's own statistics).
-        let student = self
-            .objective
-            .distils()
-            .then(|| augment(x, &student_params, &self.pre));
+        let student = self.objective.distils().then(|| {
+            let x = match self.edit_views {
+                // Drawn after both views' parameters, so that without edit views the stream is as before.
+                Some(_) => self
+                    .images
+                    .student_pixels(items, &self.device, self.edit_views, rng),
+                None => x,
+            };
+            augment(x, &student_params, &self.pre)
+        });
         let (objective, images, device) = (&mut self.objective, self.images, &self.device);
         let StepGradients {
             values,

@@ -521,3 +521,24 @@ fn edit_views_change_only_the_students_views() {
     // The same settings draw the same edits.
     assert_eq!(cache(&edited).views().1, student_b);
 }
+
+/// Whole-network training takes edit views too: with a share of 0 every step is the run without them
+/// (the edits are drawn after both views' parameters), and with every student view edited the
+/// self-distillation term sees other views.
+#[test]
+fn whole_network_edit_views_change_only_the_students_view() {
+    let images = labelled(4, 32);
+    let plain = small(TrainMode::Full).with_epochs(1);
+    let losses = |config: &TrainConfig| -> Vec<[f64; 3]> {
+        run(config, &images, None, None, None)
+            .unwrap()
+            .history
+            .iter()
+            .map(|e| [e.loss.main, e.loss.sdh, e.loss.q])
+            .collect()
+    };
+    let before = losses(&plain);
+    assert_eq!(losses(&plain.clone().with_edit_views(Some(0.0))), before);
+    let edited = losses(&plain.clone().with_edit_views(Some(1.0)));
+    assert_ne!(edited[0][1], before[0][1], "the student's views are edits");
+}

@@ -169,8 +169,25 @@ pub fn parse_share(s: &str) -> Result<f64, String> {
         .ok_or_else(|| format!("{s:?}: a share from 0 to 1"))
 }
 
+/// A loss term's weight: a finite number ≥ 0.
+pub fn parse_weight(s: &str) -> Result<f64, String> {
+    s.parse::<f64>()
+        .ok()
+        .filter(|w| w.is_finite() && *w >= 0.0)
+        .ok_or_else(|| format!("{s:?}: a weight must be a number ≥ 0"))
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn weights_are_finite_and_not_negative() {
+        use crate::cli::args::parse_weight;
+        assert_eq!(parse_weight("0"), Ok(0.0));
+        assert_eq!(parse_weight("2.5"), Ok(2.5));
+        assert!(parse_weight("-1").is_err() && parse_weight("inf").is_err());
+        assert!(parse_weight("NaN").is_err() && parse_weight("x").is_err());
+    }
+
     #[test]
     fn shares_are_from_0_to_1() {
         use crate::cli::args::parse_share;

@@ -4,12 +4,15 @@
 //! A sample of photos of DATA (spread over the folder) is copied into a work folder with its copies
 //! edited every way `photo::edit` knows, each photo decoded once. The originals are indexed as a library
 //! is (the training-free default fitted on those photos, or `--model`); each edited copy is encoded by
-//! the same model and searched against the originals. Per edit: recall@1 and @10 of the original (a tie with another photo counts against it),
-//! and the distances between photos and their edits. Over all edits: precision and recall of the
-//! verdicts "near-duplicate" (the model's calibrated threshold, else ≤ K/8 bits) and "similar" (as close
-//! as the originals' nearest 5 % of pairs, the app's rule for a library), a pair being right when it is a photo
-//! and its own edit, and the widest threshold that keeps precision ≥ 0.99 (a calibration). With class
-//! sub-folders, the distances between photos of one class and of different classes, for comparison.
+//! the same model and searched against the originals.
+//!
+//! Per edit: recall@1 and @10 of the original (a tie with another photo counts against it), the
+//! distances between photos and their edits, and the share of copies the near-duplicate verdict finds.
+//! Over all edits: precision and recall of the verdicts "near-duplicate" (the model's calibrated
+//! threshold, else ≤ K/8 bits) and "similar" (as close as the originals' nearest 5 % of pairs, the app's
+//! rule for a library), a pair being right when it is a photo and its own edit, and the widest threshold
+//! that keeps precision ≥ 0.99 (a calibration). With class sub-folders, the distances between photos of
+//! one class and of different classes, for comparison.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -64,6 +67,9 @@ struct EditRow {
     distance_median: u32,
     distance_p90: u32,
     distance_max: u32,
+    /// The share of this edit's copies the app calls near-duplicates of their original (within the
+    /// model's threshold, `verdict.within`): which edits the verdict's recall loses.
+    near_duplicate: f64,
 }
 
 #[derive(Serialize)]
@@ -140,6 +146,7 @@ pub fn run(b: EditsBench) -> anyhow::Result<()> {
             &book, 100_000, 0,
         ));
     let mut pairs = EditPairs::new(bits);
+    let near_within = rule.near_duplicate_within();
     for edit in Edit::ALL {
         let paths: Vec<PathBuf> = (0..sample.len())
             .map(|i| edited_path(&work, edit, i))
@@ -184,6 +191,7 @@ pub fn run(b: EditsBench) -> anyhow::Result<()> {
                 distance_median: quantile(&own, 0.5),
                 distance_p90: quantile(&own, 0.9),
                 distance_max: *own.last().unwrap_or(&0),
+                near_duplicate: own.iter().filter(|&&d| d <= near_within).count() as f64 / n,
             },
         );
     }
@@ -321,16 +329,20 @@ fn print_table(r: &EditsReport) -> anyhow::Result<()> {
         r.bits,
         r.model
     );
-    out!("  edit              recall@1  recall@10  distance median / p90 / max");
+    out!(
+        "  edit              recall@1  recall@10  distance median / p90 / max  near-duplicate (≤ {} bits)",
+        r.verdict.within
+    );
     for (name, e) in &r.edits {
         out!(
-            "  {:<16}  {:>8.3}  {:>9.3}  {:>3} / {:>3} / {:>3}",
+            "  {:<16}  {:>8.3}  {:>9.3}  {:>3} / {:>3} / {:>3}              {:>5.3}",
             name,
             e.recall_at_1,
             e.recall_at_10,
             e.distance_median,
             e.distance_p90,
-            e.distance_max
+            e.distance_max,
+            e.near_duplicate
         );
     }
     let calibrated = ("calibrated here to precision 0.99", r.calibrated.as_ref());

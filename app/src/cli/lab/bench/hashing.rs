@@ -96,7 +96,9 @@ pub fn run(b: HashingBench) -> anyhow::Result<()> {
     let started = Instant::now();
     let cancel = AtomicBool::new(false);
     let pre = b.backbone.preprocess();
-    let network = |x| model.features(x);
+    // As an index computes them: through the folded CPU network where it runs.
+    let inference = model.for_inference(&device.device);
+    let network = |x| inference.features(x);
     let feats = extract_features(
         &paths,
         &pre,
