@@ -134,6 +134,25 @@ fn bench_edits_reports_every_edit_and_the_verdicts() {
     let mean = shares.iter().sum::<f64>() / shares.len() as f64;
     let recall = v["verdict"]["recall"].as_f64().unwrap();
     assert!((mean - recall).abs() < 1e-9, "{mean} against {recall}");
+    // "Code or pHash" may use either signal alone, so it finds at least as many copies as the code's
+    // and pHash's own calibrations; per edit, its shares average to its recall.
+    let either = &v["code_or_phash"];
+    let either_recall = either["recall"].as_f64().unwrap();
+    assert!(either["precision"].as_f64().unwrap() >= 0.99, "{either}");
+    for single in [&v["calibrated"], &v["phash_calibrated"]] {
+        if let Some(r) = single["recall"].as_f64() {
+            assert!(either_recall >= r, "{either_recall} against {single}");
+        }
+    }
+    let mean = edits
+        .values()
+        .map(|e| e["code_or_phash"].as_f64().unwrap())
+        .sum::<f64>()
+        / edits.len() as f64;
+    assert!(
+        (mean - either_recall).abs() < 1e-9,
+        "{mean} against {either_recall}"
+    );
     // The calibrated threshold keeps precision ≥ 0.99 and is the widest that does.
     let calibrated = &v["calibrated"];
     assert!(

@@ -16,6 +16,7 @@
 //! All means are over all queries.
 
 mod labels;
+mod two_signals;
 mod verdict;
 
 pub use verdict::{
@@ -24,6 +25,7 @@ pub use verdict::{
 };
 
 pub use labels::{LabelError, Labels};
+pub use two_signals::{EitherScore, TwoSignalPairs};
 
 use rayon::prelude::*;
 use serde::Serialize;

@@ -21,12 +21,15 @@ use std::sync::atomic::AtomicBool;
 use anyhow::{Context, bail};
 use clap::Args;
 use hashlens_core::dataset::{folder_classes, scan_images};
-use hashlens_core::eval::{CALIBRATED_PRECISION, EditPairs, VerdictRule, VerdictScore};
+use hashlens_core::eval::{
+    CALIBRATED_PRECISION, EditPairs, EitherScore, TwoSignalPairs, VerdictRule, VerdictScore,
+};
 use hashlens_core::index::{
     CodeIndex, DEFAULT_ARCH, IndexJob, ModelChoice, index_model, update_index,
 };
 use hashlens_core::model::encode::encode_photos;
 use hashlens_core::photo::edit::{Edit, as_jpeg};
+use hashlens_core::photo::perceptual::phash;
 use hashlens_core::photo::{DecodeLimits, decode_file};
 use hashlens_core::{CodeBook, HashCode};
 use serde::Serialize;
@@ -70,6 +73,10 @@ struct EditRow {
     /// The share of this edit's copies the app calls near-duplicates of their original (within the
     /// model's threshold, `verdict.within`): which edits the verdict's recall loses.
     near_duplicate: f64,
+    /// The median pHash distance (of 64 bits) between a photo and this edit of it.
+    phash_distance_median: u32,
+    /// The share of this edit's copies the verdict "code or pHash" (`code_or_phash`) finds.
+    code_or_phash: f64,
 }
 
 #[derive(Serialize)]
@@ -99,6 +106,12 @@ struct EditsReport {
     calibrated: Option<VerdictScore>,
     same_class: Option<Spread>,
     different_class: Option<Spread>,
+    /// The near-duplicate verdict by pHash alone, its widest threshold with precision ≥ 0.99 (what
+    /// similar-photo finders compare).
+    phash_calibrated: Option<VerdictScore>,
+    /// The near-duplicate verdict "code or pHash within its threshold", both chosen together for the
+    /// highest recall at precision ≥ 0.99.
+    code_or_phash: Option<EitherScore>,
 }
 
 pub fn run(b: EditsBench) -> anyhow::Result<()> {
@@ -147,6 +160,22 @@ pub fn run(b: EditsBench) -> anyhow::Result<()> {
         ));
     let mut pairs = EditPairs::new(bits);
     let near_within = rule.near_duplicate_within();
+    // pHash of each original and each copy as the files were written, for the perceptual verdicts.
+    let phashes = |paths: &[PathBuf]| -> anyhow::Result<Vec<HashCode>> {
+        paths
+            .iter()
+            .map(|p| {
+                decode_file(p, &DecodeLimits::default())
+                    .map(|img| phash(&img))
+                    .with_context(|| format!("cannot read {}", p.display()))
+            })
+            .collect()
+    };
+    let original_phashes = phashes(&sample)?;
+    let mut phash_pairs = EditPairs::new(64);
+    let mut both = TwoSignalPairs::new(bits, 64);
+    // Per edit, each copy's (code, pHash) distance to its own original.
+    let mut own_pairs: Vec<(&'static str, Vec<(u32, u32)>)> = Vec::new();
     for edit in Edit::ALL {
         let paths: Vec<PathBuf> = (0..sample.len())
             .map(|i| edited_path(&work, edit, i))
@@ -163,7 +192,10 @@ pub fn run(b: EditsBench) -> anyhow::Result<()> {
         .into_iter()
         .map(|c| c.expect("never cancelled"))
         .collect::<Result<_, _>>()?;
+        let copy_phashes = phashes(&paths)?;
         let mut own = Vec::with_capacity(codes.len());
+        let mut own_phash = Vec::with_capacity(codes.len());
+        let mut own_both = Vec::with_capacity(codes.len());
         let (mut at1, mut at10) = (0, 0);
         for (i, code) in codes.iter().enumerate() {
             let d: Vec<u32> = book
@@ -180,8 +212,17 @@ pub fn run(b: EditsBench) -> anyhow::Result<()> {
             at10 += usize::from(ahead < 10);
             own.push(d[i]);
             pairs.add(&d, i);
+            let p: Vec<u32> = original_phashes
+                .iter()
+                .map(|o| hashlens_core::code::hamming_words(o.words(), copy_phashes[i].words()))
+                .collect();
+            own_phash.push(p[i]);
+            own_both.push((d[i], p[i]));
+            phash_pairs.add(&p, i);
+            both.add(&d, &p, i);
         }
         own.sort_unstable();
+        own_phash.sort_unstable();
         let n = codes.len() as f64;
         rows.insert(
             edit.name(),
@@ -192,8 +233,23 @@ pub fn run(b: EditsBench) -> anyhow::Result<()> {
                 distance_p90: quantile(&own, 0.9),
                 distance_max: *own.last().unwrap_or(&0),
                 near_duplicate: own.iter().filter(|&&d| d <= near_within).count() as f64 / n,
+                phash_distance_median: quantile(&own_phash, 0.5),
+                code_or_phash: 0.0,
             },
         );
+        own_pairs.push((edit.name(), own_both));
+    }
+    let code_or_phash = both.best_either(CALIBRATED_PRECISION);
+    if let Some(rule) = &code_or_phash {
+        let found = |&(d, p): &(u32, u32)| {
+            rule.code_within.is_some_and(|t| d <= t)
+                || rule.perceptual_within.is_some_and(|t| p <= t)
+        };
+        for (name, own) in &own_pairs {
+            let row = rows.get_mut(name).expect("a row per edit");
+            row.code_or_phash =
+                own.iter().filter(|x| found(x)).count() as f64 / own.len().max(1) as f64;
+        }
     }
     let (same_class, different_class) = match &classes {
         Some(c) => {
@@ -214,6 +270,8 @@ pub fn run(b: EditsBench) -> anyhow::Result<()> {
         calibrated: pairs.calibrated(CALIBRATED_PRECISION),
         same_class,
         different_class,
+        phash_calibrated: phash_pairs.calibrated(CALIBRATED_PRECISION),
+        code_or_phash,
     };
     if let Some(out) = &b.save_calibrated {
         let name = b.data.file_name().unwrap_or(b.data.as_os_str());
@@ -330,19 +388,21 @@ fn print_table(r: &EditsReport) -> anyhow::Result<()> {
         r.model
     );
     out!(
-        "  edit              recall@1  recall@10  distance median / p90 / max  near-duplicate (≤ {} bits)",
+        "  edit              recall@1  recall@10  distance median / p90 / max  near-duplicate (≤ {} bits)  pHash median  code or pHash",
         r.verdict.within
     );
     for (name, e) in &r.edits {
         out!(
-            "  {:<16}  {:>8.3}  {:>9.3}  {:>3} / {:>3} / {:>3}              {:>5.3}",
+            "  {:<16}  {:>8.3}  {:>9.3}  {:>3} / {:>3} / {:>3}              {:>5.3}                   {:>3}          {:>5.3}",
             name,
             e.recall_at_1,
             e.recall_at_10,
             e.distance_median,
             e.distance_p90,
             e.distance_max,
-            e.near_duplicate
+            e.near_duplicate,
+            e.phash_distance_median,
+            e.code_or_phash
         );
     }
     let calibrated = ("calibrated here to precision 0.99", r.calibrated.as_ref());
@@ -368,6 +428,29 @@ fn print_table(r: &EditsReport) -> anyhow::Result<()> {
             v.recall,
             v.false_match_rate
         );
+    }
+    match &r.phash_calibrated {
+        Some(v) => out!(
+            "  verdict by pHash alone, calibrated here to precision 0.99 (≤ {} of 64 bits): precision {:.3}, recall {:.3}, other photos that close {:.1e}",
+            v.within,
+            v.precision,
+            v.recall,
+            v.false_match_rate
+        ),
+        None => out!("  verdict by pHash alone: no threshold is that precise on these photos"),
+    }
+    match &r.code_or_phash {
+        Some(v) => out!(
+            "  verdict by code or pHash, calibrated here to precision 0.99 (code ≤ {}, pHash ≤ {}): precision {:.3}, recall {:.3}, other photos that close {:.1e}",
+            v.code_within.map_or("—".into(), |t| t.to_string()),
+            v.perceptual_within.map_or("—".into(), |t| t.to_string()),
+            v.precision,
+            v.recall,
+            v.false_match_rate
+        ),
+        None => out!(
+            "  verdict by code or pHash: no pair of thresholds is that precise on these photos"
+        ),
     }
     if let (Some(s), Some(d)) = (&r.same_class, &r.different_class) {
         for (what, x) in [("same class", s), ("different classes", d)] {
