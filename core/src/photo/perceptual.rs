@@ -54,6 +54,23 @@ pub fn phash(img: &RgbImage) -> HashCode {
     code_of(low.into_iter().map(|x| x > median))
 }
 
+/// pHash of the photo as it is, turned by 90°, 180° and 270°, and of each of those mirrored: a copy
+/// that was turned or mirrored has its original's pHash among them (the edit benchmark's "any turn").
+pub fn phash_turns(img: &RgbImage) -> [HashCode; 8] {
+    let turns = [
+        img.clone(),
+        imageops::rotate90(img),
+        imageops::rotate180(img),
+        imageops::rotate270(img),
+    ];
+    let mut out = Vec::with_capacity(8);
+    for t in &turns {
+        out.push(phash(t));
+        out.push(phash(&imageops::flip_horizontal(t)));
+    }
+    out.try_into().expect("eight variants")
+}
+
 /// The 2-D DCT-II of an `n` × `n` block (row by row), unnormalised: rows, then columns.
 fn dct_2d(block: &[f64], n: usize) -> Vec<f64> {
     let basis: Vec<f64> = (0..n * n)
@@ -89,6 +106,27 @@ mod tests {
 
     fn bits(code: &HashCode) -> u64 {
         code.words()[0]
+    }
+
+    #[test]
+    fn a_turned_or_mirrored_copy_has_its_originals_phash_among_its_turns() {
+        let cat = demo("chelsea");
+        let original = phash(&cat);
+        assert_eq!(
+            phash_turns(&cat)[0],
+            original,
+            "the first is the photo as it is"
+        );
+        for copy in [
+            imageops::rotate90(&cat),
+            imageops::rotate180(&cat),
+            imageops::rotate270(&cat),
+            imageops::flip_horizontal(&cat),
+            imageops::flip_vertical(&cat),
+        ] {
+            assert!(phash(&copy) != original, "the edit changes the plain pHash");
+            assert!(phash_turns(&copy).contains(&original));
+        }
     }
 
     #[test]

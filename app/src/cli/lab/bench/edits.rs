@@ -29,7 +29,7 @@ use hashlens_core::index::{
 };
 use hashlens_core::model::encode::encode_photos;
 use hashlens_core::photo::edit::{Edit, as_jpeg};
-use hashlens_core::photo::perceptual::phash;
+use hashlens_core::photo::perceptual::{phash, phash_turns};
 use hashlens_core::photo::{DecodeLimits, decode_file};
 use hashlens_core::{CodeBook, HashCode};
 use serde::Serialize;
@@ -77,6 +77,8 @@ struct EditRow {
     phash_distance_median: u32,
     /// The share of this edit's copies the verdict "code or pHash" (`code_or_phash`) finds.
     code_or_phash: f64,
+    /// The same for "code or pHash of any turn or mirror image" (`code_or_phash_any_turn`).
+    code_or_phash_any_turn: f64,
 }
 
 #[derive(Serialize)]
@@ -112,6 +114,9 @@ struct EditsReport {
     /// The near-duplicate verdict "code or pHash within its threshold", both chosen together for the
     /// highest recall at precision ≥ 0.99.
     code_or_phash: Option<EitherScore>,
+    /// As `code_or_phash`, the copy's pHash distance being the least over its four turns and their
+    /// mirror images (a turned or mirrored copy then has its original's pHash).
+    code_or_phash_any_turn: Option<EitherScore>,
 }
 
 pub fn run(b: EditsBench) -> anyhow::Result<()> {
@@ -174,8 +179,9 @@ pub fn run(b: EditsBench) -> anyhow::Result<()> {
     let original_phashes = phashes(&sample)?;
     let mut phash_pairs = EditPairs::new(64);
     let mut both = TwoSignalPairs::new(bits, 64);
+    let mut both_turns = TwoSignalPairs::new(bits, 64);
     // Per edit, each copy's (code, pHash) distance to its own original.
-    let mut own_pairs: Vec<(&'static str, Vec<(u32, u32)>)> = Vec::new();
+    let mut own_pairs: Vec<(&'static str, Vec<(u32, u32)>, Vec<(u32, u32)>)> = Vec::new();
     for edit in Edit::ALL {
         let paths: Vec<PathBuf> = (0..sample.len())
             .map(|i| edited_path(&work, edit, i))
@@ -192,10 +198,20 @@ pub fn run(b: EditsBench) -> anyhow::Result<()> {
         .into_iter()
         .map(|c| c.expect("never cancelled"))
         .collect::<Result<_, _>>()?;
-        let copy_phashes = phashes(&paths)?;
+        // Each copy's pHash as it is (the first of its turns), and of its turns and mirror images.
+        let copy_turns: Vec<[HashCode; 8]> = paths
+            .iter()
+            .map(|p| {
+                decode_file(p, &DecodeLimits::default())
+                    .map(|img| phash_turns(&img))
+                    .with_context(|| format!("cannot read {}", p.display()))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        let copy_phashes: Vec<&HashCode> = copy_turns.iter().map(|t| &t[0]).collect();
         let mut own = Vec::with_capacity(codes.len());
         let mut own_phash = Vec::with_capacity(codes.len());
         let mut own_both = Vec::with_capacity(codes.len());
+        let mut own_turned = Vec::with_capacity(codes.len());
         let (mut at1, mut at10) = (0, 0);
         for (i, code) in codes.iter().enumerate() {
             let d: Vec<u32> = book
@@ -218,6 +234,18 @@ pub fn run(b: EditsBench) -> anyhow::Result<()> {
                 .collect();
             own_phash.push(p[i]);
             own_both.push((d[i], p[i]));
+            let turned: Vec<u32> = original_phashes
+                .iter()
+                .map(|o| {
+                    copy_turns[i]
+                        .iter()
+                        .map(|t| hashlens_core::code::hamming_words(o.words(), t.words()))
+                        .min()
+                        .expect("eight turns")
+                })
+                .collect();
+            both_turns.add(&d, &turned, i);
+            own_turned.push((d[i], turned[i]));
             phash_pairs.add(&p, i);
             both.add(&d, &p, i);
         }
@@ -235,21 +263,29 @@ pub fn run(b: EditsBench) -> anyhow::Result<()> {
                 near_duplicate: own.iter().filter(|&&d| d <= near_within).count() as f64 / n,
                 phash_distance_median: quantile(&own_phash, 0.5),
                 code_or_phash: 0.0,
+                code_or_phash_any_turn: 0.0,
             },
         );
-        own_pairs.push((edit.name(), own_both));
+        own_pairs.push((edit.name(), own_both, own_turned));
     }
     let code_or_phash = both.best_either(CALIBRATED_PRECISION);
-    if let Some(rule) = &code_or_phash {
-        let found = |&(d, p): &(u32, u32)| {
-            rule.code_within.is_some_and(|t| d <= t)
-                || rule.perceptual_within.is_some_and(|t| p <= t)
-        };
-        for (name, own) in &own_pairs {
-            let row = rows.get_mut(name).expect("a row per edit");
-            row.code_or_phash =
-                own.iter().filter(|x| found(x)).count() as f64 / own.len().max(1) as f64;
-        }
+    let code_or_phash_any_turn = both_turns.best_either(CALIBRATED_PRECISION);
+    let share = |rule: &Option<EitherScore>, own: &[(u32, u32)]| {
+        rule.as_ref().map_or(0.0, |r| {
+            let found = own
+                .iter()
+                .filter(|&&(d, p)| {
+                    r.code_within.is_some_and(|t| d <= t)
+                        || r.perceptual_within.is_some_and(|t| p <= t)
+                })
+                .count();
+            found as f64 / own.len().max(1) as f64
+        })
+    };
+    for (name, own, turned) in &own_pairs {
+        let row = rows.get_mut(name).expect("a row per edit");
+        row.code_or_phash = share(&code_or_phash, own);
+        row.code_or_phash_any_turn = share(&code_or_phash_any_turn, turned);
     }
     let (same_class, different_class) = match &classes {
         Some(c) => {
@@ -272,6 +308,7 @@ pub fn run(b: EditsBench) -> anyhow::Result<()> {
         different_class,
         phash_calibrated: phash_pairs.calibrated(CALIBRATED_PRECISION),
         code_or_phash,
+        code_or_phash_any_turn,
     };
     if let Some(out) = &b.save_calibrated {
         let name = b.data.file_name().unwrap_or(b.data.as_os_str());
@@ -388,12 +425,12 @@ fn print_table(r: &EditsReport) -> anyhow::Result<()> {
         r.model
     );
     out!(
-        "  edit              recall@1  recall@10  distance median / p90 / max  near-duplicate (≤ {} bits)  pHash median  code or pHash",
+        "  edit              recall@1  recall@10  distance median / p90 / max  near-duplicate (≤ {} bits)  pHash median  code or pHash  … any turn",
         r.verdict.within
     );
     for (name, e) in &r.edits {
         out!(
-            "  {:<16}  {:>8.3}  {:>9.3}  {:>3} / {:>3} / {:>3}              {:>5.3}                   {:>3}          {:>5.3}",
+            "  {:<16}  {:>8.3}  {:>9.3}  {:>3} / {:>3} / {:>3}              {:>5.3}                   {:>3}          {:>5.3}          {:>5.3}",
             name,
             e.recall_at_1,
             e.recall_at_10,
@@ -402,7 +439,8 @@ fn print_table(r: &EditsReport) -> anyhow::Result<()> {
             e.distance_max,
             e.near_duplicate,
             e.phash_distance_median,
-            e.code_or_phash
+            e.code_or_phash,
+            e.code_or_phash_any_turn
         );
     }
     let calibrated = ("calibrated here to precision 0.99", r.calibrated.as_ref());
@@ -450,6 +488,19 @@ fn print_table(r: &EditsReport) -> anyhow::Result<()> {
         ),
         None => out!(
             "  verdict by code or pHash: no pair of thresholds is that precise on these photos"
+        ),
+    }
+    match &r.code_or_phash_any_turn {
+        Some(v) => out!(
+            "  verdict by code or pHash of any turn or mirror image, calibrated here to precision 0.99 (code ≤ {}, pHash ≤ {}): precision {:.3}, recall {:.3}, other photos that close {:.1e}",
+            v.code_within.map_or("—".into(), |t| t.to_string()),
+            v.perceptual_within.map_or("—".into(), |t| t.to_string()),
+            v.precision,
+            v.recall,
+            v.false_match_rate
+        ),
+        None => out!(
+            "  verdict by code or pHash of any turn: no pair of thresholds is that precise on these photos"
         ),
     }
     if let (Some(s), Some(d)) = (&r.same_class, &r.different_class) {
