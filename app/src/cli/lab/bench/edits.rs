@@ -81,6 +81,14 @@ struct EditRow {
     code_or_phash_any_turn: f64,
 }
 
+/// One edit's copies: each one's (code, pHash) distance to its original, with the copy's pHash as it is
+/// and as the least over its turns and mirror images.
+struct OwnDistances {
+    edit: &'static str,
+    plain: Vec<(u32, u32)>,
+    turned: Vec<(u32, u32)>,
+}
+
 #[derive(Serialize)]
 struct Spread {
     pairs: usize,
@@ -181,7 +189,7 @@ pub fn run(b: EditsBench) -> anyhow::Result<()> {
     let mut both = TwoSignalPairs::new(bits, 64);
     let mut both_turns = TwoSignalPairs::new(bits, 64);
     // Per edit, each copy's (code, pHash) distance to its own original.
-    let mut own_pairs: Vec<(&'static str, Vec<(u32, u32)>, Vec<(u32, u32)>)> = Vec::new();
+    let mut own_pairs: Vec<OwnDistances> = Vec::new();
     for edit in Edit::ALL {
         let paths: Vec<PathBuf> = (0..sample.len())
             .map(|i| edited_path(&work, edit, i))
@@ -266,7 +274,11 @@ pub fn run(b: EditsBench) -> anyhow::Result<()> {
                 code_or_phash_any_turn: 0.0,
             },
         );
-        own_pairs.push((edit.name(), own_both, own_turned));
+        own_pairs.push(OwnDistances {
+            edit: edit.name(),
+            plain: own_both,
+            turned: own_turned,
+        });
     }
     let code_or_phash = both.best_either(CALIBRATED_PRECISION);
     let code_or_phash_any_turn = both_turns.best_either(CALIBRATED_PRECISION);
@@ -282,10 +294,10 @@ pub fn run(b: EditsBench) -> anyhow::Result<()> {
             found as f64 / own.len().max(1) as f64
         })
     };
-    for (name, own, turned) in &own_pairs {
-        let row = rows.get_mut(name).expect("a row per edit");
-        row.code_or_phash = share(&code_or_phash, own);
-        row.code_or_phash_any_turn = share(&code_or_phash_any_turn, turned);
+    for own in &own_pairs {
+        let row = rows.get_mut(own.edit).expect("a row per edit");
+        row.code_or_phash = share(&code_or_phash, &own.plain);
+        row.code_or_phash_any_turn = share(&code_or_phash_any_turn, &own.turned);
     }
     let (same_class, different_class) = match &classes {
         Some(c) => {
