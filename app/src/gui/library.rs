@@ -14,8 +14,8 @@ use hashlens_core::device::{ComputeDevice, DeviceChoice};
 use hashlens_core::eval::VerdictRule;
 use hashlens_core::index::model_path_for;
 use hashlens_core::index::{
-    Around, CodeIndex, IndexEvent, IndexJob, IndexReport, ModelChoice, Skipped, Stage,
-    encode_photo, index_model, index_path_for,
+    Around, CodeIndex, DEFAULT_ARCH, IndexEvent, IndexJob, IndexReport, ModelChoice, Skipped,
+    Stage, encode_photo, index_model, index_path_for,
 };
 use hashlens_core::model::ModelConfig;
 use hashlens_core::train::Method;
@@ -155,6 +155,8 @@ pub enum LibraryCommand {
     /// Re-index with the built-in default (fitted anew with `refit`), then show the photos.
     UseDefault {
         refit: bool,
+        /// The code length to fit it at.
+        bits: usize,
     },
     /// Group the near-duplicates again at the tab's radius.
     SearchDuplicatesAgain,
@@ -411,11 +413,21 @@ impl Library {
         }
     }
 
-    /// Re-indexes the folder with the built-in default: fitted anew with `refit` (or when the index
-    /// used another model).
-    pub fn use_default(&mut self, refit: bool, device: DeviceChoice, ctx: &egui::Context) {
+    /// Re-indexes the folder with the built-in default at `bits` bits: fitted anew with `refit` (or
+    /// when the index used another model or length).
+    pub fn use_default(
+        &mut self,
+        refit: bool,
+        bits: usize,
+        device: DeviceChoice,
+        ctx: &egui::Context,
+    ) {
         if self.task.is_none() {
-            self.job.model = ModelChoice::default_model(refit);
+            self.job.model = ModelChoice::Default {
+                arch: DEFAULT_ARCH,
+                bits,
+                refit,
+            };
             self.reindex(device, ctx);
         }
     }
@@ -657,8 +669,8 @@ impl Library {
                     self.use_model(path, self.device_choice, ctx);
                     self.tab = Tab::Photos;
                 }
-                LibraryCommand::UseDefault { refit } => {
-                    self.use_default(refit, self.device_choice, ctx);
+                LibraryCommand::UseDefault { refit, bits } => {
+                    self.use_default(refit, bits, self.device_choice, ctx);
                     self.tab = Tab::Photos;
                 }
                 LibraryCommand::SearchDuplicatesAgain => {

@@ -8,6 +8,7 @@ use std::path::Path;
 use eframe::egui::{self, Color32, Key, RichText, Sense, Vec2};
 use hashlens_core::HashCode;
 use hashlens_core::eval::VerdictRule;
+use hashlens_core::index::DEFAULT_BITS;
 
 use super::bits::{code_grid, xor_strip};
 use super::colours;
@@ -172,17 +173,18 @@ pub fn show(lib: &mut Library, ui: &mut egui::Ui) -> LibraryIntent {
             let out = lib.trained_model_path(settings.method, settings.bits);
             let device = lib.device_choice;
             let photos = lib.index.as_ref().map_or(&[][..], |i| i.photos());
+            let bits = lib.index.as_ref().map_or(DEFAULT_BITS, |i| i.bits());
             let shown = egui::ScrollArea::vertical()
                 .id_salt("model-tab")
                 .show(ui, |ui| {
                     lib.model_panel
-                        .show(ui, &lib.folder, &lib.model, photos, out, device)
+                        .show(ui, &lib.folder, &lib.model, bits, photos, out, device)
                 })
                 .inner;
             match shown {
                 ModelIntent::UseModel(path) => commands.push(LibraryCommand::UseModel(path)),
-                ModelIntent::UseDefault { refit } => {
-                    commands.push(LibraryCommand::UseDefault { refit })
+                ModelIntent::UseDefault { refit, bits } => {
+                    commands.push(LibraryCommand::UseDefault { refit, bits })
                 }
                 ModelIntent::None => {}
             }

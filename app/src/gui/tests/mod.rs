@@ -741,6 +741,62 @@ fn a_grown_folder_refits_the_default_from_the_model_tab() {
     );
 }
 
+/// The Model tab offers the built-in default at 32, 64 and 128 bits: choosing 128 and using the default
+/// re-encodes the library with 128-bit codes (here the shipped 128-bit reference, the folder being too
+/// small for its own fit), with that length's calibrated verdict; the choice then follows the index.
+#[test]
+fn the_default_can_be_fitted_at_128_bits_from_the_model_tab() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("photos");
+    photos(&root, 8);
+    let mut harness = app();
+    open_indexed(&mut harness, &root);
+    harness.run_steps(2);
+    assert_eq!(
+        harness
+            .state()
+            .library()
+            .unwrap()
+            .index
+            .as_ref()
+            .unwrap()
+            .bits(),
+        64
+    );
+    harness.get_by_label("Model").click();
+    harness.run_steps(2);
+    harness.get_by_label("code length").click();
+    harness.run_steps(2);
+    harness.get_by_label("128 bits").click();
+    harness.run_steps(2);
+    harness.get_by_label("Use the built-in default").click();
+    harness.step();
+    wait(&mut harness, |app| {
+        app.library()
+            .is_some_and(|l| !l.indexing() && l.index.as_ref().is_some_and(|i| i.bits() == 128))
+    });
+    harness.run_steps(2);
+    let lib = harness.state().library().unwrap();
+    assert!(
+        lib.model.starts_with("PCA + ITQ, 128 bits"),
+        "{}",
+        lib.model
+    );
+    assert_eq!(lib.last_report.as_ref().unwrap().encoded, 8);
+    let (reference, _) = hashlens_core::model::reference::reference_model(
+        hashlens_core::index::DEFAULT_ARCH,
+        128,
+        &burn::tensor::Device::flex(),
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(
+        lib.verdict_rule().unwrap().calibration(),
+        reference.config.verdict.as_ref()
+    );
+    assert_eq!(lib.model_panel.default_bits(128), 128);
+}
+
 /// F5 switches presentation mode: everything half as large again, and one line saying what the view
 /// shows, which follows the view; F5 again goes back.
 #[test]
