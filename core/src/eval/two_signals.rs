@@ -84,11 +84,7 @@ impl TwoSignalPairs {
         EitherScore {
             code_within,
             perceptual_within,
-            precision: if right + wrong == 0 {
-                1.0
-            } else {
-                right as f64 / (right + wrong) as f64
-            },
+            precision: super::verdict::precision(right, wrong),
             recall: right as f64 / self.copies.max(1) as f64,
             false_match_rate: wrong as f64 / others.max(1) as f64,
         }

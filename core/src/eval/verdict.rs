@@ -257,6 +257,15 @@ const DEFAULT_MEASURED: &[(usize, u32, f64, f64, f64)] = &[
     (128, 21, 0.991, 0.765, 3.35e-5),
 ];
 
+/// The share of a verdict's yeses that are right (1 when it says yes to nothing: it is never wrong).
+pub(super) fn precision(right: usize, wrong: usize) -> f64 {
+    if right + wrong == 0 {
+        1.0
+    } else {
+        right as f64 / (right + wrong) as f64
+    }
+}
+
 /// Every (edited copy, original) pair by distance, from which verdicts are scored and calibrated: a pair
 /// is right when it is a photo and its own edit. A verdict "within t bits" says yes to the pairs at
 /// distance ≤ t.
@@ -312,11 +321,7 @@ impl EditPairs {
         let wrong: usize = self.other[..upto].iter().sum();
         VerdictScore {
             within,
-            precision: if right + wrong == 0 {
-                1.0
-            } else {
-                right as f64 / (right + wrong) as f64
-            },
+            precision: precision(right, wrong),
             recall: right as f64 / self.copies.max(1) as f64,
             false_match_rate: wrong as f64 / self.other.iter().sum::<usize>().max(1) as f64,
         }

@@ -658,6 +658,18 @@ fn a_train_and_test_layout_gives_the_real_classes() {
     harness.get_by_label_contains("(3 classes");
 }
 
+/// The near-duplicate calibration the shipped reference model of `bits` bits carries.
+fn reference_calibration(bits: usize) -> Option<hashlens_core::eval::VerdictCalibration> {
+    let (reference, _) = hashlens_core::model::reference::reference_model(
+        hashlens_core::index::DEFAULT_ARCH,
+        bits,
+        &burn::tensor::Device::flex(),
+    )
+    .unwrap()
+    .unwrap();
+    reference.config.verdict
+}
+
 /// A folder too small for its own PCA + ITQ starts with the shipped reference model, and the warning
 /// says how to move on; once it has grown, "Fit the default again" in the Model tab fits PCA + ITQ on
 /// its photos and re-encodes them all.
@@ -679,16 +691,9 @@ fn a_grown_folder_refits_the_default_from_the_model_tab() {
         lib.model
     );
     // The reference carries its own calibration (measured on edits of CIFAR-10 test photos).
-    let (reference, _) = hashlens_core::model::reference::reference_model(
-        hashlens_core::index::DEFAULT_ARCH,
-        64,
-        &burn::tensor::Device::flex(),
-    )
-    .unwrap()
-    .unwrap();
     assert_eq!(
         lib.verdict_rule().unwrap().calibration(),
-        reference.config.verdict.as_ref()
+        reference_calibration(64).as_ref()
     );
     assert!(
         lib.warnings
@@ -783,16 +788,9 @@ fn the_default_can_be_fitted_at_128_bits_from_the_model_tab() {
         lib.model
     );
     assert_eq!(lib.last_report.as_ref().unwrap().encoded, 8);
-    let (reference, _) = hashlens_core::model::reference::reference_model(
-        hashlens_core::index::DEFAULT_ARCH,
-        128,
-        &burn::tensor::Device::flex(),
-    )
-    .unwrap()
-    .unwrap();
     assert_eq!(
         lib.verdict_rule().unwrap().calibration(),
-        reference.config.verdict.as_ref()
+        reference_calibration(128).as_ref()
     );
     assert_eq!(lib.model_panel.default_bits(128), 128);
 }

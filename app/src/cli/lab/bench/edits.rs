@@ -489,31 +489,26 @@ fn print_table(r: &EditsReport) -> anyhow::Result<()> {
         ),
         None => out!("  verdict by pHash alone: no threshold is that precise on these photos"),
     }
-    match &r.code_or_phash {
-        Some(v) => out!(
-            "  verdict by code or pHash, calibrated here to precision 0.99 (code ≤ {}, pHash ≤ {}): precision {:.3}, recall {:.3}, other photos that close {:.1e}",
-            v.code_within.map_or("—".into(), |t| t.to_string()),
-            v.perceptual_within.map_or("—".into(), |t| t.to_string()),
-            v.precision,
-            v.recall,
-            v.false_match_rate
+    for (what, rule) in [
+        ("code or pHash", &r.code_or_phash),
+        (
+            "code or pHash of any turn or mirror image",
+            &r.code_or_phash_any_turn,
         ),
-        None => out!(
-            "  verdict by code or pHash: no pair of thresholds is that precise on these photos"
-        ),
-    }
-    match &r.code_or_phash_any_turn {
-        Some(v) => out!(
-            "  verdict by code or pHash of any turn or mirror image, calibrated here to precision 0.99 (code ≤ {}, pHash ≤ {}): precision {:.3}, recall {:.3}, other photos that close {:.1e}",
-            v.code_within.map_or("—".into(), |t| t.to_string()),
-            v.perceptual_within.map_or("—".into(), |t| t.to_string()),
-            v.precision,
-            v.recall,
-            v.false_match_rate
-        ),
-        None => out!(
-            "  verdict by code or pHash of any turn: no pair of thresholds is that precise on these photos"
-        ),
+    ] {
+        match rule {
+            Some(v) => out!(
+                "  verdict by {what}, calibrated here to precision 0.99 (code ≤ {}, pHash ≤ {}): precision {:.3}, recall {:.3}, other photos that close {:.1e}",
+                v.code_within.map_or("—".into(), |t| t.to_string()),
+                v.perceptual_within.map_or("—".into(), |t| t.to_string()),
+                v.precision,
+                v.recall,
+                v.false_match_rate
+            ),
+            None => {
+                out!("  verdict by {what}: no pair of thresholds is that precise on these photos")
+            }
+        }
     }
     if let (Some(s), Some(d)) = (&r.same_class, &r.different_class) {
         for (what, x) in [("same class", s), ("different classes", d)] {
