@@ -206,6 +206,66 @@ fn bench_edits_reports_every_edit_and_the_verdicts() {
     assert_eq!(again["fixed"]["within"], 3);
 }
 
+/// `bench edits --edit-whitening-from`: the library's default is fitted after a whitening learned from
+/// another folder's edited photos (the model says so), and learning it from the benchmark's own photos is
+/// refused.
+#[test]
+fn bench_edits_fits_an_edit_whitened_default_from_other_photos() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = |name: &str, seed: u32| {
+        let root = dir.path().join(name);
+        std::fs::create_dir_all(&root).unwrap();
+        for i in 0..12u32 {
+            image::RgbImage::from_fn(64, 48, |x, y| {
+                let t = ((x * (i + seed) + y * (3 + seed) + i * 17) % 97) as u8;
+                image::Rgb([40 + t, 120 + t / 2, 200 - t])
+            })
+            .save(root.join(format!("{i}.png")))
+            .unwrap();
+        }
+        root.to_str().unwrap().to_string()
+    };
+    let (data, other) = (folder("library", 2), folder("other", 5));
+    let args = |from: &str| -> Vec<String> {
+        [
+            "bench",
+            "edits",
+            "--data",
+            &data,
+            "--photos",
+            "12",
+            "--bits",
+            "8",
+            "--edit-whitening-from",
+            from,
+            "--device",
+            "cpu",
+            "--json",
+        ]
+        .iter()
+        .map(|a| a.to_string())
+        .collect()
+    };
+    let run = |from: &str| hashlens(&args(from).iter().map(String::as_str).collect::<Vec<_>>());
+    let v = json(&run(&other));
+    assert!(
+        v["model"]
+            .as_str()
+            .unwrap()
+            .contains("after an edit whitening"),
+        "{}",
+        v["model"]
+    );
+    assert_eq!(v["edits"].as_object().unwrap().len(), 15);
+    let refused = run(&data);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("other photos than the benchmark's"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+}
+
 fn write(dir: &Path, name: &str, text: &str) -> String {
     let p = dir.join(name);
     std::fs::write(&p, text).unwrap();

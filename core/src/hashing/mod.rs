@@ -114,6 +114,64 @@ impl LinearHash {
         })
     }
 
+    /// [`LinearHash::itq`] after a whitening learned from edits (Radenović, Tolias & Chum's learned
+    /// whitening, TPAMI 2018): `pairs` are rows of features of photos (`originals`) and of edited copies
+    /// of them (`copies`, the same order); the features are first scaled by `C^(−1/2)`, `C` the
+    /// covariance of the copies' shifts `copy − original` shrunk toward its mean eigenvalue by `shrink`
+    /// (0: none, 1: half way), so that directions in which edits move a photo count for less, then PCA
+    /// and ITQ on the photos `features` as usual. The result is one `d × K` projection like any other.
+    #[allow(clippy::too_many_arguments)]
+    pub fn itq_edit_whitened(
+        features: &[f32],
+        originals: &[f32],
+        copies: &[f32],
+        dim: usize,
+        bits: usize,
+        iterations: usize,
+        seed: u64,
+        shrink: f64,
+    ) -> Result<Self, FitError> {
+        let x = matrix(features, dim, bits, bits + 1)?;
+        let a = matrix(originals, dim, bits, 1)?;
+        let b = matrix(copies, dim, bits, 1)?;
+        if a.nrows() != b.nrows() {
+            return Err(FitError::Ragged {
+                values: copies.len(),
+                dim,
+            });
+        }
+        let shifts = b - a;
+        let c = shifts.transpose() * &shifts / shifts.nrows() as f64;
+        let eig = SymmetricEigen::new(c);
+        let floor = eig.eigenvalues.mean() * shrink.clamp(0.0, 1e6) + 1e-12;
+        let scale = DVector::from_iterator(
+            dim,
+            eig.eigenvalues
+                .iter()
+                .map(|&l| 1.0 / (l.max(0.0) + floor).sqrt()),
+        );
+        let whitening =
+            &eig.eigenvectors * DMatrix::from_diagonal(&scale) * eig.eigenvectors.transpose();
+        let n = x.nrows();
+        let mean = column_mean(&x);
+        let centred = DMatrix::from_fn(n, dim, |i, j| x[(i, j)] - mean[j]) * &whitening;
+        let cov = centred.transpose() * &centred / (n as f64 - 1.0);
+        let eig = SymmetricEigen::new(cov);
+        let mut order: Vec<usize> = (0..dim).collect();
+        order.sort_by(|&a, &b| eig.eigenvalues[b].total_cmp(&eig.eigenvalues[a]));
+        let pca = DMatrix::from_fn(dim, bits, |i, k| eig.eigenvectors[(i, order[k])]);
+        let rotation = itq_rotation(&(&centred * &pca), iterations, seed);
+        let p = whitening * pca * rotation;
+        Ok(Self {
+            dim,
+            bits,
+            mean: mean.iter().map(|&m| m as f32).collect(),
+            projection: (0..dim * bits)
+                .map(|r| p[(r / bits, r % bits)] as f32)
+                .collect(),
+        })
+    }
+
     /// Codes for rows of features (`n × dim`, row-major).
     pub fn encode(&self, features: &[f32]) -> Result<CodeBook, FitError> {
         if !features.len().is_multiple_of(self.dim) {

@@ -101,3 +101,42 @@ fn bad_shapes_are_errors() {
     assert!(LinearHash::lsh(&x, 32, 12, 0).is_err());
     assert!(LinearHash::lsh(&x[..31], 32, 16, 0).is_err());
 }
+
+/// Sixteen dimensions: photos differ by 8 "content" ones (spread ±1) which edits leave alone, and by 8
+/// "noise" ones (spread ±3, more variance) which an edit redraws. Plain PCA + ITQ codes the noise, so an
+/// edited copy's code is another photo's; the edit-whitened fit codes the content, so a copy keeps its
+/// original's code exactly.
+#[test]
+fn edit_whitening_codes_what_edits_leave_alone() {
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let (n, half) = (200, 8);
+    let mut originals = Vec::new();
+    let mut copies = Vec::new();
+    for _ in 0..n {
+        let content: Vec<f32> = (0..half).map(|_| rng.random_range(-1.0..1.0)).collect();
+        let noise = |rng: &mut ChaCha8Rng| -> Vec<f32> {
+            (0..half).map(|_| rng.random_range(-3.0..3.0)).collect()
+        };
+        originals.extend(content.iter().copied().chain(noise(&mut rng)));
+        copies.extend(content.iter().copied().chain(noise(&mut rng)));
+    }
+    let flipped = |h: &LinearHash| -> f64 {
+        let (a, b) = (h.encode(&originals).unwrap(), h.encode(&copies).unwrap());
+        (0..n)
+            .map(|i| a.get(i).hamming(&b.get(i)).unwrap() as f64)
+            .sum::<f64>()
+            / n as f64
+    };
+    let plain = LinearHash::itq(&originals, 2 * half, half, 50, 0).unwrap();
+    let whitened =
+        LinearHash::itq_edit_whitened(&originals, &originals, &copies, 2 * half, half, 50, 0, 0.01)
+            .unwrap();
+    // (Finite samples correlate content and noise a little, so a trace of noise stays in the codes.)
+    let (p, w) = (flipped(&plain), flipped(&whitened));
+    assert!(p > 2.0 && w < 0.1, "plain {p} bits, whitened {w} bits");
+    // Pairs of another length are refused.
+    assert!(
+        LinearHash::itq_edit_whitened(&originals, &originals, &copies[16..], 16, 8, 5, 0, 0.1)
+            .is_err()
+    );
+}

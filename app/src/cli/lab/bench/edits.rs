@@ -24,10 +24,13 @@ use hashlens_core::dataset::{folder_classes, scan_images};
 use hashlens_core::eval::{
     CALIBRATED_PRECISION, EditPairs, EitherScore, TwoSignalPairs, VerdictRule, VerdictScore,
 };
+use hashlens_core::hashing::LinearHash;
 use hashlens_core::index::{
     CodeIndex, DEFAULT_ARCH, IndexJob, ModelChoice, index_model, update_index,
 };
 use hashlens_core::model::encode::encode_photos;
+use hashlens_core::model::features::extract_features;
+use hashlens_core::model::{HashModel, HeadKind, Provenance};
 use hashlens_core::photo::edit::{Edit, as_jpeg};
 use hashlens_core::photo::perceptual::{phash, phash_turns};
 use hashlens_core::photo::{DecodeLimits, decode_file};
@@ -53,6 +56,14 @@ pub struct EditsBench {
     /// Where the originals and edited copies are written (kept); default: a temporary folder.
     #[arg(long)]
     work: Option<PathBuf>,
+    /// Instead of the plain default, fit PCA + ITQ after a whitening learned from the edits of these
+    /// other photos (as many as `--photos`, edited the same fifteen ways): edit-shifted directions count
+    /// for less (`LinearHash::itq_edit_whitened`).
+    #[arg(long, value_name = "DIR", conflicts_with = "model")]
+    edit_whitening_from: Option<PathBuf>,
+    /// With --edit-whitening-from: how far the shifts' covariance is shrunk toward its mean eigenvalue.
+    #[arg(long, default_value_t = 0.1, value_parser = crate::cli::args::parse_weight)]
+    shrink: f64,
     /// Write the model with the near-duplicate threshold calibrated here saved in it (its verdicts in
     /// the app then use it and say what it was measured on).
     #[arg(long, value_name = "MODEL")]
@@ -141,9 +152,19 @@ pub fn run(b: EditsBench) -> anyhow::Result<()> {
     let device = b.device.open()?;
 
     // The originals become a library, indexed as the app and `hashlens index` do.
+    let whitened = match &b.edit_whitening_from {
+        Some(from) => Some(edit_whitened_model(
+            &b,
+            from,
+            &sample,
+            &work,
+            &device.device,
+        )?),
+        None => None,
+    };
     let mut job = IndexJob::new(
         &originals,
-        match &b.model {
+        match whitened.as_ref().or(b.model.as_ref()) {
             Some(m) => ModelChoice::File(m.clone()),
             None => ModelChoice::Default {
                 arch: DEFAULT_ARCH,
@@ -386,6 +407,98 @@ fn write_sample(
         written.push(path);
     }
     Ok((written, classes))
+}
+
+/// Features (default backbone) of `count` photos of `from` and of their copies under every edit, written
+/// into `work`: `(originals, copies)`, each original's row repeated once per edit so that row `r` of the
+/// one pairs with row `r` of the other. What an edit whitening is learned from
+/// (`LinearHash::itq_edit_whitened`).
+pub(super) fn edit_pairs(
+    from: &Path,
+    work: &Path,
+    count: usize,
+    device: &burn::tensor::Device,
+) -> anyhow::Result<(Vec<f32>, Vec<f32>)> {
+    let (their_originals, _) = write_sample(from, work, count)?;
+    eprintln!(
+        "learning the edit whitening from {} photos of {} and their edits…",
+        their_originals.len(),
+        from.display()
+    );
+    let base = default_features(&their_originals, device)?;
+    let (mut originals, mut copies) = (Vec::new(), Vec::new());
+    for edit in Edit::ALL {
+        let paths: Vec<PathBuf> = (0..their_originals.len())
+            .map(|i| edited_path(work, edit, i))
+            .collect();
+        copies.extend(default_features(&paths, device)?);
+        originals.extend_from_slice(&base);
+    }
+    Ok((originals, copies))
+}
+
+/// The default backbone's features of the photos at `paths`, row after row.
+fn default_features(paths: &[PathBuf], device: &burn::tensor::Device) -> anyhow::Result<Vec<f32>> {
+    let backbone = DEFAULT_ARCH.pretrained(device)?;
+    let inference = backbone.for_inference(device);
+    let rows = extract_features(
+        paths,
+        &DEFAULT_ARCH.preprocess(),
+        32,
+        device,
+        &AtomicBool::new(false),
+        |x| inference.features(x),
+        |_, _| {},
+    );
+    let mut out = Vec::with_capacity(paths.len() * DEFAULT_ARCH.feature_dim());
+    for (row, path) in rows.into_iter().zip(paths) {
+        let row = row.context("never cancelled")?;
+        out.extend(row.with_context(|| format!("cannot read {}", path.display()))?);
+    }
+    Ok(out)
+}
+
+/// PCA + ITQ fitted on the `sample` photos' features after the whitening learned from `from`'s photos
+/// and their edited copies, written to the work folder; its path.
+fn edit_whitened_model(
+    b: &EditsBench,
+    from: &Path,
+    sample: &[PathBuf],
+    work: &Path,
+    device: &burn::tensor::Device,
+) -> anyhow::Result<PathBuf> {
+    if from.canonicalize().ok() == b.data.canonicalize().ok() {
+        bail!("the edit whitening must be learned from other photos than the benchmark's");
+    }
+    let (originals, copies) = edit_pairs(from, &work.join("whitening"), b.photos, device)?;
+    let library = default_features(sample, device)?;
+    let hash = LinearHash::itq_edit_whitened(
+        &library,
+        &originals,
+        &copies,
+        DEFAULT_ARCH.feature_dim(),
+        b.bits,
+        50,
+        0,
+        b.shrink,
+    )?;
+    let provenance = Provenance {
+        description: format!(
+            "PCA + ITQ, {} bits, after an edit whitening (shrink {}) learned from {} edited copies of photos of {}",
+            b.bits,
+            b.shrink,
+            copies.len() / DEFAULT_ARCH.feature_dim(),
+            from.display()
+        ),
+        software: concat!("hashlens ", env!("CARGO_PKG_VERSION")).into(),
+        seed: 0,
+        images: sample.len(),
+        settings: serde_json::json!({ "itq_iterations": 50, "edit_whitening_shrink": b.shrink }),
+    };
+    let model = HashModel::linear(DEFAULT_ARCH, HeadKind::Itq, &hash, provenance, device)?;
+    let path = work.join("edit-whitened.hlmodel");
+    model.save(&path)?;
+    Ok(path)
 }
 
 /// Where photo `i`'s copy under `edit` is written.

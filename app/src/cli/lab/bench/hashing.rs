@@ -48,6 +48,15 @@ pub struct HashingBench {
     /// Images per network batch.
     #[arg(long, default_value_t = 32)]
     batch: usize,
+    /// Also fit PCA + ITQ after a whitening learned from edited copies of N photos of this folder
+    /// (`pca-itq-edit-whitened`; edited the fifteen ways of `bench edits`), N = --edit-whitening-photos.
+    #[arg(long, value_name = "DIR")]
+    edit_whitening_from: Option<PathBuf>,
+    #[arg(long, default_value_t = 200)]
+    edit_whitening_photos: usize,
+    /// How far the edit shifts' covariance is shrunk toward its mean eigenvalue.
+    #[arg(long, default_value_t = 0.1, value_parser = crate::cli::args::parse_weight)]
+    shrink: f64,
     #[arg(long)]
     json: bool,
 }
@@ -144,6 +153,16 @@ pub fn run(b: HashingBench) -> anyhow::Result<()> {
         .collect();
     fit_sizes.sort_unstable();
     fit_sizes.dedup();
+    let temp = tempfile::tempdir().context("cannot make a work folder")?;
+    let pairs = match &b.edit_whitening_from {
+        Some(from) => Some(super::edits::edit_pairs(
+            from,
+            temp.path(),
+            b.edit_whitening_photos,
+            &device.device,
+        )?),
+        None => None,
+    };
     let mut results = Vec::new();
     for &bits in &b.bits {
         // ITQ's PCA needs more photos than bits (the index falls back to LSH below that).
@@ -156,6 +175,14 @@ pub fn run(b: HashingBench) -> anyhow::Result<()> {
                     LinearHash::itq_with(fit, dim, bits, 50, b.seed, true)?,
                 ));
                 hashes.push(("lsh", LinearHash::lsh(fit, dim, bits, b.seed)?));
+                if let Some((originals, copies)) = &pairs {
+                    hashes.push((
+                        "pca-itq-edit-whitened",
+                        LinearHash::itq_edit_whitened(
+                            fit, originals, copies, dim, bits, 50, b.seed, b.shrink,
+                        )?,
+                    ));
+                }
             }
             for (method, hash) in hashes {
                 let r = evaluate(&hash.encode(&db)?, &dbl, &hash.encode(&q)?, &ql, &cfg)?;
