@@ -259,6 +259,18 @@ fn bench_edits_fits_an_edit_whitened_default_from_other_photos() {
     assert_eq!(v["edits"].as_object().unwrap().len(), 15);
     let refused = run(&data);
     assert!(!refused.status.success());
+    let unknown = hashlens(&[
+        "bench",
+        "edits",
+        "--data",
+        &data,
+        "--edit-whitening-from",
+        &other,
+        "--whitening-edits",
+        "jpeg_q50,sepia",
+    ]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("\"sepia\" is not an edit"));
     assert!(
         String::from_utf8_lossy(&refused.stderr).contains("other photos than the benchmark's"),
         "{}",

@@ -64,6 +64,10 @@ pub struct EditsBench {
     /// With --edit-whitening-from: how far the shifts' covariance is shrunk toward its mean eigenvalue.
     #[arg(long, default_value_t = 0.1, value_parser = crate::cli::args::parse_weight)]
     shrink: f64,
+    /// With --edit-whitening-from: learn it from these edits only (names as in the report; default:
+    /// all fifteen), to see whether it carries over to edits it was not learned from.
+    #[arg(long, value_delimiter = ',', value_parser = parse_edit)]
+    whitening_edits: Vec<Edit>,
     /// Write the model with the near-duplicate threshold calibrated here saved in it (its verdicts in
     /// the app then use it and say what it was measured on).
     #[arg(long, value_name = "MODEL")]
@@ -417,6 +421,7 @@ pub(super) fn edit_pairs(
     from: &Path,
     work: &Path,
     count: usize,
+    edits: &[Edit],
     device: &burn::tensor::Device,
 ) -> anyhow::Result<(Vec<f32>, Vec<f32>)> {
     let (their_originals, _) = write_sample(from, work, count)?;
@@ -427,7 +432,12 @@ pub(super) fn edit_pairs(
     );
     let base = default_features(&their_originals, device)?;
     let (mut originals, mut copies) = (Vec::new(), Vec::new());
-    for edit in Edit::ALL {
+    let edits = if edits.is_empty() {
+        &Edit::ALL[..]
+    } else {
+        edits
+    };
+    for &edit in edits {
         let paths: Vec<PathBuf> = (0..their_originals.len())
             .map(|i| edited_path(work, edit, i))
             .collect();
@@ -470,7 +480,13 @@ fn edit_whitened_model(
     if from.canonicalize().ok() == b.data.canonicalize().ok() {
         bail!("the edit whitening must be learned from other photos than the benchmark's");
     }
-    let (originals, copies) = edit_pairs(from, &work.join("whitening"), b.photos, device)?;
+    let (originals, copies) = edit_pairs(
+        from,
+        &work.join("whitening"),
+        b.photos,
+        &b.whitening_edits,
+        device,
+    )?;
     let library = default_features(sample, device)?;
     let hash = LinearHash::itq_edit_whitened(
         &library,
@@ -499,6 +515,17 @@ fn edit_whitened_model(
     let path = work.join("edit-whitened.hlmodel");
     model.save(&path)?;
     Ok(path)
+}
+
+/// An edit by its name in the report (`jpeg_q50`, `rotate_5`, …).
+fn parse_edit(name: &str) -> Result<Edit, String> {
+    Edit::ALL
+        .into_iter()
+        .find(|e| e.name() == name)
+        .ok_or_else(|| {
+            let names: Vec<&str> = Edit::ALL.iter().map(|e| e.name()).collect();
+            format!("{name:?} is not an edit: {}", names.join(", "))
+        })
 }
 
 /// Where photo `i`'s copy under `edit` is written.

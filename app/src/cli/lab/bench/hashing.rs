@@ -159,6 +159,7 @@ pub fn run(b: HashingBench) -> anyhow::Result<()> {
             from,
             temp.path(),
             b.edit_whitening_photos,
+            &[],
             &device.device,
         )?),
         None => None,
