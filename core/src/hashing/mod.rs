@@ -86,40 +86,16 @@ impl LinearHash {
         whiten: bool,
     ) -> Result<Self, FitError> {
         let x = matrix(features, dim, bits, bits + 1)?;
-        let n = x.nrows();
-        let mean = column_mean(&x);
-        let centred = DMatrix::from_fn(n, dim, |i, j| x[(i, j)] - mean[j]);
-        let cov = centred.transpose() * &centred / (n as f64 - 1.0);
-        let eig = SymmetricEigen::new(cov);
-        let mut order: Vec<usize> = (0..dim).collect();
-        order.sort_by(|&a, &b| eig.eigenvalues[b].total_cmp(&eig.eigenvalues[a]));
-        let scale = |k: usize| {
-            if whiten {
-                1.0 / eig.eigenvalues[order[k]].max(1e-12).sqrt()
-            } else {
-                1.0
-            }
-        };
-        let pca = DMatrix::from_fn(dim, bits, |i, k| eig.eigenvectors[(i, order[k])] * scale(k));
-        let v = &centred * &pca;
-        let rotation = itq_rotation(&v, iterations, seed);
-        let p = pca * rotation;
-        Ok(Self {
-            dim,
-            bits,
-            mean: mean.iter().map(|&m| m as f32).collect(),
-            projection: (0..dim * bits)
-                .map(|r| p[(r / bits, r % bits)] as f32)
-                .collect(),
-        })
+        Ok(pca_itq(&x, None, bits, iterations, seed, whiten))
     }
 
     /// [`LinearHash::itq`] after a whitening learned from edits (Radenović, Tolias & Chum's learned
-    /// whitening, TPAMI 2018): `pairs` are rows of features of photos (`originals`) and of edited copies
-    /// of them (`copies`, the same order); the features are first scaled by `C^(−1/2)`, `C` the
-    /// covariance of the copies' shifts `copy − original` shrunk toward its mean eigenvalue by `shrink`
-    /// (0: none, 1: half way), so that directions in which edits move a photo count for less, then PCA
-    /// and ITQ on the photos `features` as usual. The result is one `d × K` projection like any other.
+    /// whitening, TPAMI 2018): `originals` and `copies` are rows of features of photos and of edited
+    /// copies of them (row `r` of one pairs with row `r` of the other). The features are first scaled by
+    /// `C^(−1/2)`, `C` the covariance of the shifts `copy − original` with `shrink` times its mean
+    /// eigenvalue added to every eigenvalue (0: none), so that directions in which edits move a photo
+    /// count for less; then PCA and ITQ on `features` as usual. The result is one `d × K` projection like
+    /// any other (measured in `benchmarks/results/edits-levers.md` §9).
     #[allow(clippy::too_many_arguments)]
     pub fn itq_edit_whitened(
         features: &[f32],
@@ -152,24 +128,7 @@ impl LinearHash {
         );
         let whitening =
             &eig.eigenvectors * DMatrix::from_diagonal(&scale) * eig.eigenvectors.transpose();
-        let n = x.nrows();
-        let mean = column_mean(&x);
-        let centred = DMatrix::from_fn(n, dim, |i, j| x[(i, j)] - mean[j]) * &whitening;
-        let cov = centred.transpose() * &centred / (n as f64 - 1.0);
-        let eig = SymmetricEigen::new(cov);
-        let mut order: Vec<usize> = (0..dim).collect();
-        order.sort_by(|&a, &b| eig.eigenvalues[b].total_cmp(&eig.eigenvalues[a]));
-        let pca = DMatrix::from_fn(dim, bits, |i, k| eig.eigenvectors[(i, order[k])]);
-        let rotation = itq_rotation(&(&centred * &pca), iterations, seed);
-        let p = whitening * pca * rotation;
-        Ok(Self {
-            dim,
-            bits,
-            mean: mean.iter().map(|&m| m as f32).collect(),
-            projection: (0..dim * bits)
-                .map(|r| p[(r / bits, r % bits)] as f32)
-                .collect(),
-        })
+        Ok(pca_itq(&x, Some(whitening), bits, iterations, seed, false))
     }
 
     /// Codes for rows of features (`n × dim`, row-major).
@@ -192,6 +151,50 @@ impl LinearHash {
             projected.extend_from_slice(&row);
         }
         Ok(CodeBook::from_signs(self.bits, &projected)?)
+    }
+}
+
+/// PCA + ITQ on the rows of `x` (`n × d`): centred, multiplied by `pre` (`d × d`) when given, projected
+/// on the top-`bits` principal directions (each scaled to unit variance when `whiten`), then rotated by
+/// ITQ; the hash's projection is `pre · pca · rotation`.
+fn pca_itq(
+    x: &DMatrix<f64>,
+    pre: Option<DMatrix<f64>>,
+    bits: usize,
+    iterations: usize,
+    seed: u64,
+    whiten: bool,
+) -> LinearHash {
+    let (n, dim) = x.shape();
+    let mean = column_mean(x);
+    let mut centred = DMatrix::from_fn(n, dim, |i, j| x[(i, j)] - mean[j]);
+    if let Some(pre) = &pre {
+        centred *= pre;
+    }
+    let cov = centred.transpose() * &centred / (n as f64 - 1.0);
+    let eig = SymmetricEigen::new(cov);
+    let mut order: Vec<usize> = (0..dim).collect();
+    order.sort_by(|&a, &b| eig.eigenvalues[b].total_cmp(&eig.eigenvalues[a]));
+    let scale = |k: usize| {
+        if whiten {
+            1.0 / eig.eigenvalues[order[k]].max(1e-12).sqrt()
+        } else {
+            1.0
+        }
+    };
+    let pca = DMatrix::from_fn(dim, bits, |i, k| eig.eigenvectors[(i, order[k])] * scale(k));
+    let rotation = itq_rotation(&(&centred * &pca), iterations, seed);
+    let p = match pre {
+        Some(pre) => pre * pca * rotation,
+        None => pca * rotation,
+    };
+    LinearHash {
+        dim,
+        bits,
+        mean: mean.iter().map(|&m| m as f32).collect(),
+        projection: (0..dim * bits)
+            .map(|r| p[(r / bits, r % bits)] as f32)
+            .collect(),
     }
 }
 
