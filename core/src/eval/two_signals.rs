@@ -33,6 +33,14 @@ pub struct EitherScore {
     pub false_match_rate: f64,
 }
 
+impl EitherScore {
+    /// Whether the rule calls a pair at these distances near-duplicates.
+    pub fn covers(&self, code: u32, perceptual: u32) -> bool {
+        self.code_within.is_some_and(|t| code <= t)
+            || self.perceptual_within.is_some_and(|t| perceptual <= t)
+    }
+}
+
 impl TwoSignalPairs {
     pub fn new(code_bits: usize, perceptual_bits: usize) -> Self {
         let cells = (code_bits + 1) * (perceptual_bits + 1);
@@ -69,25 +77,25 @@ impl TwoSignalPairs {
     /// The rule with these thresholds (`None`: the signal says nothing).
     pub fn score(&self, code_within: Option<u32>, perceptual_within: Option<u32>) -> EitherScore {
         let width = self.perceptual_bits + 1;
-        let inside = |a: usize, b: usize| {
-            code_within.is_some_and(|t| a <= t as usize)
-                || perceptual_within.is_some_and(|t| b <= t as usize)
+        let mut rule = EitherScore {
+            code_within,
+            perceptual_within,
+            precision: 0.0,
+            recall: 0.0,
+            false_match_rate: 0.0,
         };
         let (mut right, mut wrong) = (0, 0);
         for (cell, (&o, &x)) in self.own.iter().zip(&self.other).enumerate() {
-            if inside(cell / width, cell % width) {
+            if rule.covers((cell / width) as u32, (cell % width) as u32) {
                 right += o;
                 wrong += x;
             }
         }
         let others: usize = self.other.iter().sum();
-        EitherScore {
-            code_within,
-            perceptual_within,
-            precision: super::verdict::precision(right, wrong),
-            recall: right as f64 / self.copies.max(1) as f64,
-            false_match_rate: wrong as f64 / others.max(1) as f64,
-        }
+        rule.precision = super::verdict::precision(right, wrong);
+        rule.recall = right as f64 / self.copies.max(1) as f64;
+        rule.false_match_rate = wrong as f64 / others.max(1) as f64;
+        rule
     }
 
     /// Of every pair of thresholds (each signal may also be left out), the one with the highest recall

@@ -32,7 +32,7 @@ use hashlens_core::model::encode::encode_photos;
 use hashlens_core::model::features::extract_features;
 use hashlens_core::model::{HashModel, HeadKind, Provenance};
 use hashlens_core::photo::edit::{Edit, as_jpeg};
-use hashlens_core::photo::perceptual::{phash, phash_turns};
+use hashlens_core::photo::perceptual::phash_turns;
 use hashlens_core::photo::{DecodeLimits, decode_file};
 use hashlens_core::{CodeBook, HashCode};
 use serde::Serialize;
@@ -198,18 +198,22 @@ pub fn run(b: EditsBench) -> anyhow::Result<()> {
         ));
     let mut pairs = EditPairs::new(bits);
     let near_within = rule.near_duplicate_within();
-    // pHash of each original and each copy as the files were written, for the perceptual verdicts.
-    let phashes = |paths: &[PathBuf]| -> anyhow::Result<Vec<HashCode>> {
+    // pHash of each original and each copy as the files were written (and of the copy's turns and
+    // mirror images), for the perceptual verdicts.
+    let phash_turns_of = |paths: &[PathBuf]| -> anyhow::Result<Vec<[HashCode; 8]>> {
         paths
             .iter()
             .map(|p| {
                 decode_file(p, &DecodeLimits::default())
-                    .map(|img| phash(&img))
+                    .map(|img| phash_turns(&img))
                     .with_context(|| format!("cannot read {}", p.display()))
             })
             .collect()
     };
-    let original_phashes = phashes(&sample)?;
+    let original_phashes: Vec<HashCode> = phash_turns_of(&sample)?
+        .into_iter()
+        .map(|[as_it_is, ..]| as_it_is)
+        .collect();
     let mut phash_pairs = EditPairs::new(64);
     let mut both = TwoSignalPairs::new(bits, 64);
     let mut both_turns = TwoSignalPairs::new(bits, 64);
@@ -232,14 +236,7 @@ pub fn run(b: EditsBench) -> anyhow::Result<()> {
         .map(|c| c.expect("never cancelled"))
         .collect::<Result<_, _>>()?;
         // Each copy's pHash as it is (the first of its turns), and of its turns and mirror images.
-        let copy_turns: Vec<[HashCode; 8]> = paths
-            .iter()
-            .map(|p| {
-                decode_file(p, &DecodeLimits::default())
-                    .map(|img| phash_turns(&img))
-                    .with_context(|| format!("cannot read {}", p.display()))
-            })
-            .collect::<anyhow::Result<_>>()?;
+        let copy_turns = phash_turns_of(&paths)?;
         let copy_phashes: Vec<&HashCode> = copy_turns.iter().map(|t| &t[0]).collect();
         let mut own = Vec::with_capacity(codes.len());
         let mut own_phash = Vec::with_capacity(codes.len());
@@ -309,13 +306,7 @@ pub fn run(b: EditsBench) -> anyhow::Result<()> {
     let code_or_phash_any_turn = both_turns.best_either(CALIBRATED_PRECISION);
     let share = |rule: &Option<EitherScore>, own: &[(u32, u32)]| {
         rule.as_ref().map_or(0.0, |r| {
-            let found = own
-                .iter()
-                .filter(|&&(d, p)| {
-                    r.code_within.is_some_and(|t| d <= t)
-                        || r.perceptual_within.is_some_and(|t| p <= t)
-                })
-                .count();
+            let found = own.iter().filter(|&&(d, p)| r.covers(d, p)).count();
             found as f64 / own.len().max(1) as f64
         })
     };
