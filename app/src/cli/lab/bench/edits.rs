@@ -33,7 +33,7 @@ use hashlens_core::model::features::extract_features;
 use hashlens_core::model::{HashModel, HeadKind, Provenance};
 use hashlens_core::photo::edit::{Edit, as_jpeg};
 use hashlens_core::photo::perceptual::phash_turns;
-use hashlens_core::photo::{DecodeLimits, decode_file};
+use hashlens_core::photo::{DecodeLimits, decode_at_least, decode_file};
 use hashlens_core::{CodeBook, HashCode};
 use serde::Serialize;
 
@@ -204,7 +204,9 @@ pub fn run(b: EditsBench) -> anyhow::Result<()> {
         paths
             .iter()
             .map(|p| {
-                decode_file(p, &DecodeLimits::default())
+                // pHash looks at 32 × 32: a JPEG is decoded at the reduced size that still covers 256
+                // pixels (as the encoder decodes it), which is the whole photo below that.
+                decode_at_least(p, &DecodeLimits::default(), Some(256))
                     .map(|img| phash_turns(&img))
                     .with_context(|| format!("cannot read {}", p.display()))
             })
