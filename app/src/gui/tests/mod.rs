@@ -757,17 +757,8 @@ fn the_default_can_be_fitted_at_128_bits_from_the_model_tab() {
     let mut harness = app();
     open_indexed(&mut harness, &root);
     harness.run_steps(2);
-    assert_eq!(
-        harness
-            .state()
-            .library()
-            .unwrap()
-            .index
-            .as_ref()
-            .unwrap()
-            .bits(),
-        64
-    );
+    let lib = harness.state().library().unwrap();
+    assert_eq!(lib.index.as_ref().unwrap().bits(), 64);
     harness.get_by_label("Model").click();
     harness.run_steps(2);
     harness.get_by_label("code length").click();
