@@ -11,8 +11,8 @@ use hashlens_core::index::{
     CodeIndex, IndexEvent, IndexJob, IndexReport, IndexedPhoto, Journal, ModelChoice, encode_photo,
     model_path_for, update_index,
 };
-use hashlens_core::model::reference::reference_model;
-use hashlens_core::model::{BackboneArch, HashModel, HeadKind};
+use hashlens_core::model::reference::{reference_model, shipped_edit_whitening};
+use hashlens_core::model::{BackboneArch, CodePurpose, HashModel, HeadKind};
 use image::{ImageFormat, Rgb, RgbImage};
 
 /// A photo-like image: a seeded mix of gradients and blobs, different for each `seed`.
@@ -42,6 +42,7 @@ fn default_model(bits: usize) -> ModelChoice {
         arch: BackboneArch::MobilenetV2,
         bits,
         refit: false,
+        purpose: CodePurpose::Similar,
     }
 }
 
@@ -674,4 +675,64 @@ fn a_folder_too_small_for_its_own_fit_gets_the_shipped_reference() {
             ..
         }
     )));
+}
+
+/// `P` (`d × K`, row-major) has orthonormal columns after `pre` (`d × d`): `(pre · P)ᵀ (pre · P) = I`.
+fn orthonormal_after(pre: &nalgebra::DMatrix<f64>, projection: &[f32], d: usize, k: usize) -> bool {
+    let p = nalgebra::DMatrix::from_row_iterator(d, k, projection.iter().map(|&x| x as f64));
+    let q = pre * p;
+    ((q.transpose() * q) - nalgebra::DMatrix::identity(k, k)).amax() < 1e-3
+}
+
+/// Codes for finding copies are PCA + ITQ in the space the shipped edit whitening `W` makes: their
+/// projection is `W` times orthonormal columns (a plain fit's columns are orthonormal themselves). An
+/// index keeps a default of the purpose it was asked for, and fits anew when asked for the other.
+#[test]
+fn codes_for_copies_are_fitted_after_the_shipped_whitening_and_kept_per_purpose() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("photos");
+    folder_of(20, &root);
+    let index = dir.path().join("copies.hlindex");
+    let copies = |refit| ModelChoice::Default {
+        arch: BackboneArch::MobilenetV2,
+        bits: 8,
+        refit,
+        purpose: CodePurpose::Copies,
+    };
+    let (first, events) = run(&job(&root, &index, copies(false)));
+    assert_eq!(first.encoded, 20);
+    assert!(events.iter().any(|e| matches!(
+        e,
+        IndexEvent::Model {
+            fitted: true,
+            purpose: CodePurpose::Copies,
+            ..
+        }
+    )));
+    let model = HashModel::load(&model_path_for(&index), &cpu().device).unwrap();
+    assert_eq!(model.config.head, HeadKind::ItqEditWhitened);
+    let description = &model.config.provenance.description;
+    assert!(description.contains("for finding copies"), "{description}");
+    let hash = model.linear_hash().unwrap();
+    let whitening = shipped_edit_whitening(BackboneArch::MobilenetV2).unwrap();
+    let w = whitening.matrix();
+    let (d, k) = (hash.dim, hash.bits);
+    let identity = nalgebra::DMatrix::identity(d, d);
+    assert!(!orthonormal_after(&identity, &hash.projection, d, k));
+    assert!(orthonormal_after(
+        &w.try_inverse().unwrap(),
+        &hash.projection,
+        d,
+        k
+    ));
+
+    // The same purpose again: kept. The other purpose: fitted anew, plain PCA + ITQ.
+    let (again, _) = run(&job(&root, &index, copies(false)));
+    assert_eq!((again.encoded, again.kept), (0, 20));
+    let (similar, _) = run(&job(&root, &index, default_model(8)));
+    assert_eq!(similar.encoded, 20);
+    let model = HashModel::load(&model_path_for(&index), &cpu().device).unwrap();
+    assert_eq!(model.config.head, HeadKind::Itq);
+    let plain = model.linear_hash().unwrap();
+    assert!(orthonormal_after(&identity, &plain.projection, d, k));
 }

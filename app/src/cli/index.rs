@@ -7,7 +7,7 @@ use clap::Args;
 use hashlens_core::index::{
     DEFAULT_ARCH, DEFAULT_BITS, IndexEvent, IndexJob, ModelChoice, update_index,
 };
-use hashlens_core::model::BackboneArch;
+use hashlens_core::model::{BackboneArch, CodePurpose};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::args::{DeviceArgs, parse_backbone};
@@ -33,6 +33,11 @@ pub struct IndexArgs {
     /// Fit the default model anew even if the index already has one (re-encodes every photo).
     #[arg(long)]
     refit: bool,
+    /// What the default model's codes are for: `similar` (photos like one) or `copies` (edited copies of
+    /// one: resized, re-saved, cropped, turned, brightened; found more surely, at some cost in finding
+    /// photos of the same kind).
+    #[arg(long, default_value = "similar", value_parser = crate::cli::args::parse_purpose)]
+    codes: CodePurpose,
     #[command(flatten)]
     device: DeviceArgs,
     /// Photos per network batch.
@@ -52,6 +57,7 @@ pub fn index(a: IndexArgs) -> anyhow::Result<()> {
             arch: a.backbone,
             bits: a.bits,
             refit: a.refit,
+            purpose: a.codes,
         },
         path => ModelChoice::File(PathBuf::from(path)),
     };

@@ -17,7 +17,7 @@ use hashlens_core::index::{
     Around, CodeIndex, DEFAULT_ARCH, IndexEvent, IndexJob, IndexReport, ModelChoice, Skipped,
     Stage, encode_photo, index_model, index_path_for,
 };
-use hashlens_core::model::ModelConfig;
+use hashlens_core::model::{CodePurpose, ModelConfig};
 use hashlens_core::train::Method;
 use hashlens_core::{HashCode, Neighbor};
 
@@ -157,6 +157,8 @@ pub enum LibraryCommand {
         refit: bool,
         /// The code length to fit it at.
         bits: usize,
+        /// What its codes are for.
+        purpose: CodePurpose,
     },
     /// Group the near-duplicates again at the tab's radius.
     SearchDuplicatesAgain,
@@ -271,6 +273,8 @@ pub struct Library {
     pub warnings: Vec<String>,
     pub device: String,
     pub model: String,
+    /// What the index's codes are for (its model's head).
+    pub purpose: CodePurpose,
     /// The live index holds the shipped reference's codes, shown while a first index fits this
     /// folder's own (they are replaced when the fit ends).
     pub provisional: bool,
@@ -355,6 +359,7 @@ impl Library {
             warnings: Vec::new(),
             device: String::from("choosing…"),
             model: String::new(),
+            purpose: CodePurpose::Similar,
             provisional: false,
             last_report: None,
             error: None,
@@ -413,12 +418,13 @@ impl Library {
         }
     }
 
-    /// Re-indexes the folder with the built-in default at `bits` bits: fitted anew with `refit` (or
-    /// when the index used another model or length).
+    /// Re-indexes the folder with the built-in default at `bits` bits for `purpose`: fitted anew with
+    /// `refit` (or when the index used another model, length or purpose).
     pub fn use_default(
         &mut self,
         refit: bool,
         bits: usize,
+        purpose: CodePurpose,
         device: DeviceChoice,
         ctx: &egui::Context,
     ) {
@@ -427,6 +433,7 @@ impl Library {
                 arch: DEFAULT_ARCH,
                 bits,
                 refit,
+                purpose,
             };
             self.reindex(device, ctx);
         }
@@ -569,8 +576,10 @@ impl Library {
                 bits,
                 provisional,
                 verdicts,
+                purpose,
                 ..
             } => {
+                self.purpose = purpose;
                 // The rule comes with the model: a first index's model file is not written yet.
                 self.verdicts = Some((fingerprint.clone(), verdicts));
                 self.similar_from = None;
@@ -669,8 +678,12 @@ impl Library {
                     self.use_model(path, self.device_choice, ctx);
                     self.tab = Tab::Photos;
                 }
-                LibraryCommand::UseDefault { refit, bits } => {
-                    self.use_default(refit, bits, self.device_choice, ctx);
+                LibraryCommand::UseDefault {
+                    refit,
+                    bits,
+                    purpose,
+                } => {
+                    self.use_default(refit, bits, purpose, self.device_choice, ctx);
                     self.tab = Tab::Photos;
                 }
                 LibraryCommand::SearchDuplicatesAgain => {

@@ -173,19 +173,28 @@ pub fn show(lib: &mut Library, ui: &mut egui::Ui) -> LibraryIntent {
             let out = lib.trained_model_path(settings.method, settings.bits);
             let device = lib.device_choice;
             let photos = lib.index.as_ref().map_or(&[][..], |i| i.photos());
-            let bits = lib.index.as_ref().map_or(DEFAULT_BITS, |i| i.bits());
+            let codes = (
+                lib.index.as_ref().map_or(DEFAULT_BITS, |i| i.bits()),
+                lib.purpose,
+            );
             let shown = egui::ScrollArea::vertical()
                 .id_salt("model-tab")
                 .show(ui, |ui| {
                     lib.model_panel
-                        .show(ui, &lib.folder, &lib.model, bits, photos, out, device)
+                        .show(ui, &lib.folder, &lib.model, codes, photos, out, device)
                 })
                 .inner;
             match shown {
                 ModelIntent::UseModel(path) => commands.push(LibraryCommand::UseModel(path)),
-                ModelIntent::UseDefault { refit, bits } => {
-                    commands.push(LibraryCommand::UseDefault { refit, bits })
-                }
+                ModelIntent::UseDefault {
+                    refit,
+                    bits,
+                    purpose,
+                } => commands.push(LibraryCommand::UseDefault {
+                    refit,
+                    bits,
+                    purpose,
+                }),
                 ModelIntent::None => {}
             }
         }

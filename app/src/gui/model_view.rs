@@ -10,6 +10,7 @@ use egui_plot::{Legend, Line, Plot, PlotPoint, PlotPoints, Points, Text};
 use hashlens_core::dataset::folder_classes;
 use hashlens_core::device::DeviceChoice;
 use hashlens_core::index::{DEFAULT_BITS, IndexedPhoto};
+use hashlens_core::model::CodePurpose;
 use hashlens_core::train::{
     Checkpoint, DhdLossConfig, EpochStats, Method, MethodConfig, PseudoLabels, TrainChoice,
     TrainConfig, TrainEvent, TrainJob, TrainMode, ViewPreview,
@@ -162,7 +163,30 @@ pub struct ModelPanel {
     /// The code length the built-in default is fitted at, as the user chose it (`None`: the index's
     /// own length where the default comes in it, else [`DEFAULT_BITS`]).
     pub default_bits: Option<usize>,
+    /// What the built-in default's codes are fitted for, as the user chose it (`None`: what the index's
+    /// codes are for).
+    pub default_purpose: Option<CodePurpose>,
 }
+
+/// What the built-in default's codes can be fitted for, with the hover's words on what each finds and
+/// costs (figures: `benchmarks/results/codes-for-copies.md`, 64 bits).
+pub const DEFAULT_PURPOSES: [(CodePurpose, &str); 2] = [
+    (
+        CodePurpose::Similar,
+        "Photos like this one (recommended): the nearest codes are photos of the same kind of thing. \
+         Edited copies are found too, but a re-saved, brightened, cropped or slightly turned copy finds \
+         its original first in about 94 cases of 100",
+    ),
+    (
+        CodePurpose::Copies,
+        "Copies of this photo: the codes leave out what everyday edits change (a whitening learned from \
+         edits of other photos). At 64 bits a resized, re-saved, mirrored, brightened or framed copy \
+         finds its original first in at least 995 cases of 1,000, a cropped or slightly turned copy in \
+         at least 98 of 100, and the near-duplicate verdict finds 84 % of copies rather than 64 %. The \
+         price: photos of the same kind of thing are hardly nearer than other photos (31 against 32 \
+         bits apart), so \"similar\" results mean less",
+    ),
+];
 
 /// The code lengths the built-in default is offered at (each ships a calibrated near-duplicate verdict),
 /// with what each means for a library, in the hover's words (figures: `benchmarks/results/edits-default.md`).
@@ -197,6 +221,8 @@ pub enum ModelIntent {
         refit: bool,
         /// The code length to fit it at.
         bits: usize,
+        /// What its codes are for.
+        purpose: CodePurpose,
     },
 }
 
@@ -344,15 +370,20 @@ impl ModelPanel {
             })
     }
 
-    /// Draws the tab. `model` describes the index's current model and `bits` its code length; `photos`
-    /// are the library's photos.
+    /// What the built-in default would be fitted for, for an index whose codes are for `current`.
+    pub fn default_purpose(&self, current: CodePurpose) -> CodePurpose {
+        self.default_purpose.unwrap_or(current)
+    }
+
+    /// Draws the tab. `model` describes the index's current model, `codes` its code length and what its
+    /// codes are for; `photos` are the library's photos.
     #[allow(clippy::too_many_arguments)]
     pub fn show(
         &mut self,
         ui: &mut egui::Ui,
         root: &Path,
         model: &str,
-        bits: usize,
+        (bits, purpose): (usize, CodePurpose),
         photos: &[IndexedPhoto],
         out: PathBuf,
         device: DeviceChoice,
@@ -395,6 +426,7 @@ impl ModelPanel {
                 intent = ModelIntent::UseDefault {
                     refit: false,
                     bits: self.default_bits(bits),
+                    purpose: self.default_purpose(purpose),
                 };
             }
             if ui
@@ -409,6 +441,7 @@ impl ModelPanel {
                 intent = ModelIntent::UseDefault {
                     refit: true,
                     bits: self.default_bits(bits),
+                    purpose: self.default_purpose(purpose),
                 };
             }
             let chosen = self.default_bits(bits);
@@ -434,6 +467,34 @@ impl ModelPanel {
                     "The code length of the built-in default. {hover}. A new length takes effect when \
                      you use or fit the default."
                 ));
+        });
+        ui.horizontal(|ui| {
+            let chosen = self.default_purpose(purpose);
+            let hover = DEFAULT_PURPOSES
+                .iter()
+                .find(|&&(p, _)| p == chosen)
+                .map_or("", |&(_, why)| why);
+            egui::ComboBox::from_label("codes for")
+                .selected_text(chosen.label())
+                .show_ui(ui, |ui| {
+                    for &(p, why) in &DEFAULT_PURPOSES {
+                        if ui
+                            .selectable_label(chosen == p, p.label())
+                            .on_hover_text(why)
+                            .clicked()
+                        {
+                            self.default_purpose = Some(p);
+                        }
+                    }
+                })
+                .response
+                .on_hover_text(format!(
+                    "What the built-in default's codes are fitted for. {hover}. A new choice takes \
+                     effect when you use or fit the default."
+                ));
+            if purpose == CodePurpose::Copies {
+                ui.label("(this index's codes are for finding copies)");
+            }
         });
         ui.add_space(8.0);
         ui.heading("Fine-tune a hashing model on this folder");

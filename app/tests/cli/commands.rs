@@ -246,8 +246,27 @@ fn bench_edits_fits_an_edit_whitened_default_from_other_photos() {
         .map(|a| a.to_string())
         .collect()
     };
-    let run = |from: &str| hashlens(&args(from).iter().map(String::as_str).collect::<Vec<_>>());
-    let v = json(&run(&other));
+    let run = |from: &str, extra: &[&str]| {
+        let owned = args(from);
+        let mut all: Vec<&str> = owned.iter().map(String::as_str).collect();
+        all.extend(extra);
+        hashlens(&all)
+    };
+    // Its largest 3 eigenpairs kept and written: a whitening file of the 1,280-wide features.
+    let saved = dir.path().join("whitening.bin");
+    let v = json(&run(
+        &other,
+        &[
+            "--whitening-rank",
+            "3",
+            "--save-edit-whitening",
+            saved.to_str().unwrap(),
+        ],
+    ));
+    let bytes = std::fs::read(&saved).unwrap();
+    assert_eq!(&bytes[..8], b"HLWHITE\n");
+    let field = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+    assert_eq!((field(12), field(16)), (1280, 3), "dim and rank");
     assert!(
         v["model"]
             .as_str()
@@ -257,7 +276,7 @@ fn bench_edits_fits_an_edit_whitened_default_from_other_photos() {
         v["model"]
     );
     assert_eq!(v["edits"].as_object().unwrap().len(), 15);
-    let refused = run(&data);
+    let refused = run(&data, &[]);
     assert!(!refused.status.success());
     let unknown = hashlens(&[
         "bench",

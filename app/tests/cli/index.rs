@@ -644,3 +644,36 @@ fn search_finds_a_folders_index_where_index_and_the_app_put_it() {
     assert_eq!(by_folder["results"].as_array().unwrap().len(), 3);
     assert_eq!(by_folder, search("--index", &index));
 }
+
+/// `--codes copies` fits the default after the shipped edit whitening and says so; an unknown purpose is
+/// refused before any work, naming the two there are.
+#[test]
+fn index_fits_codes_for_finding_copies_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("photos");
+    photos(&root, 20);
+    let index = dir.path().join("photos.hlindex");
+    let mut args = index_args(&root, &index).to_vec();
+    args.extend(["--codes", "copies"]);
+    let out = hashlens(&args);
+    let v = json(&out);
+    assert_eq!(
+        (v["indexed"].as_u64(), v["bits"].as_u64()),
+        (Some(20), Some(16))
+    );
+    let description = v["model_description"].as_str().unwrap();
+    assert!(
+        description.starts_with("PCA + ITQ for finding copies (after a whitening learned from"),
+        "{description}"
+    );
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("for finding copies"), "{log}");
+    *args.last_mut().unwrap() = "duplicates";
+    let refused = hashlens(&args);
+    assert!(!refused.status.success());
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        why.contains("`similar`") && why.contains("`copies`"),
+        "{why}"
+    );
+}

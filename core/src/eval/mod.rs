@@ -21,7 +21,7 @@ mod verdict;
 
 pub use verdict::{
     CALIBRATED_PRECISION, EditPairs, Verdict, VerdictCalibration, VerdictRule, VerdictScore,
-    default_calibration, thousands,
+    copies_calibration, default_calibration, thousands,
 };
 
 pub use labels::{LabelError, Labels};

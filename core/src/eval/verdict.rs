@@ -235,16 +235,37 @@ pub fn thousands(n: u64) -> String {
 /// with, for the code lengths it was measured at (`benchmarks/results/edits-default.md`, `hashlens bench
 /// edits --bits B` on 200 CIFAR-10 test photos upscaled to 256 px); `None` at other lengths.
 pub fn default_calibration(bits: usize) -> Option<VerdictCalibration> {
-    DEFAULT_MEASURED.iter().find(|m| m.0 == bits).map(
+    measured(DEFAULT_MEASURED, bits, "the default model")
+}
+
+/// The calibration the default's codes for finding copies (PCA + ITQ after the shipped edit whitening)
+/// ship with (`benchmarks/results/codes-for-copies.md`, `hashlens bench edits --codes copies --bits B` on
+/// the same 200 photos); `None` at other lengths.
+pub fn copies_calibration(bits: usize) -> Option<VerdictCalibration> {
+    measured(
+        COPIES_MEASURED,
+        bits,
+        "the default's codes for finding copies",
+    )
+}
+
+/// The row of `table` for `bits`, as a calibration measured on the edit benchmark with `model` fitted on
+/// its photos.
+fn measured(
+    table: &[(usize, u32, f64, f64, f64)],
+    bits: usize,
+    model: &str,
+) -> Option<VerdictCalibration> {
+    table.iter().find(|m| m.0 == bits).map(
         |&(_, within, precision, recall, false_match_rate)| VerdictCalibration {
             near_duplicate_within: within,
             precision,
             recall,
             false_match_rate,
             copies: 3000,
-            measured_on: "15 everyday edits of 200 CIFAR-10 photos at 256 px, with the default \
-                          model fitted on them"
-                .into(),
+            measured_on: format!(
+                "15 everyday edits of 200 CIFAR-10 photos at 256 px, with {model} fitted on them"
+            ),
         },
     )
 }
@@ -255,6 +276,14 @@ const DEFAULT_MEASURED: &[(usize, u32, f64, f64, f64)] = &[
     (32, 1, 0.995, 0.354, 8.4e-6),
     (64, 7, 0.995, 0.640, 1.68e-5),
     (128, 21, 0.991, 0.765, 3.35e-5),
+];
+
+/// `hashlens bench edits --codes copies --bits B`'s calibrated thresholds (see [`copies_calibration`]),
+/// as [`DEFAULT_MEASURED`].
+const COPIES_MEASURED: &[(usize, u32, f64, f64, f64)] = &[
+    (32, 1, 0.993, 0.499, 1.84e-5),
+    (64, 10, 0.998, 0.837, 1.01e-5),
+    (128, 33, 0.994, 0.919, 3.02e-5),
 ];
 
 /// The share of a verdict's yeses that are right (1 when it says yes to nothing: it is never wrong).

@@ -17,6 +17,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::code::{CodeBook, CodeError, check_bits};
 
+mod whitening;
+pub use whitening::EditWhitening;
+
 /// `code = sign((x − mean) · projection)`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LinearHash {
@@ -89,46 +92,25 @@ impl LinearHash {
         Ok(pca_itq(&x, None, bits, iterations, seed, whiten))
     }
 
-    /// [`LinearHash::itq`] after a whitening learned from edits (Radenović, Tolias & Chum's learned
-    /// whitening, TPAMI 2018): `originals` and `copies` are rows of features of photos and of edited
-    /// copies of them (row `r` of one pairs with row `r` of the other). The features are first scaled by
-    /// `C^(−1/2)`, `C` the covariance of the shifts `copy − original` with `shrink` times its mean
-    /// eigenvalue added to every eigenvalue (0: none), so that directions in which edits move a photo
-    /// count for less; then PCA and ITQ on `features` as usual. The result is one `d × K` projection like
-    /// any other (measured in `benchmarks/results/edits-levers.md` §9).
-    #[allow(clippy::too_many_arguments)]
-    pub fn itq_edit_whitened(
+    /// [`LinearHash::itq`] after a whitening learned from edits ([`EditWhitening`]): the features are
+    /// scaled by it, then PCA and ITQ on them as usual. The result is one `d × K` projection like any
+    /// other, so encoding costs nothing more (measured in `benchmarks/results/edits-levers.md` §9).
+    pub fn itq_after(
         features: &[f32],
-        originals: &[f32],
-        copies: &[f32],
-        dim: usize,
+        whitening: &EditWhitening,
         bits: usize,
         iterations: usize,
         seed: u64,
-        shrink: f64,
     ) -> Result<Self, FitError> {
-        let x = matrix(features, dim, bits, bits + 1)?;
-        let a = matrix(originals, dim, bits, 1)?;
-        let b = matrix(copies, dim, bits, 1)?;
-        if a.nrows() != b.nrows() {
-            return Err(FitError::Ragged {
-                values: copies.len(),
-                dim,
-            });
-        }
-        let shifts = b - a;
-        let c = shifts.transpose() * &shifts / shifts.nrows() as f64;
-        let eig = SymmetricEigen::new(c);
-        let floor = eig.eigenvalues.mean() * shrink.clamp(0.0, 1e6) + 1e-12;
-        let scale = DVector::from_iterator(
-            dim,
-            eig.eigenvalues
-                .iter()
-                .map(|&l| 1.0 / (l.max(0.0) + floor).sqrt()),
-        );
-        let whitening =
-            &eig.eigenvectors * DMatrix::from_diagonal(&scale) * eig.eigenvectors.transpose();
-        Ok(pca_itq(&x, Some(whitening), bits, iterations, seed, false))
+        let x = matrix(features, whitening.dim, bits, bits + 1)?;
+        Ok(pca_itq(
+            &x,
+            Some(whitening.matrix()),
+            bits,
+            iterations,
+            seed,
+            false,
+        ))
     }
 
     /// Codes for rows of features (`n × dim`, row-major).
@@ -208,6 +190,17 @@ fn matrix(
     if bits > dim {
         return Err(FitError::TooFewDims { bits, dim });
     }
+    rows(features, dim, bits, min_rows)
+}
+
+/// The rows of `features` (`n × dim`) as a matrix, or why they are not at least `min_rows` of them (for
+/// fitting `bits` bits).
+fn rows(
+    features: &[f32],
+    dim: usize,
+    bits: usize,
+    min_rows: usize,
+) -> Result<DMatrix<f64>, FitError> {
     if dim == 0 || !features.len().is_multiple_of(dim) {
         return Err(FitError::Ragged {
             values: features.len(),

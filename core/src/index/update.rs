@@ -29,19 +29,20 @@ use crate::eval::VerdictRule;
 use crate::hashing::LinearHash;
 use crate::model::encode::for_each_encoded;
 use crate::model::features::for_each_batch;
-use crate::model::reference::reference_model;
-use crate::model::{BackboneArch, HashModel, HeadKind, ModelError, Provenance};
+use crate::model::reference::{reference_model, shipped_edit_whitening};
+use crate::model::{BackboneArch, CodePurpose, HashModel, HeadKind, ModelError, Provenance};
 
 /// Which model makes the codes.
 #[derive(Clone, Debug)]
 pub enum ModelChoice {
-    /// The training-free default: ImageNet `arch` features, PCA + ITQ fitted on the folder itself. A model
-    /// already beside the index with the same backbone and length is reused (so codes stay comparable
-    /// across runs) unless `refit`.
+    /// The training-free default: ImageNet `arch` features, PCA + ITQ fitted on the folder itself (after
+    /// the shipped edit whitening for [`CodePurpose::Copies`]). A model already beside the index with the
+    /// same backbone, length and purpose is reused (so codes stay comparable across runs) unless `refit`.
     Default {
         arch: BackboneArch,
         bits: usize,
         refit: bool,
+        purpose: CodePurpose,
     },
     /// A model file (a trained DHD model, or a default model fitted elsewhere).
     File(PathBuf),
@@ -63,6 +64,7 @@ impl ModelChoice {
             arch: DEFAULT_ARCH,
             bits: DEFAULT_BITS,
             refit,
+            purpose: CodePurpose::Similar,
         }
     }
 
@@ -162,6 +164,8 @@ pub enum IndexEvent {
         provisional: bool,
         /// The thresholds of the verdicts on its codes (its calibration, or fixed shares).
         verdicts: VerdictRule,
+        /// What its codes are for.
+        purpose: CodePurpose,
     },
     /// A photo was encoded by the last announced model (callers showing a live index add it: it is
     /// searchable from now on).
@@ -302,6 +306,7 @@ pub fn update_index(
         fitted: fitted.as_ref().is_some_and(|f| !f.reference),
         provisional: false,
         verdicts: model.verdict_rule(),
+        purpose: model.config.head.purpose(),
     });
     let bits = model.bits();
     let fp = model.fingerprint().to_string();
@@ -521,10 +526,10 @@ fn resolve_model(
     on_event: &mut dyn FnMut(IndexEvent),
 ) -> Result<(HashModel, Option<Fitted>), IndexError> {
     let beside = model_path_for(&job.index);
-    let fit_and_keep = |arch, bits, on_event: &mut dyn FnMut(IndexEvent)| {
+    let fit_and_keep = |arch, bits, purpose, on_event: &mut dyn FnMut(IndexEvent)| {
         let fitted = fit_default(
             job,
-            (arch, bits),
+            (arch, bits, purpose),
             images,
             device,
             provisional,
@@ -555,15 +560,21 @@ fn resolve_model(
                     ))),
                 }
             }
-            fit_and_keep(*arch, *bits, on_event)
+            fit_and_keep(*arch, *bits, CodePurpose::Similar, on_event)
         }
-        ModelChoice::Default { arch, bits, refit } => {
+        ModelChoice::Default {
+            arch,
+            bits,
+            refit,
+            purpose,
+        } => {
             if !refit && beside.exists() {
                 match HashModel::load(&beside, &device.device) {
                     Ok(m)
                         if m.bits() == *bits
                             && m.config.backbone == *arch
-                            && m.config.head != HeadKind::Trained =>
+                            && m.config.head != HeadKind::Trained
+                            && m.config.head.purpose() == *purpose =>
                     {
                         return Ok((m, None));
                     }
@@ -574,17 +585,18 @@ fn resolve_model(
                     ))),
                 }
             }
-            fit_and_keep(*arch, *bits, on_event)
+            fit_and_keep(*arch, *bits, *purpose, on_event)
         }
     }
 }
 
-/// Fits PCA + ITQ on a seeded sample of the folder's photos. A folder too small for PCA gets the shipped
-/// reference model (LSH where none ships for `arch` and `bits`). `provisional`: the photos read are
-/// announced with the reference's codes as they come (see [`IndexEvent::Model`]).
+/// Fits PCA + ITQ on a seeded sample of the folder's photos (after the shipped edit whitening for
+/// [`CodePurpose::Copies`]). A folder too small for PCA gets the shipped reference model (LSH where none
+/// ships for `arch` and `bits`). `provisional`: the photos read are announced with the reference's codes
+/// as they come (see [`IndexEvent::Model`]).
 fn fit_default(
     job: &IndexJob,
-    (arch, bits): (BackboneArch, usize),
+    (arch, bits, purpose): (BackboneArch, usize, CodePurpose),
     images: &[ImageEntry],
     device: &ComputeDevice,
     provisional: bool,
@@ -592,6 +604,16 @@ fn fit_default(
     on_event: &mut dyn FnMut(IndexEvent),
 ) -> Result<(HashModel, Fitted), IndexError> {
     crate::code::check_bits(bits).map_err(|e| IndexError::Fit(e.to_string()))?;
+    let whitening = match purpose {
+        CodePurpose::Similar => None,
+        CodePurpose::Copies => Some(shipped_edit_whitening(arch).ok_or_else(|| {
+            IndexError::Fit(format!(
+                "codes for finding copies need the edit whitening shipped for {}; none ships for {}",
+                crate::model::reference::REFERENCE_ARCH.name(),
+                arch.name()
+            ))
+        })?),
+    };
     let mut rng = ChaCha8Rng::seed_from_u64(job.seed);
     let n = images.len().min(job.fit_sample.max(1));
     let mut sample = rand::seq::index::sample(&mut rng, images.len(), n).into_vec();
@@ -613,6 +635,7 @@ fn fit_default(
             fitted: false,
             provisional: true,
             verdicts: model.verdict_rule(),
+            purpose: model.config.head.purpose(),
         });
     }
     let backbone = arch.pretrained(&device.device).map_err(ModelError::from)?;
@@ -679,8 +702,13 @@ fn fit_default(
             "{count} photos are too few to fit {bits}-bit PCA + ITQ to this folder (it needs {}); \
              using the shipped PCA + ITQ, fitted on 2,000 CIFAR-10 photos, until the folder grows, \
              then fit the default again (`hashlens index --refit`, or \"Fit the default again\" in \
-             the app's Model tab)",
-            bits + 1
+             the app's Model tab){}",
+            bits + 1,
+            if purpose == CodePurpose::Copies {
+                "; its codes are for finding photos like one, not copies of it"
+            } else {
+                ""
+            }
         )));
         let fitted = Fitted {
             hash,
@@ -697,12 +725,7 @@ fn fit_default(
         total: 1,
     };
     on_event(fit_stage(0));
-    let (kind, hash) = if itq_possible(count, bits) {
-        (
-            HeadKind::Itq,
-            LinearHash::itq(&rows, dim, bits, 50, job.seed),
-        )
-    } else {
+    let (kind, hash) = if !itq_possible(count, bits) {
         on_event(IndexEvent::Warning(format!(
             "{count} photos are too few to fit {bits}-bit PCA + ITQ (it needs {}); using random \
              projections (LSH) until the folder grows, then fit the default again (`hashlens index \
@@ -710,13 +733,26 @@ fn fit_default(
             bits + 1
         )));
         (HeadKind::Lsh, LinearHash::lsh(&rows, dim, bits, job.seed))
+    } else if let Some(whitening) = &whitening {
+        (
+            HeadKind::ItqEditWhitened,
+            LinearHash::itq_after(&rows, whitening, bits, 50, job.seed),
+        )
+    } else {
+        (
+            HeadKind::Itq,
+            LinearHash::itq(&rows, dim, bits, 50, job.seed),
+        )
     };
     let hash = hash.map_err(|e| IndexError::Fit(e.to_string()))?;
     on_event(fit_stage(1));
-    let method = if kind == HeadKind::Itq {
-        "PCA + ITQ"
-    } else {
-        "LSH"
+    let method = match (kind, &whitening) {
+        (HeadKind::ItqEditWhitened, Some(w)) => format!(
+            "PCA + ITQ for finding copies (after a whitening learned from {})",
+            w.description
+        ),
+        (HeadKind::Lsh, _) => "LSH".into(),
+        _ => "PCA + ITQ".into(),
     };
     let provenance = Provenance {
         description: format!(
@@ -730,9 +766,13 @@ fn fit_default(
         settings: serde_json::json!({ "itq_iterations": 50, "fit_sample": job.fit_sample }),
     };
     let mut model = HashModel::linear(arch, kind, &hash, provenance, &device.device)?;
-    // The default's calibration was measured for PCA + ITQ on the default backbone only.
-    if kind == HeadKind::Itq && arch == DEFAULT_ARCH {
-        model = model.with_calibration(crate::eval::default_calibration(bits))?;
+    // The default's calibrations were measured for its fits on the default backbone only.
+    if arch == DEFAULT_ARCH && kind != HeadKind::Lsh {
+        let calibration = match kind.purpose() {
+            CodePurpose::Similar => crate::eval::default_calibration(bits),
+            CodePurpose::Copies => crate::eval::copies_calibration(bits),
+        };
+        model = model.with_calibration(calibration)?;
     }
     Ok((
         model,

@@ -47,12 +47,59 @@ const OLD_NAMES: &[(&str, &str)] = &[(r"^Dhd\.", "Trained."), (r"^head\.Dhd\.", 
 pub enum HeadKind {
     /// PCA + ITQ fitted on features (no training).
     Itq,
+    /// PCA + ITQ after a whitening learned from edits ([`crate::hashing::EditWhitening`]): codes for
+    /// finding copies of a photo (no training).
+    ItqEditWhitened,
     /// Random projections of centred features.
     Lsh,
     /// The trained head every method trains (DHD's design: Linear → LayerNorm → tanh, with class
     /// vectors). Written "dhd" in model files, as before it was renamed.
     #[serde(rename = "dhd")]
     Trained,
+}
+
+impl HeadKind {
+    /// What this head's codes are fitted for.
+    pub fn purpose(self) -> CodePurpose {
+        match self {
+            HeadKind::ItqEditWhitened => CodePurpose::Copies,
+            HeadKind::Itq | HeadKind::Lsh | HeadKind::Trained => CodePurpose::Similar,
+        }
+    }
+}
+
+/// What the training-free default's codes are for. Photos of one kind of thing, or one photo and its
+/// edited copies, are not near in the same directions of the features: a whitening learned from edits
+/// finds copies better and photos of a kind worse (`benchmarks/results/codes-for-copies.md`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CodePurpose {
+    /// Photos like this one (plain PCA + ITQ): the default.
+    #[default]
+    Similar,
+    /// Copies of this photo, however resized, re-saved, cropped, turned or brightened (PCA + ITQ after
+    /// the shipped edit whitening).
+    Copies,
+}
+
+impl CodePurpose {
+    pub const ALL: [CodePurpose; 2] = [CodePurpose::Similar, CodePurpose::Copies];
+
+    /// The name the CLI and the app use.
+    pub fn name(self) -> &'static str {
+        match self {
+            CodePurpose::Similar => "similar",
+            CodePurpose::Copies => "copies",
+        }
+    }
+
+    /// In a person's words.
+    pub fn label(self) -> &'static str {
+        match self {
+            CodePurpose::Similar => "photos like this one",
+            CodePurpose::Copies => "copies of this photo",
+        }
+    }
 }
 
 /// Where the backbone's weights are.
@@ -495,7 +542,7 @@ impl HashModel {
         check_finite(bytes).map_err(invalid)?;
         let arch = config.backbone;
         let mut head = match config.head {
-            HeadKind::Itq | HeadKind::Lsh => {
+            HeadKind::Itq | HeadKind::ItqEditWhitened | HeadKind::Lsh => {
                 HashHead::Linear(LinearHead::zeros(arch.feature_dim(), config.bits, device))
             }
             HeadKind::Trained => HashHead::Trained(TrainedHead::new(

@@ -19,7 +19,9 @@ pub mod weights;
 
 pub use backbone::{Backbone, BackboneArch, CpuInference, InferenceBackbone};
 pub use cpu_net::CpuNet;
-pub use hash_model::{HashModel, HashNetwork, HeadKind, ModelConfig, ModelError, Provenance};
+pub use hash_model::{
+    CodePurpose, HashModel, HashNetwork, HeadKind, ModelConfig, ModelError, Provenance,
+};
 pub use network::ImageNetwork;
 
 use burn::tensor::{Device, Tensor, TensorData};

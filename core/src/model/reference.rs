@@ -16,7 +16,7 @@
 use burn::tensor::Device;
 
 use super::{BackboneArch, HashModel, ModelError};
-use crate::hashing::LinearHash;
+use crate::hashing::{EditWhitening, LinearHash};
 
 /// The code lengths a reference model ships for.
 pub const REFERENCE_BITS: [usize; 4] = [16, 32, 64, 128];
@@ -28,6 +28,21 @@ static REFERENCE_16: &[u8] = include_bytes!("../../../assets/models/reference-pc
 static REFERENCE_32: &[u8] = include_bytes!("../../../assets/models/reference-pca-itq-32.model");
 static REFERENCE_64: &[u8] = include_bytes!("../../../assets/models/reference-pca-itq-64.model");
 static REFERENCE_128: &[u8] = include_bytes!("../../../assets/models/reference-pca-itq-128.model");
+
+/// The edit whitening the default's codes for finding copies are fitted after
+/// ([`super::CodePurpose::Copies`]): learned from the fifteen everyday edits of `bench edits` applied to
+/// 400 CIFAR-10 *training* photos upscaled to 256 px (40 per class; none of the benchmark's), its top
+/// 256 eigenpairs kept (`assets/models/make-reference.sh` makes it again).
+static EDIT_WHITENING: &[u8] =
+    include_bytes!("../../../assets/models/edit-whitening-mobilenet_v2.bin");
+
+/// The shipped edit whitening for `arch`'s features, or `None` where none ships.
+pub fn shipped_edit_whitening(arch: BackboneArch) -> Option<EditWhitening> {
+    (arch == REFERENCE_ARCH).then(|| {
+        EditWhitening::from_bytes(EDIT_WHITENING)
+            .expect("the shipped edit whitening reads (tested)")
+    })
+}
 
 /// A shipped reference model and its hash (to encode features already computed), or `None` where none
 /// ships for `arch` and `bits`.
@@ -122,6 +137,16 @@ mod tests {
         let beside = crate::index::index_model(&index, model.fingerprint(), &device).unwrap();
         assert_eq!(beside.fingerprint(), model.fingerprint());
         assert!(crate::index::index_model(&index, "0123456789abcdef", &device).is_err());
+    }
+
+    #[test]
+    fn the_shipped_edit_whitening_reads_for_the_default_backbone_only() {
+        let w = shipped_edit_whitening(REFERENCE_ARCH).unwrap();
+        assert_eq!(w.dim, REFERENCE_ARCH.feature_dim());
+        assert_eq!(w.rank(), 256);
+        assert_eq!(w.pairs, 400 * 15);
+        assert!(w.description.contains("CIFAR-10"), "{}", w.description);
+        assert!(shipped_edit_whitening(BackboneArch::EfficientnetLite0).is_none());
     }
 
     /// The reference is PCA + ITQ: its projection's columns are orthonormal (a rotation of principal

@@ -152,6 +152,20 @@ pub fn parse_bits(s: &str) -> Result<usize, String> {
     Ok(bits)
 }
 
+/// `--codes`: what the default's codes are for, by its name (`similar` or `copies`).
+pub fn parse_purpose(s: &str) -> Result<hashlens_core::model::CodePurpose, String> {
+    use hashlens_core::model::CodePurpose;
+    CodePurpose::ALL
+        .into_iter()
+        .find(|p| p.name() == s)
+        .ok_or_else(|| {
+            format!(
+                "{s:?}: codes are for `similar` photos (photos like one) or `copies` (edited copies \
+                 of one)"
+            )
+        })
+}
+
 /// τ divides the cosines of L_HP: zero, negative or not a number would only surface later as a
 /// "diverged" run, so it is refused up front.
 pub fn parse_temperature(s: &str) -> Result<f64, String> {

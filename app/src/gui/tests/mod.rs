@@ -12,6 +12,7 @@ use egui_kittest::kittest::{NodeT, Queryable};
 use hashlens_core::HashCode;
 use hashlens_core::device::DeviceChoice;
 use hashlens_core::index::CodeIndex;
+use hashlens_core::model::CodePurpose;
 
 use super::{HashlensApp, Screen, Settings};
 
@@ -786,6 +787,54 @@ fn the_default_can_be_fitted_at_128_bits_from_the_model_tab() {
     assert_eq!(lib.model_panel.default_bits(128), 128);
 }
 
+/// "codes for: copies of this photo" in the Model tab fits the default after the shipped edit whitening,
+/// with its own calibration, and the choice then follows the index.
+#[test]
+fn codes_for_finding_copies_can_be_chosen_in_the_model_tab() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("photos");
+    photos(&root, 36);
+    let mut harness = app();
+    open_indexed(&mut harness, &root);
+    assert_eq!(
+        harness.state().library().unwrap().purpose,
+        CodePurpose::Similar
+    );
+    harness.get_by_label("Model").click();
+    harness.run_steps(2);
+    // 36 photos fit 32 bits (not 64): choose the length, then the purpose.
+    harness.get_by_label("code length").click();
+    harness.run_steps(2);
+    harness.get_by_label("32 bits").click();
+    harness.run_steps(2);
+    harness.get_by_label("codes for").click();
+    harness.run_steps(2);
+    harness.get_by_label(CodePurpose::Copies.label()).click();
+    harness.run_steps(2);
+    harness.get_by_label("Use the built-in default").click();
+    harness.step();
+    wait(&mut harness, |app| {
+        app.library()
+            .is_some_and(|l| !l.indexing() && l.index.as_ref().is_some_and(|i| i.bits() == 32))
+    });
+    harness.run_steps(2);
+    let lib = harness.state().library().unwrap();
+    assert_eq!(lib.purpose, CodePurpose::Copies);
+    assert!(lib.model.contains("for finding copies"), "{}", lib.model);
+    assert_eq!(lib.last_report.as_ref().unwrap().encoded, 36);
+    assert_eq!(
+        lib.verdict_rule().unwrap().calibration(),
+        hashlens_core::eval::copies_calibration(32).as_ref()
+    );
+    assert_eq!(
+        lib.model_panel.default_purpose(CodePurpose::Copies),
+        CodePurpose::Copies
+    );
+    harness.get_by_label("Model").click();
+    harness.run_steps(2);
+    harness.get_by_label_contains("this index's codes are for finding copies");
+}
+
 /// F5 switches presentation mode: everything half as large again, and one line saying what the view
 /// shows, which follows the view; F5 again goes back.
 #[test]
@@ -1142,6 +1191,7 @@ fn provisional_codes_give_way_to_the_fitted_ones_and_keep_the_query() {
         fitted: !provisional,
         provisional,
         verdicts: hashlens_core::eval::VerdictRule::fixed(bits),
+        purpose: hashlens_core::model::CodePurpose::Similar,
     };
     let lib = harness.state_mut().library_mut().unwrap();
     lib.apply_index_event(model("reference", true));

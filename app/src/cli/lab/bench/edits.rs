@@ -24,13 +24,13 @@ use hashlens_core::dataset::{folder_classes, scan_images};
 use hashlens_core::eval::{
     CALIBRATED_PRECISION, EditPairs, EitherScore, TwoSignalPairs, VerdictRule, VerdictScore,
 };
-use hashlens_core::hashing::LinearHash;
+use hashlens_core::hashing::{EditWhitening, LinearHash};
 use hashlens_core::index::{
     CodeIndex, DEFAULT_ARCH, IndexJob, ModelChoice, index_model, update_index,
 };
 use hashlens_core::model::encode::encode_photos;
 use hashlens_core::model::features::extract_features;
-use hashlens_core::model::{HashModel, HeadKind, Provenance};
+use hashlens_core::model::{CodePurpose, HashModel, HeadKind, Provenance};
 use hashlens_core::photo::edit::{Edit, as_jpeg};
 use hashlens_core::photo::perceptual::phash_turns;
 use hashlens_core::photo::{DecodeLimits, decode_at_least, decode_file};
@@ -50,6 +50,9 @@ pub struct EditsBench {
     /// Code length of the default model.
     #[arg(long, default_value_t = 64, value_parser = crate::cli::args::parse_bits)]
     bits: usize,
+    /// What the default model's codes are for: `similar` or `copies` (after the shipped edit whitening).
+    #[arg(long, default_value = "similar", value_parser = crate::cli::args::parse_purpose)]
+    codes: CodePurpose,
     /// Photos sampled from DATA (evenly spread).
     #[arg(long, default_value_t = 200)]
     photos: usize,
@@ -58,9 +61,19 @@ pub struct EditsBench {
     work: Option<PathBuf>,
     /// Instead of the plain default, fit PCA + ITQ after a whitening learned from the edits of these
     /// other photos (as many as `--photos`, edited the same fifteen ways): edit-shifted directions count
-    /// for less (`LinearHash::itq_edit_whitened`).
-    #[arg(long, value_name = "DIR", conflicts_with = "model")]
+    /// for less (`EditWhitening`; `--codes copies` uses the shipped one).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["model", "codes"])]
     edit_whitening_from: Option<PathBuf>,
+    /// With --edit-whitening-from: learn it from this many of its photos (default: as many as --photos).
+    #[arg(long, value_name = "N")]
+    whitening_photos: Option<usize>,
+    /// With --edit-whitening-from: keep only its largest N eigenpairs (as the shipped one does).
+    #[arg(long, value_name = "N")]
+    whitening_rank: Option<usize>,
+    /// With --edit-whitening-from: write the whitening learned to this file (what ships as
+    /// `assets/models/edit-whitening-*.bin`).
+    #[arg(long, value_name = "FILE", requires = "edit_whitening_from")]
+    save_edit_whitening: Option<PathBuf>,
     /// With --edit-whitening-from: how far the shifts' covariance is shrunk toward its mean eigenvalue.
     #[arg(long, default_value_t = 0.1, value_parser = crate::cli::args::parse_weight)]
     shrink: f64,
@@ -174,6 +187,7 @@ pub fn run(b: EditsBench) -> anyhow::Result<()> {
                 arch: DEFAULT_ARCH,
                 bits: b.bits,
                 refit: true,
+                purpose: b.codes,
             },
         },
     );
@@ -408,8 +422,7 @@ fn write_sample(
 
 /// Features (default backbone) of `count` photos of `from` and of their copies under every edit, written
 /// into `work`: `(originals, copies)`, each original's row repeated once per edit so that row `r` of the
-/// one pairs with row `r` of the other. What an edit whitening is learned from
-/// (`LinearHash::itq_edit_whitened`).
+/// one pairs with row `r` of the other. What an edit whitening is learned from (`EditWhitening::learn`).
 pub(super) fn edit_pairs(
     from: &Path,
     work: &Path,
@@ -476,35 +489,62 @@ fn edit_whitened_model(
     let (originals, copies) = edit_pairs(
         from,
         &work.join("whitening"),
-        b.photos,
+        b.whitening_photos.unwrap_or(b.photos),
         &b.whitening_edits,
         device,
     )?;
+    let dim = DEFAULT_ARCH.feature_dim();
+    let kinds = if b.whitening_edits.is_empty() {
+        Edit::ALL.len()
+    } else {
+        b.whitening_edits.len()
+    };
+    let learned = format!(
+        "{kinds} everyday edits of {} photos of {}",
+        copies.len() / dim / kinds,
+        from.file_name()
+            .unwrap_or(from.as_os_str())
+            .to_string_lossy()
+    );
+    let mut whitening = EditWhitening::learn(&originals, &copies, dim, b.shrink, learned)?;
+    if let Some(rank) = b.whitening_rank {
+        let total: f64 = whitening.eigenvalues().iter().map(|&l| l as f64).sum();
+        let kept: f64 = whitening.eigenvalues()[..rank.min(dim)]
+            .iter()
+            .map(|&l| l as f64)
+            .sum();
+        eprintln!(
+            "keeping the whitening's largest {rank} eigenpairs: {:.1} % of the shifts' variance \
+             (floor {:.3e}, the largest left out {:.3e})",
+            100.0 * kept / total,
+            whitening.floor(),
+            whitening.eigenvalues().get(rank).copied().unwrap_or(0.0)
+        );
+        whitening = whitening.truncated(rank);
+    }
+    if let Some(path) = &b.save_edit_whitening {
+        hashlens_core::io::write_atomic(path, &whitening.to_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
     let library = default_features(sample, device)?;
-    let hash = LinearHash::itq_edit_whitened(
-        &library,
-        &originals,
-        &copies,
-        DEFAULT_ARCH.feature_dim(),
-        b.bits,
-        50,
-        0,
-        b.shrink,
-    )?;
+    let hash = LinearHash::itq_after(&library, &whitening, b.bits, 50, 0)?;
     let provenance = Provenance {
         description: format!(
-            "PCA + ITQ, {} bits, after an edit whitening (shrink {}) learned from {} edited copies of photos of {}",
-            b.bits,
-            b.shrink,
-            copies.len() / DEFAULT_ARCH.feature_dim(),
-            from.display()
+            "PCA + ITQ, {} bits, after an edit whitening (shrink {}) learned from {}",
+            b.bits, b.shrink, whitening.description
         ),
         software: concat!("hashlens ", env!("CARGO_PKG_VERSION")).into(),
         seed: 0,
         images: sample.len(),
         settings: serde_json::json!({ "itq_iterations": 50, "edit_whitening_shrink": b.shrink }),
     };
-    let model = HashModel::linear(DEFAULT_ARCH, HeadKind::Itq, &hash, provenance, device)?;
+    let model = HashModel::linear(
+        DEFAULT_ARCH,
+        HeadKind::ItqEditWhitened,
+        &hash,
+        provenance,
+        device,
+    )?;
     let path = work.join("edit-whitened.hlmodel");
     model.save(&path)?;
     Ok(path)

@@ -9,7 +9,8 @@ use anyhow::Context;
 use clap::Args;
 use hashlens_core::dataset::protocol_split;
 use hashlens_core::eval::{Depth, EvalConfig, Labels, evaluate};
-use hashlens_core::hashing::LinearHash;
+use hashlens_core::hashing::{EditWhitening, LinearHash};
+use hashlens_core::model::reference::shipped_edit_whitening;
 use hashlens_core::model::{BackboneArch, features::extract_features};
 use serde::Serialize;
 
@@ -54,6 +55,10 @@ pub struct HashingBench {
     edit_whitening_from: Option<PathBuf>,
     #[arg(long, default_value_t = 200)]
     edit_whitening_photos: usize,
+    /// Also fit the default's codes for finding copies: PCA + ITQ after the shipped edit whitening
+    /// (`pca-itq-copies`, as `hashlens index --codes copies` fits them).
+    #[arg(long)]
+    copies: bool,
     /// How far the edit shifts' covariance is shrunk toward its mean eigenvalue.
     #[arg(long, default_value_t = 0.1, value_parser = crate::cli::args::parse_weight)]
     shrink: f64,
@@ -154,15 +159,29 @@ pub fn run(b: HashingBench) -> anyhow::Result<()> {
     fit_sizes.sort_unstable();
     fit_sizes.dedup();
     let temp = tempfile::tempdir().context("cannot make a work folder")?;
-    let pairs = match &b.edit_whitening_from {
-        Some(from) => Some(super::edits::edit_pairs(
-            from,
-            temp.path(),
-            b.edit_whitening_photos,
-            &[],
-            &device.device,
-        )?),
+    let whitening = match &b.edit_whitening_from {
+        Some(from) => {
+            let (originals, copies) = super::edits::edit_pairs(
+                from,
+                temp.path(),
+                b.edit_whitening_photos,
+                &[],
+                &device.device,
+            )?;
+            let learned = format!("edits of photos of {}", from.display());
+            Some(EditWhitening::learn(
+                &originals, &copies, dim, b.shrink, learned,
+            )?)
+        }
         None => None,
+    };
+    let shipped = if b.copies {
+        Some(
+            shipped_edit_whitening(b.backbone)
+                .context("no edit whitening ships for this backbone")?,
+        )
+    } else {
+        None
     };
     let mut results = Vec::new();
     for &bits in &b.bits {
@@ -176,12 +195,16 @@ pub fn run(b: HashingBench) -> anyhow::Result<()> {
                     LinearHash::itq_with(fit, dim, bits, 50, b.seed, true)?,
                 ));
                 hashes.push(("lsh", LinearHash::lsh(fit, dim, bits, b.seed)?));
-                if let Some((originals, copies)) = &pairs {
+                if let Some(whitening) = &whitening {
                     hashes.push((
                         "pca-itq-edit-whitened",
-                        LinearHash::itq_edit_whitened(
-                            fit, originals, copies, dim, bits, 50, b.seed, b.shrink,
-                        )?,
+                        LinearHash::itq_after(fit, whitening, bits, 50, b.seed)?,
+                    ));
+                }
+                if let Some(shipped) = &shipped {
+                    hashes.push((
+                        "pca-itq-copies",
+                        LinearHash::itq_after(fit, shipped, bits, 50, b.seed)?,
                     ));
                 }
             }
