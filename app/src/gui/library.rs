@@ -28,6 +28,7 @@ use super::flip_test::FlipTest;
 use super::hash_compare::HashCompare;
 use super::indexer::{IndexTask, TaskEvent, start_indexing};
 use super::map_view::MapTab;
+use super::prints::LibraryPrints;
 use super::task::Task;
 use super::thumbs::Thumbnails;
 
@@ -160,6 +161,8 @@ pub enum LibraryCommand {
         /// What its codes are for.
         purpose: CodePurpose,
     },
+    /// Stop computing the perceptual prints (those finished are kept).
+    CancelPrints,
     /// Group the near-duplicates again at the tab's radius.
     SearchDuplicatesAgain,
     /// Show the query under perceptual hashes beside the learned codes (hashing the library once).
@@ -292,6 +295,9 @@ pub struct Library {
     pub nearest_beyond: Option<u32>,
     /// How far apart the library's photos are, to read a result's distance against.
     pub pair_distances: Option<PairDistances>,
+    /// The photos' perceptual prints: the near-duplicate verdict's second signal, computed after each
+    /// index update.
+    pub prints: LibraryPrints,
     /// The verdict thresholds of the index's model (its calibration, or fixed shares), with the model
     /// fingerprint they were read for.
     pub verdicts: Option<(String, VerdictRule)>,
@@ -373,6 +379,7 @@ impl Library {
             results: Vec::new(),
             nearest_beyond: None,
             pair_distances: None,
+            prints: LibraryPrints::default(),
             verdicts: None,
             similar_from: None,
             before: None,
@@ -405,6 +412,7 @@ impl Library {
             self.warnings.clear();
             self.error = None;
             self.last_progress = Instant::now();
+            self.prints.cancel();
             self.task = Some(start_indexing(self.job.clone(), device, ctx));
         }
     }
@@ -478,6 +486,7 @@ impl Library {
             self.timeline.first_thumbnails = self.timeline.mark(None);
         }
         self.model_panel.poll(ctx);
+        self.prints.poll();
         let view = LibraryContext {
             folder: &self.folder,
             index: self.index.as_ref(),
@@ -520,6 +529,8 @@ impl Library {
                     match result {
                         Ok(done) => {
                             let (report, index) = *done;
+                            self.prints
+                                .start(self.job.index.clone(), index.photos().to_vec(), ctx);
                             self.index = Some(index);
                             self.last_report = Some(report);
                             self.timeline.indexed = self.timeline.mark(self.timeline.indexed);
@@ -673,6 +684,7 @@ impl Library {
                 }
                 LibraryCommand::SetQuery(query) => self.query = query,
                 LibraryCommand::CancelIndexing => self.cancel(),
+                LibraryCommand::CancelPrints => self.prints.cancel(),
                 LibraryCommand::FlipTest { teacher } => self.flip_test(teacher, ctx),
                 LibraryCommand::UseModel(path) => {
                     self.use_model(path, self.device_choice, ctx);
@@ -768,6 +780,11 @@ impl Library {
         self.encoding = Some(Task::spawn("outside query", ctx, move |r| {
             r.send(encode_outside(&index_path, &fingerprint, &photo, device))
         }));
+    }
+
+    /// Where the index is kept.
+    pub fn index_path(&self) -> &Path {
+        &self.job.index
     }
 
     /// The thresholds of the verdicts on the index's codes.

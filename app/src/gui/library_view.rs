@@ -31,9 +31,10 @@ pub enum LibraryIntent {
     ChooseQueryPhoto,
 }
 
-/// How a distance reads to a person under `rule` ([`VerdictRule`], shared with the edit benchmark).
-pub fn verdict(rule: &VerdictRule, distance: u32) -> &'static str {
-    rule.of(distance).name()
+/// How a distance (and, where both photos have a perceptual print, the prints' distance) reads to a
+/// person under `rule` ([`VerdictRule`], shared with the edit benchmark).
+pub fn verdict(rule: &VerdictRule, distance: u32, print: Option<u32>) -> &'static str {
+    rule.of_pair(distance, print).name()
 }
 
 /// A share as a percentage that does not round a near-certainty up to 100 % (or a rarity down to 0 %).
@@ -249,6 +250,30 @@ fn status_bar(lib: &Library, ui: &mut egui::Ui, commands: &mut Vec<LibraryComman
             ui.horizontal(|ui| {
                 ui.spinner();
                 ui.label("Encoding the dropped photo…");
+            });
+        }
+        if let (Some((done, total)), false) = (lib.prints.progress, lib.indexing()) {
+            ui.horizontal(|ui| {
+                let frac = if total > 0 { done as f32 / total as f32 } else { 0.0 };
+                let eta = lib
+                    .prints
+                    .seconds_left()
+                    .map(|s| format!(", about {} left", super::format::duration(s)))
+                    .unwrap_or_default();
+                ui.add(
+                    egui::ProgressBar::new(frac)
+                        .desired_width(320.0)
+                        .text(format!("perceptual prints {done}/{total}")),
+                )
+                .on_hover_text(
+                    "Each photo's pHash turned, mirrored and cropped to its centre: where two photos \
+                     have one, the near-duplicate verdict reads it beside their codes and finds more \
+                     edited copies. Searching does not wait for it.",
+                );
+                ui.label(format!("for the near-duplicate verdict{eta}"));
+                if ui.button("Cancel").clicked() {
+                    commands.push(LibraryCommand::CancelPrints);
+                }
             });
         }
         ui.horizontal_wrapped(|ui| {
@@ -612,6 +637,7 @@ fn results_panel(lib: &Library, ui: &mut egui::Ui, commands: &mut Vec<LibraryCom
                 let index = lib.index.as_ref().expect("results imply an index");
                 let other_path = index.photos()[n.index].path.clone();
                 let other: HashCode = index.codes().get(n.index);
+                let print = sel.and_then(|q| lib.prints.distance(index.photos(), q, n.index));
                 ui.horizontal(|ui| {
                     let thumb = lib.thumbnail(&other_path).map(|t| t.id());
                     let response = match thumb {
@@ -637,14 +663,14 @@ fn results_panel(lib: &Library, ui: &mut egui::Ui, commands: &mut Vec<LibraryCom
                                 "distance {} · {:.0}% · {}{relative}",
                                 n.distance,
                                 similarity(n.distance, bits),
-                                verdict(rule, n.distance)
+                                verdict(rule, n.distance, print)
                             ))
                             .strong(),
                         )
                         .on_hover_text(format!(
                             "{} \"Nearer than x % of pairs here\": the share of this library's pairs \
                              of photos whose codes differ in more bits.",
-                            rule.explain(n.distance)
+                            rule.explain(n.distance, print)
                         ));
                         xor_strip(ui, &code, &other, 240.0);
                         ui.horizontal(|ui| {
@@ -777,7 +803,7 @@ mod tests {
 
     #[test]
     fn similarity_at_64_bits() {
-        assert_eq!(verdict(&VerdictRule::fixed(64), 9), "similar");
+        assert_eq!(verdict(&VerdictRule::fixed(64), 9, None), "similar");
         assert_eq!(similarity(16, 64), 75.0);
     }
 }

@@ -20,6 +20,7 @@ mod map_view;
 mod model_view;
 mod playground;
 mod presentation;
+mod prints;
 mod quality;
 mod task;
 mod thumbs;

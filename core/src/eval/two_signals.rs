@@ -8,7 +8,7 @@
 //! Counted like [`super::EditPairs`]: every (edited copy, original) pair, right when the copy is an
 //! edit of that original.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Every (edited copy, original) pair by both distances.
 #[derive(Clone, Debug)]
@@ -23,7 +23,7 @@ pub struct TwoSignalPairs {
 
 /// The rule "code distance ≤ `code_within` or perceptual distance ≤ `perceptual_within`" scored on
 /// [`TwoSignalPairs`]; `None` for a signal the rule does not use.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EitherScore {
     pub code_within: Option<u32>,
     pub perceptual_within: Option<u32>,

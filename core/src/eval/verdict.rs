@@ -12,6 +12,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::EitherScore;
+
 /// A distance in words.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Verdict {
@@ -54,6 +56,31 @@ pub struct VerdictCalibration {
     pub copies: usize,
     /// What was edited, in words (e.g. "15 edits of 200 CIFAR-10 test photos at 256 px").
     pub measured_on: String,
+    /// The rule with a second signal, where both photos' perceptual prints are known
+    /// (`crate::photo::perceptual::PerceptualPrint`): near-duplicate when the code is within its
+    /// threshold or the prints within theirs, both chosen together on the same edits for the highest
+    /// recall at [`CALIBRATED_PRECISION`]. `None`: the code alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub with_print: Option<EitherScore>,
+}
+
+impl VerdictCalibration {
+    /// Whether every figure is one a `bits`-bit model can have (a model file's is checked on reading).
+    pub fn plausible(&self, bits: usize) -> bool {
+        let share = |x: f64| x.is_finite() && (0.0..=1.0).contains(&x);
+        let print_ok = self.with_print.as_ref().is_none_or(|p| {
+            p.code_within.is_none_or(|t| t as usize <= bits)
+                && p.perceptual_within.is_none_or(|t| t <= 64)
+                && share(p.precision)
+                && share(p.recall)
+                && share(p.false_match_rate)
+        });
+        self.near_duplicate_within as usize <= bits
+            && share(self.precision)
+            && share(self.recall)
+            && self.measured_on.len() <= 1_000
+            && print_ok
+    }
 }
 
 /// The precision a calibrated near-duplicate threshold keeps.
@@ -100,6 +127,29 @@ impl VerdictRule {
                 }
             }
         }
+    }
+
+    /// The verdict for a pair `distance` bits apart by code and, where both photos' perceptual prints
+    /// are known, `print` bits apart by print: near-duplicate also when the print is within the
+    /// calibrated two-signal rule (the code's threshold is then the rule's).
+    pub fn of_pair(&self, distance: u32, print: Option<u32>) -> Verdict {
+        let (Some(rule), Some(print)) = (self.print_rule(), print) else {
+            return self.of(distance);
+        };
+        if distance == 0 {
+            Verdict::SameCode
+        } else if rule.covers(distance, print) {
+            Verdict::NearDuplicate
+        } else if distance <= self.similar_within {
+            Verdict::Similar
+        } else {
+            Verdict::Different
+        }
+    }
+
+    /// The two-signal rule, when the calibration has one.
+    pub fn print_rule(&self) -> Option<&EitherScore> {
+        self.calibration.as_ref()?.with_print.as_ref()
     }
 
     pub fn of(&self, distance: u32) -> Verdict {
@@ -155,14 +205,22 @@ impl VerdictRule {
         self.calibration.as_ref()
     }
 
-    /// What the verdict at `distance` rests on, in a sentence or two (the app's hover text).
-    pub fn explain(&self, distance: u32) -> String {
+    /// What the verdict at `distance` (and, where both photos' perceptual prints are known, `print`)
+    /// rests on, in a sentence or two (the app's hover text).
+    pub fn explain(&self, distance: u32, print: Option<u32>) -> String {
         let bits = self.bits;
-        let head = format!(
-            "{distance} of {bits} bits differ: {}.",
-            self.of(distance).name()
-        );
-        let near_part = self.explain_near(&head);
+        let verdict = self.of_pair(distance, print).name();
+        let head = match (self.print_rule(), print) {
+            (Some(_), Some(p)) => format!(
+                "{distance} of {bits} bits differ, and {p} of 64 bits of the photos' perceptual \
+                 prints: {verdict}."
+            ),
+            _ => format!("{distance} of {bits} bits differ: {verdict}."),
+        };
+        let near_part = match (self.print_rule(), print) {
+            (Some(rule), Some(_)) => explain_with_print(&head, rule, self.calibration.as_ref()),
+            _ => self.explain_near(&head),
+        };
         match self.library_pairs {
             Some(pairs) => format!(
                 "{near_part} Similar: at most {} bits, as close as the nearest {:.0} % of this \
@@ -204,6 +262,41 @@ impl VerdictRule {
             ),
         }
     }
+}
+
+/// The first part of [`VerdictRule::explain`] under the two-signal rule `rule` of `calibration`.
+fn explain_with_print(
+    head: &str,
+    rule: &EitherScore,
+    calibration: Option<&VerdictCalibration>,
+) -> String {
+    let code = rule
+        .code_within
+        .map(|t| format!("at most {t} bits apart by code"));
+    let print = rule.perceptual_within.map(|t| {
+        format!(
+            "at most {t} of 64 bits apart by perceptual print (pHash of either photo turned, \
+             mirrored or cropped to its centre)"
+        )
+    });
+    let either = [code, print]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" or ");
+    let measured = calibration.map_or(String::new(), |c| {
+        format!(", calibrated on {}", c.measured_on)
+    });
+    format!(
+        "{head} Near-duplicates are {either}{measured}: {:.1} % of the pairs that close were a photo \
+         and its own edited copy, and {:.0} % of the edited copies came that close to their \
+         original.{}",
+        rule.precision * 100.0,
+        rule.recall * 100.0,
+        one_in(rule.false_match_rate)
+            .map(|n| format!(" Two different photos came that close once in {n} pairs."))
+            .unwrap_or_default(),
+    )
 }
 
 /// "1 in N" for a rate, N rounded to two significant digits and written with thousands separators;
@@ -251,13 +344,10 @@ pub fn copies_calibration(bits: usize) -> Option<VerdictCalibration> {
 
 /// The row of `table` for `bits`, as a calibration measured on the edit benchmark with `model` fitted on
 /// its photos.
-fn measured(
-    table: &[(usize, u32, f64, f64, f64)],
-    bits: usize,
-    model: &str,
-) -> Option<VerdictCalibration> {
-    table.iter().find(|m| m.0 == bits).map(
-        |&(_, within, precision, recall, false_match_rate)| VerdictCalibration {
+fn measured(table: &[Measured], bits: usize, model: &str) -> Option<VerdictCalibration> {
+    table.iter().find(|m| m.bits == bits).map(|m| {
+        let (within, precision, recall, false_match_rate) = m.code;
+        VerdictCalibration {
             near_duplicate_within: within,
             precision,
             recall,
@@ -266,24 +356,69 @@ fn measured(
             measured_on: format!(
                 "15 everyday edits of 200 CIFAR-10 photos at 256 px, with {model} fitted on them"
             ),
-        },
-    )
+            with_print: m
+                .with_print
+                .map(
+                    |(code, print, precision, recall, false_match_rate)| EitherScore {
+                        code_within: Some(code),
+                        perceptual_within: Some(print),
+                        precision,
+                        recall,
+                        false_match_rate,
+                    },
+                ),
+        }
+    })
 }
 
-/// `hashlens bench edits --bits B`'s calibrated thresholds for the default (see [`default_calibration`]):
-/// bits, within, precision, recall, false-match rate. At 16 bits no threshold reached precision 0.99.
-const DEFAULT_MEASURED: &[(usize, u32, f64, f64, f64)] = &[
-    (32, 1, 0.995, 0.354, 8.4e-6),
-    (64, 7, 0.995, 0.640, 1.68e-5),
-    (128, 21, 0.991, 0.765, 3.35e-5),
+/// One code length's calibration as `hashlens bench edits` measured it: the code alone (within,
+/// precision, recall, false-match rate; its `calibrated`) and with the perceptual print (code within,
+/// print within, precision, recall, false-match rate; its `code_or_print`).
+struct Measured {
+    bits: usize,
+    code: (u32, f64, f64, f64),
+    with_print: Option<(u32, u32, f64, f64, f64)>,
+}
+
+/// `hashlens bench edits --bits B`'s calibrated thresholds for the default (see [`default_calibration`];
+/// raw: `benchmarks/results/edits/two-signal-similar-B-bits.json`). At 16 bits no threshold reached
+/// precision 0.99.
+const DEFAULT_MEASURED: &[Measured] = &[
+    Measured {
+        bits: 32,
+        code: (1, 0.995, 0.354, 8.4e-6),
+        with_print: Some((1, 10, 0.996, 0.908, 1.84e-5)),
+    },
+    Measured {
+        bits: 64,
+        code: (7, 0.995, 0.640, 1.68e-5),
+        with_print: Some((7, 10, 0.994, 0.924, 2.68e-5)),
+    },
+    Measured {
+        bits: 128,
+        code: (21, 0.991, 0.765, 3.35e-5),
+        with_print: Some((21, 10, 0.991, 0.940, 4.36e-5)),
+    },
 ];
 
-/// `hashlens bench edits --codes copies --bits B`'s calibrated thresholds (see [`copies_calibration`]),
-/// as [`DEFAULT_MEASURED`].
-const COPIES_MEASURED: &[(usize, u32, f64, f64, f64)] = &[
-    (32, 1, 0.993, 0.499, 1.84e-5),
-    (64, 10, 0.998, 0.837, 1.01e-5),
-    (128, 33, 0.994, 0.919, 3.02e-5),
+/// `hashlens bench edits --codes copies --bits B`'s calibrated thresholds (see [`copies_calibration`];
+/// raw: `benchmarks/results/edits/two-signal-copies-B-bits.json`).
+const COPIES_MEASURED: &[Measured] = &[
+    Measured {
+        bits: 32,
+        code: (1, 0.993, 0.499, 1.84e-5),
+        with_print: Some((1, 10, 0.994, 0.916, 2.85e-5)),
+    },
+    Measured {
+        bits: 64,
+        code: (10, 0.998, 0.837, 1.01e-5),
+        with_print: Some((10, 10, 0.996, 0.950, 2.01e-5)),
+    },
+    Measured {
+        bits: 128,
+        code: (33, 0.994, 0.919, 3.02e-5),
+        with_print: Some((33, 10, 0.992, 0.970, 4.02e-5)),
+    },
 ];
 
 /// The share of a verdict's yeses that are right (1 when it says yes to nothing: it is never wrong).
@@ -375,6 +510,7 @@ impl EditPairs {
                 false_match_rate: s.false_match_rate,
                 copies: self.copies,
                 measured_on,
+                with_print: None,
             })
     }
 }
@@ -409,6 +545,80 @@ mod tests {
         assert_eq!(rule.of(rule.similar_within()), Verdict::Similar);
     }
 
+    /// With both prints known, a pair is a near-duplicate when the code or the print is within the
+    /// two-signal rule; without, the code-alone threshold decides; the hover says which rule spoke.
+    #[test]
+    fn a_second_signal_decides_only_where_both_prints_are_known() {
+        let mut c = calibration(7);
+        c.with_print = Some(EitherScore {
+            code_within: Some(5),
+            perceptual_within: Some(10),
+            precision: 0.996,
+            recall: 0.95,
+            false_match_rate: 2e-5,
+        });
+        let rule = VerdictRule::new(64, Some(&c));
+        let names = |print: Option<u32>| -> Vec<&str> {
+            [0, 5, 6, 7, 16, 40]
+                .iter()
+                .map(|&d| rule.of_pair(d, print).name())
+                .collect()
+        };
+        // Code alone: near-duplicate up to 7 bits.
+        let alone = names(None);
+        assert_eq!(
+            alone[..4],
+            [
+                "same code",
+                "near-duplicate",
+                "near-duplicate",
+                "near-duplicate"
+            ]
+        );
+        assert_eq!(alone, (names)(None));
+        // Prints far apart: the two-signal rule's code threshold (5) decides.
+        assert_eq!(
+            names(Some(30)),
+            [
+                "same code",
+                "near-duplicate",
+                "similar",
+                "similar",
+                "similar",
+                "different"
+            ]
+        );
+        // Prints within 10: near-duplicate however far the codes.
+        assert_eq!(
+            names(Some(10)),
+            [
+                "same code",
+                "near-duplicate",
+                "near-duplicate",
+                "near-duplicate",
+                "near-duplicate",
+                "near-duplicate"
+            ]
+        );
+        let text = rule.explain(40, Some(3));
+        assert!(text.starts_with("40 of 64 bits differ, and 3 of 64 bits of the photos' perceptual prints: near-duplicate."), "{text}");
+        assert!(
+            text.contains(
+                "at most 5 bits apart by code or at most 10 of 64 bits apart by perceptual print"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("99.6 %") && text.contains("95 %"), "{text}");
+        assert!(!rule.explain(40, None).contains("perceptual"));
+        // A calibration without a print rule ignores prints.
+        let plain = VerdictRule::new(64, Some(&calibration(7)));
+        assert_eq!(plain.of_pair(40, Some(0)), Verdict::Different);
+        // Hostile figures are implausible.
+        let mut hostile = c.clone();
+        hostile.with_print.as_mut().unwrap().perceptual_within = Some(65);
+        assert!(c.plausible(64) && !hostile.plausible(64));
+    }
+
     fn calibration(within: u32) -> VerdictCalibration {
         VerdictCalibration {
             near_duplicate_within: within,
@@ -417,6 +627,7 @@ mod tests {
             false_match_rate: 1.0 / 61_234.0,
             copies: 3000,
             measured_on: "test edits".into(),
+            with_print: None,
         }
     }
 
@@ -440,7 +651,7 @@ mod tests {
 
     #[test]
     fn the_explanation_quotes_the_measured_figures() {
-        let text = VerdictRule::new(64, Some(&calibration(7))).explain(5);
+        let text = VerdictRule::new(64, Some(&calibration(7))).explain(5, None);
         assert!(
             text.starts_with("5 of 64 bits differ: near-duplicate."),
             "{text}"
@@ -452,7 +663,7 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("once in 61,000 pairs"), "{text}");
-        let plain = VerdictRule::fixed(64).explain(9);
+        let plain = VerdictRule::fixed(64).explain(9, None);
         assert!(
             plain.contains("no calibration") && plain.contains("similar"),
             "{plain}"
@@ -470,7 +681,7 @@ mod tests {
             (1, 2)
         );
         assert_eq!(rule.of(3), Verdict::Different);
-        let text = rule.explain(2);
+        let text = rule.explain(2, None);
         assert!(text.starts_with("2 of 8 bits differ: similar."), "{text}");
         assert!(
             text.contains("nearest 5 % of this library's pairs of photos (100 measured)"),

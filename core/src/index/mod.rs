@@ -17,6 +17,7 @@ mod lock;
 mod mapped;
 mod neighbours;
 mod place;
+mod prints;
 mod query;
 mod update;
 
@@ -25,6 +26,7 @@ pub use lock::{IndexLock, LockError, lock_index, lock_path};
 pub use mapped::MappedIndex;
 pub use neighbours::Around;
 pub use place::{data_dir, index_path_for};
+pub use prints::{Prints, PrintsEvent, PrintsJob, prints_path_for, update_prints};
 pub use query::{QueryError, encode_photo, index_model};
 pub use update::{
     DEFAULT_ARCH, DEFAULT_BITS, IndexError, IndexEvent, IndexJob, IndexReport, ModelChoice,

@@ -712,12 +712,7 @@ fn config_from_json(json: &str) -> Result<ModelConfig, String> {
     crate::code::check_bits(config.bits).map_err(|e| e.to_string())?;
     check_input(&config.input)?;
     if let Some(v) = &config.verdict {
-        let share = |x: f64| x.is_finite() && (0.0..=1.0).contains(&x);
-        if v.near_duplicate_within as usize > config.bits
-            || !share(v.precision)
-            || !share(v.recall)
-            || v.measured_on.len() > 1_000
-        {
+        if !v.plausible(config.bits) {
             return Err(format!(
                 "its verdict calibration is not one a {}-bit model can have",
                 config.bits

@@ -119,6 +119,7 @@ fn a_verdict_calibration_travels_with_the_model_file() {
         false_match_rate: 1e-5,
         copies: 300,
         measured_on: "15 edits of 20 photos of test".into(),
+        with_print: None,
     };
     let model = model.with_calibration(Some(calibration.clone())).unwrap();
     assert_ne!(model.fingerprint(), plain, "the settings changed");

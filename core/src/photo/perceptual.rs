@@ -71,6 +71,93 @@ pub fn phash_turns(img: &RgbImage) -> [HashCode; 8] {
     out.try_into().expect("eight variants")
 }
 
+/// pHash of the photo's centred crop keeping `fraction` of its width and height (a copy cropped to its
+/// centre has about this pHash).
+pub fn phash_centre_crop(img: &RgbImage, fraction: f64) -> HashCode {
+    let (w, h) = img.dimensions();
+    let (cw, ch) = (
+        ((w as f64 * fraction).round() as u32).clamp(1, w.max(1)),
+        ((h as f64 * fraction).round() as u32).clamp(1, h.max(1)),
+    );
+    let crop = imageops::crop_imm(img, (w - cw) / 2, (h - ch) / 2, cw, ch).to_image();
+    phash(&crop)
+}
+
+/// The centred crops a [`PerceptualPrint`] keeps the pHash of, as fractions of the photo's width and
+/// height. Deliberately not the edit benchmark's own crops (80 % and 60 %): a crop between two of them
+/// is still near one (`benchmarks/results/codes-for-copies.md`).
+pub const PRINT_CROPS: [f64; 3] = [0.9, 0.7, 0.5];
+
+/// A photo's perceptual print: pHash of the photo as it is and turned or mirrored every way (8), and of
+/// its centred crops ([`PRINT_CROPS`], 3). Two prints' [`PerceptualPrint::distance`] is small when one
+/// photo is a turned, mirrored or centre-cropped copy of the other (resized, re-saved, brightened or
+/// greyed copies keep their pHash anyway): the near-duplicate verdict's second signal beside the
+/// learned code (`crate::eval::TwoSignalPairs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PerceptualPrint {
+    /// pHash words of the photo's turns and mirror images, as [`phash_turns`] orders them (the photo as
+    /// it is first).
+    pub turns: [u64; 8],
+    /// pHash words of its centred crops, in [`PRINT_CROPS`] order.
+    pub crops: [u64; 3],
+}
+
+impl PerceptualPrint {
+    /// Words a print takes.
+    pub const WORDS: usize = 11;
+
+    /// The print of a photo (decoded as [`Self::of_file`] does: the reduced size that still covers 256
+    /// pixels, which the calibrations were measured on).
+    pub fn of(img: &RgbImage) -> Self {
+        Self {
+            turns: phash_turns(img).map(|h| h.words()[0]),
+            crops: PRINT_CROPS.map(|f| phash_centre_crop(img, f).words()[0]),
+        }
+    }
+
+    /// The print of the photo at `path`, decoded at the reduced size that still covers 256 pixels (as
+    /// the encoder decodes it: a 12 MP JPEG at an eighth of its size).
+    pub fn of_file(path: &std::path::Path) -> Result<Self, super::PhotoError> {
+        let img = super::decode_at_least(path, &super::DecodeLimits::default(), Some(256))?;
+        Ok(Self::of(&img))
+    }
+
+    /// The pHash of the photo as it is.
+    pub fn phash(&self) -> u64 {
+        self.turns[0]
+    }
+
+    /// The least pHash distance (of 64 bits) between the one photo as it is and the other turned,
+    /// mirrored or centre-cropped, either way round: symmetric, and 0 for a photo and its exact turn.
+    pub fn distance(&self, other: &Self) -> u32 {
+        let d = |a: u64, b: u64| (a ^ b).count_ones();
+        let (a, b) = (self.phash(), other.phash());
+        let turned = self.turns.iter().zip(&other.turns);
+        let cropped = self.crops.iter().zip(&other.crops);
+        turned
+            .map(|(&x, &y)| d(a, y).min(d(x, b)))
+            .chain(cropped.map(|(&x, &y)| d(a, y).min(d(x, b))))
+            .min()
+            .expect("eight turns")
+    }
+
+    /// The print as words ([`Self::WORDS`]: turns, then crops), as files keep it.
+    pub fn to_words(&self) -> [u64; Self::WORDS] {
+        let mut out = [0; Self::WORDS];
+        out[..8].copy_from_slice(&self.turns);
+        out[8..].copy_from_slice(&self.crops);
+        out
+    }
+
+    /// The inverse of [`Self::to_words`].
+    pub fn from_words(words: &[u64; Self::WORDS]) -> Self {
+        Self {
+            turns: words[..8].try_into().expect("8 words"),
+            crops: words[8..].try_into().expect("3 words"),
+        }
+    }
+}
+
 /// The 2-D DCT-II of an `n` × `n` block (row by row), unnormalised: rows, then columns.
 fn dct_2d(block: &[f64], n: usize) -> Vec<f64> {
     let basis: Vec<f64> = (0..n * n)
@@ -127,6 +214,43 @@ mod tests {
             assert!(phash(&copy) != original, "the edit changes the plain pHash");
             assert!(phash_turns(&copy).contains(&original));
         }
+    }
+
+    /// A turned, mirrored or centre-cropped copy is near its original's print, either way round; other
+    /// photos are not.
+    #[test]
+    fn a_print_finds_turned_mirrored_and_cropped_copies_either_way_round() {
+        let cat = demo("chelsea");
+        let print = PerceptualPrint::of(&cat);
+        let (w, h) = cat.dimensions();
+        let crop = |f: f64| {
+            let (cw, ch) = ((w as f64 * f) as u32, (h as f64 * f) as u32);
+            imageops::crop_imm(&cat, (w - cw) / 2, (h - ch) / 2, cw, ch).to_image()
+        };
+        let plain = |other: &PerceptualPrint| (print.phash() ^ other.phash()).count_ones();
+        // Turns and the crops the print keeps: as near as a re-saved copy; the plain pHash is far.
+        for (what, copy, within) in [
+            ("turned", imageops::rotate90(&cat), 0),
+            ("mirrored", imageops::flip_horizontal(&cat), 0),
+            ("cropped to 70 %", crop(0.7), 2),
+        ] {
+            let other = PerceptualPrint::of(&copy);
+            let d = print.distance(&other);
+            assert!(d <= within && plain(&other) >= 20, "{what}: {d} bits");
+            assert_eq!(d, other.distance(&print), "{what}: symmetric");
+        }
+        // Crops between the kept ones come nearer than by the plain pHash (on this photo 80 %: 12 bits
+        // against 20).
+        for f in [0.8, 0.6] {
+            let other = PerceptualPrint::of(&crop(f));
+            assert!(print.distance(&other) < plain(&other), "{f}");
+        }
+        for name in ["brick", "horse", "coffee", "astronaut"] {
+            let d = print.distance(&PerceptualPrint::of(&demo(name)));
+            assert!(d >= 12, "{name}: {d} bits");
+        }
+        assert_eq!(PerceptualPrint::from_words(&print.to_words()), print);
+        assert_eq!(print.distance(&print), 0);
     }
 
     #[test]

@@ -137,7 +137,7 @@ fn open_a_folder_click_a_photo_and_see_ranked_results_with_their_bits() {
     harness.get_by_label_contains(&format!(
         "distance {nearest} · {:.0}% · {} · nearer than {} of pairs here",
         100.0 * (1.0 - nearest as f32 / 64.0),
-        super::library_view::verdict(&hashlens_core::eval::VerdictRule::fixed(64), nearest),
+        super::library_view::verdict(&hashlens_core::eval::VerdictRule::fixed(64), nearest, None),
         super::library_view::percent(farther as f64 / 66.0)
     ));
 
@@ -726,7 +726,10 @@ fn a_grown_folder_refits_the_default_from_the_model_tab() {
     let rule = lib.verdict_rule().unwrap();
     assert_eq!(rule.calibration(), Some(&shipped));
     assert_eq!(rule.near_duplicate_within(), shipped.near_duplicate_within);
-    assert!(rule.explain(3).contains("calibrated on 15 everyday edits"));
+    assert!(
+        rule.explain(3, None)
+            .contains("calibrated on 15 everyday edits")
+    );
     // "Similar" is read from this library's own distances: as close as its nearest 5 % of pairs.
     let pairs = &lib.pair_distances.as_ref().unwrap().histogram;
     let all: u64 = pairs.iter().sum();
@@ -735,7 +738,7 @@ fn a_grown_folder_refits_the_default_from_the_model_tab() {
     assert!(similar == rule.near_duplicate_within() || within(similar) * 20 <= all);
     assert!(within(similar + 1) * 20 > all, "{similar}: {pairs:?}");
     assert!(
-        rule.explain(similar)
+        rule.explain(similar, None)
             .contains("nearest 5 % of this library's pairs")
     );
     harness.get_by_label("Near-duplicates").click();
@@ -833,6 +836,45 @@ fn codes_for_finding_copies_can_be_chosen_in_the_model_tab() {
     harness.get_by_label("Model").click();
     harness.run_steps(2);
     harness.get_by_label_contains("this index's codes are for finding copies");
+}
+
+/// After indexing, the photos' perceptual prints are computed in the background and kept beside the
+/// index; a turned copy, whatever its code, then reads as a near-duplicate of its original, and the hover
+/// says that the prints spoke.
+#[test]
+fn perceptual_prints_join_the_verdict_once_computed() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("photos");
+    photos(&root, 70);
+    let original = image::open(root.join("000.png")).unwrap().into_rgb8();
+    image::imageops::rotate90(&original)
+        .save(root.join("turned.png"))
+        .unwrap();
+    let mut harness = app();
+    open_indexed(&mut harness, &root);
+    wait(&mut harness, |app| {
+        app.library().is_some_and(|l| l.prints.progress.is_none())
+    });
+    let lib = harness.state().library().unwrap();
+    let index = lib.index.as_ref().unwrap();
+    assert_eq!(index.len(), 71);
+    assert!(hashlens_core::index::prints_path_for(lib.index_path()).is_file());
+    let (a, b) = (
+        index.position(&root.join("000.png")).unwrap(),
+        index.position(&root.join("turned.png")).unwrap(),
+    );
+    assert_eq!(lib.prints.distance(index.photos(), a, b), Some(0));
+    let rule = lib.verdict_rule().unwrap();
+    assert!(
+        rule.print_rule().is_some(),
+        "the default ships a two-signal rule"
+    );
+    let code = index.codes().get(a).hamming(&index.codes().get(b)).unwrap();
+    assert_eq!(
+        super::library_view::verdict(rule, code, Some(0)),
+        "near-duplicate"
+    );
+    assert!(rule.explain(code, Some(0)).contains("perceptual print"));
 }
 
 /// F5 switches presentation mode: everything half as large again, and one line saying what the view

@@ -32,8 +32,8 @@ use hashlens_core::model::encode::encode_photos;
 use hashlens_core::model::features::extract_features;
 use hashlens_core::model::{CodePurpose, HashModel, HeadKind, Provenance};
 use hashlens_core::photo::edit::{Edit, as_jpeg};
-use hashlens_core::photo::perceptual::phash_turns;
-use hashlens_core::photo::{DecodeLimits, decode_at_least, decode_file};
+use hashlens_core::photo::perceptual::PerceptualPrint;
+use hashlens_core::photo::{DecodeLimits, decode_file};
 use hashlens_core::{CodeBook, HashCode};
 use serde::Serialize;
 
@@ -107,6 +107,8 @@ struct EditRow {
     code_or_phash: f64,
     /// The same for "code or pHash of any turn or mirror image" (`code_or_phash_any_turn`).
     code_or_phash_any_turn: f64,
+    /// The same for "code or perceptual print" (`code_or_print`).
+    code_or_print: f64,
 }
 
 /// One edit's copies: each one's (code, pHash) distance to its original, with the copy's pHash as it is
@@ -115,6 +117,7 @@ struct OwnDistances {
     edit: &'static str,
     plain: Vec<(u32, u32)>,
     turned: Vec<(u32, u32)>,
+    printed: Vec<(u32, u32)>,
 }
 
 #[derive(Serialize)]
@@ -153,6 +156,9 @@ struct EditsReport {
     /// As `code_or_phash`, the copy's pHash distance being the least over its four turns and their
     /// mirror images (a turned or mirrored copy then has its original's pHash).
     code_or_phash_any_turn: Option<EitherScore>,
+    /// The near-duplicate verdict "code or perceptual print" (`PerceptualPrint::distance`: pHash of
+    /// any turn, mirror image or centred crop, either way round), as the app reads it.
+    code_or_print: Option<EitherScore>,
 }
 
 pub fn run(b: EditsBench) -> anyhow::Result<()> {
@@ -212,27 +218,21 @@ pub fn run(b: EditsBench) -> anyhow::Result<()> {
         ));
     let mut pairs = EditPairs::new(bits);
     let near_within = rule.near_duplicate_within();
-    // pHash of each original and each copy as the files were written (and of the copy's turns and
-    // mirror images), for the perceptual verdicts.
-    let phash_turns_of = |paths: &[PathBuf]| -> anyhow::Result<Vec<[HashCode; 8]>> {
+    // The perceptual print of each original and each copy as the files were written (as the app
+    // computes it), for the perceptual verdicts.
+    let prints_of = |paths: &[PathBuf]| -> anyhow::Result<Vec<PerceptualPrint>> {
         paths
             .iter()
             .map(|p| {
-                // pHash looks at 32 × 32: a JPEG is decoded at the reduced size that still covers 256
-                // pixels (as the encoder decodes it), which is the whole photo below that.
-                decode_at_least(p, &DecodeLimits::default(), Some(256))
-                    .map(|img| phash_turns(&img))
-                    .with_context(|| format!("cannot read {}", p.display()))
+                PerceptualPrint::of_file(p).with_context(|| format!("cannot read {}", p.display()))
             })
             .collect()
     };
-    let original_phashes: Vec<HashCode> = phash_turns_of(&sample)?
-        .into_iter()
-        .map(|[as_it_is, ..]| as_it_is)
-        .collect();
+    let original_prints = prints_of(&sample)?;
     let mut phash_pairs = EditPairs::new(64);
     let mut both = TwoSignalPairs::new(bits, 64);
     let mut both_turns = TwoSignalPairs::new(bits, 64);
+    let mut both_prints = TwoSignalPairs::new(bits, 64);
     // Per edit, each copy's (code, pHash) distance to its own original.
     let mut own_pairs: Vec<OwnDistances> = Vec::new();
     for edit in Edit::ALL {
@@ -251,13 +251,12 @@ pub fn run(b: EditsBench) -> anyhow::Result<()> {
         .into_iter()
         .map(|c| c.expect("never cancelled"))
         .collect::<Result<_, _>>()?;
-        // Each copy's pHash as it is (the first of its turns), and of its turns and mirror images.
-        let copy_turns = phash_turns_of(&paths)?;
-        let copy_phashes: Vec<&HashCode> = copy_turns.iter().map(|t| &t[0]).collect();
+        let copy_prints = prints_of(&paths)?;
         let mut own = Vec::with_capacity(codes.len());
         let mut own_phash = Vec::with_capacity(codes.len());
         let mut own_both = Vec::with_capacity(codes.len());
         let mut own_turned = Vec::with_capacity(codes.len());
+        let mut own_printed = Vec::with_capacity(codes.len());
         let (mut at1, mut at10) = (0, 0);
         for (i, code) in codes.iter().enumerate() {
             let d: Vec<u32> = book
@@ -274,24 +273,26 @@ pub fn run(b: EditsBench) -> anyhow::Result<()> {
             at10 += usize::from(ahead < 10);
             own.push(d[i]);
             pairs.add(&d, i);
-            let p: Vec<u32> = original_phashes
-                .iter()
-                .map(|o| hashlens_core::code::hamming_words(o.words(), copy_phashes[i].words()))
-                .collect();
+            let copy = &copy_prints[i];
+            let to_copy = |f: &dyn Fn(&PerceptualPrint) -> u32| -> Vec<u32> {
+                original_prints.iter().map(f).collect()
+            };
+            let p = to_copy(&|o| (o.phash() ^ copy.phash()).count_ones());
             own_phash.push(p[i]);
             own_both.push((d[i], p[i]));
-            let turned: Vec<u32> = original_phashes
-                .iter()
-                .map(|o| {
-                    copy_turns[i]
-                        .iter()
-                        .map(|t| hashlens_core::code::hamming_words(o.words(), t.words()))
-                        .min()
-                        .expect("eight turns")
-                })
-                .collect();
+            // The copy's pHash turned and mirrored every way against the original's as it is.
+            let turned = to_copy(&|o| {
+                copy.turns
+                    .iter()
+                    .map(|&t| (o.phash() ^ t).count_ones())
+                    .min()
+                    .expect("eight turns")
+            });
             both_turns.add(&d, &turned, i);
             own_turned.push((d[i], turned[i]));
+            let printed = to_copy(&|o| o.distance(copy));
+            both_prints.add(&d, &printed, i);
+            own_printed.push((d[i], printed[i]));
             phash_pairs.add(&p, i);
             both.add(&d, &p, i);
         }
@@ -310,16 +311,19 @@ pub fn run(b: EditsBench) -> anyhow::Result<()> {
                 phash_distance_median: quantile(&own_phash, 0.5),
                 code_or_phash: 0.0,
                 code_or_phash_any_turn: 0.0,
+                code_or_print: 0.0,
             },
         );
         own_pairs.push(OwnDistances {
             edit: edit.name(),
             plain: own_both,
             turned: own_turned,
+            printed: own_printed,
         });
     }
     let code_or_phash = both.best_either(CALIBRATED_PRECISION);
     let code_or_phash_any_turn = both_turns.best_either(CALIBRATED_PRECISION);
+    let code_or_print = both_prints.best_either(CALIBRATED_PRECISION);
     let share = |rule: &Option<EitherScore>, own: &[(u32, u32)]| {
         rule.as_ref().map_or(0.0, |r| {
             let found = own.iter().filter(|&&(d, p)| r.covers(d, p)).count();
@@ -330,6 +334,7 @@ pub fn run(b: EditsBench) -> anyhow::Result<()> {
         let row = rows.get_mut(own.edit).expect("a row per edit");
         row.code_or_phash = share(&code_or_phash, &own.plain);
         row.code_or_phash_any_turn = share(&code_or_phash_any_turn, &own.turned);
+        row.code_or_print = share(&code_or_print, &own.printed);
     }
     let (same_class, different_class) = match &classes {
         Some(c) => {
@@ -353,6 +358,7 @@ pub fn run(b: EditsBench) -> anyhow::Result<()> {
         phash_calibrated: phash_pairs.calibrated(CALIBRATED_PRECISION),
         code_or_phash,
         code_or_phash_any_turn,
+        code_or_print,
     };
     if let Some(out) = &b.save_calibrated {
         let name = b.data.file_name().unwrap_or(b.data.as_os_str());
@@ -362,12 +368,14 @@ pub fn run(b: EditsBench) -> anyhow::Result<()> {
             sample.len(),
             name.to_string_lossy()
         );
-        let Some(calibration) = pairs.calibration(measured_on) else {
+        let Some(mut calibration) = pairs.calibration(measured_on) else {
             bail!(
                 "no near-duplicate threshold keeps precision {CALIBRATED_PRECISION} on these photos, so \
                  none was saved"
             );
         };
+        // With the two-signal rule measured here, where one keeps the precision.
+        calibration.with_print = report.code_or_print;
         model
             .with_calibration(Some(calibration))?
             .save(out)
@@ -667,6 +675,10 @@ fn print_table(r: &EditsReport) -> anyhow::Result<()> {
         (
             "code or pHash of any turn or mirror image",
             &r.code_or_phash_any_turn,
+        ),
+        (
+            "code or perceptual print (pHash of any turn, mirror image or centred crop)",
+            &r.code_or_print,
         ),
     ] {
         match rule {
