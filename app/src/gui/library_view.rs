@@ -271,7 +271,11 @@ fn status_bar(lib: &Library, ui: &mut egui::Ui, commands: &mut Vec<LibraryComman
                      edited copies. Searching does not wait for it.",
                 );
                 ui.label(format!("for the near-duplicate verdict{eta}"));
-                if ui.button("Cancel").clicked() {
+                if ui
+                    .button("Stop")
+                    .on_hover_text("Stop computing the prints; those finished are kept")
+                    .clicked()
+                {
                     commands.push(LibraryCommand::CancelPrints);
                 }
             });

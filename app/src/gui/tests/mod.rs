@@ -72,7 +72,11 @@ fn chosen_method(harness: &Harness<'static, HashlensApp>) -> hashlens_core::trai
 /// Opens `folder` and waits until it is indexed.
 fn open_indexed(harness: &mut Harness<'static, HashlensApp>, folder: &Path) {
     open(harness, folder);
-    wait(harness, |app| app.library().is_some_and(|l| !l.indexing()));
+    // Indexed, and the perceptual prints computed after it (so that no progress bar comes and goes).
+    wait(harness, |app| {
+        app.library()
+            .is_some_and(|l| !l.indexing() && l.prints.progress.is_none())
+    });
 }
 
 /// Opens the near-duplicates tab and waits for its groups.

@@ -64,8 +64,10 @@ fn snapshots_of_the_main_views() {
     harness.snapshot("welcome");
 
     harness.get_by_label("Open the demo library").click();
+    // Indexed, and the perceptual prints computed after it (their progress is in the status bar).
     settle(&mut harness, |app| {
-        app.library().is_some_and(|l| !l.indexing())
+        app.library()
+            .is_some_and(|l| !l.indexing() && l.prints.progress.is_none())
     });
     harness.get_by_label("photo chelsea.jpg").click();
     settle(&mut harness, |app| {
