@@ -5,7 +5,8 @@ use std::sync::atomic::AtomicBool;
 
 use clap::Args;
 use hashlens_core::index::{
-    DEFAULT_ARCH, DEFAULT_BITS, IndexEvent, IndexJob, ModelChoice, update_index,
+    CodeIndex, DEFAULT_ARCH, DEFAULT_BITS, IndexEvent, IndexJob, ModelChoice, PrintsEvent,
+    PrintsJob, update_index, update_prints,
 };
 use hashlens_core::model::{BackboneArch, CodePurpose};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -43,6 +44,11 @@ pub struct IndexArgs {
     /// Photos per network batch.
     #[arg(long, default_value_t = 32)]
     batch: usize,
+    /// Then compute the photos' perceptual prints (pHash turned, mirrored and centre-cropped; kept beside
+    /// the index as `INDEX.prints`), which the app's near-duplicate verdict reads beside the codes; only
+    /// new or changed photos' are computed.
+    #[arg(long)]
+    prints: bool,
     /// When another hashlens run is updating this index, wait for it instead of stopping.
     #[arg(long)]
     wait: bool,
@@ -114,8 +120,17 @@ pub fn index(a: IndexArgs) -> anyhow::Result<()> {
     });
     bar.finish_and_clear();
     let report = report?;
+    let prints = if a.prints {
+        Some(prints(&job, &bar)?)
+    } else {
+        None
+    };
     if a.json {
-        return crate::cli::output::print_json(&report);
+        let mut value = serde_json::to_value(&report)?;
+        if let Some(p) = &prints {
+            value["prints"] = serde_json::to_value(p)?;
+        }
+        return crate::cli::output::print_json(&value);
     }
     out!(
         "{} photos indexed in {}: {} encoded ({:.1} images/s), {} unchanged, {} recovered from an \
@@ -128,6 +143,16 @@ pub fn index(a: IndexArgs) -> anyhow::Result<()> {
         report.resumed,
         report.removed
     );
+    if let Some(p) = &prints {
+        out!(
+            "perceptual prints: {} of {} photos ({} computed in {:.1} s, {:.1} photos/s)",
+            p.known,
+            report.indexed,
+            p.computed,
+            p.seconds,
+            p.per_s
+        );
+    }
     for (list, what) in [
         (&report.skipped, "skipped"),
         (
@@ -143,4 +168,46 @@ pub fn index(a: IndexArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// What `--prints` did (the JSON summary's `prints`).
+#[derive(serde::Serialize)]
+struct PrintsReport {
+    /// Photos with a print now.
+    known: usize,
+    /// Prints computed by this run (the others were read back).
+    computed: usize,
+    seconds: f64,
+    /// Prints computed per second.
+    per_s: f64,
+}
+
+/// Computes the perceptual prints the index at `job.index` lacks, with a progress bar.
+fn prints(job: &IndexJob, bar: &ProgressBar) -> anyhow::Result<PrintsReport> {
+    let index = CodeIndex::load(&job.index)?;
+    let started = std::time::Instant::now();
+    let mut first = None;
+    bar.reset();
+    bar.set_message("perceptual prints");
+    let prints = update_prints(
+        &PrintsJob {
+            index: job.index.clone(),
+            photos: index.photos().to_vec(),
+        },
+        &AtomicBool::new(false),
+        &mut |PrintsEvent::Progress { done, total }| {
+            first.get_or_insert(done);
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        },
+    )?;
+    bar.finish_and_clear();
+    let seconds = started.elapsed().as_secs_f64();
+    let computed = index.len() - first.unwrap_or(0);
+    Ok(PrintsReport {
+        known: prints.prints.iter().flatten().count(),
+        computed,
+        seconds,
+        per_s: computed as f64 / seconds.max(1e-9),
+    })
 }

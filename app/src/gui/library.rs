@@ -783,6 +783,7 @@ impl Library {
     }
 
     /// Where the index is kept.
+    #[cfg(test)]
     pub fn index_path(&self) -> &Path {
         &self.job.index
     }

@@ -668,6 +668,16 @@ fn index_fits_codes_for_finding_copies_on_request() {
     );
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(log.contains("for finding copies"), "{log}");
+    // `--prints` computes the perceptual prints once: a second run reads them back.
+    args.push("--prints");
+    let first = json(&hashlens(&args));
+    assert_eq!(first["prints"]["known"].as_u64(), Some(20));
+    assert_eq!(first["prints"]["computed"].as_u64(), Some(20));
+    assert!(index.with_file_name("photos.hlindex.prints").is_file());
+    let second = json(&hashlens(&args));
+    assert_eq!(second["prints"]["computed"].as_u64(), Some(0));
+    assert_eq!(second["prints"]["known"].as_u64(), Some(20));
+    args.pop();
     *args.last_mut().unwrap() = "duplicates";
     let refused = hashlens(&args);
     assert!(!refused.status.success());

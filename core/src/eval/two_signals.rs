@@ -92,7 +92,7 @@ impl TwoSignalPairs {
             }
         }
         let others: usize = self.other.iter().sum();
-        rule.precision = super::verdict::precision(right, wrong);
+        rule.precision = precision(right, wrong);
         rule.recall = right as f64 / self.copies.max(1) as f64;
         rule.false_match_rate = wrong as f64 / others.max(1) as f64;
         rule
@@ -119,6 +119,15 @@ impl TwoSignalPairs {
             }
         }
         best
+    }
+}
+
+/// The share of a verdict's yeses that are right (1 when it says yes to nothing: it is never wrong).
+pub(super) fn precision(right: usize, wrong: usize) -> f64 {
+    if right + wrong == 0 {
+        1.0
+    } else {
+        right as f64 / (right + wrong) as f64
     }
 }
 

@@ -13,6 +13,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::EitherScore;
+use super::two_signals::precision;
 
 /// A distance in words.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -420,15 +421,6 @@ const COPIES_MEASURED: &[Measured] = &[
         with_print: Some((33, 10, 0.992, 0.970, 4.02e-5)),
     },
 ];
-
-/// The share of a verdict's yeses that are right (1 when it says yes to nothing: it is never wrong).
-pub(super) fn precision(right: usize, wrong: usize) -> f64 {
-    if right + wrong == 0 {
-        1.0
-    } else {
-        right as f64 / (right + wrong) as f64
-    }
-}
 
 /// Every (edited copy, original) pair by distance, from which verdicts are scored and calibrated: a pair
 /// is right when it is a photo and its own edit. A verdict "within t bits" says yes to the pairs at

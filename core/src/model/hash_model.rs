@@ -711,13 +711,13 @@ fn config_from_json(json: &str) -> Result<ModelConfig, String> {
         serde_json::from_value(value).map_err(|e| format!("unreadable model settings: {e}"))?;
     crate::code::check_bits(config.bits).map_err(|e| e.to_string())?;
     check_input(&config.input)?;
-    if let Some(v) = &config.verdict {
-        if !v.plausible(config.bits) {
-            return Err(format!(
-                "its verdict calibration is not one a {}-bit model can have",
-                config.bits
-            ));
-        }
+    if let Some(v) = &config.verdict
+        && !v.plausible(config.bits)
+    {
+        return Err(format!(
+            "its verdict calibration is not one a {}-bit model can have",
+            config.bits
+        ));
     }
     if config.classes > MAX_CLASSES {
         return Err(format!(
