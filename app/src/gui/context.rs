@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use hashlens_core::eval::VerdictRule;
-use hashlens_core::index::CodeIndex;
+use hashlens_core::index::{CodeIndex, Prints};
 
 /// The open library as the tabs see it.
 #[derive(Clone, Copy)]
@@ -17,9 +17,18 @@ pub struct LibraryContext<'a> {
     pub indexing: bool,
     /// The verdict thresholds of the index's model.
     pub verdicts: Option<&'a VerdictRule>,
+    /// The photos' perceptual prints, once computed for the index as it is.
+    pub prints: Option<&'a Prints>,
 }
 
 impl LibraryContext<'_> {
+    /// The prints and the print distance within which they link near-duplicates, where the model's
+    /// calibration has a two-signal rule and the prints are computed.
+    pub fn print_links(&self) -> Option<(&Prints, u32)> {
+        let within = self.verdicts?.print_rule()?.perceptual_within?;
+        Some((self.prints?, within))
+    }
+
     /// The farthest distance read as a near-duplicate for the index's codes.
     pub fn near_duplicate_within(&self, bits: usize) -> u32 {
         self.verdicts

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use eframe::egui::{self, RichText, Vec2};
 use hashlens_core::code::stats::near_duplicate_groups;
-use hashlens_core::index::CodeIndex;
+use hashlens_core::index::{CodeIndex, Prints};
 use hashlens_core::photo::edit::{LooksLike, Version, likely_original, looks_like};
 
 use super::context::LibraryContext;
@@ -54,6 +54,8 @@ pub struct Duplicates {
     pub groups: Option<Vec<Vec<Member>>>,
     pub progress: Option<(usize, usize)>,
     pub error: Option<String>,
+    /// The groups join photos whose perceptual prints are near as well as those whose codes are.
+    pub with_prints: bool,
     task: Option<Task<Event>>,
 }
 
@@ -66,6 +68,7 @@ impl Duplicates {
             groups: None,
             progress: None,
             error: None,
+            with_prints: false,
             task: None,
         }
     }
@@ -74,19 +77,43 @@ impl Duplicates {
         self.task.is_some()
     }
 
-    /// Starts grouping the codes of `index` (a snapshot) within `self.radius`.
-    pub fn start(&mut self, index: &CodeIndex, ctx: &egui::Context) {
+    /// Starts grouping the codes of `index` (a snapshot) within `self.radius`, and the photos whose
+    /// `prints` lie within their distance where given.
+    pub fn start(
+        &mut self,
+        index: &CodeIndex,
+        prints: Option<(&Prints, u32)>,
+        ctx: &egui::Context,
+    ) {
         if let Some(old) = &self.task {
             old.cancel();
         }
         let (index, radius) = (index.clone(), self.radius);
+        let prints = prints
+            .filter(|(p, _)| p.prints.len() == index.len())
+            .map(|(p, within)| (p.clone(), within));
+        self.with_prints = prints.is_some();
         self.for_len = index.len();
         self.progress = Some((0, index.len()));
         self.error = None;
         self.task = Some(Task::spawn("near-duplicates", ctx, move |r| {
+            let links = match &prints {
+                Some((p, within)) => {
+                    let found = p.links(*within, &r.cancel, |done, total| {
+                        r.send(Event::Progress(done / 2, total))
+                    });
+                    let Some(found) = found else { return };
+                    found
+                }
+                None => Vec::new(),
+            };
             let codes = index.codes();
-            let groups = near_duplicate_groups(codes, radius, &r.cancel, |done, total| {
-                r.send(Event::Progress(done, total))
+            let half = if prints.is_some() { index.len() / 2 } else { 0 };
+            let groups = near_duplicate_groups(codes, radius, &links, &r.cancel, |done, total| {
+                r.send(Event::Progress(
+                    half + done * (total - half) / total.max(1),
+                    total,
+                ))
             });
             let Some(groups) = groups else { return };
             let mut members = Vec::with_capacity(groups.len());
@@ -254,8 +281,17 @@ impl DuplicatesTab {
         self.after_update = false;
         if let (None, Some(index)) = (&self.search, lib.index) {
             let mut search = Duplicates::new(lib.near_duplicate_within(index.bits()));
-            search.start(index, ctx);
+            search.start(index, lib.print_links(), ctx);
             self.search = Some(search);
+        }
+        // The prints came after the groups were made: make them again with the prints.
+        if let (Some(search), Some(index)) = (&mut self.search, lib.index)
+            && !search.running()
+            && !search.with_prints
+            && search.groups.is_some()
+            && lib.print_links().is_some()
+        {
+            search.start(index, lib.print_links(), ctx);
         }
         if let Some(search) = &mut self.search {
             search.poll();
@@ -268,7 +304,7 @@ impl DuplicatesTab {
         let search = self
             .search
             .get_or_insert_with(|| Duplicates::new(lib.near_duplicate_within(index.bits())));
-        search.start(index, ctx);
+        search.start(index, lib.print_links(), ctx);
     }
 
     /// Drops the groups (the library is being updated under them); they are made again once the update
@@ -547,6 +583,14 @@ fn show_search(
     };
     ui.horizontal(|ui| {
         ui.label(format!("{} groups", groups.len()));
+        if dup.with_prints {
+            ui.label(RichText::new("· with photos whose perceptual prints match").weak())
+                .on_hover_text(
+                    "Besides codes within the radius, photos whose perceptual prints (pHash turned, \
+                     mirrored or cropped to its centre) lie within the model's calibrated distance are \
+                     grouped: turned, mirrored and cropped copies whose codes moved further.",
+                );
+        }
         let chosen: Vec<&PathBuf> = choice.selected.iter().collect();
         if !chosen.is_empty() {
             ui.separator();

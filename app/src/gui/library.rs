@@ -412,7 +412,7 @@ impl Library {
             self.warnings.clear();
             self.error = None;
             self.last_progress = Instant::now();
-            self.prints.cancel();
+            self.prints.stop();
             self.task = Some(start_indexing(self.job.clone(), device, ctx));
         }
     }
@@ -465,6 +465,7 @@ impl Library {
             index: self.index.as_ref(),
             indexing: self.indexing(),
             verdicts: self.verdict_rule(),
+            prints: self.prints.current(),
         }
     }
 
@@ -492,6 +493,7 @@ impl Library {
             index: self.index.as_ref(),
             indexing: self.task.is_some(),
             verdicts: self.verdicts.as_ref().map(|(_, rule)| rule),
+            prints: self.prints.current(),
         };
         match self.tab {
             Tab::Codes => self.codes.update(&view, ctx),
@@ -704,6 +706,7 @@ impl Library {
                         index: self.index.as_ref(),
                         indexing: self.task.is_some(),
                         verdicts: self.verdicts.as_ref().map(|(_, rule)| rule),
+                        prints: self.prints.current(),
                     };
                     self.duplicates.search_again(&view, ctx);
                 }

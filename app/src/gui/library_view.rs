@@ -127,6 +127,7 @@ pub fn show(lib: &mut Library, ui: &mut egui::Ui) -> LibraryIntent {
                 folder: &lib.folder,
                 index: lib.index.as_ref(),
                 verdicts: lib.verdicts.as_ref().map(|(_, rule)| rule),
+                prints: lib.prints.current(),
             };
             match lib.duplicates.show(&view, &mut lib.thumbs.borrow_mut(), ui) {
                 Some(DuplicatesCommand::SearchWith(i)) => commands.extend([

@@ -79,6 +79,19 @@ impl LibraryPrints {
         }
     }
 
+    /// Stops the task and forgets the prints: the index is about to change under them.
+    pub fn stop(&mut self) {
+        self.cancel();
+        self.prints = None;
+        self.photos.clear();
+    }
+
+    /// The prints, once computed for the index as it is (the library calls [`Self::stop`] before it
+    /// changes the index).
+    pub fn current(&self) -> Option<&Prints> {
+        self.prints.as_ref()
+    }
+
     /// Stops the running task at its next chunk (what it finished is kept in the file).
     pub fn cancel(&self) {
         if let Some(t) = &self.task {

@@ -87,12 +87,14 @@ pub fn distance_histogram(book: &CodeBook, max_pairs: usize, seed: u64) -> Vec<u
     hist
 }
 
-/// Groups of codes linked by distances of at most `radius` (connected components, so a chain of small
-/// steps forms one group): each group sorted, groups ordered by their first member; single codes are left
-/// out. `progress(done, total)` is called as the scan goes; setting `cancel` returns `None`.
+/// Groups of codes linked by distances of at most `radius`, or by one of `links` (pairs of positions
+/// another signal links, such as perceptual prints): connected components, so a chain of small steps
+/// forms one group; each group sorted, groups ordered by their first member; single codes are left out.
+/// `progress(done, total)` is called as the scan goes; setting `cancel` returns `None`.
 pub fn near_duplicate_groups(
     book: &CodeBook,
     radius: u32,
+    links: &[(usize, usize)],
     cancel: &std::sync::atomic::AtomicBool,
     mut progress: impl FnMut(usize, usize),
 ) -> Option<Vec<Vec<usize>>> {
@@ -104,6 +106,12 @@ pub fn near_duplicate_groups(
             i = parent[i];
         }
         i
+    }
+    for &(a, b) in links.iter().filter(|&&(a, b)| a < n && b < n) {
+        let (a, b) = (root(&mut parent, a), root(&mut parent, b));
+        if a != b {
+            parent[a.max(b)] = a.min(b);
+        }
     }
     let search = Search::default();
     let chunk = 256;
@@ -198,9 +206,12 @@ mod tests {
             "01010101", // 5 alone
         ]);
         let cancel = std::sync::atomic::AtomicBool::new(false);
-        let groups = near_duplicate_groups(&b, 1, &cancel, |_, _| {}).unwrap();
+        let groups = near_duplicate_groups(&b, 1, &[], &cancel, |_, _| {}).unwrap();
         assert_eq!(groups, vec![vec![0, 2, 3], vec![1, 4]]);
+        // Another signal's link joins 5 to 4's group (and one out of range is ignored).
+        let linked = near_duplicate_groups(&b, 1, &[(5, 4), (0, 99)], &cancel, |_, _| {}).unwrap();
+        assert_eq!(linked, vec![vec![0, 2, 3], vec![1, 4, 5]]);
         cancel.store(true, std::sync::atomic::Ordering::Relaxed);
-        assert!(near_duplicate_groups(&b, 1, &cancel, |_, _| {}).is_none());
+        assert!(near_duplicate_groups(&b, 1, &[], &cancel, |_, _| {}).is_none());
     }
 }

@@ -21,8 +21,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use rayon::prelude::*;
 
 use super::IndexedPhoto;
+use crate::code::{CodeBook, HashCode};
 use crate::io::{ByteReader, FileError, path_bytes, path_from_bytes, seal, unseal, write_atomic};
 use crate::photo::perceptual::PerceptualPrint;
+use crate::search::Search;
 
 const MAGIC: &[u8; 8] = b"HLPRINT\n";
 const VERSION: u32 = 1;
@@ -80,6 +82,66 @@ impl Prints {
     pub fn distance(&self, a: usize, b: usize) -> Option<u32> {
         let (a, b) = (self.prints.get(a)?.as_ref()?, self.prints.get(b)?.as_ref()?);
         Some(a.distance(b))
+    }
+}
+
+impl Prints {
+    /// Every pair of photos whose prints are at most `within` bits apart ([`PerceptualPrint::distance`]),
+    /// `(a, b)` with `a < b`: what joins copies into near-duplicate groups beside their codes. Each
+    /// photo's eleven pHashes (turns, mirror images, crops) are searched among the others' pHashes as
+    /// they are, which covers both ways round of the distance. `progress(done, total)` as it goes;
+    /// setting `cancel` returns `None`.
+    pub fn links(
+        &self,
+        within: u32,
+        cancel: &AtomicBool,
+        mut progress: impl FnMut(usize, usize),
+    ) -> Option<Vec<(usize, usize)>> {
+        let n = self.prints.len();
+        let mut plain = CodeBook::new(64).expect("64 bits");
+        for p in &self.prints {
+            let word = p.map_or(0, |p| p.phash());
+            plain
+                .push(&HashCode::from_words(64, &[word]).expect("64 bits"))
+                .expect("64 bits");
+        }
+        let search = Search::default();
+        let mut links = std::collections::BTreeSet::new();
+        let chunk = 64;
+        for start in (0..n).step_by(chunk) {
+            if cancel.load(Ordering::Relaxed) {
+                return None;
+            }
+            let end = (start + chunk).min(n);
+            let mut queries = CodeBook::new(64).expect("64 bits");
+            let mut owners = Vec::new();
+            for a in start..end {
+                let Some(print) = &self.prints[a] else {
+                    continue;
+                };
+                for w in print.to_words() {
+                    queries
+                        .push(&HashCode::from_words(64, &[w]).expect("64 bits"))
+                        .expect("64 bits");
+                    owners.push(a);
+                }
+            }
+            if !owners.is_empty() {
+                let found = search
+                    .radius_batch(&plain, &queries, within)
+                    .expect("64-bit books");
+                for (hits, &a) in found.iter().zip(&owners) {
+                    for hit in hits {
+                        let b = hit.index;
+                        if b != a && self.prints[b].is_some() {
+                            links.insert((a.min(b), a.max(b)));
+                        }
+                    }
+                }
+            }
+            progress(end, n);
+        }
+        Some(links.into_iter().collect())
     }
 }
 
@@ -296,6 +358,65 @@ mod tests {
         let rebuilt = run(&job, &mut events);
         assert_eq!(events[0], PrintsEvent::Progress { done: 0, total: 3 });
         assert_eq!(rebuilt.prints[2], first.prints[2]);
+    }
+
+    /// Links are the pairs within the threshold by the print distance itself, checked against every
+    /// pair by hand.
+    #[test]
+    fn links_are_the_pairs_within_by_print_distance() {
+        let cat = image::open(format!(
+            "{}/../assets/demo/chelsea.jpg",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+        .into_rgb8();
+        let others = ["brick", "horse", "coffee"].map(|name| {
+            image::open(format!(
+                "{}/../assets/demo/{name}.jpg",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .unwrap()
+            .into_rgb8()
+        });
+        let mut prints = vec![
+            Some(PerceptualPrint::of(&cat)),
+            Some(PerceptualPrint::of(&image::imageops::rotate90(&cat))),
+            None,
+        ];
+        prints.extend(others.iter().map(|o| Some(PerceptualPrint::of(o))));
+        prints.push(Some(PerceptualPrint::of(
+            &image::imageops::flip_horizontal(&others[1]),
+        )));
+        let prints = Prints {
+            prints,
+            complete: true,
+        };
+        for within in [0, 10, 20] {
+            let links = prints
+                .links(within, &AtomicBool::new(false), |_, _| {})
+                .unwrap();
+            let mut expected = Vec::new();
+            for a in 0..prints.prints.len() {
+                for b in a + 1..prints.prints.len() {
+                    if prints.distance(a, b).is_some_and(|d| d <= within) {
+                        expected.push((a, b));
+                    }
+                }
+            }
+            assert_eq!(links, expected, "within {within}");
+            if within == 10 {
+                assert_eq!(
+                    links,
+                    [(0, 1), (4, 6)],
+                    "the turned cat, the mirrored horse"
+                );
+            }
+        }
+        assert!(
+            prints
+                .links(10, &AtomicBool::new(true), |_, _| {})
+                .is_none()
+        );
     }
 
     /// A cancelled run returns (and keeps) what it finished; a forged count is refused unallocated.

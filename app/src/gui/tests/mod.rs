@@ -879,6 +879,31 @@ fn perceptual_prints_join_the_verdict_once_computed() {
         "near-duplicate"
     );
     assert!(rule.explain(code, Some(0)).contains("perceptual print"));
+
+    // The near-duplicates group the turned copy with its original, the prints joining them where the
+    // codes alone do not.
+    let radius = rule.near_duplicate_within();
+    show_near_duplicates(&mut harness);
+    let dup = harness
+        .state()
+        .library()
+        .unwrap()
+        .duplicates
+        .search()
+        .unwrap();
+    assert!(dup.with_prints);
+    let groups = dup.groups.as_ref().unwrap();
+    let together = groups.iter().any(|g| {
+        let paths: Vec<_> = g.iter().map(|m| m.path.clone()).collect();
+        paths.contains(&root.join("000.png")) && paths.contains(&root.join("turned.png"))
+    });
+    // (The turned copy's code lies farther than the radius: 20 bits against 7 when this was written.)
+    assert!(
+        code > radius,
+        "the codes alone would group them: {code} ≤ {radius}"
+    );
+    assert!(together, "code distance {code}, radius {radius}");
+    harness.get_by_label_contains("with photos whose perceptual prints match");
 }
 
 /// F5 switches presentation mode: everything half as large again, and one line saying what the view
