@@ -906,6 +906,31 @@ fn perceptual_prints_join_the_verdict_once_computed() {
     harness.get_by_label_contains("with photos whose perceptual prints match");
 }
 
+/// Without class folders, choosing 16 bits suggests SHC with self-distillation (what measured best
+/// there); one click takes it, and the suggestion goes.
+#[test]
+fn sixteen_bits_without_classes_suggest_shc_with_self_distillation() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("photos");
+    photos(&root, 6);
+    let mut harness = app();
+    open_indexed(&mut harness, &root);
+    harness.get_by_label("Model").click();
+    harness.run_steps(2);
+    assert!(
+        harness.query_by_label("Use SHC + SdH").is_none(),
+        "not at 64 bits"
+    );
+    harness.get_by_label("16").click();
+    harness.run_steps(2);
+    harness.get_by_label("Use SHC + SdH").click();
+    harness.run_steps(2);
+    assert_eq!(chosen_method(&harness), hashlens_core::train::Method::Shc);
+    let settings = &harness.state().library().unwrap().model_panel.settings;
+    assert!(settings.sdh && settings.bits == 16);
+    assert!(harness.query_by_label("Use SHC + SdH").is_none());
+}
+
 /// F5 switches presentation mode: everything half as large again, and one line saying what the view
 /// shows, which follows the view; F5 again goes back.
 #[test]
