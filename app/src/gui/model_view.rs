@@ -211,6 +211,40 @@ pub const DEFAULT_LENGTHS: [(usize, &str); 3] = [
     ),
 ];
 
+/// A combo box of one setting of the built-in default: `options` are (value, name, what it means); the
+/// hover says what `what` is and what the chosen value means. The value clicked, if one was.
+fn default_choice<T: Copy + PartialEq>(
+    ui: &mut egui::Ui,
+    label: &str,
+    what: &str,
+    options: &[(T, String, &str)],
+    chosen: T,
+) -> Option<T> {
+    let (name, hover) = options
+        .iter()
+        .find(|(v, ..)| *v == chosen)
+        .map_or((String::new(), ""), |(_, name, why)| (name.clone(), *why));
+    let mut clicked = None;
+    egui::ComboBox::from_label(label)
+        .selected_text(name)
+        .show_ui(ui, |ui| {
+            for (v, name, why) in options {
+                if ui
+                    .selectable_label(*v == chosen, name.as_str())
+                    .on_hover_text(*why)
+                    .clicked()
+                {
+                    clicked = Some(*v);
+                }
+            }
+        })
+        .response
+        .on_hover_text(format!(
+            "{what}. {hover}. A new choice takes effect when you use or fit the default."
+        ));
+    clicked
+}
+
 /// What the panel asks of the library.
 pub enum ModelIntent {
     None,
@@ -445,54 +479,28 @@ impl ModelPanel {
                     purpose: self.default_purpose(purpose),
                 };
             }
-            let chosen = self.default_bits(bits);
-            let hover = DEFAULT_LENGTHS
-                .iter()
-                .find(|&&(b, _)| b == chosen)
-                .map_or("", |&(_, why)| why);
-            egui::ComboBox::from_label("code length")
-                .selected_text(format!("{chosen} bits"))
-                .show_ui(ui, |ui| {
-                    for &(b, why) in &DEFAULT_LENGTHS {
-                        if ui
-                            .selectable_label(chosen == b, format!("{b} bits"))
-                            .on_hover_text(why)
-                            .clicked()
-                        {
-                            self.default_bits = Some(b);
-                        }
-                    }
-                })
-                .response
-                .on_hover_text(format!(
-                    "The code length of the built-in default. {hover}. A new length takes effect when \
-                     you use or fit the default."
-                ));
+            let lengths = DEFAULT_LENGTHS.map(|(b, why)| (b, format!("{b} bits"), why));
+            if let Some(b) = default_choice(
+                ui,
+                "code length",
+                "The code length of the built-in default",
+                &lengths,
+                self.default_bits(bits),
+            ) {
+                self.default_bits = Some(b);
+            }
         });
         ui.horizontal(|ui| {
-            let chosen = self.default_purpose(purpose);
-            let hover = DEFAULT_PURPOSES
-                .iter()
-                .find(|&&(p, _)| p == chosen)
-                .map_or("", |&(_, why)| why);
-            egui::ComboBox::from_label("codes for")
-                .selected_text(chosen.label())
-                .show_ui(ui, |ui| {
-                    for &(p, why) in &DEFAULT_PURPOSES {
-                        if ui
-                            .selectable_label(chosen == p, p.label())
-                            .on_hover_text(why)
-                            .clicked()
-                        {
-                            self.default_purpose = Some(p);
-                        }
-                    }
-                })
-                .response
-                .on_hover_text(format!(
-                    "What the built-in default's codes are fitted for. {hover}. A new choice takes \
-                     effect when you use or fit the default."
-                ));
+            let purposes = DEFAULT_PURPOSES.map(|(p, why)| (p, p.label().to_string(), why));
+            if let Some(p) = default_choice(
+                ui,
+                "codes for",
+                "What the built-in default's codes are fitted for",
+                &purposes,
+                self.default_purpose(purpose),
+            ) {
+                self.default_purpose = Some(p);
+            }
             if purpose == CodePurpose::Copies {
                 ui.label("(this index's codes are for finding copies)");
             }

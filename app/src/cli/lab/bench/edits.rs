@@ -138,6 +138,10 @@ struct EditsReport {
     verdict: VerdictScore,
     /// Whether those thresholds come from a calibration saved with the model.
     verdict_calibrated: bool,
+    /// The near-duplicate verdict over all edits with the model's own two-signal rule (code or
+    /// perceptual print, as the app uses it once the prints are computed); null when its calibration has
+    /// none.
+    verdict_with_print: Option<EitherScore>,
     /// The near-duplicate verdict at the fixed share K/8.
     fixed: VerdictScore,
     /// The similar verdict (similar or closer, as close as the originals' nearest 5 % of pairs) over
@@ -350,6 +354,9 @@ pub fn run(b: EditsBench) -> anyhow::Result<()> {
         edits: rows,
         verdict: pairs.score(rule.near_duplicate_within()),
         verdict_calibrated: rule.calibration().is_some(),
+        verdict_with_print: rule
+            .print_rule()
+            .map(|r| both_prints.score(r.code_within, r.perceptual_within)),
         fixed: pairs.score(VerdictRule::fixed(bits).near_duplicate_within()),
         similar: pairs.score(rule.similar_within()),
         calibrated: pairs.calibrated(CALIBRATED_PRECISION),
@@ -610,6 +617,18 @@ fn quantile(sorted: &[u32], q: f64) -> u32 {
     super::percentile(sorted, q)
 }
 
+/// A two-signal rule's thresholds and figures, as the table prints them.
+fn either_figures(v: &EitherScore) -> String {
+    format!(
+        "(code ≤ {}, pHash ≤ {}): precision {:.3}, recall {:.3}, other photos that close {:.1e}",
+        v.code_within.map_or("—".into(), |t| t.to_string()),
+        v.perceptual_within.map_or("—".into(), |t| t.to_string()),
+        v.precision,
+        v.recall,
+        v.false_match_rate
+    )
+}
+
 fn print_table(r: &EditsReport) -> anyhow::Result<()> {
     out!(
         "edit benchmark: {} photos, {} bits, {}",
@@ -683,17 +702,19 @@ fn print_table(r: &EditsReport) -> anyhow::Result<()> {
     ] {
         match rule {
             Some(v) => out!(
-                "  verdict by {what}, calibrated here to precision 0.99 (code ≤ {}, pHash ≤ {}): precision {:.3}, recall {:.3}, other photos that close {:.1e}",
-                v.code_within.map_or("—".into(), |t| t.to_string()),
-                v.perceptual_within.map_or("—".into(), |t| t.to_string()),
-                v.precision,
-                v.recall,
-                v.false_match_rate
+                "  verdict by {what}, calibrated here to precision 0.99 {}",
+                either_figures(v)
             ),
             None => {
                 out!("  verdict by {what}: no pair of thresholds is that precise on these photos")
             }
         }
+    }
+    if let Some(v) = &r.verdict_with_print {
+        out!(
+            "  verdict by code or perceptual print with the model's own thresholds {}",
+            either_figures(v)
+        );
     }
     if let (Some(s), Some(d)) = (&r.same_class, &r.different_class) {
         for (what, x) in [("same class", s), ("different classes", d)] {
