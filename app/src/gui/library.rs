@@ -531,8 +531,17 @@ impl Library {
                     match result {
                         Ok(done) => {
                             let (report, index) = *done;
-                            self.prints
-                                .start(self.job.index.clone(), index.photos().to_vec(), ctx);
+                            // Only a model whose calibration reads prints needs them.
+                            if self
+                                .verdict_rule()
+                                .is_some_and(|r| r.print_rule().is_some())
+                            {
+                                self.prints.start(
+                                    self.job.index.clone(),
+                                    index.photos().to_vec(),
+                                    ctx,
+                                );
+                            }
                             self.index = Some(index);
                             self.last_report = Some(report);
                             self.timeline.indexed = self.timeline.mark(self.timeline.indexed);

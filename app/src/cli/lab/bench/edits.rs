@@ -81,6 +81,10 @@ pub struct EditsBench {
     /// all fifteen), to see whether it carries over to edits it was not learned from.
     #[arg(long, value_delimiter = ',', value_parser = parse_edit)]
     whitening_edits: Vec<Edit>,
+    /// Also score the two-signal rule "code ≤ C or print ≤ P" given as `C,P` (`verdict_rule_given`): to
+    /// check a calibration made on other photos.
+    #[arg(long, value_name = "C,P", value_parser = parse_rule)]
+    score_rule: Option<(u32, u32)>,
     /// Write the model with the near-duplicate threshold calibrated here saved in it (its verdicts in
     /// the app then use it and say what it was measured on).
     #[arg(long, value_name = "MODEL")]
@@ -142,6 +146,8 @@ struct EditsReport {
     /// perceptual print, as the app uses it once the prints are computed); null when its calibration has
     /// none.
     verdict_with_print: Option<EitherScore>,
+    /// The rule given by `--score-rule`, scored on these photos.
+    verdict_rule_given: Option<EitherScore>,
     /// The near-duplicate verdict at the fixed share K/8.
     fixed: VerdictScore,
     /// The similar verdict (similar or closer, as close as the originals' nearest 5 % of pairs) over
@@ -357,6 +363,9 @@ pub fn run(b: EditsBench) -> anyhow::Result<()> {
         verdict_with_print: rule
             .print_rule()
             .map(|r| both_prints.score(r.code_within, r.perceptual_within)),
+        verdict_rule_given: b
+            .score_rule
+            .map(|(c, p)| both_prints.score(Some(c), Some(p))),
         fixed: pairs.score(VerdictRule::fixed(bits).near_duplicate_within()),
         similar: pairs.score(rule.similar_within()),
         calibrated: pairs.calibrated(CALIBRATED_PRECISION),
@@ -565,6 +574,19 @@ fn edit_whitened_model(
     Ok(path)
 }
 
+/// `--score-rule C,P`: two distances.
+fn parse_rule(s: &str) -> Result<(u32, u32), String> {
+    let (c, p) = s
+        .split_once(',')
+        .ok_or_else(|| format!("{s:?}: give the code's and the print's distance, e.g. 8,10"))?;
+    let n = |x: &str| {
+        x.trim()
+            .parse::<u32>()
+            .map_err(|_| format!("{x:?} is not a number of bits"))
+    };
+    Ok((n(c)?, n(p)?))
+}
+
 /// An edit by its name in the report (`jpeg_q50`, `rotate_5`, …).
 fn parse_edit(name: &str) -> Result<Edit, String> {
     Edit::ALL
@@ -713,6 +735,12 @@ fn print_table(r: &EditsReport) -> anyhow::Result<()> {
     if let Some(v) = &r.verdict_with_print {
         out!(
             "  verdict by code or perceptual print with the model's own thresholds {}",
+            either_figures(v)
+        );
+    }
+    if let Some(v) = &r.verdict_rule_given {
+        out!(
+            "  verdict by code or perceptual print with the thresholds given {}",
             either_figures(v)
         );
     }
