@@ -89,9 +89,31 @@ fn bench_edits_reports_every_edit_and_the_verdicts() {
     }
     let data = dir.path().to_str().unwrap();
     let v = json(&hashlens(&[
-        "bench", "edits", "--data", data, "--photos", "12", "--bits", "24", "--device", "cpu",
+        "bench",
+        "edits",
+        "--data",
+        data,
+        "--photos",
+        "12",
+        "--bits",
+        "24",
+        "--device",
+        "cpu",
+        "--score-rule",
+        "3,10",
         "--json",
     ]));
+    // The rule given is scored: with the print beside the code it finds at least what the code
+    // alone finds at the same distance (here the fixed K/8, 3 bits).
+    let given = &v["verdict_rule_given"];
+    assert_eq!(
+        (
+            given["code_within"].as_u64(),
+            given["perceptual_within"].as_u64()
+        ),
+        (Some(3), Some(10))
+    );
+    assert!(given["recall"].as_f64().unwrap() >= v["fixed"]["recall"].as_f64().unwrap());
     assert_eq!(v["photos"], 12);
     let edits = v["edits"].as_object().unwrap();
     assert_eq!(edits.len(), 15);
