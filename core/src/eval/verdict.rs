@@ -410,10 +410,13 @@ const COPIES_MEASURED: &[Measured] = &[
         code: (1, 0.993, 0.499, 1.84e-5),
         with_print: Some((1, 10, 0.994, 0.916, 2.85e-5)),
     },
+    // Calibrated on the CIFAR-10 photos, 10 bits (and 10, 10 with the print) kept precision 0.99 there
+    // but not on 70 camera-sized photos (0.970, and 0.973 with the print), where 8 did (0.991, 0.992):
+    // the narrower thresholds ship, with their figures on the CIFAR-10 photos.
     Measured {
         bits: 64,
-        code: (10, 0.998, 0.837, 1.01e-5),
-        with_print: Some((10, 10, 0.996, 0.950, 2.01e-5)),
+        code: (8, 1.000, 0.782, 0.0),
+        with_print: Some((8, 10, 0.998, 0.941, 1.0e-5)),
     },
     Measured {
         bits: 128,

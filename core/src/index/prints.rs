@@ -1,8 +1,9 @@
 //! The perceptual prints of an index's photos ([`PerceptualPrint`]: pHash of each photo turned, mirrored
 //! and cropped to its centre), kept beside the index as a cache (`INDEX.prints`): the near-duplicate
 //! verdict's second signal beside the learned codes. With both, the default's codes for finding copies
-//! keep precision 0.996 at recall 0.950 on the edit benchmark at 64 bits, where the code alone finds
-//! 0.837 of the copies (`benchmarks/results/codes-for-copies.md`).
+//! find 0.941 of the edited copies at precision 0.998 on the edit benchmark at 64 bits (with thresholds
+//! that also keep precision 0.99 on camera-sized photos), where the code alone finds 0.782
+//! (`benchmarks/results/codes-for-copies.md`).
 //!
 //! A cache, not part of the index: the codes are searchable without it, it is computed after them (one
 //! more reduced decode per photo), it is keyed by each photo's path, size and modification time (a
