@@ -148,6 +148,8 @@ struct EditsReport {
     verdict_with_print: Option<EitherScore>,
     /// The rule given by `--score-rule`, scored on these photos.
     verdict_rule_given: Option<EitherScore>,
+    /// Its code threshold alone, scored on these photos.
+    verdict_rule_given_code_alone: Option<VerdictScore>,
     /// The near-duplicate verdict at the fixed share K/8.
     fixed: VerdictScore,
     /// The similar verdict (similar or closer, as close as the originals' nearest 5 % of pairs) over
@@ -366,6 +368,7 @@ pub fn run(b: EditsBench) -> anyhow::Result<()> {
         verdict_rule_given: b
             .score_rule
             .map(|(c, p)| both_prints.score(Some(c), Some(p))),
+        verdict_rule_given_code_alone: b.score_rule.map(|(c, _)| pairs.score(c)),
         fixed: pairs.score(VerdictRule::fixed(bits).near_duplicate_within()),
         similar: pairs.score(rule.similar_within()),
         calibrated: pairs.calibrated(CALIBRATED_PRECISION),
@@ -742,6 +745,15 @@ fn print_table(r: &EditsReport) -> anyhow::Result<()> {
         out!(
             "  verdict by code or perceptual print with the thresholds given {}",
             either_figures(v)
+        );
+    }
+    if let Some(v) = &r.verdict_rule_given_code_alone {
+        out!(
+            "  verdict by the code alone at the threshold given (≤ {} bits): precision {:.3}, recall {:.3}, other photos that close {:.1e}",
+            v.within,
+            v.precision,
+            v.recall,
+            v.false_match_rate
         );
     }
     if let (Some(s), Some(d)) = (&r.same_class, &r.different_class) {
