@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use eframe::egui::{self, ColorImage, RichText, TextureHandle, TextureOptions, Vec2};
+use eframe::egui::{self, ColorImage, TextureHandle, TextureOptions, Vec2};
 use egui_plot::{Legend, Line, Plot, PlotPoint, PlotPoints, Points, Text};
 use hashlens_core::dataset::folder_classes;
 use hashlens_core::device::DeviceChoice;
@@ -632,11 +632,8 @@ impl ModelPanel {
         {
             ui.horizontal(|ui| {
                 ui.label(
-                    RichText::new(
-                        "At 16 bits without class folders, SHC with self-distillation measured best: \
-                         it beat the training-free codes on all three CIFAR-10 splits, DHD on two.",
-                    )
-                    .small(),
+                    "At 16 bits without class folders, SHC with self-distillation measured best: it \
+                     beat the training-free codes on all three CIFAR-10 splits, DHD on two.",
                 );
                 if ui
                     .small_button("Use SHC + SdH")
