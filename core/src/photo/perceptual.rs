@@ -99,12 +99,12 @@ pub struct PerceptualPrint {
     /// it is first).
     pub turns: [u64; 8],
     /// pHash words of its centred crops, in [`PRINT_CROPS`] order.
-    pub crops: [u64; 3],
+    pub crops: [u64; PRINT_CROPS.len()],
 }
 
 impl PerceptualPrint {
     /// Words a print takes.
-    pub const WORDS: usize = 11;
+    pub const WORDS: usize = 8 + PRINT_CROPS.len();
 
     /// The print of a photo (decoded as [`Self::of_file`] does: the reduced size that still covers 256
     /// pixels, which the calibrations were measured on).
@@ -153,7 +153,7 @@ impl PerceptualPrint {
     pub fn from_words(words: &[u64; Self::WORDS]) -> Self {
         Self {
             turns: words[..8].try_into().expect("8 words"),
-            crops: words[8..].try_into().expect("3 words"),
+            crops: words[8..].try_into().expect("a word per crop"),
         }
     }
 }
