@@ -182,8 +182,8 @@ pub const DEFAULT_PURPOSES: [(CodePurpose, &str); 2] = [
         "Copies of this photo: the codes leave out what everyday edits change (a whitening learned from \
          edits of other photos). At 64 bits a resized, re-saved, mirrored, brightened or framed copy \
          finds its original first in at least 995 cases of 1,000, a cropped or slightly turned copy in \
-         at least 98 of 100, and the near-duplicate verdict finds 78 % of copies rather than 64 % (94 % \
-         rather than 92 % once the photos' perceptual prints are computed). The \
+         at least 98 of 100, and the near-duplicate verdict finds 78 % of copies rather than 64 % (99.5 % \
+         rather than 99 % once the photos' perceptual prints are computed). The \
          price: photos of the same kind of thing are hardly nearer than other photos (31 against 32 \
          bits apart), so \"similar\" results mean less",
     ),

@@ -1,8 +1,8 @@
 //! The perceptual prints of an index's photos ([`PerceptualPrint`]: pHash of each photo turned, mirrored
 //! and cropped to its centre), kept beside the index as a cache (`INDEX.prints`): the near-duplicate
 //! verdict's second signal beside the learned codes. With both, the default's codes for finding copies
-//! find 0.941 of the edited copies at precision 0.998 on the edit benchmark at 64 bits (with thresholds
-//! that also keep precision 0.99 on camera-sized photos), where the code alone finds 0.782
+//! find 0.995 of the edited copies at precision 0.993 on the edit benchmark at 64 bits (with thresholds
+//! that also keep precision 0.99 on camera-sized photos: 0.993 at 0.992), where the code alone finds 0.782
 //! (`benchmarks/results/codes-for-copies.md`).
 //!
 //! A cache, not part of the index: the codes are searchable without it, it is computed after them (one
@@ -12,8 +12,9 @@
 //! [`SAVE_EVERY`] prints).
 //!
 //! File format (little-endian), sealed by a CRC-32 of everything before it: `b"HLPRINT\n"`, version
-//! `u32` = 1, count `u64`, then per photo its path (`u32` length + bytes as the OS stores them), size
-//! `u64`, modification time `u64` (ns) and the print's 11 words `u64` (turns, then crops).
+//! `u32` = 2, count `u64`, then per photo its path (`u32` length + bytes as the OS stores them), size
+//! `u64`, modification time `u64` (ns) and the print's 13 words `u64` (turns, then crops; version 1, with
+//! three crops, is computed anew).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -28,7 +29,7 @@ use crate::photo::perceptual::PerceptualPrint;
 use crate::search::Search;
 
 const MAGIC: &[u8; 8] = b"HLPRINT\n";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 
 /// Longest path accepted when reading (a corrupted length cannot make us allocate gigabytes).
 const MAX_PATH: usize = 1 << 16;
@@ -89,7 +90,7 @@ impl Prints {
 impl Prints {
     /// Every pair of photos whose prints are at most `within` bits apart ([`PerceptualPrint::distance`]),
     /// `(a, b)` with `a < b`: what joins copies into near-duplicate groups beside their codes. Each
-    /// photo's eleven pHashes (turns, mirror images, crops) are searched among the others' pHashes as
+    /// photo's thirteen pHashes (turns, mirror images, crops) are searched among the others' pHashes as
     /// they are, which covers both ways round of the distance. `progress(done, total)` as it goes;
     /// setting `cancel` returns `None`.
     pub fn links(
