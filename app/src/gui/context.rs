@@ -23,10 +23,13 @@ pub struct LibraryContext<'a> {
 
 impl LibraryContext<'_> {
     /// The prints and the print distance within which they link near-duplicates, where the model's
-    /// calibration has a two-signal rule and the prints are computed.
+    /// calibration has a two-signal rule and the prints are computed for the index as it is.
     pub fn print_links(&self) -> Option<(&Prints, u32)> {
         let within = self.verdicts?.print_rule()?.perceptual_within?;
-        Some((self.prints?, within))
+        let prints = self
+            .prints
+            .filter(|p| Some(p.prints.len()) == self.index.map(|i| i.len()))?;
+        Some((prints, within))
     }
 
     /// The farthest distance read as a near-duplicate for the index's codes.

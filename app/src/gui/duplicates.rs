@@ -89,9 +89,7 @@ impl Duplicates {
             old.cancel();
         }
         let (index, radius) = (index.clone(), self.radius);
-        let prints = prints
-            .filter(|(p, _)| p.prints.len() == index.len())
-            .map(|(p, within)| (p.clone(), within));
+        let prints = prints.map(|(p, within)| (p.clone(), within));
         self.with_prints = prints.is_some();
         self.for_len = index.len();
         self.progress = Some((0, index.len()));
